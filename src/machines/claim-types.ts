@@ -1,0 +1,137 @@
+/** The claim's vocabulary: fields, statuses, events and actors (DESIGN.md). */
+
+export const STATUSES = [
+  'editing',
+  'submitted',
+  'underReview',
+  'partnerActionRequired',
+  'approved',
+  'rejected',
+  'disputed',
+] as const;
+export type Status = (typeof STATUSES)[number];
+
+export const SUBSTATUSES = ['consentPending', 'sentForAssessment'] as const;
+export type Substatus = (typeof SUBSTATUSES)[number];
+
+/** A state a policy can name: a status, or `approved.<substatus>`. */
+export const STATE_IDS = [
+  'editing',
+  'submitted',
+  'underReview',
+  'partnerActionRequired',
+  'approved',
+  'approved.consentPending',
+  'approved.sentForAssessment',
+  'rejected',
+  'disputed',
+] as const;
+export type StateId = (typeof STATE_IDS)[number];
+
+export const EVENT_TYPES = [
+  'create',
+  'edit',
+  'uploadPoe',
+  'comment',
+  'submit',
+  'startReview',
+  'requestInfo',
+  'resubmit',
+  'approve',
+  'reject',
+  'withdraw',
+  'denyConsent',
+  'dispute',
+  'resolveDispute',
+  'sendForAssessment',
+] as const;
+export type EventType = (typeof EVENT_TYPES)[number];
+
+export const CLAIM_FIELDS = [
+  'name',
+  'partnerId',
+  'mpnId',
+  'customer',
+  'activity',
+  'products',
+  'customerContact',
+  'partnerContact',
+] as const;
+export type ClaimField = (typeof CLAIM_FIELDS)[number];
+
+export const ACTIVITIES = ['preSales', 'deployment', 'usage', 'revenueAssociation'] as const;
+export type Activity = (typeof ACTIVITIES)[number];
+
+export const PRODUCT_LINES = ['microsoft365', 'businessApplications'] as const;
+export type ProductLine = (typeof PRODUCT_LINES)[number];
+
+export const WORKLOADS = [
+  'exchange',
+  'sharePoint',
+  'oneDrive',
+  'teams',
+  'intune',
+  'windows',
+  'office365Apps',
+] as const;
+export type Workload = (typeof WORKLOADS)[number];
+
+export const BUSINESS_APPLICATIONS = [
+  'dynamics365Sales',
+  'dynamics365CustomerService',
+  'dynamics365FieldService',
+  'dynamics365Finance',
+  'dynamics365SupplyChain',
+  'powerApps',
+  'powerAutomate',
+  'powerBI',
+] as const;
+export type BusinessApplication = (typeof BUSINESS_APPLICATIONS)[number];
+
+export type Product =
+  | { line: 'microsoft365'; workload: Workload }
+  | { line: 'businessApplications'; product: BusinessApplication; subscriptionId: string };
+
+export interface Contact {
+  name: string;
+  email: string;
+  title?: string;
+}
+
+export interface ClaimFields {
+  name?: string;
+  partnerId: string;
+  mpnId: string;
+  customer: { tenantId: string; domain: string; name: string };
+  activity: Activity;
+  products: Product[];
+  customerContact: Contact;
+  partnerContact: { name: string; email: string };
+}
+
+/** Metadata of one proof-of-execution document (the file itself is stored apart). */
+export interface PoeDocument {
+  id: string;
+  fileName: string;
+  customerSigned: boolean;
+  /** Local date YYYY-MM-DD the customer signed, if the document is dated. */
+  signedOn?: string;
+  /** Workload or product codes the document covers. */
+  products: string[];
+  describesWork: boolean;
+  uploadedAt: string;
+  uploadedBy: string;
+  /** Set when a file was uploaded (API): content address and size. */
+  sha256?: string;
+  size?: number;
+  contentType?: string;
+}
+
+/** Who sends an event. Partner roles carry their partner ID, customers their tenant ID. */
+export interface Actor {
+  role: string;
+  partnerId?: string;
+  tenantId?: string;
+  /** A user or service id, for the history. */
+  id?: string;
+}

@@ -1,0 +1,97 @@
+/**
+ * The shape of a loaded, validated policy. The JSON Schema in `policy-schema.ts`
+ * validates the YAML; this is the type code reads. A loaded policy is deeply frozen.
+ */
+import type { ClaimField, EventType, StateId } from '../machines/claim-types';
+
+export type Weekday = 'mon' | 'tue' | 'wed' | 'thu' | 'fri' | 'sat' | 'sun';
+
+/** A json-rules-engine condition tree (`all` / `any` / `not` / a fact comparison). */
+export type Condition =
+  | { all: Condition[] }
+  | { any: Condition[] }
+  | { not: Condition }
+  | { fact: string; operator: string; value: unknown; path?: string };
+
+export interface CalendarPolicy {
+  /** IANA time zone; default UTC. */
+  timeZone: string;
+  workweek: Weekday[];
+  /** Local dates, YYYY-MM-DD. */
+  holidays: string[];
+}
+
+export type RoleKind = 'partner' | 'reviewer' | 'customer' | 'internal';
+
+export interface RolePolicy {
+  kind: RoleKind;
+  description?: string;
+}
+
+export interface EventPolicy {
+  /** Role names, or `system` for the service itself. */
+  roles: string[];
+  description?: string;
+}
+
+export interface RejectionReason {
+  code: string;
+  description: string;
+  /** Role names, or `system`. */
+  usableBy: string[];
+}
+
+export interface SubmissionRequirement {
+  code: string;
+  message: string;
+  when: Condition;
+}
+
+export interface Deficiency {
+  code: string;
+  description: string;
+  /** Detects the deficiency automatically (advisory); optional: a code may be reviewer-only. */
+  when?: Condition;
+}
+
+export type DeadlineAction =
+  | { escalate: true }
+  | { send: EventType; with?: Record<string, unknown> }
+  | { closes: EventType[] };
+
+export interface DeadlinePolicy {
+  description?: string;
+  runsIn: StateId[];
+  pausedIn?: StateId[];
+  businessDays?: number;
+  days?: number;
+  onDue: DeadlineAction;
+}
+
+export interface IncentiveProgram {
+  code: string;
+  name: string;
+  illustrative?: boolean;
+  eligibility: Condition;
+}
+
+export interface Policy {
+  id: string;
+  version: string;
+  name: string;
+  description?: string;
+  /** ISO-8601 instant from which this version is in effect. */
+  effective?: string;
+  calendar: CalendarPolicy;
+  roles: Record<string, RolePolicy>;
+  events: Record<EventType, EventPolicy>;
+  editableFields: Partial<Record<StateId, ClaimField[]>>;
+  rejectionReasons: RejectionReason[];
+  submissionRequirements: SubmissionRequirement[];
+  deficiencies: Deficiency[];
+  deadlines: Record<string, DeadlinePolicy>;
+  incentivePrograms: IncentiveProgram[];
+}
+
+/** The role name the service itself acts as (deadlines). Never a policy role. */
+export const SYSTEM_ROLE = 'system';
