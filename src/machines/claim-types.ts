@@ -135,3 +135,52 @@ export interface Actor {
   /** A user or service id, for the history. */
   id?: string;
 }
+
+/** What a dispute records (the reference's list; MPN ID, claim ID, tenant and products come from the claim). */
+export interface DisputeRecord {
+  program: string;
+  details: string;
+  raisedAt: string;
+  raisedBy: string;
+  claimId: string;
+  mpnId: string;
+  tenantId: string;
+  /** Business Applications: products with subscriptions; Microsoft 365: workloads. */
+  products: Product[];
+  resolution?: { outcome: DisputeOutcome; comment: string; at: string; by: string };
+}
+
+export const DISPUTE_OUTCOMES = ['upheld', 'approved', 'partnerActionRequired'] as const;
+export type DisputeOutcome = (typeof DISPUTE_OUTCOMES)[number];
+
+/** The machine's context: the claim as the lifecycle sees it. Plain JSON. */
+export interface ClaimContext {
+  id: string;
+  fields: ClaimFields;
+  poe: PoeDocument[];
+  reason: string | null;
+  /** Deficiency codes of the latest request for information. */
+  requestedDeficiencies: string[];
+  disputes: DisputeRecord[];
+}
+
+/** Facts the service works out before stepping the machine (rules are async; guards are not). */
+export interface EventMeta {
+  claimId?: string;
+  poeId?: string;
+  /** Submission requirements evaluated against the claim as it is now. */
+  requirements?: { passed: boolean; failed: Array<{ code: string; message: string }> };
+  /** Events closed by a deadline that has lapsed (a window), with that deadline's name. */
+  closedEvents?: Partial<Record<EventType, string>>;
+  /** Extra file facts of an uploaded PoE (API). */
+  file?: { sha256: string; size: number; contentType: string };
+}
+
+export interface ClaimEvent {
+  type: EventType;
+  actor: Actor;
+  /** ISO-8601 instant the event happens. */
+  at: string;
+  payload: Record<string, unknown>;
+  meta?: EventMeta;
+}

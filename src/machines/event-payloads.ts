@@ -1,0 +1,219 @@
+/**
+ * JSON Schemas of each event's payload (the scenario `with:` and the API body).
+ * The same schemas validate requests at the edge and document them in OpenAPI.
+ */
+import { Ajv, type ErrorObject, type ValidateFunction } from 'ajv';
+import addFormatsPlugin from 'ajv-formats';
+import {
+  ACTIVITIES,
+  BUSINESS_APPLICATIONS,
+  DISPUTE_OUTCOMES,
+  WORKLOADS,
+  type EventType,
+} from './claim-types';
+
+const text = (maxLength: number) => ({ type: 'string', minLength: 1, maxLength }) as const;
+const localDate = { type: 'string', format: 'date' } as const;
+
+export const contactSchema = {
+  type: 'object',
+  additionalProperties: false,
+  required: ['name', 'email'],
+  properties: {
+    name: text(200),
+    email: { type: 'string', format: 'email', maxLength: 320 },
+    title: text(200),
+  },
+} as const;
+
+export const productSchema = {
+  type: 'object',
+  required: ['line'],
+  properties: { line: { enum: ['microsoft365', 'businessApplications'] } },
+  discriminator: { propertyName: 'line' },
+  oneOf: [
+    {
+      type: 'object',
+      additionalProperties: false,
+      required: ['line', 'workload'],
+      properties: { line: { const: 'microsoft365' }, workload: { enum: WORKLOADS } },
+    },
+    {
+      type: 'object',
+      additionalProperties: false,
+      required: ['line', 'product', 'subscriptionId'],
+      properties: {
+        line: { const: 'businessApplications' },
+        product: { enum: BUSINESS_APPLICATIONS },
+        subscriptionId: text(100),
+      },
+    },
+  ],
+} as const;
+
+const fieldProperties = {
+  name: text(200),
+  partnerId: { type: 'string', pattern: '^[0-9]{5,12}$', description: 'Partner ID (digits).' },
+  mpnId: { type: 'string', pattern: '^[0-9]{5,12}$', description: 'MPN ID of the partner location (digits).' },
+  customer: {
+    type: 'object',
+    additionalProperties: false,
+    required: ['tenantId', 'domain', 'name'],
+    properties: {
+      tenantId: { type: 'string', format: 'uuid', description: 'Entra tenant ID of the customer.' },
+      domain: { type: 'string', format: 'hostname', maxLength: 253 },
+      name: text(200),
+    },
+  },
+  activity: { enum: ACTIVITIES },
+  products: { type: 'array', maxItems: 100, items: productSchema },
+  customerContact: contactSchema,
+  partnerContact: {
+    type: 'object',
+    additionalProperties: false,
+    required: ['name', 'email'],
+    properties: { name: text(200), email: { type: 'string', format: 'email', maxLength: 320 } },
+  },
+} as const;
+
+export const claimFieldsSchema = {
+  type: 'object',
+  additionalProperties: false,
+  required: ['partnerId', 'mpnId', 'customer', 'activity', 'customerContact', 'partnerContact'],
+  properties: fieldProperties,
+} as const;
+
+const optionalComment = {
+  type: 'object',
+  additionalProperties: false,
+  properties: { comment: text(10_000) },
+} as const;
+
+export const EVENT_PAYLOAD_SCHEMAS = {
+  create: claimFieldsSchema,
+  edit: {
+    type: 'object',
+    additionalProperties: false,
+    minProperties: 1,
+    properties: fieldProperties,
+  },
+  uploadPoe: {
+    type: 'object',
+    additionalProperties: false,
+    required: ['fileName', 'customerSigned', 'products', 'describesWork'],
+    properties: {
+      fileName: text(255),
+      customerSigned: { type: 'boolean', description: 'The customer signed the document.' },
+      signedOn: { ...localDate, description: 'Date the customer signed (local date).' },
+      products: {
+        type: 'array',
+        maxItems: 100,
+        items: { enum: [...WORKLOADS, ...BUSINESS_APPLICATIONS] },
+        description: 'Workload or product codes the document covers.',
+      },
+      describesWork: { type: 'boolean', description: "The document describes the partner's solution or service." },
+    },
+  },
+  comment: {
+    type: 'object',
+    additionalProperties: false,
+    required: ['text'],
+    properties: { text: text(10_000) },
+  },
+  submit: optionalComment,
+  startReview: optionalComment,
+  requestInfo: {
+    type: 'object',
+    additionalProperties: false,
+    required: ['deficiencies', 'comment'],
+    properties: {
+      deficiencies: { type: 'array', minItems: 1, maxItems: 20, uniqueItems: true, items: text(100) },
+      comment: text(10_000),
+    },
+  },
+  resubmit: optionalComment,
+  approve: optionalComment,
+  reject: {
+    type: 'object',
+    additionalProperties: false,
+    required: ['reason'],
+    properties: { reason: text(100), comment: text(10_000) },
+  },
+  withdraw: optionalComment,
+  denyConsent: optionalComment,
+  dispute: {
+    type: 'object',
+    additionalProperties: false,
+    required: ['program', 'details'],
+    properties: { program: text(100), details: text(10_000) },
+  },
+  resolveDispute: {
+    type: 'object',
+    additionalProperties: false,
+    required: ['outcome', 'comment'],
+    properties: { outcome: { enum: DISPUTE_OUTCOMES }, comment: text(10_000) },
+  },
+  sendForAssessment: { type: 'object', additionalProperties: false, properties: {} },
+} as const satisfies Record<EventType, object>;
+
+export interface PayloadIssue {
+  /** JSONPath of the offending value, from the payload's root (`$`). */
+  path: string;
+  message: string;
+}
+
+const ajv = new Ajv({ allErrors: false, strict: true, allowUnionTypes: true, discriminator: true });
+// ajv-formats' default export is typed for CommonJS consumers.
+(addFormatsPlugin as unknown as (a: Ajv) => Ajv)(ajv);
+
+const validators = new Map<EventType, ValidateFunction>(
+  (Object.keys(EVENT_PAYLOAD_SCHEMAS) as EventType[]).map((type) => [
+    type,
+    ajv.compile(EVENT_PAYLOAD_SCHEMAS[type]),
+  ]),
+);
+
+/** Validates an event payload; returns the first problem, located, or undefined. */
+export function validatePayload(type: EventType, payload: unknown): PayloadIssue | undefined {
+  const validate = validators.get(type);
+  if (!validate) return { path: '$', message: `unknown event ${type}` };
+  if (validate(payload)) return undefined;
+  return describeAjvError(validate.errors?.[0]);
+}
+
+/** Turns an ajv error into a JSONPath and a sentence. */
+export function describeAjvError(error: ErrorObject | undefined): PayloadIssue {
+  if (!error) return { path: '$', message: 'is invalid' };
+  const base = pointerToJsonPath(error.instancePath);
+  switch (error.keyword) {
+    case 'additionalProperties': {
+      const extra = (error.params as { additionalProperty: string }).additionalProperty;
+      return { path: `${base}.${extra}`, message: `unknown field "${extra}"` };
+    }
+    case 'required': {
+      const missing = (error.params as { missingProperty: string }).missingProperty;
+      return { path: `${base}.${missing}`, message: `"${missing}" is required` };
+    }
+    case 'enum':
+      return {
+        path: base,
+        message: `must be one of ${(error.params as { allowedValues: unknown[] }).allowedValues.join(', ')}`,
+      };
+    default:
+      return { path: base, message: error.message ?? 'is invalid' };
+  }
+}
+
+/** `/products/0/line` → `$.products[0].line`. */
+export function pointerToJsonPath(pointer: string): string {
+  if (!pointer) return '$';
+  return (
+    '$' +
+    pointer
+      .split('/')
+      .slice(1)
+      .map((part) => part.replace(/~1/g, '/').replace(/~0/g, '~'))
+      .map((part) => (/^\d+$/.test(part) ? `[${part}]` : /^[A-Za-z_$][\w$]*$/.test(part) ? `.${part}` : `[${JSON.stringify(part)}]`))
+      .join('')
+  );
+}

@@ -1,0 +1,372 @@
+/**
+ * Evaluates a policy's json-rules-engine conditions (submission requirements, PoE
+ * deficiencies, incentive eligibility) against claim facts, and explains each outcome.
+ */
+import { Engine } from 'json-rules-engine';
+import type { Almanac, RuleProperties, RuleResult, TopLevelCondition } from 'json-rules-engine';
+import type { Facts } from './facts';
+import type { Condition, Policy } from './policy-types';
+
+export type ConditionExplanation =
+  | {
+      fact: string;
+      operator: string;
+      value: unknown;
+      factValue: unknown;
+      result: boolean;
+      /** Present when json-rules-engine skipped this condition (short-circuit); factValue and result were then computed here. */
+      shortCircuited?: true;
+    }
+  | { all: ConditionExplanation[]; result: boolean }
+  | { any: ConditionExplanation[]; result: boolean }
+  | { not: ConditionExplanation; result: boolean };
+
+export interface RuleOutcome {
+  code: string;
+  matched: boolean;
+  explanation: ConditionExplanation;
+  /** one or two sentences a program manager can read: which rule, which condition decided it, the fact value seen */
+  summary: string;
+}
+
+export interface RuleEvaluation {
+  /** Every deficiency with a `when`, in policy order; matched = deficiency found. */
+  deficiencies: RuleOutcome[];
+  /** matched = requirement holds; passed = all hold. */
+  requirements: { passed: boolean; results: Array<RuleOutcome & { message: string }> };
+  /** Per incentive program, in policy order; matched = eligible. */
+  eligibility: RuleOutcome[];
+}
+
+export interface RuleSet {
+  evaluate(facts: Facts): Promise<RuleEvaluation>;
+  evaluateRequirements(facts: Facts): Promise<RuleEvaluation['requirements']>;
+  evaluateDeficiencies(facts: Facts): Promise<RuleOutcome[]>;
+  evaluateEligibility(facts: Facts): Promise<RuleOutcome[]>;
+}
+
+type Kind = 'requirement' | 'deficiency' | 'eligibility';
+
+interface RuleSpec {
+  kind: Kind;
+  code: string;
+  /** Position within its kind, in policy order. */
+  index: number;
+  when: Condition;
+  message?: string;
+}
+
+/** Idle engines kept per pool; more are built under load and dropped after. */
+const MAX_IDLE_ENGINES = 8;
+
+/**
+ * Engines of one rule list. An Engine keeps its run status on the instance, so each
+ * evaluation borrows an engine of its own and returns it afterwards.
+ */
+class EnginePool {
+  private readonly idle: Engine[];
+
+  constructor(private readonly build: () => Engine) {
+    this.idle = [build()];
+  }
+
+  async use<T>(work: (engine: Engine) => Promise<T>): Promise<T> {
+    const engine = this.idle.pop() ?? this.build();
+    try {
+      return await work(engine);
+    } finally {
+      if (this.idle.length < MAX_IDLE_ENGINES) this.idle.push(engine);
+    }
+  }
+}
+
+/** json-rules-engine wants a boolean root; a bare comparison is wrapped (and unwrapped in the explanation). */
+function rootCondition(when: Condition): { root: TopLevelCondition; wrapped: boolean } {
+  // Cloned: the policy is deeply frozen and json-rules-engine normalises condition priorities in place.
+  const copy = structuredClone(when) as Record<string, unknown>;
+  if ('all' in copy || 'any' in copy || 'not' in copy) return { root: copy as TopLevelCondition, wrapped: false };
+  return { root: { all: [copy as never] }, wrapped: true };
+}
+
+function buildEngine(specs: readonly RuleSpec[]): Engine {
+  const engine = new Engine([], { allowUndefinedFacts: true });
+  for (const spec of specs) {
+    const rule: RuleProperties = {
+      name: `${spec.kind}:${spec.code}`,
+      // One priority for all: rules run in parallel; outcomes are put in policy order afterwards.
+      priority: 1,
+      conditions: rootCondition(spec.when).root,
+      event: { type: spec.code, params: { kind: spec.kind, index: spec.index } },
+    };
+    engine.addRule(rule);
+  }
+  return engine;
+}
+
+// ---------------------------------------------------------------------------
+// Explanations
+
+/** A node of json-rules-engine's evaluated condition tree (RuleResult.conditions). */
+interface ResultNode {
+  all?: ResultNode[];
+  any?: ResultNode[];
+  not?: ResultNode;
+  fact?: string;
+  operator?: string;
+  value?: unknown;
+  path?: string;
+  params?: Record<string, unknown>;
+  factResult?: unknown;
+  result?: boolean;
+}
+
+/** What the engine exposes at runtime but not in its types; used only for conditions it skipped. */
+interface EngineInternals {
+  operators?: { get(name: string): { evaluate(factValue: unknown, value: unknown): boolean } | null };
+}
+
+type Resolved = Map<ResultNode, { factValue: unknown; result: boolean }>;
+
+function isLeaf(node: ResultNode): boolean {
+  return node.all === undefined && node.any === undefined && node.not === undefined;
+}
+
+function collectSkipped(node: ResultNode, into: ResultNode[]): ResultNode[] {
+  if (node.all) for (const child of node.all) collectSkipped(child, into);
+  else if (node.any) for (const child of node.any) collectSkipped(child, into);
+  else if (node.not) collectSkipped(node.not, into);
+  else if (typeof node.result !== 'boolean') into.push(node);
+  return into;
+}
+
+/**
+ * json-rules-engine short-circuits `all`/`any` across condition priority levels and
+ * leaves the skipped conditions without a result. A reader still wants to see every
+ * fact, so such a condition gets the fact value from the same almanac and a result from
+ * the same engine operator, and is marked `shortCircuited`.
+ */
+async function resolveSkipped(engine: Engine, almanac: Almanac, skipped: ResultNode[]): Promise<Resolved> {
+  const operators = (engine as unknown as EngineInternals).operators;
+  const resolved: Resolved = new Map();
+  await Promise.all(
+    skipped.map(async (node) => {
+      const factValue = await almanac.factValue(node.fact ?? '', node.params, node.path);
+      const ref = node.value as { fact?: unknown; params?: Record<string, unknown>; path?: string } | null;
+      const value =
+        ref !== null && typeof ref === 'object' && typeof ref.fact === 'string'
+          ? await almanac.factValue(ref.fact, ref.params, ref.path)
+          : node.value;
+      const operator = operators?.get(node.operator ?? '');
+      resolved.set(node, { factValue, result: operator ? operator.evaluate(factValue, value) === true : false });
+    }),
+  );
+  return resolved;
+}
+
+function explain(node: ResultNode, resolved: Resolved | undefined): ConditionExplanation {
+  if (node.all) {
+    const all = node.all.map((child) => explain(child, resolved));
+    return { all, result: typeof node.result === 'boolean' ? node.result : all.every((c) => c.result) };
+  }
+  if (node.any) {
+    const any = node.any.map((child) => explain(child, resolved));
+    // json-rules-engine holds an empty `any` true, like an empty `all`.
+    return {
+      any,
+      result: typeof node.result === 'boolean' ? node.result : any.length === 0 || any.some((c) => c.result),
+    };
+  }
+  if (node.not) {
+    const not = explain(node.not, resolved);
+    return { not, result: typeof node.result === 'boolean' ? node.result : !not.result };
+  }
+  const skipped = resolved?.get(node);
+  if (skipped) {
+    return {
+      fact: node.fact ?? '',
+      operator: node.operator ?? '',
+      value: node.value,
+      factValue: skipped.factValue,
+      result: skipped.result,
+      shortCircuited: true,
+    };
+  }
+  return {
+    fact: node.fact ?? '',
+    operator: node.operator ?? '',
+    value: node.value,
+    factValue: node.factResult,
+    result: node.result === true,
+  };
+}
+
+async function explainRule(
+  engine: Engine,
+  almanac: Almanac,
+  ruleResult: RuleResult,
+  wrapped: boolean,
+): Promise<ConditionExplanation> {
+  const root = ruleResult.conditions as unknown as ResultNode;
+  const skipped = collectSkipped(root, []);
+  const resolved = skipped.length > 0 ? await resolveSkipped(engine, almanac, skipped) : undefined;
+  const explanation = explain(wrapped && root.all?.[0] ? root.all[0] : root, resolved);
+  // The engine records the root's verdict on the rule result, not on the root condition.
+  explanation.result = ruleResult.result === true;
+  return explanation;
+}
+
+function formatValue(value: unknown): string {
+  if (value === undefined) return 'undefined';
+  try {
+    return JSON.stringify(value) ?? String(value);
+  } catch {
+    return String(value);
+  }
+}
+
+/** Readable text of an explanation: one line per comparison, groups indented below their verdict. */
+export function describeCondition(explanation: ConditionExplanation): string {
+  return describeLines(explanation, '').join('\n');
+}
+
+function describeLines(explanation: ConditionExplanation, indent: string): string[] {
+  if ('fact' in explanation) {
+    const note = explanation.shortCircuited ? ' (not needed by the engine; computed for this explanation)' : '';
+    return [
+      `${indent}${explanation.fact} (${formatValue(explanation.factValue)}) ${explanation.operator} ${formatValue(explanation.value)}: ${explanation.result}${note}`,
+    ];
+  }
+  const [word, children] =
+    'all' in explanation
+      ? ['all', explanation.all]
+      : 'any' in explanation
+        ? ['any', explanation.any]
+        : ['not', [explanation.not]];
+  return [
+    `${indent}${word}: ${explanation.result}`,
+    ...children.flatMap((child) => describeLines(child, `${indent}  `)),
+  ];
+}
+
+type Leaf = Extract<ConditionExplanation, { fact: string }>;
+
+/**
+ * The comparisons that decided a verdict: every one of a holding `all` (or a failing
+ * `any`), else the first one that tipped it, preferring conditions the engine evaluated.
+ */
+function decisive(explanation: ConditionExplanation, negated: boolean): Array<{ leaf: Leaf; negated: boolean }> {
+  if ('fact' in explanation) return [{ leaf: explanation, negated }];
+  if ('not' in explanation) return decisive(explanation.not, !negated);
+  const children = 'all' in explanation ? explanation.all : explanation.any;
+  const everyChildDecides = 'all' in explanation ? explanation.result : !explanation.result;
+  if (everyChildDecides) return children.flatMap((child) => decisive(child, negated));
+  const tipping = children.filter((child) => child.result === explanation.result);
+  const chosen = tipping.find((child) => !('shortCircuited' in child && child.shortCircuited)) ?? tipping[0];
+  return chosen ? decisive(chosen, negated) : [];
+}
+
+function summarize(subject: string, explanation: ConditionExplanation): string {
+  const reasons = decisive(explanation, false).map(({ leaf, negated }) => {
+    const comparison = `${leaf.fact} ${leaf.operator} ${formatValue(leaf.value)}`;
+    const verdict = negated ? `not (${comparison}) is ${!leaf.result}` : `${comparison} is ${leaf.result}`;
+    return `${verdict} (${leaf.fact} is ${formatValue(leaf.factValue)})`;
+  });
+  return reasons.length === 0 ? `${subject}: the rule has no conditions.` : `${subject}: ${reasons.join('; ')}.`;
+}
+
+const SUBJECTS: Record<Kind, (code: string, matched: boolean) => string> = {
+  requirement: (code, matched) => `Requirement ${code} ${matched ? 'met' : 'not met'}`,
+  deficiency: (code, matched) => `Deficiency ${code} ${matched ? 'found' : 'not found'}`,
+  eligibility: (code, matched) => `${matched ? 'Eligible' : 'Not eligible'} for ${code}`,
+};
+
+// ---------------------------------------------------------------------------
+// Rule set
+
+type Outcomes = Record<Kind, RuleOutcome[]>;
+
+function specsOf(policy: Policy): Record<Kind, RuleSpec[]> {
+  return {
+    requirement: policy.submissionRequirements.map((requirement, index) => ({
+      kind: 'requirement' as const,
+      code: requirement.code,
+      index,
+      when: requirement.when,
+      message: requirement.message,
+    })),
+    deficiency: policy.deficiencies.flatMap((deficiency) => (deficiency.when ? [deficiency] : [])).map(
+      (deficiency, index) => ({ kind: 'deficiency' as const, code: deficiency.code, index, when: deficiency.when as Condition }),
+    ),
+    eligibility: policy.incentivePrograms.map((program, index) => ({
+      kind: 'eligibility' as const,
+      code: program.code,
+      index,
+      when: program.eligibility,
+    })),
+  };
+}
+
+/** Builds the engines for a policy's rules once; evaluations borrow them from pools. */
+export function createRuleSet(policy: Policy): RuleSet {
+  const specs = specsOf(policy);
+  const everySpec = [...specs.requirement, ...specs.deficiency, ...specs.eligibility];
+  const wrapped = new Map(everySpec.map((spec) => [`${spec.kind}:${spec.code}`, rootCondition(spec.when).wrapped]));
+
+  const pools = {
+    all: new EnginePool(() => buildEngine(everySpec)),
+    requirement: new EnginePool(() => buildEngine(specs.requirement)),
+    deficiency: new EnginePool(() => buildEngine(specs.deficiency)),
+    eligibility: new EnginePool(() => buildEngine(specs.eligibility)),
+  };
+
+  async function run(pool: EnginePool, facts: Facts): Promise<Outcomes> {
+    return pool.use(async (engine) => {
+      const { results, failureResults, almanac } = await engine.run(facts);
+      const outcomes: Outcomes = {
+        requirement: new Array<RuleOutcome>(specs.requirement.length),
+        deficiency: new Array<RuleOutcome>(specs.deficiency.length),
+        eligibility: new Array<RuleOutcome>(specs.eligibility.length),
+      };
+      await Promise.all(
+        [...results, ...failureResults].map(async (ruleResult) => {
+          const params = ruleResult.event?.params as { kind: Kind; index: number };
+          const code = ruleResult.event?.type ?? '';
+          const matched = ruleResult.result === true;
+          const explanation = await explainRule(engine, almanac, ruleResult, wrapped.get(ruleResult.name) === true);
+          outcomes[params.kind][params.index] = {
+            code,
+            matched,
+            explanation,
+            summary: summarize(SUBJECTS[params.kind](code, matched), explanation),
+          };
+        }),
+      );
+      return outcomes;
+    });
+  }
+
+  function requirementsOf(outcomes: RuleOutcome[]): RuleEvaluation['requirements'] {
+    const results = outcomes.map((outcome, index) => ({ ...outcome, message: specs.requirement[index]?.message ?? '' }));
+    return { passed: results.every((result) => result.matched), results };
+  }
+
+  return {
+    async evaluate(facts) {
+      const outcomes = await run(pools.all, facts);
+      return {
+        deficiencies: outcomes.deficiency,
+        requirements: requirementsOf(outcomes.requirement),
+        eligibility: outcomes.eligibility,
+      };
+    },
+    async evaluateRequirements(facts) {
+      return requirementsOf((await run(pools.requirement, facts)).requirement);
+    },
+    async evaluateDeficiencies(facts) {
+      return (await run(pools.deficiency, facts)).deficiency;
+    },
+    async evaluateEligibility(facts) {
+      return (await run(pools.eligibility, facts)).eligibility;
+    },
+  };
+}
