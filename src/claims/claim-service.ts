@@ -1,0 +1,353 @@
+/**
+ * The claim service: load → fire due deadlines → machine → rules → deadlines → save,
+ * in one transaction per call. Simulation, the API and backtests all run it; only
+ * the clock and the store differ.
+ */
+import { randomUUID } from 'node:crypto';
+import { ConflictError, DomainError, InputError, NotAllowedError, NotFoundError } from '../domain/errors';
+import { initialSnapshot, stepClaim, type ClaimSnapshot } from '../machines/claim-machine';
+import type { Actor, ClaimEvent, EventMeta, EventType } from '../machines/claim-types';
+import type { LeafState } from '../machines/claim-transitions';
+import type { Refusal } from '../machines/guards';
+import { computeFacts, type Facts } from '../rules/facts';
+import { SYSTEM_ROLE } from '../rules/policy-types';
+import { statusOf, type ClaimRecord, type HistoryEntry } from './claim-record';
+import type { ClaimStore, ClaimStoreTx } from './claim-store';
+import type { CompiledPolicy } from './compiled-policy';
+import {
+  closedEvents,
+  dueDeadlines,
+  nextDueAt,
+  overdueNames,
+  trackDeadlines,
+  type DeadlineRecord,
+} from './deadline-tracker';
+
+/** Where time comes from. The domain never reads the system clock itself. */
+export interface Clock {
+  now(): Date;
+}
+
+export interface IdSource {
+  next(kind: 'claim' | 'poe' | 'deadline'): string;
+}
+
+export const randomIds: IdSource = { next: () => randomUUID() };
+
+export interface ClaimServiceOptions {
+  store: ClaimStore;
+  policy: CompiledPolicy;
+  clock: Clock;
+  ids?: IdSource;
+}
+
+export interface ActOptions {
+  /** The claim version the caller last saw (If-Match); a stale one is refused. */
+  expectedVersion?: number;
+  /** Ids the service would otherwise generate (replaying a history). */
+  refs?: HistoryRefs;
+  /** Facts of an uploaded PoE file. */
+  file?: EventMeta['file'];
+}
+
+/** Ids and file facts the service generated for an event, kept so a replay reproduces them. */
+export interface HistoryRefs {
+  claimId?: string;
+  poeId?: string;
+  file?: EventMeta['file'];
+}
+
+export interface ActResult {
+  claim: ClaimRecord;
+  /** History entries this call appended: deadlines that fell due first, then the event. */
+  entries: HistoryEntry[];
+}
+
+/** A refused event, as the domain error the API and the scenario runner report. */
+export function refusalError(refusal: Refusal): DomainError {
+  switch (refusal.kind) {
+    case 'input':
+      return new InputError(refusal.code, refusal.message, refusal.path, refusal.details);
+    case 'notAllowed':
+      return new NotAllowedError(refusal.code, refusal.message, refusal.details);
+    default:
+      return new ConflictError(refusal.code, refusal.message, refusal.details);
+  }
+}
+
+type Applied =
+  | { ok: true; record: ClaimRecord; entry: HistoryEntry }
+  | { ok: false; refusal: Refusal };
+
+export function createClaimService({ store, policy: compiled, clock, ids = randomIds }: ClaimServiceOptions) {
+  const { policy, calendar, claim: machine, rules } = compiled;
+  const policyRef = { id: policy.id, version: policy.version };
+
+  const factsOf = (snapshot: ClaimSnapshot, state: LeafState, at: Date): Facts =>
+    computeFacts({
+      fields: snapshot.context.fields,
+      poe: snapshot.context.poe,
+      status: state === 'new' ? 'editing' : statusOf(state).status,
+      asOfDate: calendar.localDate(at),
+    });
+
+  /** Steps one event on a record (null: not created yet) and derives everything that follows from it. */
+  async function apply(
+    record: ClaimRecord | null,
+    event: ClaimEvent,
+    entryEvent: string = event.type,
+    entryPayload: Record<string, unknown> = event.payload,
+  ): Promise<Applied> {
+    const snapshot = record?.snapshot ?? initialSnapshot(machine);
+    const at = new Date(event.at);
+    const meta: EventMeta = { ...event.meta };
+    if (record) meta.closedEvents = closedEvents(policy, record.deadlines);
+    if (event.type === 'submit') {
+      const requirements = await rules.evaluateRequirements(factsOf(snapshot, record?.state ?? 'new', at));
+      meta.requirements = {
+        passed: requirements.passed,
+        failed: requirements.results.filter((r) => !r.matched).map((r) => ({ code: r.code, message: r.message })),
+      };
+    }
+    const step = stepClaim(machine, snapshot, { ...event, meta });
+    if (!step.ok) return { ok: false, refusal: step.refusal };
+
+    const deadlines = trackDeadlines(policy, calendar, record?.deadlines ?? [], step.from, step.to, at, () =>
+      ids.next('deadline'),
+    );
+    const facts = factsOf(step.snapshot, step.to, at);
+    const deficiencies = (await rules.evaluateDeficiencies(facts)).filter((d) => d.matched).map((d) => d.code);
+    let assessment = record?.assessment ?? null;
+    if (step.to === 'approved.sentForAssessment' && step.from !== step.to) {
+      const eligibility = await rules.evaluateEligibility(facts);
+      assessment = {
+        at: event.at,
+        programs: eligibility.map((e) => ({ code: e.code, eligible: e.matched, summary: e.summary })),
+      };
+    }
+    const id = step.snapshot.context.id;
+    const next: ClaimRecord = {
+      id,
+      version: record?.version ?? 0,
+      policy: record?.policy ?? policyRef,
+      createdAt: record?.createdAt ?? event.at,
+      updatedAt: event.at,
+      state: step.to,
+      ...statusOf(step.to),
+      reason: step.snapshot.context.reason,
+      snapshot: step.snapshot,
+      deadlines,
+      overdue: overdueNames(policy, deadlines),
+      deficiencies,
+      nextDueAt: nextDueAt(deadlines),
+      assessment,
+      lastSeq: (record?.lastSeq ?? 0) + 1,
+    };
+    const refs: HistoryRefs = {};
+    if (event.type === 'create') refs.claimId = id;
+    if (event.meta?.poeId) refs.poeId = event.meta.poeId;
+    if (event.meta?.file) refs.file = event.meta.file;
+    const entry: HistoryEntry = {
+      claimId: id,
+      seq: next.lastSeq,
+      at: event.at,
+      actor: event.actor,
+      event: entryEvent,
+      payload: entryPayload,
+      from: step.from,
+      to: step.to,
+      policy: next.policy,
+      ...(Object.keys(refs).length ? { refs } : {}),
+    };
+    return { ok: true, record: next, entry };
+  }
+
+  /** Fires the record's deadlines due at or before `until`, each at its own due instant. */
+  async function fireDeadlines(record: ClaimRecord, until: Date): Promise<{ record: ClaimRecord; entries: HistoryEntry[] }> {
+    const entries: HistoryEntry[] = [];
+    for (;;) {
+      const [deadline] = dueDeadlines(record.deadlines, until);
+      if (!deadline) break;
+      const spec = policy.deadlines[deadline.name];
+      const action = spec?.onDue ?? { escalate: true as const };
+      const fired: DeadlineRecord = {
+        ...deadline,
+        status: 'fired',
+        endedAt: deadline.dueAt,
+        lapsed: !('send' in action),
+      };
+      const deadlines = record.deadlines.map((d) => (d.id === deadline.id ? fired : d));
+      const withFired: ClaimRecord = {
+        ...record,
+        deadlines,
+        overdue: overdueNames(policy, deadlines),
+        nextDueAt: nextDueAt(deadlines),
+      };
+      const entryEvent = `${deadline.name}Due`;
+      if ('send' in action) {
+        const payload = { ...(action.with ?? {}) };
+        const applied = await apply(
+          withFired,
+          { type: action.send, actor: { role: SYSTEM_ROLE }, at: deadline.dueAt, payload },
+          entryEvent,
+          { deadline: deadline.name, send: action.send, with: payload },
+        );
+        if (applied.ok) {
+          record = applied.record;
+          entries.push(applied.entry);
+          continue;
+        }
+        // The policy linter keeps this from happening; if it does, the deadline is spent and says why.
+        record = { ...withFired, lastSeq: withFired.lastSeq + 1 };
+        entries.push(
+          systemEntry(record, deadline, entryEvent, {
+            deadline: deadline.name,
+            send: action.send,
+            refused: { code: applied.refusal.code, message: applied.refusal.message },
+          }),
+        );
+        continue;
+      }
+      record = { ...withFired, updatedAt: deadline.dueAt, lastSeq: withFired.lastSeq + 1 };
+      entries.push(
+        systemEntry(record, deadline, entryEvent, {
+          deadline: deadline.name,
+          ...('closes' in action ? { closes: action.closes } : { escalate: true }),
+        }),
+      );
+    }
+    return { record, entries };
+  }
+
+  function systemEntry(
+    record: ClaimRecord,
+    deadline: DeadlineRecord,
+    event: string,
+    payload: Record<string, unknown>,
+  ): HistoryEntry {
+    return {
+      claimId: record.id,
+      seq: record.lastSeq,
+      at: deadline.dueAt,
+      actor: { role: SYSTEM_ROLE },
+      event,
+      payload,
+      from: record.state,
+      to: record.state,
+      policy: record.policy,
+    };
+  }
+
+  async function save(tx: ClaimStoreTx, before: ClaimRecord, after: ClaimRecord, entries: HistoryEntry[]) {
+    if (entries.length === 0) return before;
+    const saved = { ...after, version: before.version + 1 };
+    await tx.updateClaim(saved, before.version);
+    await tx.appendHistory(entries);
+    return saved;
+  }
+
+  async function load(tx: ClaimStoreTx, claimId: string): Promise<ClaimRecord> {
+    const record = await tx.getClaim(claimId);
+    if (!record) throw new NotFoundError('claimNotFound', `No claim ${claimId}.`);
+    return record;
+  }
+
+  const service = {
+    policy: compiled,
+    clock,
+
+    /** Creates a claim in `editing`. */
+    async create(actor: Actor, fields: Record<string, unknown>, options: ActOptions = {}): Promise<ActResult> {
+      const at = clock.now().toISOString();
+      const claimId = options.refs?.claimId ?? ids.next('claim');
+      const applied = await apply(null, { type: 'create', actor, at, payload: fields, meta: { claimId } });
+      if (!applied.ok) throw refusalError(applied.refusal);
+      const claim = { ...applied.record, version: 1 };
+      await store.transaction(async (tx) => {
+        await tx.insertClaim(claim);
+        await tx.appendHistory([applied.entry]);
+      });
+      return { claim, entries: [applied.entry] };
+    },
+
+    /** Applies one event to a claim, after firing the deadlines that fell due before it. */
+    async act(
+      claimId: string,
+      type: EventType | string,
+      actor: Actor,
+      payload: Record<string, unknown>,
+      options: ActOptions = {},
+    ): Promise<ActResult> {
+      const now = clock.now();
+      const outcome = await store.transaction(async (tx): Promise<ActResult & { refusal?: Refusal }> => {
+        const stored = await load(tx, claimId);
+        if (options.expectedVersion !== undefined && options.expectedVersion !== stored.version) {
+          throw new ConflictError(
+            'staleVersion',
+            `Claim ${claimId} is at version ${stored.version}, not ${options.expectedVersion}; reload it and try again.`,
+          );
+        }
+        const fired = await fireDeadlines(stored, now);
+        const meta: EventMeta = {};
+        if (type === 'uploadPoe') meta.poeId = options.refs?.poeId ?? ids.next('poe');
+        const file = options.file ?? options.refs?.file;
+        if (file) meta.file = file;
+        const applied = await apply(fired.record, {
+          type: type as EventType,
+          actor,
+          at: now.toISOString(),
+          payload,
+          meta,
+        });
+        if (!applied.ok) {
+          // The refusal changes nothing, but deadlines that fell due still count.
+          const saved = await save(tx, stored, fired.record, fired.entries);
+          return { refusal: applied.refusal, claim: saved, entries: fired.entries };
+        }
+        const entries = [...fired.entries, applied.entry];
+        const saved = await save(tx, stored, applied.record, entries);
+        return { claim: saved, entries };
+      });
+      if (outcome.refusal) throw refusalError(outcome.refusal);
+      return { claim: outcome.claim, entries: outcome.entries };
+    },
+
+    /** Fires every deadline due at or before `until` (default: now), claim by claim. Returns the entries appended. */
+    async fireDue(until: Date = clock.now(), batch = 100): Promise<HistoryEntry[]> {
+      const all: HistoryEntry[] = [];
+      for (;;) {
+        const ids = await store.claimsDue(until.toISOString(), batch);
+        if (ids.length === 0) return all;
+        for (const id of ids) {
+          const entries = await store.transaction(async (tx) => {
+            const stored = await tx.getClaim(id);
+            if (!stored) return [];
+            const fired = await fireDeadlines(stored, until);
+            await save(tx, stored, fired.record, fired.entries);
+            return fired.entries;
+          });
+          all.push(...entries);
+        }
+      }
+    },
+
+    async getClaim(claimId: string): Promise<ClaimRecord> {
+      const record = await store.getClaim(claimId);
+      if (!record) throw new NotFoundError('claimNotFound', `No claim ${claimId}.`);
+      return record;
+    },
+
+    async history(claimId: string): Promise<HistoryEntry[]> {
+      await service.getClaim(claimId);
+      return store.listHistory(claimId);
+    },
+
+    /** The facts the policy's rules see for a claim at an instant. */
+    factsFor(record: ClaimRecord, at: Date): Facts {
+      return factsOf(record.snapshot, record.state, at);
+    },
+  };
+  return service;
+}
+
+export type ClaimService = ReturnType<typeof createClaimService>;

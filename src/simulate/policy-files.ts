@@ -1,0 +1,44 @@
+/** Finding and compiling policy files for the CLI (cached per path). */
+import { existsSync } from 'node:fs';
+import { dirname, isAbsolute, resolve } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { compilePolicy, type CompiledPolicy } from '../claims/compiled-policy';
+import { formatIssue, loadPolicyFile } from '../rules/load-policy';
+
+/** The project's root: where `policies/` and `scenarios/` are bundled. */
+export const PACKAGE_ROOT = resolve(dirname(fileURLToPath(import.meta.url)), '..', '..');
+
+/** The policy in effect when none is named: $CPOR_POLICY, else the bundled one. */
+export function defaultPolicyPath(env: NodeJS.ProcessEnv = process.env): string {
+  return env.CPOR_POLICY ? resolve(env.CPOR_POLICY) : resolve(PACKAGE_ROOT, 'policies', 'cpor.yaml');
+}
+
+/** A scenario's `policy:` path: relative to the working directory, else to the scenario's folder, else to the project. */
+export function resolvePolicyPath(path: string, scenarioFile: string): string {
+  if (isAbsolute(path)) return path;
+  for (const base of [process.cwd(), dirname(scenarioFile), PACKAGE_ROOT]) {
+    const candidate = resolve(base, path);
+    if (existsSync(candidate)) return candidate;
+  }
+  return resolve(path);
+}
+
+export class PolicyLoadError extends Error {
+  override readonly name = 'PolicyLoadError';
+}
+
+const cache = new Map<string, Promise<CompiledPolicy>>();
+
+/** Loads and compiles a policy file; a broken one rejects with its located errors. */
+export function loadCompiledPolicy(path: string): Promise<CompiledPolicy> {
+  const key = resolve(path);
+  let compiled = cache.get(key);
+  if (!compiled) {
+    compiled = loadPolicyFile(key).then((result) => {
+      if (!result.ok) throw new PolicyLoadError(result.errors.map(formatIssue).join('\n'));
+      return compilePolicy(result.policy);
+    });
+    cache.set(key, compiled);
+  }
+  return compiled;
+}

@@ -1,0 +1,168 @@
+/** Scenario files (DESIGN.md, "Scenario files"): their schema, type and loader. */
+import { readFile } from 'node:fs/promises';
+import { Ajv } from 'ajv';
+import { isMap, isScalar, isSeq, LineCounter, parseDocument, type Node } from 'yaml';
+import { EVENT_TYPES, STATUSES, SUBSTATUSES } from '../machines/claim-types';
+import { describeAjvError } from '../machines/event-payloads';
+
+const instant = { type: 'string', pattern: '^\\d{4}-\\d{2}-\\d{2}T\\d{2}:\\d{2}(:\\d{2}(\\.\\d+)?)?(Z|[+-]\\d{2}:\\d{2})$' } as const;
+
+const actorSchema = {
+  oneOf: [
+    { type: 'string', minLength: 1 },
+    {
+      type: 'object',
+      additionalProperties: false,
+      required: ['role'],
+      properties: {
+        role: { type: 'string', minLength: 1 },
+        partnerId: { type: 'string' },
+        tenantId: { type: 'string' },
+        id: { type: 'string' },
+      },
+    },
+  ],
+} as const;
+
+const outcomeExpectations = {
+  status: { enum: STATUSES },
+  substatus: { enum: [...SUBSTATUSES, null] },
+  reason: { type: ['string', 'null'] },
+  overdue: { type: 'array', items: { type: 'string' } },
+  deficiencies: { type: 'array', items: { type: 'string' } },
+  eligible: { type: 'array', items: { type: 'string' } },
+  deadlines: {
+    type: 'object',
+    additionalProperties: { enum: ['fired', 'met', 'pending'] },
+    description: 'Outcome of the latest run of each named deadline.',
+  },
+} as const;
+
+export const scenarioSchema = {
+  $schema: 'http://json-schema.org/draft-07/schema#',
+  type: 'object',
+  additionalProperties: false,
+  required: ['name', 'steps'],
+  properties: {
+    name: { type: 'string', minLength: 1 },
+    description: { type: 'string' },
+    policy: { type: 'string', minLength: 1 },
+    claim: { type: 'object' },
+    steps: {
+      type: 'array',
+      minItems: 1,
+      items: {
+        oneOf: [
+          {
+            type: 'object',
+            additionalProperties: false,
+            required: ['at', 'by', 'do'],
+            properties: {
+              at: instant,
+              by: actorSchema,
+              do: { enum: EVENT_TYPES },
+              with: { type: 'object' },
+              expect: {
+                type: 'object',
+                additionalProperties: false,
+                properties: { refused: { type: ['boolean', 'string'] }, ...outcomeExpectations },
+              },
+            },
+          },
+          {
+            type: 'object',
+            additionalProperties: false,
+            required: ['until'],
+            properties: {
+              until: instant,
+              expect: { type: 'object', additionalProperties: false, properties: outcomeExpectations },
+            },
+          },
+        ],
+      },
+    },
+    expect: { type: 'object', additionalProperties: false, properties: outcomeExpectations },
+  },
+} as const;
+
+export type ScenarioActor = string | { role: string; partnerId?: string; tenantId?: string; id?: string };
+
+export interface OutcomeExpectation {
+  status?: string;
+  substatus?: string | null;
+  reason?: string | null;
+  overdue?: string[];
+  deficiencies?: string[];
+  eligible?: string[];
+  deadlines?: Record<string, 'fired' | 'met' | 'pending'>;
+}
+
+export type ScenarioStep =
+  | {
+      at: string;
+      by: ScenarioActor;
+      do: string;
+      with?: Record<string, unknown>;
+      expect?: OutcomeExpectation & { refused?: boolean | string };
+      line: number;
+    }
+  | { until: string; expect?: OutcomeExpectation; line: number };
+
+export interface Scenario {
+  name: string;
+  description?: string;
+  policy?: string;
+  claim?: Record<string, unknown>;
+  steps: ScenarioStep[];
+  expect?: OutcomeExpectation;
+}
+
+export type ScenarioLoadResult = { ok: true; scenario: Scenario } | { ok: false; error: string };
+
+const validate = new Ajv({ allErrors: false, strict: true, allowUnionTypes: true }).compile(scenarioSchema);
+
+/** Parses a scenario file's text; errors name the file and line. */
+export function parseScenario(text: string, file: string): ScenarioLoadResult {
+  const lineCounter = new LineCounter();
+  const doc = parseDocument(text, { lineCounter, prettyErrors: false, uniqueKeys: true, maxAliasCount: 100 });
+  if (doc.errors.length > 0) {
+    const error = doc.errors[0]!;
+    const pos = lineCounter.linePos(error.pos[0]);
+    return { ok: false, error: `${file}:${pos.line}:${pos.col}: ${error.message.split('\n')[0]}` };
+  }
+  const data: unknown = doc.toJS();
+  if (!validate(data)) {
+    const issue = describeAjvError(validate.errors?.[0]);
+    const node = nodeAt(doc.contents, validate.errors?.[0]?.instancePath ?? '');
+    const pos = node?.range ? lineCounter.linePos(node.range[0]) : { line: 1, col: 1 };
+    return { ok: false, error: `${file}:${pos.line}:${pos.col}: ${issue.path}: ${issue.message}` };
+  }
+  const scenario = data as unknown as Scenario;
+  const stepNodes = isMap(doc.contents) ? doc.contents.get('steps', true) : undefined;
+  scenario.steps.forEach((step, index) => {
+    const node = isSeq(stepNodes) ? (stepNodes.items[index] as Node | undefined) : undefined;
+    step.line = node?.range ? lineCounter.linePos(node.range[0]).line : 0;
+  });
+  return { ok: true, scenario };
+}
+
+export async function loadScenarioFile(file: string): Promise<ScenarioLoadResult> {
+  let text: string;
+  try {
+    text = await readFile(file, 'utf8');
+  } catch (error) {
+    return { ok: false, error: `${file}: cannot read: ${(error as NodeJS.ErrnoException).code ?? String(error)}` };
+  }
+  return parseScenario(text, file);
+}
+
+function nodeAt(root: unknown, pointer: string): Node | undefined {
+  let node = root as Node | undefined;
+  for (const part of pointer.split('/').slice(1)) {
+    if (isMap(node)) node = node.get(part, true) as Node | undefined;
+    else if (isSeq(node)) node = node.items[Number(part)] as Node | undefined;
+    else return node;
+    if (isScalar(node)) return node;
+  }
+  return node;
+}

@@ -1,0 +1,280 @@
+import { beforeAll, describe, expect, it } from 'vitest';
+import {
+  createClaimMachine,
+  initialSnapshot,
+  leafStateOf,
+  stepClaim,
+  type ClaimMachine,
+  type ClaimSnapshot,
+} from '../../src/machines/claim-machine';
+import { TRANSITIONS, type LeafState } from '../../src/machines/claim-transitions';
+import type { Actor, ClaimEvent, EventType } from '../../src/machines/claim-types';
+import type { Policy } from '../../src/rules/policy-types';
+import { bundledPolicy, withPolicy } from '../support/bundled-policy';
+import { claimFields } from '../support/claim-factory';
+
+const PARTNER: Actor = { role: 'incentivesAdmin', partnerId: '4512345' };
+const OTHER_PARTNER: Actor = { role: 'incentivesAdmin', partnerId: '4599999' };
+const REVIEWER: Actor = { role: 'reviewer' };
+const CUSTOMER: Actor = { role: 'customer', tenantId: '6f1c0d4e-1f1a-4a53-9b7e-3c1d2b9e8a01' };
+const SYSTEM: Actor = { role: 'system' };
+const AT = '2026-03-02T17:00:00.000Z';
+
+const POE = { fileName: 'sow.pdf', customerSigned: true, signedOn: '2026-02-20', products: ['teams'], describesWork: true };
+const PASSED = { requirements: { passed: true, failed: [] } };
+
+/** A valid event of each type, sent by a role allowed to send it. */
+const VALID: Record<EventType, Omit<ClaimEvent, 'at'>> = {
+  create: { type: 'create', actor: PARTNER, payload: { ...claimFields() }, meta: { claimId: 'claim-1' } },
+  edit: { type: 'edit', actor: PARTNER, payload: { mpnId: '4512399' } },
+  uploadPoe: { type: 'uploadPoe', actor: PARTNER, payload: POE, meta: { poeId: 'poe-9' } },
+  comment: { type: 'comment', actor: REVIEWER, payload: { text: 'Looking at it' } },
+  submit: { type: 'submit', actor: PARTNER, payload: {}, meta: PASSED },
+  startReview: { type: 'startReview', actor: REVIEWER, payload: {} },
+  requestInfo: {
+    type: 'requestInfo',
+    actor: REVIEWER,
+    payload: { deficiencies: ['missingCustomerAcknowledgment'], comment: 'Add the signature page' },
+  },
+  resubmit: { type: 'resubmit', actor: PARTNER, payload: {} },
+  approve: { type: 'approve', actor: REVIEWER, payload: {} },
+  reject: { type: 'reject', actor: REVIEWER, payload: { reason: 'insufficientPoe' } },
+  withdraw: { type: 'withdraw', actor: PARTNER, payload: {} },
+  denyConsent: { type: 'denyConsent', actor: CUSTOMER, payload: {} },
+  dispute: { type: 'dispute', actor: PARTNER, payload: { program: 'OSU', details: 'The PoE was signed' } },
+  resolveDispute: { type: 'resolveDispute', actor: REVIEWER, payload: { outcome: 'upheld', comment: 'Stands' } },
+  sendForAssessment: { type: 'sendForAssessment', actor: SYSTEM, payload: {} },
+};
+
+/** The shortest path of events from `new` to each state. */
+const PATHS: Record<Exclude<LeafState, 'new'>, EventType[]> = {
+  editing: ['create'],
+  submitted: ['create', 'submit'],
+  underReview: ['create', 'submit', 'startReview'],
+  partnerActionRequired: ['create', 'submit', 'startReview', 'requestInfo'],
+  'approved.consentPending': ['create', 'submit', 'startReview', 'approve'],
+  'approved.sentForAssessment': ['create', 'submit', 'startReview', 'approve', 'sendForAssessment'],
+  rejected: ['create', 'submit', 'startReview', 'reject'],
+  disputed: ['create', 'submit', 'startReview', 'reject', 'dispute'],
+};
+
+let policy: Policy;
+let claim: ClaimMachine;
+
+beforeAll(async () => {
+  policy = await bundledPolicy();
+  claim = createClaimMachine(policy);
+});
+
+function send(snapshot: ClaimSnapshot, event: Omit<ClaimEvent, 'at'>, machine = claim) {
+  return stepClaim(machine, snapshot, { at: AT, ...event });
+}
+
+function driveTo(state: Exclude<LeafState, 'new'>, machine = claim): ClaimSnapshot {
+  let snapshot = initialSnapshot(machine);
+  for (const type of PATHS[state]) {
+    const result = send(snapshot, VALID[type], machine);
+    if (!result.ok) throw new Error(`${type} refused on the way to ${state}: ${result.refusal.message}`);
+    snapshot = result.snapshot;
+  }
+  return snapshot;
+}
+
+describe('transitions of DESIGN.md', () => {
+  const rows = TRANSITIONS.flatMap((row) =>
+    row.from.map((from) => ({ row, from })).filter(({ from }) => from !== 'new'),
+  );
+
+  it.each(rows.map(({ row, from }) => [row.event, from, row.to ?? from, row] as const))(
+    '%s from %s goes to %s',
+    (event, from, to, row) => {
+      const base = VALID[event];
+      const payload =
+        event === 'resolveDispute'
+          ? { outcome: row.guards.includes('outcomeApproved') ? 'approved' : row.guards.includes('outcomePartnerActionRequired') ? 'partnerActionRequired' : 'upheld', comment: 'Decided' }
+          : base.payload;
+      const result = send(driveTo(from as Exclude<LeafState, 'new'>), { ...base, payload });
+      expect(result.ok, result.ok ? '' : result.refusal.message).toBe(true);
+      if (result.ok) expect(result.to).toBe(to);
+    },
+  );
+
+  it('create leads from new to editing with the fields and claim id', () => {
+    const result = send(initialSnapshot(claim), VALID.create);
+    expect(result.ok && result.to).toBe('editing');
+    if (result.ok) {
+      expect(result.snapshot.context.id).toBe('claim-1');
+      expect(result.snapshot.context.fields.mpnId).toBe('4512345');
+    }
+  });
+
+  it('withdraw, reject and denyConsent record their reasons', () => {
+    const withdrawn = send(driveTo('submitted'), VALID.withdraw);
+    const rejected = send(driveTo('underReview'), VALID.reject);
+    const declined = send(driveTo('approved.consentPending'), VALID.denyConsent);
+    expect(withdrawn.ok && withdrawn.snapshot.context.reason).toBe('partnerRequest');
+    expect(rejected.ok && rejected.snapshot.context.reason).toBe('insufficientPoe');
+    expect(declined.ok && declined.snapshot.context.reason).toBe('customerDecline');
+  });
+
+  it('resolving a dispute as approved clears the rejection reason and records the resolution', () => {
+    const result = send(driveTo('disputed'), {
+      ...VALID.resolveDispute,
+      payload: { outcome: 'approved', comment: 'PoE is fine' },
+    });
+    expect(result.ok && result.to).toBe('approved.consentPending');
+    if (result.ok) {
+      expect(result.snapshot.context.reason).toBeNull();
+      expect(result.snapshot.context.disputes[0]).toMatchObject({
+        program: 'OSU',
+        claimId: 'claim-1',
+        mpnId: '4512345',
+        tenantId: '6f1c0d4e-1f1a-4a53-9b7e-3c1d2b9e8a01',
+        resolution: { outcome: 'approved', comment: 'PoE is fine' },
+      });
+    }
+  });
+
+  it('uploadPoe adds a document with the id and time the service gives', () => {
+    const result = send(driveTo('editing'), VALID.uploadPoe);
+    expect(result.ok && result.snapshot.context.poe).toEqual([
+      { id: 'poe-9', ...POE, uploadedAt: AT, uploadedBy: 'incentivesAdmin' },
+    ]);
+  });
+
+  it('requestInfo records the requested deficiency codes', () => {
+    const result = send(driveTo('underReview'), VALID.requestInfo);
+    expect(result.ok && result.snapshot.context.requestedDeficiencies).toEqual(['missingCustomerAcknowledgment']);
+  });
+});
+
+describe('refusals', () => {
+  const refusalOf = (snapshot: ClaimSnapshot, event: Omit<ClaimEvent, 'at'>, machine = claim) => {
+    const result = send(snapshot, event, machine);
+    expect(result.ok).toBe(false);
+    return result.ok ? undefined : result.refusal;
+  };
+
+  it('an event from a state that does not allow it is refused with invalidState and names where it is allowed', () => {
+    const refusal = refusalOf(driveTo('editing'), VALID.approve);
+    expect(refusal).toMatchObject({ code: 'invalidState', kind: 'conflict' });
+    expect(refusal?.message).toContain('underReview');
+  });
+
+  it('every event not in the table for a state is refused there with invalidState', () => {
+    const states = Object.keys(PATHS) as Array<Exclude<LeafState, 'new'>>;
+    for (const state of states) {
+      for (const type of Object.keys(VALID) as EventType[]) {
+        if (TRANSITIONS.some((row) => row.event === type && row.from.includes(state))) continue;
+        expect(refusalOf(driveTo(state), VALID[type])?.code, `${type} in ${state}`).toBe('invalidState');
+      }
+    }
+  });
+
+  it('a role the policy does not allow is refused with forbiddenRole', () => {
+    expect(refusalOf(driveTo('submitted'), { ...VALID.startReview, actor: PARTNER })?.code).toBe('forbiddenRole');
+    expect(refusalOf(driveTo('underReview'), { ...VALID.approve, actor: CUSTOMER })?.code).toBe('forbiddenRole');
+    expect(refusalOf(driveTo('approved.consentPending'), { ...VALID.sendForAssessment, actor: REVIEWER })?.code).toBe(
+      'forbiddenRole',
+    );
+  });
+
+  it("another partner's claim is refused with notYourClaim", () => {
+    expect(refusalOf(driveTo('editing'), { ...VALID.edit, actor: OTHER_PARTNER })?.code).toBe('notYourClaim');
+    expect(refusalOf(initialSnapshot(claim), { ...VALID.create, actor: OTHER_PARTNER })?.code).toBe('notYourClaim');
+  });
+
+  it("a customer of another tenant is refused with notYourClaim", () => {
+    const stranger = { role: 'customer', tenantId: '00000000-0000-4000-8000-000000000000' };
+    expect(refusalOf(driveTo('approved.consentPending'), { ...VALID.denyConsent, actor: stranger })?.code).toBe(
+      'notYourClaim',
+    );
+  });
+
+  it('a field the policy does not make editable in the state is refused with fieldNotEditable at its path', () => {
+    const refusal = refusalOf(driveTo('submitted'), { ...VALID.edit, payload: { activity: 'usage' } });
+    expect(refusal).toMatchObject({ code: 'fieldNotEditable', path: '$.activity' });
+  });
+
+  it('an unknown deficiency code is refused with unknownDeficiencyCode at its index', () => {
+    const refusal = refusalOf(driveTo('underReview'), {
+      ...VALID.requestInfo,
+      payload: { deficiencies: ['missingAllPoe', 'missingCoffee'], comment: 'x' },
+    });
+    expect(refusal).toMatchObject({ code: 'unknownDeficiencyCode', path: '$.deficiencies[1]' });
+  });
+
+  it('an unknown rejection reason is refused with unknownReason', () => {
+    expect(refusalOf(driveTo('underReview'), { ...VALID.reject, payload: { reason: 'tooLate' } })?.code).toBe(
+      'unknownReason',
+    );
+  });
+
+  it("a reason the policy does not give the actor is refused with reasonNotAllowed", () => {
+    const refusal = refusalOf(driveTo('underReview'), { ...VALID.reject, payload: { reason: 'noPartnerResponse' } });
+    expect(refusal?.code).toBe('reasonNotAllowed');
+  });
+
+  it('a withdrawal is refused when the policy does not let that role use partnerRequest', () => {
+    const strict = createClaimMachine(
+      withPolicy(policy, (p) => {
+        p.rejectionReasons.find((r) => r.code === 'partnerRequest')!.usableBy = ['globalAdmin'];
+      }),
+    );
+    expect(refusalOf(driveTo('submitted', strict), VALID.withdraw, strict)?.code).toBe('reasonNotAllowed');
+  });
+
+  it('submit with failed requirements is refused with requirementsNotMet and their messages', () => {
+    const refusal = refusalOf(driveTo('editing'), {
+      ...VALID.submit,
+      meta: { requirements: { passed: false, failed: [{ code: 'poeRequired', message: 'Upload a PoE.' }] } },
+    });
+    expect(refusal).toMatchObject({ code: 'requirementsNotMet', message: 'Upload a PoE.' });
+  });
+
+  it('a dispute after the window closed is refused with windowClosed', () => {
+    const refusal = refusalOf(driveTo('rejected'), { ...VALID.dispute, meta: { closedEvents: { dispute: 'disputeWindow' } } });
+    expect(refusal?.code).toBe('windowClosed');
+    expect(refusal?.message).toContain('disputeWindow');
+  });
+
+  it('a payload that does not match the schema is refused with invalidPayload at the JSON path', () => {
+    const refusal = refusalOf(driveTo('editing'), { ...VALID.edit, payload: { products: [{ line: 'microsoft365', workload: 'fax' }] } });
+    expect(refusal).toMatchObject({ code: 'invalidPayload', kind: 'input' });
+    expect(refusal?.path).toBe('$.products[0].workload');
+  });
+
+  it('an unknown field in a payload is refused, not stored', () => {
+    const refusal = refusalOf(driveTo('editing'), { ...VALID.edit, payload: { mpnId: '4512399', isAdmin: true } });
+    expect(refusal).toMatchObject({ code: 'invalidPayload', path: '$.isAdmin' });
+  });
+
+  it('an unknown event is refused with unknownEvent', () => {
+    expect(refusalOf(driveTo('editing'), { ...VALID.edit, type: 'teleport' as EventType })?.code).toBe('unknownEvent');
+  });
+
+  it('a refused event leaves the snapshot as it was', () => {
+    const before = driveTo('submitted');
+    const copy = structuredClone(before);
+    send(before, { ...VALID.edit, payload: { activity: 'usage' } });
+    expect(before).toEqual(copy);
+  });
+});
+
+describe('snapshots', () => {
+  it('a snapshot is plain JSON that round-trips and steps on after it', () => {
+    const snapshot = driveTo('approved.consentPending');
+    const restored = JSON.parse(JSON.stringify(snapshot)) as ClaimSnapshot;
+    expect(restored).toEqual(snapshot);
+    expect(leafStateOf(restored.value)).toBe('approved.consentPending');
+    const next = send(restored, VALID.sendForAssessment);
+    expect(next.ok && next.to).toBe('approved.sentForAssessment');
+  });
+
+  it('stepping does not mutate the snapshot it was given', () => {
+    const snapshot = driveTo('editing');
+    const copy = structuredClone(snapshot);
+    send(snapshot, VALID.uploadPoe);
+    expect(snapshot).toEqual(copy);
+  });
+});
