@@ -14,7 +14,11 @@ export interface Calendar {
   isBusinessDay(date: string): boolean;
   /** numpy busday_offset(date, n, roll='backward', weekmask, holidays). n may be 0 or negative. */
   addBusinessDays(date: string, n: number): string;
-  /** numpy busday_count(from, to): business days in [from, to); negative when to < from (as numpy). */
+  /**
+   * numpy busday_count(from, to): business days in [from, to); negative when to < from (as numpy).
+   * Backwards it is -(business days in (to, from]), as numpy ≥ 1.25 (numpy/numpy#23197), so
+   * addBusinessDays(from, countBusinessDays(from, to)) is `to` when both are business days.
+   */
   countBusinessDays(from: string, to: string): number;
   addDays(date: string, n: number): string;
 }
@@ -216,7 +220,9 @@ class BusinessCalendar implements Calendar {
   countBusinessDays(from: string, to: string): number {
     const begin = toEpochDay(from);
     const end = toEpochDay(to);
-    return end >= begin ? this.#countRange(begin, end) : -this.#countRange(end, begin);
+    // Backwards numpy excludes the earlier date and includes the later one: (end, begin].
+    // `0 - x`, not `-x`, so that an empty range is 0 and never -0.
+    return end >= begin ? this.#countRange(begin, end) : 0 - this.#countRange(end + 1, begin + 1);
   }
 
   addDays(date: string, n: number): string {
