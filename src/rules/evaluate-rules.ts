@@ -7,6 +7,7 @@ import type { Almanac, RuleProperties, RuleResult, TopLevelCondition } from 'jso
 import type { Facts } from './facts';
 import type { Condition, Policy } from './policy-types';
 
+/** A rule's condition tree as evaluated: each comparison with the fact value seen and its result. */
 export type ConditionExplanation =
   | {
       fact: string;
@@ -21,6 +22,7 @@ export type ConditionExplanation =
   | { any: ConditionExplanation[]; result: boolean }
   | { not: ConditionExplanation; result: boolean };
 
+/** The verdict of one policy rule, with why. */
 export interface RuleOutcome {
   code: string;
   matched: boolean;
@@ -29,6 +31,7 @@ export interface RuleOutcome {
   summary: string;
 }
 
+/** Every rule of a policy evaluated against one claim's facts. */
 export interface RuleEvaluation {
   /** Every deficiency with a `when`, in policy order; matched = deficiency found. */
   deficiencies: RuleOutcome[];
@@ -38,6 +41,7 @@ export interface RuleEvaluation {
   eligibility: RuleOutcome[];
 }
 
+/** A policy's rules, ready to evaluate; safe for concurrent use. */
 export interface RuleSet {
   evaluate(facts: Facts): Promise<RuleEvaluation>;
   evaluateRequirements(facts: Facts): Promise<RuleEvaluation['requirements']>;
@@ -56,8 +60,15 @@ interface RuleSpec {
   message?: string;
 }
 
-/** Idle engines kept per pool; more are built under load and dropped after. */
-const MAX_IDLE_ENGINES = 8;
+interface CompiledSpec extends RuleSpec {
+  /** Unique rule name in the engine. */
+  name: string;
+  /** The `when` was a bare comparison, wrapped in an `all` for the engine. */
+  wrapped: boolean;
+}
+
+/** Idle engines kept per pool; beyond this, engines built under a burst are dropped after use. */
+const MAX_IDLE_ENGINES = 32;
 
 /**
  * Engines of one rule list. An Engine keeps its run status on the instance, so each
@@ -70,13 +81,12 @@ class EnginePool {
     this.idle = [build()];
   }
 
-  async use<T>(work: (engine: Engine) => Promise<T>): Promise<T> {
-    const engine = this.idle.pop() ?? this.build();
-    try {
-      return await work(engine);
-    } finally {
-      if (this.idle.length < MAX_IDLE_ENGINES) this.idle.push(engine);
-    }
+  acquire(): Engine {
+    return this.idle.pop() ?? this.build();
+  }
+
+  release(engine: Engine): void {
+    if (this.idle.length < MAX_IDLE_ENGINES) this.idle.push(engine);
   }
 }
 
@@ -88,15 +98,16 @@ function rootCondition(when: Condition): { root: TopLevelCondition; wrapped: boo
   return { root: { all: [copy as never] }, wrapped: true };
 }
 
-function buildEngine(specs: readonly RuleSpec[]): Engine {
+function buildEngine(specs: readonly CompiledSpec[]): Engine {
   const engine = new Engine([], { allowUndefinedFacts: true });
   for (const spec of specs) {
     const rule: RuleProperties = {
-      name: `${spec.kind}:${spec.code}`,
+      name: spec.name,
       // One priority for all: rules run in parallel; outcomes are put in policy order afterwards.
       priority: 1,
       conditions: rootCondition(spec.when).root,
-      event: { type: spec.code, params: { kind: spec.kind, index: spec.index } },
+      // No event params: json-rules-engine deep-clones the event on every evaluation.
+      event: { type: spec.code },
     };
     engine.addRule(rule);
   }
@@ -127,16 +138,19 @@ interface EngineInternals {
 
 type Resolved = Map<ResultNode, { factValue: unknown; result: boolean }>;
 
-function isLeaf(node: ResultNode): boolean {
-  return node.all === undefined && node.any === undefined && node.not === undefined;
-}
-
 function collectSkipped(node: ResultNode, into: ResultNode[]): ResultNode[] {
   if (node.all) for (const child of node.all) collectSkipped(child, into);
   else if (node.any) for (const child of node.any) collectSkipped(child, into);
   else if (node.not) collectSkipped(node.not, into);
   else if (typeof node.result !== 'boolean') into.push(node);
   return into;
+}
+
+function hasSkipped(node: ResultNode): boolean {
+  if (node.all) return node.all.some(hasSkipped);
+  if (node.any) return node.any.some(hasSkipped);
+  if (node.not) return hasSkipped(node.not);
+  return typeof node.result !== 'boolean';
 }
 
 /**
@@ -200,23 +214,19 @@ function explain(node: ResultNode, resolved: Resolved | undefined): ConditionExp
   };
 }
 
-async function explainRule(
-  engine: Engine,
-  almanac: Almanac,
-  ruleResult: RuleResult,
-  wrapped: boolean,
-): Promise<ConditionExplanation> {
+/** The outcome of one rule: its explanation (from the engine's evaluated tree) and summary. */
+function toOutcome(spec: CompiledSpec, ruleResult: RuleResult, resolved: Resolved | undefined): RuleOutcome {
   const root = ruleResult.conditions as unknown as ResultNode;
-  const skipped = collectSkipped(root, []);
-  const resolved = skipped.length > 0 ? await resolveSkipped(engine, almanac, skipped) : undefined;
-  const explanation = explain(wrapped && root.all?.[0] ? root.all[0] : root, resolved);
+  const explanation = explain(spec.wrapped && root.all?.[0] ? root.all[0] : root, resolved);
+  const matched = ruleResult.result === true;
   // The engine records the root's verdict on the rule result, not on the root condition.
-  explanation.result = ruleResult.result === true;
-  return explanation;
+  explanation.result = matched;
+  return { code: spec.code, matched, explanation, summary: summarize(SUBJECTS[spec.kind](spec.code, matched), explanation) };
 }
 
 function formatValue(value: unknown): string {
   if (value === undefined) return 'undefined';
+  if (value === null || typeof value === 'number' || typeof value === 'boolean') return String(value);
   try {
     return JSON.stringify(value) ?? String(value);
   } catch {
@@ -249,24 +259,41 @@ function describeLines(explanation: ConditionExplanation, indent: string): strin
 }
 
 type Leaf = Extract<ConditionExplanation, { fact: string }>;
+interface Decisive {
+  leaf: Leaf;
+  negated: boolean;
+}
 
 /**
  * The comparisons that decided a verdict: every one of a holding `all` (or a failing
  * `any`), else the first one that tipped it, preferring conditions the engine evaluated.
  */
-function decisive(explanation: ConditionExplanation, negated: boolean): Array<{ leaf: Leaf; negated: boolean }> {
-  if ('fact' in explanation) return [{ leaf: explanation, negated }];
-  if ('not' in explanation) return decisive(explanation.not, !negated);
+function decisive(explanation: ConditionExplanation, negated: boolean, into: Decisive[]): Decisive[] {
+  if ('fact' in explanation) {
+    into.push({ leaf: explanation, negated });
+    return into;
+  }
+  if ('not' in explanation) return decisive(explanation.not, !negated, into);
   const children = 'all' in explanation ? explanation.all : explanation.any;
   const everyChildDecides = 'all' in explanation ? explanation.result : !explanation.result;
-  if (everyChildDecides) return children.flatMap((child) => decisive(child, negated));
-  const tipping = children.filter((child) => child.result === explanation.result);
-  const chosen = tipping.find((child) => !('shortCircuited' in child && child.shortCircuited)) ?? tipping[0];
-  return chosen ? decisive(chosen, negated) : [];
+  if (everyChildDecides) {
+    for (const child of children) decisive(child, negated, into);
+    return into;
+  }
+  let chosen: ConditionExplanation | undefined;
+  for (const child of children) {
+    if (child.result !== explanation.result) continue;
+    if (!('shortCircuited' in child && child.shortCircuited)) {
+      chosen = child;
+      break;
+    }
+    chosen ??= child;
+  }
+  return chosen ? decisive(chosen, negated, into) : into;
 }
 
 function summarize(subject: string, explanation: ConditionExplanation): string {
-  const reasons = decisive(explanation, false).map(({ leaf, negated }) => {
+  const reasons = decisive(explanation, false, []).map(({ leaf, negated }) => {
     const comparison = `${leaf.fact} ${leaf.operator} ${formatValue(leaf.value)}`;
     const verdict = negated ? `not (${comparison}) is ${!leaf.result}` : `${comparison} is ${leaf.result}`;
     return `${verdict} (${leaf.fact} is ${formatValue(leaf.factValue)})`;
@@ -285,24 +312,21 @@ const SUBJECTS: Record<Kind, (code: string, matched: boolean) => string> = {
 
 type Outcomes = Record<Kind, RuleOutcome[]>;
 
-function specsOf(policy: Policy): Record<Kind, RuleSpec[]> {
+function compile(spec: RuleSpec): CompiledSpec {
+  return { ...spec, name: `${spec.kind}:${spec.index}`, wrapped: rootCondition(spec.when).wrapped };
+}
+
+function specsOf(policy: Policy): Record<Kind, CompiledSpec[]> {
   return {
-    requirement: policy.submissionRequirements.map((requirement, index) => ({
-      kind: 'requirement' as const,
-      code: requirement.code,
-      index,
-      when: requirement.when,
-      message: requirement.message,
-    })),
-    deficiency: policy.deficiencies.flatMap((deficiency) => (deficiency.when ? [deficiency] : [])).map(
-      (deficiency, index) => ({ kind: 'deficiency' as const, code: deficiency.code, index, when: deficiency.when as Condition }),
+    requirement: policy.submissionRequirements.map((requirement, index) =>
+      compile({ kind: 'requirement', code: requirement.code, index, when: requirement.when, message: requirement.message }),
     ),
-    eligibility: policy.incentivePrograms.map((program, index) => ({
-      kind: 'eligibility' as const,
-      code: program.code,
-      index,
-      when: program.eligibility,
-    })),
+    deficiency: policy.deficiencies
+      .flatMap((deficiency) => (deficiency.when ? [{ code: deficiency.code, when: deficiency.when }] : []))
+      .map(({ code, when }, index) => compile({ kind: 'deficiency', code, index, when })),
+    eligibility: policy.incentivePrograms.map((program, index) =>
+      compile({ kind: 'eligibility', code: program.code, index, when: program.eligibility }),
+    ),
   };
 }
 
@@ -310,7 +334,7 @@ function specsOf(policy: Policy): Record<Kind, RuleSpec[]> {
 export function createRuleSet(policy: Policy): RuleSet {
   const specs = specsOf(policy);
   const everySpec = [...specs.requirement, ...specs.deficiency, ...specs.eligibility];
-  const wrapped = new Map(everySpec.map((spec) => [`${spec.kind}:${spec.code}`, rootCondition(spec.when).wrapped]));
+  const byName = new Map(everySpec.map((spec) => [spec.name, spec]));
 
   const pools = {
     all: new EnginePool(() => buildEngine(everySpec)),
@@ -320,29 +344,36 @@ export function createRuleSet(policy: Policy): RuleSet {
   };
 
   async function run(pool: EnginePool, facts: Facts): Promise<Outcomes> {
-    return pool.use(async (engine) => {
+    const engine = pool.acquire();
+    try {
       const { results, failureResults, almanac } = await engine.run(facts);
       const outcomes: Outcomes = {
         requirement: new Array<RuleOutcome>(specs.requirement.length),
         deficiency: new Array<RuleOutcome>(specs.deficiency.length),
         eligibility: new Array<RuleOutcome>(specs.eligibility.length),
       };
-      await Promise.all(
-        [...results, ...failureResults].map(async (ruleResult) => {
-          const params = ruleResult.event?.params as { kind: Kind; index: number };
-          const code = ruleResult.event?.type ?? '';
-          const matched = ruleResult.result === true;
-          const explanation = await explainRule(engine, almanac, ruleResult, wrapped.get(ruleResult.name) === true);
-          outcomes[params.kind][params.index] = {
-            code,
-            matched,
-            explanation,
-            summary: summarize(SUBJECTS[params.kind](code, matched), explanation),
-          };
-        }),
-      );
+      let pending: Array<Promise<void>> | undefined;
+      for (const ruleResults of [results, failureResults]) {
+        for (const ruleResult of ruleResults) {
+          const spec = byName.get(ruleResult.name);
+          if (!spec) continue;
+          const root = ruleResult.conditions as unknown as ResultNode;
+          if (hasSkipped(root)) {
+            (pending ??= []).push(
+              resolveSkipped(engine, almanac, collectSkipped(root, [])).then((resolved) => {
+                outcomes[spec.kind][spec.index] = toOutcome(spec, ruleResult, resolved);
+              }),
+            );
+          } else {
+            outcomes[spec.kind][spec.index] = toOutcome(spec, ruleResult, undefined);
+          }
+        }
+      }
+      if (pending) await Promise.all(pending);
       return outcomes;
-    });
+    } finally {
+      pool.release(engine);
+    }
   }
 
   function requirementsOf(outcomes: RuleOutcome[]): RuleEvaluation['requirements'] {
