@@ -29,7 +29,7 @@ export interface Clock {
 }
 
 export interface IdSource {
-  next(kind: 'claim' | 'poe' | 'deadline'): string;
+  next(kind: 'claim' | 'poe'): string;
 }
 
 export const randomIds: IdSource = { next: () => randomUUID() };
@@ -112,9 +112,7 @@ export function createClaimService({ store, policy: compiled, clock, ids = rando
     const step = stepClaim(machine, snapshot, { ...event, meta });
     if (!step.ok) return { ok: false, refusal: step.refusal };
 
-    const deadlines = trackDeadlines(policy, calendar, record?.deadlines ?? [], step.from, step.to, at, () =>
-      ids.next('deadline'),
-    );
+    const deadlines = trackDeadlines(policy, calendar, record?.deadlines ?? [], step.from, step.to, at);
     const facts = factsOf(step.snapshot, step.to, at);
     const deficiencies = (await rules.evaluateDeficiencies(facts)).filter((d) => d.matched).map((d) => d.code);
     let assessment = record?.assessment ?? null;

@@ -11,6 +11,7 @@ export type DeadlineStatus = 'running' | 'paused' | 'fired' | 'met';
 
 /** One run of a named deadline on one claim. */
 export interface DeadlineRecord {
+  /** `<name>-<run>`: unique within the claim. */
   id: string;
   name: string;
   /** Instant the clock started. */
@@ -46,7 +47,6 @@ export function trackDeadlines(
   from: LeafState,
   to: LeafState,
   at: Date,
-  newId: () => string,
 ): DeadlineRecord[] {
   if (from === to) return [...deadlines];
   const today = calendar.localDate(at);
@@ -77,8 +77,10 @@ export function trackDeadlines(
     // A clock starts only when the claim enters a runsIn state from outside runsIn ∪ pausedIn.
     if (!inAny(to, spec.runsIn) || inAny(from, spec.runsIn) || inAny(from, spec.pausedIn)) continue;
     const due = dueDateFor(calendar, durationOf(spec), today);
+    // Ids are derived, not random, so that replaying a history reproduces them.
+    const run = next.filter((d) => d.name === name).length + 1;
     next.push({
-      id: newId(),
+      id: `${name}-${run}`,
       name,
       startedAt: at.toISOString(),
       due,

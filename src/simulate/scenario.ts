@@ -124,13 +124,13 @@ const validate = new Ajv({ allErrors: false, strict: true, allowUnionTypes: true
 /** Parses a scenario file's text; errors name the file and line. */
 export function parseScenario(text: string, file: string): ScenarioLoadResult {
   const lineCounter = new LineCounter();
-  const doc = parseDocument(text, { lineCounter, prettyErrors: false, uniqueKeys: true, maxAliasCount: 100 });
+  const doc = parseDocument(text, { lineCounter, prettyErrors: false, uniqueKeys: true });
   if (doc.errors.length > 0) {
     const error = doc.errors[0]!;
     const pos = lineCounter.linePos(error.pos[0]);
     return { ok: false, error: `${file}:${pos.line}:${pos.col}: ${error.message.split('\n')[0]}` };
   }
-  const data: unknown = doc.toJS();
+  const data: unknown = doc.toJS({ maxAliasCount: 100 });
   if (!validate(data)) {
     const issue = describeAjvError(validate.errors?.[0]);
     const node = nodeAt(doc.contents, validate.errors?.[0]?.instancePath ?? '');
