@@ -33,6 +33,8 @@ export interface ClaimRecord {
   assessment: { at: string; programs: ProgramEligibility[] } | null;
   /** Sequence number of the claim's latest history entry. */
   lastSeq: number;
+  /** Hash of the latest history entry (the chain's head). */
+  lastHash: string | null;
 }
 
 export interface HistoryEntry {
@@ -48,6 +50,10 @@ export interface HistoryEntry {
   policy: { id: string; version: string };
   /** Ids and file facts the service generated for this event (claim ID, PoE ID), so a replay reproduces them. */
   refs?: { claimId?: string; poeId?: string; file?: { sha256: string; size: number; contentType: string } };
+  /** Hash of the previous entry of this claim (null for the first). */
+  prevHash: string | null;
+  /** SHA-256 of this entry's canonical JSON without `hash` (history-chain.ts). */
+  hash: string;
 }
 
 /** `approved.consentPending` → status approved, substatus consentPending. */

@@ -14,6 +14,8 @@ import { SYSTEM_ROLE } from '../rules/policy-types';
 import { statusOf, type ClaimRecord, type HistoryEntry } from './claim-record';
 import type { ClaimStore, ClaimStoreTx } from './claim-store';
 import type { CompiledPolicy } from './compiled-policy';
+import { sealEntry } from './history-chain';
+import { outboxMessageFor } from './outbox';
 import {
   closedEvents,
   dueDeadlines,
@@ -140,23 +142,28 @@ export function createClaimService({ store, policy: compiled, clock, ids = rando
       nextDueAt: nextDueAt(deadlines),
       assessment,
       lastSeq: (record?.lastSeq ?? 0) + 1,
+      lastHash: record?.lastHash ?? null,
     };
     const refs: HistoryRefs = {};
     if (event.type === 'create') refs.claimId = id;
     if (event.meta?.poeId) refs.poeId = event.meta.poeId;
     if (event.meta?.file) refs.file = event.meta.file;
-    const entry: HistoryEntry = {
-      claimId: id,
-      seq: next.lastSeq,
-      at: event.at,
-      actor: event.actor,
-      event: entryEvent,
-      payload: entryPayload,
-      from: step.from,
-      to: step.to,
-      policy: next.policy,
-      ...(Object.keys(refs).length ? { refs } : {}),
-    };
+    const entry = sealEntry(
+      {
+        claimId: id,
+        seq: next.lastSeq,
+        at: event.at,
+        actor: event.actor,
+        event: entryEvent,
+        payload: entryPayload,
+        from: step.from,
+        to: step.to,
+        policy: next.policy,
+        ...(Object.keys(refs).length ? { refs } : {}),
+      },
+      next.lastHash,
+    );
+    next.lastHash = entry.hash;
     return { ok: true, record: next, entry };
   }
 
@@ -196,44 +203,45 @@ export function createClaimService({ store, policy: compiled, clock, ids = rando
           continue;
         }
         // The policy linter keeps this from happening; if it does, the deadline is spent and says why.
-        record = { ...withFired, lastSeq: withFired.lastSeq + 1 };
-        entries.push(
-          systemEntry(record, deadline, entryEvent, {
-            deadline: deadline.name,
-            send: action.send,
-            refused: { code: applied.refusal.code, message: applied.refusal.message },
-          }),
-        );
+        record = appendSystemEntry(withFired, deadline, entries, entryEvent, {
+          deadline: deadline.name,
+          send: action.send,
+          refused: { code: applied.refusal.code, message: applied.refusal.message },
+        });
         continue;
       }
-      record = { ...withFired, updatedAt: deadline.dueAt, lastSeq: withFired.lastSeq + 1 };
-      entries.push(
-        systemEntry(record, deadline, entryEvent, {
-          deadline: deadline.name,
-          ...('closes' in action ? { closes: action.closes } : { escalate: true }),
-        }),
-      );
+      record = appendSystemEntry({ ...withFired, updatedAt: deadline.dueAt }, deadline, entries, entryEvent, {
+        deadline: deadline.name,
+        ...('closes' in action ? { closes: action.closes } : { escalate: true }),
+      });
     }
     return { record, entries };
   }
 
-  function systemEntry(
+  /** Appends a deadline's entry that moves no state; returns the record with the chain's new head. */
+  function appendSystemEntry(
     record: ClaimRecord,
     deadline: DeadlineRecord,
+    entries: HistoryEntry[],
     event: string,
     payload: Record<string, unknown>,
-  ): HistoryEntry {
-    return {
-      claimId: record.id,
-      seq: record.lastSeq,
-      at: deadline.dueAt,
-      actor: { role: SYSTEM_ROLE },
-      event,
-      payload,
-      from: record.state,
-      to: record.state,
-      policy: record.policy,
-    };
+  ): ClaimRecord {
+    const entry = sealEntry(
+      {
+        claimId: record.id,
+        seq: record.lastSeq + 1,
+        at: deadline.dueAt,
+        actor: { role: SYSTEM_ROLE },
+        event,
+        payload,
+        from: record.state,
+        to: record.state,
+        policy: record.policy,
+      },
+      record.lastHash,
+    );
+    entries.push(entry);
+    return { ...record, lastSeq: entry.seq, lastHash: entry.hash };
   }
 
   async function save(tx: ClaimStoreTx, before: ClaimRecord, after: ClaimRecord, entries: HistoryEntry[]) {
@@ -241,7 +249,13 @@ export function createClaimService({ store, policy: compiled, clock, ids = rando
     const saved = { ...after, version: before.version + 1 };
     await tx.updateClaim(saved, before.version);
     await tx.appendHistory(entries);
+    await tx.appendOutbox(outboxFor(saved, entries));
     return saved;
+  }
+
+  /** Outbox messages for a change; each names the claim as it is after the whole change. */
+  function outboxFor(claim: ClaimRecord, entries: readonly HistoryEntry[]) {
+    return entries.flatMap((entry) => outboxMessageFor(claim, entry) ?? []);
   }
 
   async function load(tx: ClaimStoreTx, claimId: string): Promise<ClaimRecord> {
@@ -255,10 +269,10 @@ export function createClaimService({ store, policy: compiled, clock, ids = rando
     clock,
 
     /** Creates a claim in `editing`. */
-    async create(actor: Actor, fields: Record<string, unknown>, options: ActOptions = {}): Promise<ActResult> {
+    async create(actor: Actor, fields: object, options: ActOptions = {}): Promise<ActResult> {
       const at = clock.now().toISOString();
       const claimId = options.refs?.claimId ?? ids.next('claim');
-      const applied = await apply(null, { type: 'create', actor, at, payload: fields, meta: { claimId } });
+      const applied = await apply(null, { type: 'create', actor, at, payload: fields as Record<string, unknown>, meta: { claimId } });
       if (!applied.ok) throw refusalError(applied.refusal);
       const claim = { ...applied.record, version: 1 };
       await store.transaction(async (tx) => {

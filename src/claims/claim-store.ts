@@ -1,5 +1,7 @@
 /** What the claim service needs from storage. The knex stores and the in-memory one implement it. */
+import type { Status } from '../machines/claim-types';
 import type { ClaimRecord, HistoryEntry } from './claim-record';
+import type { OutboxMessage } from './outbox';
 
 export interface ClaimStoreTx {
   getClaim(id: string): Promise<ClaimRecord | undefined>;
@@ -8,6 +10,34 @@ export interface ClaimStoreTx {
   updateClaim(claim: ClaimRecord, expectedVersion: number): Promise<void>;
   appendHistory(entries: readonly HistoryEntry[]): Promise<void>;
   listHistory(claimId: string): Promise<HistoryEntry[]>;
+  appendOutbox(messages: readonly OutboxMessage[]): Promise<void>;
+}
+
+/** Keyset position: claims are listed by (createdAt, id). */
+export interface ClaimCursor {
+  createdAt: string;
+  id: string;
+}
+
+export interface ClaimFilter {
+  status?: Status;
+  /** Claims flagged overdue on this deadline name. */
+  overdue?: string;
+  tenantId?: string;
+  partnerId?: string;
+  after?: ClaimCursor;
+  limit: number;
+}
+
+export type DeliveryStatus = 'pending' | 'delivered' | 'failed';
+
+export interface OutboxRecord extends OutboxMessage {
+  status: DeliveryStatus;
+  attempts: number;
+  /** When the next delivery attempt is due (pending). */
+  nextAttemptAt: string | null;
+  lastError: string | null;
+  deliveredAt: string | null;
 }
 
 export interface ClaimStore {
@@ -17,6 +47,17 @@ export interface ClaimStore {
   claimsDue(until: string, limit: number): Promise<string[]>;
   getClaim(id: string): Promise<ClaimRecord | undefined>;
   listHistory(claimId: string): Promise<HistoryEntry[]>;
-  /** Every claim, in creation order (simulation, backtests). */
-  listClaims(): Promise<ClaimRecord[]>;
+  /** Claims matching the filter, by (createdAt, id). */
+  listClaims(filter: ClaimFilter): Promise<ClaimRecord[]>;
+  /** Ids of every claim, by (createdAt, id) (audits, backtests). */
+  allClaimIds(): Promise<string[]>;
+  /** Outbox messages due for a delivery attempt at `now`, oldest first. */
+  pendingOutbox(now: string, limit: number): Promise<OutboxRecord[]>;
+  /** Records the outcome of a delivery attempt. */
+  updateOutbox(
+    id: string,
+    update: Pick<OutboxRecord, 'status' | 'attempts' | 'nextAttemptAt' | 'lastError' | 'deliveredAt'>,
+  ): Promise<void>;
+  listOutbox(filter: { claimId?: string; status?: DeliveryStatus; limit: number }): Promise<OutboxRecord[]>;
+  close?(): Promise<void>;
 }

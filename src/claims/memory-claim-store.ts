@@ -1,19 +1,39 @@
 /** An in-memory ClaimStore: simulations, backtests and tests. Transactions run one at a time. */
 import { ConflictError } from '../domain/errors';
 import type { ClaimRecord, HistoryEntry } from './claim-record';
-import type { ClaimStore, ClaimStoreTx } from './claim-store';
+import type { ClaimFilter, ClaimStore, ClaimStoreTx, OutboxRecord } from './claim-store';
+import type { OutboxMessage } from './outbox';
 
 const clone = <T>(value: T): T => structuredClone(value);
+
+const byCreation = (a: ClaimRecord, b: ClaimRecord) =>
+  a.createdAt < b.createdAt ? -1 : a.createdAt > b.createdAt ? 1 : a.id < b.id ? -1 : a.id > b.id ? 1 : 0;
+
+/** Whether a claim passes a list filter (shared by stores that filter in memory). */
+export function matchesFilter(claim: ClaimRecord, filter: ClaimFilter): boolean {
+  const fields = claim.snapshot.context.fields;
+  if (filter.status && claim.status !== filter.status) return false;
+  if (filter.overdue && !claim.overdue.includes(filter.overdue)) return false;
+  if (filter.tenantId && fields.customer?.tenantId !== filter.tenantId) return false;
+  if (filter.partnerId && fields.partnerId !== filter.partnerId) return false;
+  if (filter.after) {
+    const { createdAt, id } = filter.after;
+    if (claim.createdAt < createdAt || (claim.createdAt === createdAt && claim.id <= id)) return false;
+  }
+  return true;
+}
 
 export function createMemoryClaimStore(): ClaimStore {
   const claims = new Map<string, ClaimRecord>();
   const history = new Map<string, HistoryEntry[]>();
+  const outbox = new Map<string, OutboxRecord>();
   let queue: Promise<unknown> = Promise.resolve();
 
   const run = async <T>(fn: (tx: ClaimStoreTx) => Promise<T>): Promise<T> => {
     // Writes are staged and applied only when fn resolves: a throw leaves nothing behind.
     const staged = new Map<string, ClaimRecord>();
     const stagedHistory: HistoryEntry[] = [];
+    const stagedOutbox: OutboxMessage[] = [];
     const tx: ClaimStoreTx = {
       async getClaim(id) {
         const claim = staged.get(id) ?? claims.get(id);
@@ -38,6 +58,9 @@ export function createMemoryClaimStore(): ClaimStore {
       async listHistory(claimId) {
         return [...(history.get(claimId) ?? []), ...stagedHistory.filter((e) => e.claimId === claimId)].map(clone);
       },
+      async appendOutbox(messages) {
+        stagedOutbox.push(...messages.map(clone));
+      },
     };
     const result = await fn(tx);
     for (const [id, claim] of staged) claims.set(id, claim);
@@ -45,6 +68,17 @@ export function createMemoryClaimStore(): ClaimStore {
       const list = history.get(entry.claimId) ?? [];
       list.push(entry);
       history.set(entry.claimId, list);
+    }
+    for (const message of stagedOutbox) {
+      if (outbox.has(message.id)) continue;
+      outbox.set(message.id, {
+        ...message,
+        status: 'pending',
+        attempts: 0,
+        nextAttemptAt: message.at,
+        lastError: null,
+        deliveredAt: null,
+      });
     }
     return result;
   };
@@ -56,9 +90,8 @@ export function createMemoryClaimStore(): ClaimStore {
       return result;
     },
     async claimsDue(until, limit) {
-      const limitMs = Date.parse(until);
       return [...claims.values()]
-        .filter((c) => c.nextDueAt !== null && Date.parse(c.nextDueAt) <= limitMs)
+        .filter((c) => c.nextDueAt !== null && Date.parse(c.nextDueAt) <= Date.parse(until))
         .sort((a, b) => Date.parse(a.nextDueAt!) - Date.parse(b.nextDueAt!))
         .slice(0, limit)
         .map((c) => c.id);
@@ -70,8 +103,32 @@ export function createMemoryClaimStore(): ClaimStore {
     async listHistory(claimId) {
       return (history.get(claimId) ?? []).map(clone);
     },
-    async listClaims() {
-      return [...claims.values()].map(clone);
+    async listClaims(filter) {
+      return [...claims.values()]
+        .filter((c) => matchesFilter(c, filter))
+        .sort(byCreation)
+        .slice(0, filter.limit)
+        .map(clone);
+    },
+    async allClaimIds() {
+      return [...claims.values()].sort(byCreation).map((c) => c.id);
+    },
+    async pendingOutbox(now, limit) {
+      return [...outbox.values()]
+        .filter((m) => m.status === 'pending' && m.nextAttemptAt !== null && m.nextAttemptAt <= now)
+        .sort((a, b) => (a.at < b.at ? -1 : a.at > b.at ? 1 : 0))
+        .slice(0, limit)
+        .map(clone);
+    },
+    async updateOutbox(id, update) {
+      const current = outbox.get(id);
+      if (current) outbox.set(id, { ...current, ...update });
+    },
+    async listOutbox(filter) {
+      return [...outbox.values()]
+        .filter((m) => (!filter.claimId || m.claimId === filter.claimId) && (!filter.status || m.status === filter.status))
+        .slice(0, filter.limit)
+        .map(clone);
     },
   };
 }

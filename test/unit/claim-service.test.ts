@@ -3,6 +3,7 @@ import { createClaimService, type ClaimService } from '../../src/claims/claim-se
 import { compilePolicy, type CompiledPolicy } from '../../src/claims/compiled-policy';
 import { createMemoryClaimStore } from '../../src/claims/memory-claim-store';
 import { replayHistory } from '../../src/claims/replay';
+import type { ClaimRecord } from '../../src/claims/claim-record';
 import { DomainError } from '../../src/domain/errors';
 import type { Actor } from '../../src/machines/claim-types';
 import { createSequentialIds, createVirtualClock } from '../../src/simulate/run-scenario';
@@ -34,7 +35,7 @@ async function submitted(service: ClaimService) {
   return (await service.act(claim.id, 'submit', PARTNER, {})).claim;
 }
 
-const deadline = (claim: { deadlines: Array<{ name: string }> }, name: string) =>
+const deadline = (claim: ClaimRecord, name: string) =>
   claim.deadlines.filter((d) => d.name === name).at(-1);
 
 describe('deadlines in the claim service', () => {
