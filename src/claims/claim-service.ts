@@ -324,23 +324,37 @@ export function createClaimService({ store, policy: compiled, clock, ids = rando
       return { claim: outcome.claim, entries: outcome.entries };
     },
 
-    /** Fires every deadline due at or before `until` (default: now), claim by claim. Returns the entries appended. */
+    /**
+     * Fires every deadline due at or before `until` (default: now), one claim per
+     * transaction. A claim another instance changed meanwhile is skipped (that
+     * instance fired it); a claim that fails does not hold up the others.
+     */
     async fireDue(until: Date = clock.now(), batch = 100): Promise<HistoryEntry[]> {
       const all: HistoryEntry[] = [];
+      const tried = new Set<string>();
+      const failures: unknown[] = [];
       for (;;) {
-        const ids = await store.claimsDue(until.toISOString(), batch);
-        if (ids.length === 0) return all;
-        for (const id of ids) {
-          const entries = await store.transaction(async (tx) => {
-            const stored = await tx.getClaim(id);
-            if (!stored) return [];
-            const fired = await fireDeadlines(stored, until);
-            await save(tx, stored, fired.record, fired.entries);
-            return fired.entries;
-          });
-          all.push(...entries);
+        const due = (await store.claimsDue(until.toISOString(), batch + tried.size)).filter((id) => !tried.has(id));
+        if (due.length === 0) break;
+        for (const id of due.slice(0, batch)) {
+          tried.add(id);
+          try {
+            const entries = await store.transaction(async (tx) => {
+              const stored = await tx.getClaim(id);
+              if (!stored) return [];
+              const fired = await fireDeadlines(stored, until);
+              await save(tx, stored, fired.record, fired.entries);
+              return fired.entries;
+            });
+            all.push(...entries);
+          } catch (error) {
+            if (error instanceof ConflictError && error.code === 'staleVersion') continue;
+            failures.push(error);
+          }
         }
       }
+      if (failures.length > 0) throw new AggregateError(failures, `${failures.length} claim(s) failed to fire deadlines`);
+      return all;
     },
 
     async getClaim(claimId: string): Promise<ClaimRecord> {

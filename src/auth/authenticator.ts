@@ -1,0 +1,10 @@
+/** Who is calling: the bearer token's verified claims, as the domain's actor. */
+import type { Actor } from '../machines/claim-types';
+
+/** A verified caller. `id` is the token's `sub`. */
+export type Principal = Actor & { id: string };
+
+export interface Authenticator {
+  /** Verifies a bearer token; throws a DomainError of kind 'unauthenticated' (code invalidToken / expiredToken) when it is not valid. */
+  verify(token: string): Promise<Principal>;
+}

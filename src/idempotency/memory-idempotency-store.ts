@@ -1,0 +1,25 @@
+/** In-memory idempotency keys (tests, single-process use). */
+import type { IdempotencyBegin, IdempotencyStore, StoredResponse } from './idempotency-store';
+
+export function createMemoryIdempotencyStore(): IdempotencyStore {
+  const keys = new Map<string, { requestHash: string; response?: StoredResponse }>();
+  const id = (scope: string, key: string) => JSON.stringify([scope, key]);
+  return {
+    async begin(scope, key, requestHash): Promise<IdempotencyBegin> {
+      const existing = keys.get(id(scope, key));
+      if (!existing) {
+        keys.set(id(scope, key), { requestHash });
+        return { state: 'new' };
+      }
+      if (existing.requestHash !== requestHash) return { state: 'mismatch' };
+      return existing.response ? { state: 'done', response: existing.response } : { state: 'inFlight' };
+    },
+    async complete(scope, key, response) {
+      const existing = keys.get(id(scope, key));
+      if (existing) existing.response = response;
+    },
+    async abandon(scope, key) {
+      keys.delete(id(scope, key));
+    },
+  };
+}
