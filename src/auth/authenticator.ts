@@ -1,5 +1,6 @@
 /** Who is calling: the bearer token's verified claims, as the domain's actor. */
 import type { Actor } from '../machines/claim-types';
+import type { RoleKind } from '../rules/policy-types';
 
 /** A verified caller. `id` is the token's `sub`. */
 export type Principal = Actor & { id: string };
@@ -8,3 +9,6 @@ export interface Authenticator {
   /** Verifies a bearer token; throws a DomainError of kind 'unauthenticated' (code invalidToken / expiredToken) when it is not valid. */
   verify(token: string): Promise<Principal>;
 }
+
+/** The policy's roles, by name: what an authenticator needs to know of them. */
+export type RoleKinds = Readonly<Record<string, { readonly kind: RoleKind }>>;

@@ -55,3 +55,11 @@ export class ConflictError extends DomainError {
     super('conflict', code, message, undefined, details);
   }
 }
+
+/** The caller is not authenticated: no bearer token, or one that does not verify (invalidToken, expiredToken). */
+export class UnauthenticatedError extends DomainError {
+  override readonly name = 'UnauthenticatedError';
+  constructor(code: string, message: string) {
+    super('unauthenticated', code, message);
+  }
+}

@@ -1,0 +1,156 @@
+/** Bearer JWT authenticators: HS256 with a shared secret, or RS256/ES256 with keys from a JWKS URL. */
+import { createRemoteJWKSet, errors, jwtVerify, type JWTPayload, type JWTVerifyGetKey } from 'jose';
+import { UnauthenticatedError } from '../domain/errors';
+import type { Authenticator, Principal, RoleKinds } from './authenticator';
+
+export interface Hs256AuthenticatorOptions {
+  /** At least 32 bytes (see loadOrCreateSecret). */
+  secret: Uint8Array;
+  issuer?: string;
+  audience?: string;
+  clockToleranceSec?: number;
+  roles: RoleKinds;
+  now?: () => Date;
+}
+
+export interface JwksAuthenticatorOptions {
+  jwksUrl: string;
+  issuer?: string;
+  audience?: string;
+  clockToleranceSec?: number;
+  roles: RoleKinds;
+  now?: () => Date;
+}
+
+/** The minimum HMAC key length for HS256 (RFC 7518 §3.2: at least the hash output size). */
+export const MIN_SECRET_BYTES = 32;
+
+const JWKS_ALGORITHMS = ['RS256', 'ES256'];
+/** Far above any real bearer token; stops a huge header from being parsed at all. */
+const MAX_TOKEN_LENGTH = 16 * 1024;
+
+interface VerifySettings {
+  key: Uint8Array | JWTVerifyGetKey;
+  algorithms: string[];
+  issuer?: string;
+  audience?: string;
+  clockToleranceSec?: number;
+  roles: RoleKinds;
+  now?: () => Date;
+}
+
+/** Verifies HS256 tokens signed with `secret`; every other algorithm (`none` included) is refused. */
+export function createHs256Authenticator(options: Hs256AuthenticatorOptions): Authenticator {
+  if (options.secret.byteLength < MIN_SECRET_BYTES) {
+    throw new Error(`The HS256 secret must be at least ${MIN_SECRET_BYTES} bytes; it has ${options.secret.byteLength}.`);
+  }
+  return createJwtAuthenticator({ ...options, key: options.secret, algorithms: ['HS256'] });
+}
+
+/** Verifies RS256/ES256 tokens against the keys published at `jwksUrl` (fetched on demand and cached by jose). */
+export function createJwksAuthenticator(options: JwksAuthenticatorOptions): Authenticator {
+  let url: URL;
+  try {
+    url = new URL(options.jwksUrl);
+  } catch {
+    throw new Error(`The JWKS URL "${options.jwksUrl}" is not a valid URL.`);
+  }
+  if (url.protocol !== 'https:' && url.protocol !== 'http:') {
+    throw new Error(`The JWKS URL must be http(s); got "${url.protocol}".`);
+  }
+  const keys = createRemoteJWKSet(url, { timeoutDuration: 5_000, cooldownDuration: 30_000 });
+  return createJwtAuthenticator({ ...options, key: keys, algorithms: JWKS_ALGORITHMS });
+}
+
+function createJwtAuthenticator(settings: VerifySettings): Authenticator {
+  const accepted = settings.algorithms.join(' or ');
+  return {
+    async verify(token) {
+      const compact = token.trim();
+      if (compact === '') throw invalid('No bearer token was given; send `Authorization: Bearer <token>`.');
+      if (compact.length > MAX_TOKEN_LENGTH) throw invalid('The bearer token is too long to be a token this service issues.');
+      let payload: JWTPayload;
+      try {
+        const options = {
+          algorithms: settings.algorithms,
+          issuer: settings.issuer,
+          audience: settings.audience,
+          clockTolerance: settings.clockToleranceSec ?? 0,
+          requiredClaims: ['sub', 'exp'],
+          currentDate: settings.now?.(),
+        };
+        const { key } = settings;
+        const result =
+          typeof key === 'function' ? await jwtVerify(compact, key, options) : await jwtVerify(compact, key, options);
+        payload = result.payload;
+      } catch (error) {
+        throw translate(error, accepted);
+      }
+      return principalOf(payload, settings.roles);
+    },
+  };
+}
+
+function principalOf(payload: JWTPayload, roles: RoleKinds): Principal {
+  const { sub, role, partnerId, tenantId } = payload;
+  if (typeof sub !== 'string' || sub === '') throw invalid('The bearer token has no subject ("sub" claim).');
+  if (typeof role !== 'string' || role === '') throw invalid('The bearer token has no "role" claim.');
+  // hasOwn: a role named "constructor" or "__proto__" must not resolve through the prototype.
+  const policyRole = Object.hasOwn(roles, role) ? roles[role] : undefined;
+  if (!policyRole) throw invalid(`The bearer token's role "${role}" is not a role of the policy in effect.`);
+  // Only the id that matters for the role's kind is kept, so a stray claim can never widen access.
+  if (policyRole.kind === 'partner') {
+    if (typeof partnerId !== 'string' || partnerId === '') {
+      throw invalid(`A token for the partner role "${role}" must carry a "partnerId" claim.`);
+    }
+    return { id: sub, role, partnerId };
+  }
+  if (policyRole.kind === 'customer') {
+    if (typeof tenantId !== 'string' || tenantId === '') {
+      throw invalid(`A token for the customer role "${role}" must carry a "tenantId" claim.`);
+    }
+    return { id: sub, role, tenantId };
+  }
+  return { id: sub, role };
+}
+
+function invalid(message: string): UnauthenticatedError {
+  return new UnauthenticatedError('invalidToken', message);
+}
+
+/** Maps jose's errors to sentences; never passes the library's message or stack on. */
+function translate(error: unknown, accepted: string): Error {
+  if (error instanceof errors.JWTExpired) {
+    return new UnauthenticatedError('expiredToken', 'The bearer token has expired; get a new one.');
+  }
+  if (error instanceof errors.JWTClaimValidationFailed) {
+    if (error.reason === 'missing') return invalid(`The bearer token has no "${error.claim}" claim.`);
+    switch (error.claim) {
+      case 'nbf':
+        return invalid('The bearer token is not valid yet ("nbf" is in the future); check the issuer\'s clock.');
+      case 'iat':
+        return invalid('The bearer token claims to be issued in the future; check the issuer\'s clock.');
+      case 'iss':
+        return invalid('The bearer token was issued by an issuer this service does not trust.');
+      case 'aud':
+        return invalid('The bearer token is meant for another audience.');
+      default:
+        return invalid(`The bearer token's "${error.claim}" claim is not valid.`);
+    }
+  }
+  if (error instanceof errors.JOSEAlgNotAllowed || error instanceof errors.JOSENotSupported) {
+    return invalid(`The bearer token is signed with an algorithm this service does not accept (it accepts ${accepted}).`);
+  }
+  if (error instanceof errors.JWSSignatureVerificationFailed) {
+    return invalid('The bearer token\'s signature does not verify.');
+  }
+  if (error instanceof errors.JWKSNoMatchingKey || error instanceof errors.JWKSMultipleMatchingKeys) {
+    return invalid('The bearer token is signed with a key this service does not know.');
+  }
+  if (error instanceof errors.JWSInvalid || error instanceof errors.JWTInvalid || error instanceof errors.JWKInvalid) {
+    return invalid('The bearer token is malformed; it must be a signed JWT (header.payload.signature).');
+  }
+  // Anything else (JWKS unreachable, timed out, not a key set) is this service's problem, not the caller's:
+  // a plain Error, so the HTTP layer answers 5xx and logs it.
+  return new Error('Could not verify the bearer token: the signing keys are unavailable.', { cause: error });
+}
