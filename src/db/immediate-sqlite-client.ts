@@ -1,0 +1,57 @@
+/**
+ * knex's better-sqlite3 client, with transactions that begin IMMEDIATE.
+ *
+ * A deferred BEGIN takes its read snapshot first and then fails with SQLITE_BUSY when
+ * another connection committed meanwhile; IMMEDIATE takes the write lock first and
+ * then reads current data: the SQLite counterpart of PostgreSQL's SELECT … FOR UPDATE.
+ * knex has no option for it, so its client is extended.
+ */
+import { createRequire } from 'node:module';
+import type { Database as SqliteConnection } from 'better-sqlite3';
+import type { Knex } from 'knex';
+
+/** How long a transaction waits for another connection's write lock before it fails with SQLITE_BUSY. */
+export const SQLITE_BUSY_TIMEOUT_MS = 5000;
+
+const require = createRequire(import.meta.url);
+
+type KnexTransactionClass = new (client: Knex.Client, ...args: unknown[]) => object;
+
+const BetterSqlite3Client = require('knex/lib/dialects/better-sqlite3/index.js') as typeof Knex.Client;
+const SqliteTransaction = require('knex/lib/dialects/sqlite3/execution/sqlite-transaction.js') as KnexTransactionClass;
+
+const pause = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
+const isBusy = (error: unknown) => (error as { code?: unknown }).code === 'SQLITE_BUSY';
+
+class ImmediateSqliteTransaction extends SqliteTransaction {
+  /**
+   * Waits for the write lock without blocking the event loop: better-sqlite3 is
+   * synchronous, so SQLite's own busy handler would stall the whole process, and with
+   * it a holder of the lock in the same process (a second pool on the same file).
+   */
+  async begin(connection: SqliteConnection): Promise<void> {
+    const giveUpAt = Date.now() + SQLITE_BUSY_TIMEOUT_MS;
+    const busyTimeout = connection.pragma('busy_timeout', { simple: true }) as number;
+    connection.pragma('busy_timeout = 0');
+    try {
+      for (let wait = 1; ; wait = Math.min(wait * 2, 25)) {
+        try {
+          connection.exec('BEGIN IMMEDIATE');
+          return;
+        } catch (error) {
+          if (!isBusy(error) || Date.now() >= giveUpAt) throw error;
+        }
+        await pause(wait);
+      }
+    } finally {
+      connection.pragma(`busy_timeout = ${busyTimeout}`);
+    }
+  }
+}
+
+/** Pass as knex's `client` option, with `connection: { filename }`. */
+export class ImmediateSqliteClient extends BetterSqlite3Client {
+  override transaction(container: unknown, config: unknown, outerTx: unknown): Knex.Transaction {
+    return new ImmediateSqliteTransaction(this, container, config, outerTx) as unknown as Knex.Transaction;
+  }
+}

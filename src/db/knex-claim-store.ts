@@ -1,0 +1,353 @@
+/**
+ * The ClaimStore on knex (SQLite or PostgreSQL, the same SQL on both). A claim is
+ * one row holding the full record as JSON, plus columns and projection tables
+ * (deadlines, overdue flags, PoE documents, disputes, comments) for queries; the
+ * projections are rewritten in the same transaction as the claim.
+ */
+import type { Knex } from 'knex';
+import type { ClaimRecord, HistoryEntry } from '../claims/claim-record';
+import type { ClaimFilter, ClaimStore, ClaimStoreTx, DeliveryStatus, OutboxRecord } from '../claims/claim-store';
+import type { OutboxMessage } from '../claims/outbox';
+import { ConflictError } from '../domain/errors';
+import { commentsOf, type ClaimComment } from './claim-comments';
+
+/** Facts of a stored PoE file (content-addressed). */
+export interface PoeFileFacts {
+  sha256: string;
+  size: number;
+  contentType: string;
+}
+
+export interface KnexClaimStore extends ClaimStore {
+  /** The claim's comments, oldest first. */
+  listComments(claimId: string): Promise<ClaimComment[]>;
+  /** Records a stored PoE file's facts (once per content address). */
+  recordPoeFile(file: PoeFileFacts, at: string): Promise<void>;
+}
+
+type Db = Knex | Knex.Transaction;
+
+interface ClaimRow {
+  id: string;
+  version: number;
+  data: string;
+}
+
+interface HistoryRow {
+  entry: string;
+}
+
+interface OutboxRow {
+  id: string;
+  claim_id: string;
+  type: OutboxMessage['type'];
+  audience: OutboxMessage['audience'];
+  at: string;
+  payload: string;
+  status: DeliveryStatus;
+  attempts: number;
+  next_attempt_at: string | null;
+  last_error: string | null;
+  delivered_at: string | null;
+}
+
+interface CommentRow {
+  claim_id: string;
+  seq: number;
+  at: string;
+  event: string;
+  author_role: string;
+  author_id: string | null;
+  text: string;
+}
+
+/** Instants are compared as text, so every one the store is given is normalised first. */
+const iso = (instant: string) => new Date(instant).toISOString();
+
+const staleVersion = (id: string) =>
+  new ConflictError('staleVersion', `Claim ${id} changed meanwhile; reload it and try again.`);
+
+function claimRow(claim: ClaimRecord) {
+  const fields = claim.snapshot.context.fields;
+  return {
+    id: claim.id,
+    version: claim.version,
+    state: claim.state,
+    status: claim.status,
+    substatus: claim.substatus,
+    reason: claim.reason,
+    partner_id: fields.partnerId ?? null,
+    tenant_id: fields.customer?.tenantId ?? null,
+    policy_id: claim.policy.id,
+    policy_version: claim.policy.version,
+    created_at: claim.createdAt,
+    updated_at: claim.updatedAt,
+    next_due_at: claim.nextDueAt,
+    data: JSON.stringify(claim),
+  };
+}
+
+function toClaim(row: ClaimRow): ClaimRecord {
+  return { ...(JSON.parse(row.data) as ClaimRecord), version: Number(row.version) };
+}
+
+function historyRow(entry: HistoryEntry) {
+  return {
+    claim_id: entry.claimId,
+    seq: entry.seq,
+    at: entry.at,
+    actor_role: entry.actor.role,
+    actor_id: entry.actor.id ?? null,
+    event: entry.event,
+    from_state: entry.from,
+    to_state: entry.to,
+    payload: JSON.stringify(entry.payload),
+    entry: JSON.stringify(entry),
+    prev_hash: entry.prevHash,
+    hash: entry.hash,
+  };
+}
+
+function commentRow(comment: ClaimComment): CommentRow {
+  return {
+    claim_id: comment.claimId,
+    seq: comment.seq,
+    at: comment.at,
+    event: comment.event,
+    author_role: comment.author.role,
+    author_id: comment.author.id,
+    text: comment.text,
+  };
+}
+
+function toComment(row: CommentRow): ClaimComment {
+  return {
+    claimId: row.claim_id,
+    seq: Number(row.seq),
+    at: row.at,
+    event: row.event,
+    author: { role: row.author_role, id: row.author_id },
+    text: row.text,
+  };
+}
+
+function outboxRow(message: OutboxMessage): OutboxRow {
+  return {
+    id: message.id,
+    claim_id: message.claimId,
+    type: message.type,
+    audience: message.audience,
+    at: message.at,
+    payload: JSON.stringify(message.payload),
+    status: 'pending',
+    attempts: 0,
+    next_attempt_at: message.at,
+    last_error: null,
+    delivered_at: null,
+  };
+}
+
+function toOutbox(row: OutboxRow): OutboxRecord {
+  return {
+    id: row.id,
+    claimId: row.claim_id,
+    type: row.type,
+    at: row.at,
+    audience: row.audience,
+    payload: JSON.parse(row.payload) as Record<string, unknown>,
+    status: row.status,
+    attempts: Number(row.attempts),
+    nextAttemptAt: row.next_attempt_at,
+    lastError: row.last_error,
+    deliveredAt: row.delivered_at,
+  };
+}
+
+/** Rows of the query tables derived from a claim record. */
+function projectionRows(claim: ClaimRecord) {
+  const { poe, disputes } = claim.snapshot.context;
+  return {
+    claim_deadlines: claim.deadlines.map((d) => ({
+      claim_id: claim.id,
+      id: d.id,
+      name: d.name,
+      status: d.status,
+      started_at: d.startedAt,
+      due: d.due,
+      due_at: d.dueAt,
+      ended_at: d.endedAt ?? null,
+      lapsed: d.lapsed,
+    })),
+    claim_overdue: [...new Set(claim.overdue)].map((name) => ({ claim_id: claim.id, name })),
+    poe_documents: poe.map((doc) => ({
+      claim_id: claim.id,
+      id: doc.id,
+      file_name: doc.fileName,
+      customer_signed: doc.customerSigned,
+      signed_on: doc.signedOn ?? null,
+      sha256: doc.sha256 ?? null,
+      size: doc.size ?? null,
+      content_type: doc.contentType ?? null,
+      uploaded_at: doc.uploadedAt,
+      uploaded_by: doc.uploadedBy,
+    })),
+    disputes: disputes.map((dispute, idx) => ({
+      claim_id: claim.id,
+      idx,
+      program: dispute.program,
+      details: dispute.details,
+      raised_at: dispute.raisedAt,
+      raised_by: dispute.raisedBy,
+      outcome: dispute.resolution?.outcome ?? null,
+      resolved_at: dispute.resolution?.at ?? null,
+    })),
+  };
+}
+
+/** Inserts rows in chunks (SQLite compiles a multi-row insert to a compound SELECT of at most 500 terms). */
+async function insertAll(trx: Knex.Transaction, table: string, rows: readonly object[]): Promise<void> {
+  for (let i = 0; i < rows.length; i += 100) await trx(table).insert(rows.slice(i, i + 100));
+}
+
+async function writeProjections(trx: Knex.Transaction, claim: ClaimRecord, replace: boolean): Promise<void> {
+  for (const [table, rows] of Object.entries(projectionRows(claim))) {
+    if (replace) await trx(table).where({ claim_id: claim.id }).delete();
+    await insertAll(trx, table, rows);
+  }
+}
+
+const outboxOrder = (query: Knex.QueryBuilder) =>
+  // Within a claim, ids are `<claimId>:<seq>`: ordering by length first keeps seq 10 after seq 9.
+  query.orderBy([{ column: 'at' }, { column: 'claim_id' }]).orderByRaw('length(??)', ['id']).orderBy('id');
+
+function readHistory(db: Db, claimId: string): Promise<HistoryEntry[]> {
+  return db('claim_history')
+    .select('entry')
+    .where({ claim_id: claimId })
+    .orderBy('seq')
+    .then((rows: HistoryRow[]) => rows.map((row) => JSON.parse(row.entry) as HistoryEntry));
+}
+
+export function createKnexClaimStore(knex: Knex): KnexClaimStore {
+  const tx = (trx: Knex.Transaction): ClaimStoreTx => ({
+    async getClaim(id) {
+      // FOR UPDATE serialises writers of one claim on PostgreSQL (the version check is the
+      // guarantee; the lock saves the loser's work). SQLite compiles it away: its
+      // transactions begin IMMEDIATE and so already hold the write lock.
+      const row: ClaimRow | undefined = await trx('claims').select('id', 'version', 'data').where({ id }).forUpdate().first();
+      return row && toClaim(row);
+    },
+    async insertClaim(claim) {
+      const inserted: unknown[] = await trx('claims').insert(claimRow(claim)).onConflict('id').ignore().returning('id');
+      if (inserted.length === 0) throw new ConflictError('claimExists', `Claim ${claim.id} already exists.`);
+      await writeProjections(trx, claim, false);
+    },
+    async updateClaim(claim, expectedVersion) {
+      const changed = await trx('claims').where({ id: claim.id, version: expectedVersion }).update(claimRow(claim));
+      if (changed === 0) throw staleVersion(claim.id);
+      await writeProjections(trx, claim, true);
+    },
+    async appendHistory(entries) {
+      await insertAll(trx, 'claim_history', entries.map(historyRow));
+      await insertAll(trx, 'comments', commentsOf(entries).map(commentRow));
+    },
+    listHistory(claimId) {
+      return readHistory(trx, claimId);
+    },
+    async appendOutbox(messages) {
+      for (let i = 0; i < messages.length; i += 100) {
+        await trx('outbox').insert(messages.slice(i, i + 100).map(outboxRow)).onConflict('id').ignore();
+      }
+    },
+  });
+
+  return {
+    transaction<T>(fn: (tx: ClaimStoreTx) => Promise<T>): Promise<T> {
+      return knex.transaction((trx) => fn(tx(trx)));
+    },
+
+    async claimsDue(until, limit) {
+      const rows: Array<{ id: string }> = await knex('claims')
+        .select('id')
+        .whereNotNull('next_due_at')
+        .where('next_due_at', '<=', iso(until))
+        .orderBy([{ column: 'next_due_at' }, { column: 'created_at' }, { column: 'id' }])
+        .limit(limit);
+      return rows.map((row) => row.id);
+    },
+
+    async getClaim(id) {
+      const row: ClaimRow | undefined = await knex('claims').select('id', 'version', 'data').where({ id }).first();
+      return row && toClaim(row);
+    },
+
+    listHistory(claimId) {
+      return readHistory(knex, claimId);
+    },
+
+    async listClaims(filter: ClaimFilter) {
+      const query = knex('claims').select('id', 'version', 'data');
+      if (filter.status) query.where('status', filter.status);
+      if (filter.tenantId) query.where('tenant_id', filter.tenantId);
+      if (filter.partnerId) query.where('partner_id', filter.partnerId);
+      if (filter.overdue) {
+        const name = filter.overdue;
+        query.whereExists((sub) =>
+          sub.select('claim_id').from('claim_overdue').where('claim_overdue.claim_id', knex.ref('claims.id')).where('claim_overdue.name', name),
+        );
+      }
+      if (filter.after) {
+        const { createdAt, id } = filter.after;
+        query.where((keyset) =>
+          keyset.where('created_at', '>', createdAt).orWhere((same) => same.where('created_at', createdAt).where('id', '>', id)),
+        );
+      }
+      const rows: ClaimRow[] = await query.orderBy([{ column: 'created_at' }, { column: 'id' }]).limit(filter.limit);
+      return rows.map(toClaim);
+    },
+
+    async allClaimIds() {
+      const rows: Array<{ id: string }> = await knex('claims').select('id').orderBy([{ column: 'created_at' }, { column: 'id' }]);
+      return rows.map((row) => row.id);
+    },
+
+    async pendingOutbox(now, limit) {
+      const rows: OutboxRow[] = await outboxOrder(
+        knex('outbox').select('*').where('status', 'pending').where('next_attempt_at', '<=', iso(now)),
+      ).limit(limit);
+      return rows.map(toOutbox);
+    },
+
+    async updateOutbox(id, update) {
+      await knex('outbox')
+        .where({ id })
+        .update({
+          status: update.status,
+          attempts: update.attempts,
+          next_attempt_at: update.nextAttemptAt === null ? null : iso(update.nextAttemptAt),
+          last_error: update.lastError,
+          delivered_at: update.deliveredAt,
+        });
+    },
+
+    async listOutbox(filter) {
+      const query = knex('outbox').select('*');
+      if (filter.claimId) query.where('claim_id', filter.claimId);
+      if (filter.status) query.where('status', filter.status);
+      const rows: OutboxRow[] = await outboxOrder(query).limit(filter.limit);
+      return rows.map(toOutbox);
+    },
+
+    async listComments(claimId) {
+      const rows: CommentRow[] = await knex('comments').select('*').where({ claim_id: claimId }).orderBy('seq');
+      return rows.map(toComment);
+    },
+
+    async recordPoeFile(file, at) {
+      await knex('poe_files')
+        .insert({ sha256: file.sha256, size: file.size, content_type: file.contentType, created_at: iso(at) })
+        .onConflict('sha256')
+        .ignore();
+    },
+  };
+}
