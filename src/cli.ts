@@ -26,6 +26,30 @@ Exit status: 0 when every file is valid (warnings allowed), 1 otherwise.`,
       return lintPolicies(paths, out, { json: values.json === true });
     },
   },
+  'policy diff': {
+    summary: 'Show what changed between two policy files: rules, deadlines, fields, roles, codes',
+    usage: 'cpor policy diff A B [--json] [--exit-code]',
+    help: `Loads policy files A and B and prints what changes from A to B, grouped by
+section (meta, calendar, roles, events, editableFields, rejectionReasons,
+submissionRequirements, deficiencies, deadlines, incentivePrograms), one line per
+change marked + added, - removed, ~ changed. Code lists compare by code (their
+order does not matter), role, field and state lists by member, rule conditions by
+structure. --json prints { from, to, changes: [{ section, key, kind, before, after,
+summary }] }.
+Exit status: 0, also when the files differ; 1 when a file does not load (its
+located errors on stderr). With --exit-code, like git diff --exit-code: 0 when
+they are the same, 1 when they differ, 2 when a file does not load.`,
+    options: { json: { type: 'boolean' }, 'exit-code': { type: 'boolean' } },
+    async run(paths, values, out) {
+      if (paths.length !== 2) return usageError(this, 'name two policy files, A and B', out);
+      return (await import('./rules/policy-diff-command')).policyDiffCommand(
+        paths[0]!,
+        paths[1]!,
+        { json: values.json === true, exitCode: values['exit-code'] === true },
+        out,
+      );
+    },
+  },
   simulate: {
     summary: 'Run scenario files on a virtual clock and show what happens',
     usage: 'cpor simulate FILE… [--json] [--policy FILE]',
@@ -52,6 +76,60 @@ or nothing was found.`,
     async run(paths, values, out) {
       if (paths.length === 0) return usageError(this, 'name at least one directory', out);
       return testCommand(paths, { policy: values.policy as string | undefined, verbose: values.verbose === true }, out);
+    },
+  },
+  serve: {
+    summary: 'Run the HTTP service (SQLite under DATA_DIR, or DATABASE_URL)',
+    usage: 'cpor serve',
+    help: `Starts the claims API with the policy in CPOR_POLICY (default: the bundled one),
+on SQLite under DATA_DIR (default ./data) or PostgreSQL when DATABASE_URL is set.
+Migrations run at start; the scheduler fires due deadlines (also those that fell due
+while the service was down) and delivers webhooks. Configuration comes from the
+environment (see README); a bad value stops the start with a message. SIGTERM or
+SIGINT stop it gracefully.`,
+    options: {},
+    async run(_positionals, _values, out) {
+      // Loaded on demand: the scenario tools need neither Express nor a database driver.
+      return (await import('./service-commands')).serveCommand(out);
+    },
+  },
+  token: {
+    summary: 'Mint a development bearer token',
+    usage: 'cpor token --role ROLE [--partner ID] [--tenant ID] [--subject SUB] [--expires 1h]',
+    help: `Prints an HS256 JWT the service accepts, signed with JWT_SECRET or the secret
+generated under DATA_DIR. Partner roles need --partner, customers --tenant.
+For development and tests only: in production tokens come from your identity
+provider (JWKS_URL), and this command refuses to run when JWKS_URL is set.`,
+    options: {
+      role: { type: 'string' },
+      partner: { type: 'string' },
+      tenant: { type: 'string' },
+      subject: { type: 'string' },
+      expires: { type: 'string' },
+    },
+    async run(_positionals, values, out) {
+      if (typeof values.role !== 'string') return usageError(this, '--role is required', out);
+      return (await import('./service-commands')).tokenCommand(
+        {
+          role: values.role,
+          partnerId: values.partner as string | undefined,
+          tenantId: values.tenant as string | undefined,
+          subject: values.subject as string | undefined,
+          expiresIn: values.expires as string | undefined,
+        },
+        out,
+      );
+    },
+  },
+  'audit verify': {
+    summary: "Recompute every claim's history hash chain; name the first broken entry",
+    usage: 'cpor audit verify [--claim ID]',
+    help: `Reads the history of every claim (or one) from the configured database and
+recomputes its hash chain. Prints the first broken entry of each broken claim
+(edited, removed or reordered) and exits 1; exits 0 when every chain holds.`,
+    options: { claim: { type: 'string' } },
+    async run(_positionals, values, out) {
+      return (await import('./service-commands')).auditVerifyCommand({ claimId: values.claim as string | undefined }, out);
     },
   },
 };
@@ -86,9 +164,10 @@ export async function main(argv: string[], out: Output = stdio): Promise<number>
     return first ? 0 : 2;
   }
   const name = COMMANDS[`${first} ${second}`] ? `${first} ${second}` : first;
+  const group = first === 'policy' || first === 'audit';
   const command = COMMANDS[name];
   if (!command) {
-    out.stderr(`cpor: unknown command "${argv.slice(0, first === 'policy' ? 2 : 1).join(' ')}"\n\n${mainHelp()}`);
+    out.stderr(`cpor: unknown command "${argv.slice(0, group ? 2 : 1).join(' ')}"\n\n${mainHelp()}`);
     return 2;
   }
   const rest = argv.slice(name.split(' ').length);

@@ -1,0 +1,160 @@
+/**
+ * Composition root of the HTTP service: configuration → database → policy →
+ * claim service → scheduler → Express app. Everything is wired here and only here.
+ */
+import { mkdir } from 'node:fs/promises';
+import type { Server } from 'node:http';
+import { join } from 'node:path';
+import { pino, type Logger } from 'pino';
+import { Registry, collectDefaultMetrics, Counter } from 'prom-client';
+import { createHs256Authenticator, createJwksAuthenticator } from './auth/jwt-authenticator';
+import { loadOrCreateSecret } from './auth/load-or-create-secret';
+import { createClaimService, type Clock } from './claims/claim-service';
+import { createScheduler, type Scheduler } from './claims/scheduler';
+import type { Config } from './config';
+import { createDatabase, migrateLatest } from './db/database';
+import { createKnexClaimStore } from './db/knex-claim-store';
+import { createKnexIdempotencyStore } from './db/knex-idempotency-store';
+import { createApp } from './http/app';
+import { createFsPoeFileStore } from './poe/fs-poe-file-store';
+import { loadCompiledPolicy } from './simulate/policy-files';
+import { createWebhookDispatcher } from './webhooks/webhook-dispatcher';
+
+export interface RunningService {
+  url: string;
+  server: Server;
+  service: ReturnType<typeof createClaimService>;
+  scheduler: Scheduler;
+  logger: Logger;
+  /** Stops taking requests, lets those in flight finish, stops the scheduler and closes the database. */
+  close(): Promise<void>;
+}
+
+export const systemClock: Clock = { now: () => new Date() };
+
+export async function startService(
+  config: Config,
+  options: { logger?: Logger; clock?: Clock; startScheduler?: boolean } = {},
+): Promise<RunningService> {
+  const logger = options.logger ?? pino({ level: config.logLevel });
+  const clock = options.clock ?? systemClock;
+  const policy = await loadCompiledPolicy(config.policyPath);
+  await mkdir(config.dataDir, { recursive: true });
+  const knex = createDatabase({ databaseUrl: config.databaseUrl, dataDir: config.dataDir });
+  try {
+    await migrateLatest(knex);
+  } catch (error) {
+    await knex.destroy();
+    throw error;
+  }
+  const store = createKnexClaimStore(knex);
+  const service = createClaimService({ store, policy, clock });
+
+  const authenticator = config.jwksUrl
+    ? createJwksAuthenticator({
+        jwksUrl: config.jwksUrl,
+        issuer: config.jwtIssuer,
+        audience: config.jwtAudience,
+        roles: policy.policy.roles,
+      })
+    : createHs256Authenticator({
+        secret: await loadOrCreateSecret(config.dataDir, config.jwtSecret),
+        issuer: config.jwtIssuer,
+        audience: config.jwtAudience,
+        roles: policy.policy.roles,
+      });
+
+  const metrics = new Registry();
+  collectDefaultMetrics({ register: metrics });
+  const deadlinesFired = new Counter({
+    name: 'cpor_deadlines_fired_total',
+    help: 'Deadlines fired by the scheduler',
+    labelNames: ['event'],
+    registers: [metrics],
+  });
+  let lastSchedulerError: string | null = null;
+
+  const dispatcher = createWebhookDispatcher({
+    store,
+    urls: config.webhookUrls,
+    secret: config.webhookSecret ?? '',
+    clock,
+    logger,
+  });
+  const scheduler = createScheduler(
+    [
+      {
+        name: 'deadlines',
+        run: async () => {
+          const fired = await service.fireDue();
+          for (const entry of fired) deadlinesFired.inc({ event: entry.event });
+          if (fired.length) logger.info({ fired: fired.length }, 'deadlines fired');
+        },
+      },
+      ...(config.webhookUrls.length ? [{ name: 'webhooks', run: () => dispatcher.deliverDue() }] : []),
+    ],
+    {
+      intervalMs: config.schedulerIntervalMs,
+      logger: {
+        error: (obj, message) => {
+          lastSchedulerError = new Date().toISOString();
+          logger.error(obj, message);
+        },
+      },
+    },
+  );
+
+  const app = createApp({
+    service,
+    store,
+    files: createFsPoeFileStore(join(config.dataDir, 'poe')),
+    idempotency: createKnexIdempotencyStore(knex),
+    authenticator,
+    logger,
+    metrics,
+    limits: { poeMaxBytes: config.poeMaxBytes },
+    ready: async () => {
+      try {
+        await knex.raw('select 1');
+      } catch (error) {
+        return { ok: false, details: { database: 'unreachable', error: (error as Error).message } };
+      }
+      return {
+        ok: true,
+        details: {
+          database: config.databaseUrl ? 'postgresql' : 'sqlite',
+          policy: { id: policy.policy.id, version: policy.policy.version },
+          lastSchedulerError,
+        },
+      };
+    },
+  });
+
+  const server = await new Promise<Server>((resolve, reject) => {
+    const listening = app.listen(config.port, config.host, () => resolve(listening));
+    listening.once('error', reject);
+  });
+  const address = server.address();
+  const url = typeof address === 'object' && address ? `http://${config.host}:${address.port}` : String(address);
+  if (options.startScheduler !== false) scheduler.start();
+  logger.info({ url, policy: `${policy.policy.id} ${policy.policy.version}`, database: config.databaseUrl ? 'postgresql' : 'sqlite' }, 'cpor service listening');
+
+  let closing: Promise<void> | undefined;
+  const close = () =>
+    (closing ??= (async () => {
+      const drained = new Promise<void>((resolve) => server.close(() => resolve()));
+      server.closeIdleConnections();
+      const timeout = new Promise<void>((resolve) =>
+        setTimeout(() => {
+          server.closeAllConnections();
+          resolve();
+        }, config.shutdownTimeoutMs).unref(),
+      );
+      await Promise.race([drained, timeout]);
+      await scheduler.stop();
+      await knex.destroy();
+      logger.info('cpor service stopped');
+    })());
+
+  return { url, server, service, scheduler, logger, close };
+}

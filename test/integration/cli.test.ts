@@ -1,0 +1,137 @@
+import { mkdtempSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join, resolve } from 'node:path';
+import { describe, expect, it } from 'vitest';
+import { main } from '../../src/cli';
+import { bundledPolicyText } from '../support/policy-factory';
+
+const ROOT = resolve(import.meta.dirname, '..', '..');
+const SCENARIO = join(ROOT, 'scenarios', 'partner-never-answers.yaml');
+
+async function run(...argv: string[]) {
+  let stdout = '';
+  let stderr = '';
+  const code = await main(argv, { stdout: (s) => (stdout += s), stderr: (s) => (stderr += s) });
+  return { code, stdout, stderr };
+}
+
+function tempFile(name: string, text: string): string {
+  const dir = mkdtempSync(join(tmpdir(), 'cpor-cli-'));
+  const file = join(dir, name);
+  writeFileSync(file, text);
+  return file;
+}
+
+describe('cpor simulate --json', () => {
+  it("prints DESIGN.md's object for each file, to the key", async () => {
+    const { code, stdout } = await run('simulate', SCENARIO, '--json');
+    expect(code).toBe(0);
+    const [result] = JSON.parse(stdout);
+    expect(Object.keys(result)).toEqual(['name', 'file', 'policy', 'passed', 'failures', 'final', 'timeline', 'deadlines']);
+    expect(Object.keys(result.policy)).toEqual(['id', 'version']);
+    expect(Object.keys(result.final)).toEqual(['status', 'substatus', 'reason', 'overdue']);
+    for (const entry of result.timeline) {
+      expect(Object.keys(entry).filter((k) => k !== 'refused')).toEqual(['at', 'by', 'event', 'from', 'to']);
+      expect(entry.at).toMatch(/^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}\.\d{3}Z$/);
+    }
+    const refused = result.timeline.find((e: { refused?: unknown }) => e.refused);
+    expect(Object.keys(refused.refused)).toEqual(['code', 'message']);
+    for (const d of result.deadlines) {
+      expect(Object.keys(d)).toEqual(['name', 'startedAt', 'due', 'outcome']);
+      expect(['fired', 'met', 'pending']).toContain(d.outcome);
+    }
+    expect(result).toMatchObject({
+      passed: true,
+      failures: [],
+      policy: { id: 'cpor', version: '2026.1' },
+      final: { status: 'rejected', substatus: null, reason: 'noPartnerResponse', overdue: [] },
+    });
+    expect(result.deadlines).toContainEqual({
+      name: 'partnerResponse',
+      startedAt: '2026-03-05T16:00:00.000Z',
+      due: '2026-03-13T07:00:00.000Z',
+      outcome: 'fired',
+    });
+  });
+
+  it('a file without expectations has passed: null', async () => {
+    const text = (await import('node:fs')).readFileSync(SCENARIO, 'utf8').replace(/\nexpect:[\s\S]*$/, '\n').replace(', expect: { refused: fieldNotEditable }', '');
+    const file = tempFile('no-expect.yaml', text.replace('with: { activity: usage }', 'with: { mpnId: "4599999" }'));
+    const { stdout } = await run('simulate', file, '--json');
+    expect(JSON.parse(stdout)[0].passed).toBeNull();
+  });
+
+  it('a failing expectation exits 1 and says what differed', async () => {
+    const text = (await import('node:fs')).readFileSync(SCENARIO, 'utf8').replace('reason: noPartnerResponse', 'reason: customerDecline');
+    const { code, stdout } = await run('simulate', tempFile('wrong.yaml', text), '--json');
+    expect(code).toBe(1);
+    expect(JSON.parse(stdout)[0].failures).toEqual(['expect: expected reason "customerDecline", got "noPartnerResponse"']);
+  });
+
+  it('a scenario whose policy is broken fails with the located policy error, without a crash', async () => {
+    const policy = tempFile('broken.yaml', bundledPolicyText().replace('runsIn: [submitted]\n', 'runsIn: [submited]\n'));
+    const text = (await import('node:fs')).readFileSync(SCENARIO, 'utf8').replace('name: ', `policy: ${policy}\nname: `);
+    const { code, stdout } = await run('simulate', tempFile('s.yaml', text), '--json');
+    expect(code).toBe(1);
+    expect(JSON.parse(stdout)[0].failures[0]).toMatch(/broken\.yaml:\d+:\d+ error unknownState/);
+  });
+
+  it('a scenario that is not valid YAML fails with its file and line', async () => {
+    const { code, stdout } = await run('simulate', tempFile('bad.yaml', 'name: x\nsteps:\n  - { at: 2026-03-02T09:00:00Z, by: reviewer, do: fly }\n'), '--json');
+    expect(code).toBe(1);
+    expect(JSON.parse(stdout)[0].failures[0]).toMatch(/bad\.yaml:3:\d+: .*do/);
+  });
+});
+
+describe('cpor policy lint', () => {
+  it('a broken policy exits 1 with FILE:LINE:COLUMN, code and JSON path', async () => {
+    const file = tempFile('p.yaml', bundledPolicyText().replace('businessDays: 5\n    onDue: { escalate: true }', 'businessDays: 5\n    onDue: { escalate: true }\n    pausedIn: [submitted]'));
+    const { code, stdout } = await run('policy', 'lint', file);
+    expect(code).toBe(1);
+    expect(stdout).toMatch(/p\.yaml:\d+:\d+ error deadlineNeverStarts \$\.deadlines\.reviewStart/);
+  });
+
+  it('a file that does not exist is reported, not thrown', async () => {
+    const { code, stdout } = await run('policy', 'lint', '/nonexistent/policy.yaml');
+    expect(code).toBe(1);
+    expect(stdout).toContain('fileNotFound');
+  });
+});
+
+describe('cpor test', () => {
+  it('runs the bundled scenarios and closes with "N passed, 0 failed"', async () => {
+    const { code, stdout } = await run('test', join(ROOT, 'scenarios'));
+    expect(stdout).toMatch(/^\d+ passed, 0 failed/m);
+    expect(code).toBe(0);
+  });
+
+  it('exits 1 when a scenario fails', async () => {
+    const text = (await import('node:fs')).readFileSync(SCENARIO, 'utf8').replace('status: rejected', 'status: approved');
+    const { code, stdout } = await run('test', tempFile('f.yaml', text));
+    expect(code).toBe(1);
+    expect(stdout).toContain('0 passed, 1 failed');
+  });
+});
+
+describe('help', () => {
+  it.each([['policy', 'lint'], ['simulate'], ['test'], ['serve'], ['token'], ['audit', 'verify']])(
+    'cpor %s %s --help prints its usage and exits 0',
+    async (...words) => {
+      const { code, stdout } = await run(...words.filter(Boolean), '--help');
+      expect(code).toBe(0);
+      expect(stdout).toMatch(/^usage: cpor /);
+    },
+  );
+
+  it('an unknown command exits 2 with the command list', async () => {
+    const { code, stderr } = await run('frobnicate');
+    expect(code).toBe(2);
+    expect(stderr).toContain('cpor simulate');
+  });
+
+  it('an unknown option exits 2 with the usage', async () => {
+    const { code, stderr } = await run('simulate', '--jsn', SCENARIO);
+    expect(code).toBe(2);
+    expect(stderr).toContain('usage: cpor simulate');
+  });
+});
