@@ -14,7 +14,10 @@ export interface ClaimRecord {
   id: string;
   /** Increments with every change; the API's ETag. */
   version: number;
+  /** The policy version the claim follows: the one in effect, until submission pins it. */
   policy: { id: string; version: string };
+  /** True once the claim was submitted: it keeps following `policy` from then on. */
+  policyPinned: boolean;
   createdAt: string;
   updatedAt: string;
   state: LeafState;

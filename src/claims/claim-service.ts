@@ -14,6 +14,7 @@ import { SYSTEM_ROLE } from '../rules/policy-types';
 import { statusOf, type ClaimRecord, type HistoryEntry } from './claim-record';
 import type { ClaimStore, ClaimStoreTx } from './claim-store';
 import type { CompiledPolicy } from './compiled-policy';
+import { singlePolicySource, type PolicySource } from './policy-source';
 import { sealEntry } from './history-chain';
 import { outboxMessageFor } from './outbox';
 import {
@@ -38,7 +39,9 @@ export const randomIds: IdSource = { next: () => randomUUID() };
 
 export interface ClaimServiceOptions {
   store: ClaimStore;
-  policy: CompiledPolicy;
+  /** The policy versions claims follow; `policy` is the shorthand for a single one. */
+  policies?: PolicySource;
+  policy?: CompiledPolicy;
   clock: Clock;
   ids?: IdSource;
 }
@@ -81,16 +84,30 @@ type Applied =
   | { ok: true; record: ClaimRecord; entry: HistoryEntry }
   | { ok: false; refusal: Refusal };
 
-export function createClaimService({ store, policy: compiled, clock, ids = randomIds }: ClaimServiceOptions) {
-  const { policy, calendar, claim: machine, rules } = compiled;
-  const policyRef = { id: policy.id, version: policy.version };
+export function createClaimService(options: ClaimServiceOptions) {
+  const { store, clock, ids = randomIds } = options;
+  const policies = options.policies ?? (options.policy ? singlePolicySource(options.policy) : undefined);
+  if (!policies) throw new Error('createClaimService needs policies or a policy');
 
-  const factsOf = (snapshot: ClaimSnapshot, state: LeafState, at: Date): Facts =>
+  /** The version a claim follows: pinned at submission, else the one in effect at `at`. */
+  const policyFor = (record: ClaimRecord | null, at: Date): CompiledPolicy => {
+    if (!record?.policyPinned) return policies.current(at);
+    const pinned = policies.get(record.policy);
+    if (!pinned) {
+      throw new ConflictError(
+        'policyUnavailable',
+        `Claim ${record.id} follows policy ${record.policy.id} ${record.policy.version}, which this service has not loaded.`,
+      );
+    }
+    return pinned;
+  };
+
+  const factsOf = (compiled: CompiledPolicy, snapshot: ClaimSnapshot, state: LeafState, at: Date): Facts =>
     computeFacts({
       fields: snapshot.context.fields,
       poe: snapshot.context.poe,
       status: state === 'new' ? 'editing' : statusOf(state).status,
-      asOfDate: calendar.localDate(at),
+      asOfDate: compiled.calendar.localDate(at),
     });
 
   /** Steps one event on a record (null: not created yet) and derives everything that follows from it. */
@@ -100,12 +117,14 @@ export function createClaimService({ store, policy: compiled, clock, ids = rando
     entryEvent: string = event.type,
     entryPayload: Record<string, unknown> = event.payload,
   ): Promise<Applied> {
-    const snapshot = record?.snapshot ?? initialSnapshot(machine);
     const at = new Date(event.at);
+    const compiled = policyFor(record, at);
+    const { policy, calendar, claim: machine, rules } = compiled;
+    const snapshot = record?.snapshot ?? initialSnapshot(machine);
     const meta: EventMeta = { ...event.meta };
     if (record) meta.closedEvents = closedEvents(policy, record.deadlines);
     if (event.type === 'submit') {
-      const requirements = await rules.evaluateRequirements(factsOf(snapshot, record?.state ?? 'new', at));
+      const requirements = await rules.evaluateRequirements(factsOf(compiled, snapshot, record?.state ?? 'new', at));
       meta.requirements = {
         passed: requirements.passed,
         failed: requirements.results.filter((r) => !r.matched).map((r) => ({ code: r.code, message: r.message })),
@@ -115,7 +134,7 @@ export function createClaimService({ store, policy: compiled, clock, ids = rando
     if (!step.ok) return { ok: false, refusal: step.refusal };
 
     const deadlines = trackDeadlines(policy, calendar, record?.deadlines ?? [], step.from, step.to, at);
-    const facts = factsOf(step.snapshot, step.to, at);
+    const facts = factsOf(compiled, step.snapshot, step.to, at);
     const deficiencies = (await rules.evaluateDeficiencies(facts)).filter((d) => d.matched).map((d) => d.code);
     let assessment = record?.assessment ?? null;
     if (step.to === 'approved.sentForAssessment' && step.from !== step.to) {
@@ -129,7 +148,9 @@ export function createClaimService({ store, policy: compiled, clock, ids = rando
     const next: ClaimRecord = {
       id,
       version: record?.version ?? 0,
-      policy: record?.policy ?? policyRef,
+      policy: record?.policyPinned ? record.policy : { id: policy.id, version: policy.version },
+      // Submission pins the version in effect then: the claim follows it from now on.
+      policyPinned: (record?.policyPinned ?? false) || (step.from === 'editing' && step.to === 'submitted'),
       createdAt: record?.createdAt ?? event.at,
       updatedAt: event.at,
       state: step.to,
@@ -173,6 +194,7 @@ export function createClaimService({ store, policy: compiled, clock, ids = rando
     for (;;) {
       const [deadline] = dueDeadlines(record.deadlines, until);
       if (!deadline) break;
+      const { policy } = policyFor(record, new Date(deadline.dueAt));
       const spec = policy.deadlines[deadline.name];
       const action = spec?.onDue ?? { escalate: true as const };
       const fired: DeadlineRecord = {
@@ -265,7 +287,11 @@ export function createClaimService({ store, policy: compiled, clock, ids = rando
   }
 
   const service = {
-    policy: compiled,
+    /** The policy version in effect now. */
+    get policy(): CompiledPolicy {
+      return policies.current(clock.now());
+    },
+    policies,
     clock,
 
     /** Creates a claim in `editing`. */
@@ -370,7 +396,7 @@ export function createClaimService({ store, policy: compiled, clock, ids = rando
 
     /** The facts the policy's rules see for a claim at an instant. */
     factsFor(record: ClaimRecord, at: Date): Facts {
-      return factsOf(record.snapshot, record.state, at);
+      return factsOf(policyFor(record, at), record.snapshot, record.state, at);
     },
   };
   return service;

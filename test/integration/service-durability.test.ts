@@ -136,10 +136,10 @@ describe('crash safety', () => {
     };
     const writers = Array.from({ length: 8 }, writer);
     await new Promise((r) => setTimeout(r, 1500));
+    const exited = new Promise((r) => child!.once('exit', r));
     child.kill('SIGKILL');
     stop = true;
     await Promise.all(writers);
-    const exited = new Promise((r) => child!.once('exit', r));
     await exited;
     // The kill landed in a real stream: several claims, many acknowledged edits each.
     expect(acknowledged.size).toBe(8);
