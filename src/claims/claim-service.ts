@@ -74,9 +74,9 @@ export function refusalError(refusal: Refusal): DomainError {
     case 'input':
       return new InputError(refusal.code, refusal.message, refusal.path, refusal.details);
     case 'notAllowed':
-      return new NotAllowedError(refusal.code, refusal.message, refusal.details);
+      return new NotAllowedError(refusal.code, refusal.message, refusal.details, refusal.path);
     default:
-      return new ConflictError(refusal.code, refusal.message, refusal.details);
+      return new ConflictError(refusal.code, refusal.message, refusal.details, refusal.path);
   }
 }
 

@@ -36,8 +36,8 @@ export class InputError extends DomainError {
 /** The actor may not do this (role, ownership, reason not theirs). */
 export class NotAllowedError extends DomainError {
   override readonly name = 'NotAllowedError';
-  constructor(code: string, message: string, details?: Record<string, unknown>) {
-    super('notAllowed', code, message, undefined, details);
+  constructor(code: string, message: string, details?: Record<string, unknown>, path?: string) {
+    super('notAllowed', code, message, path, details);
   }
 }
 
@@ -51,8 +51,8 @@ export class NotFoundError extends DomainError {
 /** The claim is not in a state that allows this (wrong status, closed window, unmet requirement, stale version). */
 export class ConflictError extends DomainError {
   override readonly name = 'ConflictError';
-  constructor(code: string, message: string, details?: Record<string, unknown>) {
-    super('conflict', code, message, undefined, details);
+  constructor(code: string, message: string, details?: Record<string, unknown>, path?: string) {
+    super('conflict', code, message, path, details);
   }
 }
 

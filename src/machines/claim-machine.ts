@@ -198,7 +198,7 @@ export function stepClaim(claim: ClaimMachine, current: ClaimSnapshot, event: Cl
 
 /**
  * Why the machine would refuse `event` now, or undefined when it would take it.
- * Walks the transition rows in order: payload, state, then each row's guards.
+ * Checks in order: payload, role, state, then each row's guards.
  */
 export function explainRefusal(claim: ClaimMachine, current: ClaimSnapshot, event: ClaimEvent): Refusal | undefined {
   const state = leafStateOf(current.value);
@@ -209,6 +209,11 @@ export function explainRefusal(claim: ClaimMachine, current: ClaimSnapshot, even
   const issue = validatePayload(event.type, event.payload);
   if (issue) {
     return { code: 'invalidPayload', kind: 'input', path: issue.path, message: `${issue.path}: ${issue.message}` };
+  }
+  // A role that may never send this event hears so first: that is the more useful answer.
+  const roleGuard = claim.guards.roleAllowed;
+  if (!roleGuard.test({ context: current.context, event, state })) {
+    return roleGuard.refusal({ context: current.context, event, state });
   }
   const here = rows.filter((row) => row.from.includes(state));
   if (here.length === 0) {

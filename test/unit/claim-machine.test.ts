@@ -179,6 +179,10 @@ describe('refusals', () => {
     );
   });
 
+  it('a role that may never send the event hears forbiddenRole before the state is checked', () => {
+    expect(refusalOf(driveTo('submitted'), { ...VALID.approve, actor: PARTNER })?.code).toBe('forbiddenRole');
+  });
+
   it("another partner's claim is refused with notYourClaim", () => {
     expect(refusalOf(driveTo('editing'), { ...VALID.edit, actor: OTHER_PARTNER })?.code).toBe('notYourClaim');
     expect(refusalOf(initialSnapshot(claim), { ...VALID.create, actor: OTHER_PARTNER })?.code).toBe('notYourClaim');

@@ -1,0 +1,51 @@
+/** The HTTP API: Express 5, every route from one list (which the OpenAPI document is built from too). */
+import express from 'express';
+import { POE_MAX_BYTES } from '../poe/allowed-poe-types';
+import { createAccess } from './access';
+import { claimsRoutes } from './claims-routes';
+import { DEFAULT_JSON_BODY_BYTES, type AppDeps, type HttpContext } from './context';
+import { problemHandler, routeNotFound } from './errors';
+import { createHttpMetrics } from './metrics';
+import { buildOpenApi, openApiRoute } from './openapi';
+import { opsRoutes } from './ops-routes';
+import { outboxRoutes } from './outbox-routes';
+import { poeRoutes } from './poe-routes';
+import { mountRoutes, type RouteSpec } from './route-spec';
+import { securityHeaders } from './security-headers';
+import { simulateRoutes } from './simulate-routes';
+
+export type { AppDeps, Readiness } from './context';
+
+/** Builds the app over its dependencies; it listens nowhere (the caller does). */
+export function createApp(deps: AppDeps): express.Express {
+  const ctx: HttpContext = {
+    deps,
+    access: createAccess(deps.service.policy.policy),
+    idempotency: { store: deps.idempotency, clock: deps.service.clock, logger: deps.logger },
+    limits: {
+      poeMaxBytes: deps.limits?.poeMaxBytes ?? POE_MAX_BYTES,
+      jsonBodyBytes: deps.limits?.jsonBodyBytes ?? DEFAULT_JSON_BODY_BYTES,
+    },
+  };
+  const metrics = createHttpMetrics(deps.metrics);
+
+  const routes: RouteSpec[] = [
+    ...opsRoutes(ctx, metrics.registry),
+    ...claimsRoutes(ctx),
+    ...poeRoutes(ctx),
+    ...outboxRoutes(ctx),
+    ...simulateRoutes(ctx),
+  ];
+  let document: Record<string, unknown> | undefined;
+  routes.push(openApiRoute(() => (document ??= buildOpenApi(routes, deps.service.policy.policy))));
+
+  const app = express();
+  app.disable('x-powered-by');
+  app.set('etag', false); // ETags are claim versions, set by the routes.
+  app.set('query parser', 'simple');
+  app.use(securityHeaders, metrics.middleware);
+  mountRoutes(app, routes);
+  app.use(routeNotFound);
+  app.use(problemHandler(deps.logger));
+  return app;
+}

@@ -1,0 +1,29 @@
+/** Bearer authentication: verifies the token and keeps the caller for the routes. */
+import type { RequestHandler, Response } from 'express';
+import type { Authenticator, Principal } from '../auth/authenticator';
+import { UnauthenticatedError } from '../domain/errors';
+
+const PRINCIPAL = 'principal';
+
+/** Requires `Authorization: Bearer <token>`; a missing or invalid token is a 401. */
+export function authenticate(authenticator: Authenticator): RequestHandler {
+  return async (req, res, next) => {
+    const header = req.get('authorization');
+    if (header === undefined || header.trim() === '') {
+      throw new UnauthenticatedError('missingToken', 'This endpoint needs a bearer token: send `Authorization: Bearer <token>`.');
+    }
+    const match = /^Bearer +(\S+) *$/i.exec(header);
+    if (!match) {
+      throw new UnauthenticatedError('invalidToken', 'The Authorization header must be `Bearer <token>`.');
+    }
+    res.locals[PRINCIPAL] = await authenticator.verify(match[1]!);
+    next();
+  };
+}
+
+/** The verified caller of an authenticated route. */
+export function principalOf(res: Response): Principal {
+  const principal = res.locals[PRINCIPAL] as Principal | undefined;
+  if (!principal) throw new Error('principalOf called on a route without authenticate()');
+  return principal;
+}

@@ -1,0 +1,339 @@
+/** `/v1/claims`: create, list, read, edit, act on a claim; its comments, history and disputes. */
+import type { RequestHandler } from 'express';
+import { commentOf, commentsOf } from '../db/claim-comments';
+import { STATUSES, EVENT_TYPES, type EventType } from '../machines/claim-types';
+import { EVENT_PAYLOAD_SCHEMAS, claimFieldsSchema } from '../machines/event-payloads';
+import { loadVisibleClaim } from './access';
+import { authenticate, principalOf } from './auth';
+import type { HttpContext } from './context';
+import { decodeCursor, encodeCursor } from './cursor';
+import { HttpError } from './errors';
+import { checkIfMatch, etagOf, IF_MATCH, IF_MATCH_OPTIONAL, requireIfMatchHeader, setEtag, withVersionCheck } from './etag';
+import { IDEMPOTENCY_KEY, idempotent } from './idempotency';
+import { jsonBody } from './json-body';
+import { param, type RouteSpec } from './route-spec';
+import { validateInput, validateQuery } from './validation';
+import {
+  claimListSchema,
+  claimPath,
+  claimView,
+  claimViewSchema,
+  commentSchema,
+  commentView,
+  disputeView,
+  disputeViewSchema,
+  historyEntrySchema,
+  historyEntryView,
+} from './views';
+
+/** Events that are not actions: they have their own routes, or only the service sends them. */
+const NOT_ACTIONS: readonly EventType[] = ['create', 'edit', 'uploadPoe', 'comment', 'sendForAssessment'];
+export const ACTION_EVENTS = EVENT_TYPES.filter((event) => !NOT_ACTIONS.includes(event));
+type ActionEvent = (typeof ACTION_EVENTS)[number];
+
+export const DEFAULT_PAGE_SIZE = 25;
+export const MAX_PAGE_SIZE = 100;
+
+const json = (schema: object) => ({ 'application/json': schema });
+const itemsOf = (schema: object) => ({ type: 'object', required: ['items'], properties: { items: { type: 'array', items: schema } } });
+const ETAG_HEADERS = ['ETag'];
+
+
+interface ListQuery {
+  status?: (typeof STATUSES)[number];
+  overdue?: string;
+  tenantId?: string;
+  partnerId?: string;
+  limit?: number;
+  cursor?: string;
+}
+
+export function claimsRoutes(ctx: HttpContext): RouteSpec[] {
+  const { deps, access } = ctx;
+  const { service, store } = deps;
+  const auth = authenticate(deps.authenticator);
+  const body = jsonBody(ctx.limits.jsonBodyBytes);
+  const once = idempotent(ctx.idempotency);
+
+  const listQuery = {
+    properties: {
+      status: { enum: STATUSES, description: 'Only claims with this status.' },
+      overdue: {
+        enum: Object.keys(service.policy.policy.deadlines),
+        description: 'Only claims flagged overdue on this deadline.',
+      },
+      tenantId: { type: 'string', format: 'uuid', description: "Only claims on this customer's tenant." },
+      partnerId: { type: 'string', pattern: '^[0-9]{5,12}$', description: "Only this partner ID's claims." },
+      limit: { type: 'integer', minimum: 1, maximum: MAX_PAGE_SIZE, default: DEFAULT_PAGE_SIZE },
+      cursor: { type: 'string', maxLength: 1000, description: 'nextCursor of the previous page.' },
+    },
+  } as const;
+
+  // Documentation only: each action is validated against its own event's schema.
+  const anyActionPayload = { anyOf: ACTION_EVENTS.map((event) => ({ $ref: `#/components/schemas/${schemaName(event)}` })) };
+
+  const knownAction: RequestHandler = (req, _res, next) => {
+    const event = param(req, 'event');
+    if (!(ACTION_EVENTS as readonly string[]).includes(event)) {
+      throw new HttpError(404, 'unknownAction', `There is no action "${event}"; actions are ${ACTION_EVENTS.join(', ')}.`, {
+        actions: ACTION_EVENTS,
+      });
+    }
+    next();
+  };
+
+  return [
+    {
+      method: 'post',
+      path: '/v1/claims',
+      operationId: 'createClaim',
+      summary: 'Create a claim (status editing)',
+      description: "A partner's partnerId defaults to the token's and must equal it.",
+      tag: 'claims',
+      auth: true,
+      headers: [IDEMPOTENCY_KEY],
+      body: { required: true, content: json(claimFieldsSchema) },
+      responses: { 201: { description: 'Created', content: json(claimViewSchema), headers: ['ETag', 'Location'] } },
+      problems: [400, 401, 403, 409, 413, 415, 422],
+      handlers: [
+        auth,
+        ...body,
+        once,
+        async (req, res) => {
+          const principal = principalOf(res);
+          let fields: unknown = req.body;
+          if (access.kindOf(principal) === 'partner' && isObject(fields) && fields.partnerId === undefined && principal.partnerId) {
+            fields = { ...fields, partnerId: principal.partnerId };
+          }
+          const valid = validateInput<Record<string, unknown>>(claimFieldsSchema, fields);
+          const { claim } = await service.create(principal, valid);
+          setEtag(res, claim.version);
+          res.status(201).location(claimPath(claim.id)).json(claimView(claim));
+        },
+      ],
+    },
+    {
+      method: 'get',
+      path: '/v1/claims',
+      operationId: 'listClaims',
+      summary: 'List the claims the caller may see, oldest first',
+      description:
+        'Partners see their partner ID\'s claims, customers their tenant\'s, reviewers and program managers all. ' +
+        'A filter outside what the caller may see gives an empty list.',
+      tag: 'claims',
+      auth: true,
+      query: listQuery,
+      responses: { 200: { description: 'A page of claims', content: json(claimListSchema) } },
+      problems: [400, 401],
+      handlers: [
+        auth,
+        async (req, res) => {
+          const query = validateQuery<ListQuery>(listQuery, req.query as Record<string, unknown>);
+          const limit = query.limit ?? DEFAULT_PAGE_SIZE;
+          const filter = access.scope(principalOf(res), {
+            ...(query.status ? { status: query.status } : {}),
+            ...(query.overdue ? { overdue: query.overdue } : {}),
+            ...(query.tenantId ? { tenantId: query.tenantId } : {}),
+            ...(query.partnerId ? { partnerId: query.partnerId } : {}),
+            ...(query.cursor !== undefined ? { after: decodeCursor(query.cursor) } : {}),
+            limit: limit + 1,
+          });
+          const found = filter ? await store.listClaims(filter) : [];
+          const page = found.slice(0, limit);
+          const last = page.at(-1);
+          res.json({
+            items: page.map(claimView),
+            nextCursor: found.length > limit && last ? encodeCursor({ createdAt: last.createdAt, id: last.id }) : null,
+          });
+        },
+      ],
+    },
+    {
+      method: 'get',
+      path: '/v1/claims/:id',
+      operationId: 'getClaim',
+      summary: 'Read a claim',
+      description: 'A claim the caller may not see is answered like a missing one (404).',
+      tag: 'claims',
+      auth: true,
+      headers: [{ name: 'If-None-Match', required: false, description: '304 when the claim still has this ETag.' }],
+      responses: {
+        200: { description: 'The claim', content: json(claimViewSchema), headers: ETAG_HEADERS },
+        304: { description: 'Not modified since the ETag given in If-None-Match', headers: ETAG_HEADERS },
+      },
+      problems: [401, 404],
+      handlers: [
+        auth,
+        async (req, res) => {
+          const claim = await loadVisibleClaim(store, access, principalOf(res), param(req, 'id'));
+          setEtag(res, claim.version);
+          const ifNoneMatch = req.get('if-none-match');
+          if (ifNoneMatch !== undefined && ifNoneMatch.split(',').some((t) => t.trim().replace(/^W\//, '') === etagOf(claim.version))) {
+            res.status(304).end();
+            return;
+          }
+          res.json(claimView(claim));
+        },
+      ],
+    },
+    {
+      method: 'patch',
+      path: '/v1/claims/:id',
+      operationId: 'editClaim',
+      summary: 'Change claim fields (the edit event)',
+      description: "Top-level fields are replaced. Which fields may change depends on the claim's status (policy editableFields).",
+      tag: 'claims',
+      auth: true,
+      headers: [IF_MATCH],
+      body: {
+        required: true,
+        content: { 'application/json': EVENT_PAYLOAD_SCHEMAS.edit, 'application/merge-patch+json': EVENT_PAYLOAD_SCHEMAS.edit },
+      },
+      responses: { 200: { description: 'The claim after the change', content: json(claimViewSchema), headers: ETAG_HEADERS } },
+      problems: [400, 401, 403, 404, 409, 412, 413, 415, 428],
+      handlers: [
+        auth,
+        ...body,
+        async (req, res) => {
+          requireIfMatchHeader(req);
+          const principal = principalOf(res);
+          const claim = await loadVisibleClaim(store, access, principal, param(req, 'id'));
+          const expectedVersion = checkIfMatch(req, claim.version, { required: true });
+          const payload = validateInput<Record<string, unknown>>(EVENT_PAYLOAD_SCHEMAS.edit, req.body);
+          const result = await withVersionCheck(expectedVersion, () =>
+            service.act(claim.id, 'edit', principal, payload, { expectedVersion }),
+          );
+          setEtag(res, result.claim.version);
+          res.json(claimView(result.claim));
+        },
+      ],
+    },
+    {
+      method: 'post',
+      path: '/v1/claims/:id/actions/:event',
+      operationId: 'actOnClaim',
+      summary: 'Send an event to a claim (submit, startReview, requestInfo, approve, reject, dispute, …)',
+      description:
+        'The body is the event\'s payload: ' +
+        ACTION_EVENTS.map((event) => `${event}: #/components/schemas/${schemaName(event)}`).join('; ') +
+        '. Who may send each event comes from the policy.',
+      tag: 'claims',
+      auth: true,
+      params: { event: { enum: ACTION_EVENTS } },
+      headers: [IF_MATCH, IDEMPOTENCY_KEY],
+      body: { required: false, content: json(anyActionPayload) },
+      responses: { 200: { description: 'The claim after the event', content: json(claimViewSchema), headers: ETAG_HEADERS } },
+      problems: [400, 401, 403, 404, 409, 412, 413, 415, 422, 428],
+      handlers: [
+        auth,
+        knownAction,
+        ...body,
+        once,
+        async (req, res) => {
+          requireIfMatchHeader(req);
+          const event = param(req, 'event') as ActionEvent;
+          const principal = principalOf(res);
+          const claim = await loadVisibleClaim(store, access, principal, param(req, 'id'));
+          const expectedVersion = checkIfMatch(req, claim.version, { required: true });
+          const payload = validateInput<Record<string, unknown>>(EVENT_PAYLOAD_SCHEMAS[event], req.body);
+          const result = await withVersionCheck(expectedVersion, () =>
+            service.act(claim.id, event, principal, payload, { expectedVersion }),
+          );
+          setEtag(res, result.claim.version);
+          res.json(claimView(result.claim));
+        },
+      ],
+    },
+    {
+      method: 'get',
+      path: '/v1/claims/:id/comments',
+      operationId: 'listComments',
+      summary: "A claim's comments, oldest first (comment events and comments given with other events)",
+      tag: 'claims',
+      auth: true,
+      responses: { 200: { description: 'The comments', content: json(itemsOf(commentSchema)) } },
+      problems: [401, 404],
+      handlers: [
+        auth,
+        async (req, res) => {
+          const claim = await loadVisibleClaim(store, access, principalOf(res), param(req, 'id'));
+          const comments = store.listComments
+            ? await store.listComments(claim.id)
+            : commentsOf(await service.history(claim.id));
+          res.json({ items: comments.map(commentView) });
+        },
+      ],
+    },
+    {
+      method: 'post',
+      path: '/v1/claims/:id/comments',
+      operationId: 'addComment',
+      summary: 'Comment on a claim (the comment event)',
+      tag: 'claims',
+      auth: true,
+      headers: [IF_MATCH_OPTIONAL, IDEMPOTENCY_KEY],
+      body: { required: true, content: json(EVENT_PAYLOAD_SCHEMAS.comment) },
+      responses: { 201: { description: 'The comment', content: json(commentSchema), headers: ETAG_HEADERS } },
+      problems: [400, 401, 403, 404, 409, 412, 413, 415, 422],
+      handlers: [
+        auth,
+        ...body,
+        once,
+        async (req, res) => {
+          const principal = principalOf(res);
+          const claim = await loadVisibleClaim(store, access, principal, param(req, 'id'));
+          const expectedVersion = checkIfMatch(req, claim.version, { required: false });
+          const payload = validateInput<Record<string, unknown>>(EVENT_PAYLOAD_SCHEMAS.comment, req.body);
+          const result = await withVersionCheck(expectedVersion, () =>
+            service.act(claim.id, 'comment', principal, payload, { expectedVersion }),
+          );
+          const comment = commentOf(result.entries.at(-1)!);
+          if (!comment) throw new Error('the comment event recorded no comment');
+          setEtag(res, result.claim.version);
+          res.status(201).json(commentView(comment));
+        },
+      ],
+    },
+    {
+      method: 'get',
+      path: '/v1/claims/:id/history',
+      operationId: 'getHistory',
+      summary: "A claim's history: every event and deadline, hash-chained",
+      tag: 'claims',
+      auth: true,
+      responses: { 200: { description: 'The history, oldest first', content: json(itemsOf(historyEntrySchema)) } },
+      problems: [401, 404],
+      handlers: [
+        auth,
+        async (req, res) => {
+          const claim = await loadVisibleClaim(store, access, principalOf(res), param(req, 'id'));
+          const entries = await service.history(claim.id);
+          res.json({ items: entries.map(historyEntryView) });
+        },
+      ],
+    },
+    {
+      method: 'get',
+      path: '/v1/claims/:id/disputes',
+      operationId: 'listDisputes',
+      summary: "A claim's disputes, with what the program needs of each",
+      tag: 'claims',
+      auth: true,
+      responses: { 200: { description: 'The disputes, oldest first', content: json(itemsOf(disputeViewSchema)) } },
+      problems: [401, 404],
+      handlers: [
+        auth,
+        async (req, res) => {
+          const claim = await loadVisibleClaim(store, access, principalOf(res), param(req, 'id'));
+          res.json({ items: claim.snapshot.context.disputes.map(disputeView) });
+        },
+      ],
+    },
+  ];
+}
+
+/** Component name of an event's payload schema (`requestInfo` → `RequestInfoPayload`). */
+export const schemaName = (event: string) => `${event[0]!.toUpperCase()}${event.slice(1)}Payload`;
+
+const isObject = (value: unknown): value is Record<string, unknown> =>
+  value !== null && typeof value === 'object' && !Array.isArray(value);

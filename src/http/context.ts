@@ -1,0 +1,46 @@
+/** What the HTTP layer is built from (AppDeps) and what its routes share (HttpContext). */
+import type { Logger } from 'pino';
+import type { Registry } from 'prom-client';
+import type { Authenticator } from '../auth/authenticator';
+import type { ClaimService } from '../claims/claim-service';
+import type { ClaimStore } from '../claims/claim-store';
+import type { ClaimComment } from '../db/claim-comments';
+import type { IdempotencyStore } from '../idempotency/idempotency-store';
+import type { PoeFileStore } from '../poe/poe-file-store';
+import type { Access } from './access';
+import type { IdempotencyOptions } from './idempotency';
+
+export interface Readiness {
+  ok: boolean;
+  details: Record<string, unknown>;
+}
+
+export interface AppDeps {
+  service: ClaimService;
+  /**
+   * The store the service runs on; `listComments` when it keeps comments apart from the
+   * history, `recordPoeFile` when it keeps the facts of stored PoE files.
+   */
+  store: ClaimStore & {
+    listComments?(claimId: string): Promise<ClaimComment[]>;
+    recordPoeFile?(file: { sha256: string; size: number; contentType: string }, at: string): Promise<void>;
+  };
+  files: PoeFileStore;
+  idempotency: IdempotencyStore;
+  authenticator: Authenticator;
+  logger: Logger;
+  /** Where /metrics reads from; default a registry of the app's own. */
+  metrics?: Registry;
+  /** What /readyz asks; default always ready. */
+  ready?: () => Promise<Readiness>;
+  limits?: { poeMaxBytes?: number; jsonBodyBytes?: number };
+}
+
+export const DEFAULT_JSON_BODY_BYTES = 256 * 1024;
+
+export interface HttpContext {
+  deps: AppDeps;
+  access: Access;
+  idempotency: IdempotencyOptions;
+  limits: { poeMaxBytes: number; jsonBodyBytes: number };
+}

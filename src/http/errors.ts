@@ -1,0 +1,168 @@
+/**
+ * RFC 9457 problem details: every error the API answers, in one shape. Domain errors
+ * map to statuses by kind; only 5xx are logged, and no response carries a stack.
+ */
+import { STATUS_CODES } from 'node:http';
+import type { ErrorRequestHandler, Request, RequestHandler, Response } from 'express';
+import type { Logger } from 'pino';
+import { DomainError, type ErrorKind } from '../domain/errors';
+
+export const PROBLEM_CONTENT_TYPE = 'application/problem+json';
+
+/** One located problem with the input: a JSONPath and a sentence. */
+export interface ProblemIssue {
+  path: string;
+  message: string;
+}
+
+export interface Problem {
+  type: string;
+  title: string;
+  status: number;
+  detail: string;
+  code: string;
+  instance: string;
+  errors?: ProblemIssue[];
+  [extension: string]: unknown;
+}
+
+/** An error that exists only at the HTTP edge (body too large, wrong media type, idempotency key reuse). */
+export class HttpError extends Error {
+  override readonly name = 'HttpError';
+  constructor(
+    readonly status: number,
+    readonly code: string,
+    message: string,
+    readonly extensions: Record<string, unknown> = {},
+  ) {
+    super(message);
+  }
+}
+
+const STATUS_BY_KIND: Record<ErrorKind, number> = {
+  input: 400,
+  unauthenticated: 401,
+  notAllowed: 403,
+  notFound: 404,
+  conflict: 409,
+  preconditionFailed: 412,
+  preconditionRequired: 428,
+};
+
+/** The problem type URI of a code. */
+export const problemType = (code: string) => `urn:problem-type:cpor:${code}`;
+
+const titleOf = (status: number) => STATUS_CODES[status] ?? 'Error';
+
+/** body-parser's errors carry a `type`; these are the caller's fault. */
+interface ParserError {
+  type: string;
+  status?: number;
+  expose?: boolean;
+  limit?: number;
+  message: string;
+}
+
+const isParserError = (error: unknown): error is ParserError =>
+  error instanceof Error && typeof (error as { type?: unknown }).type === 'string' && 'expose' in error;
+
+interface Mapped {
+  status: number;
+  code: string;
+  detail: string;
+  errors?: ProblemIssue[];
+  extensions?: Record<string, unknown>;
+}
+
+function mapError(error: unknown): Mapped {
+  if (error instanceof DomainError) {
+    const { errors, ...details } = (error.details ?? {}) as { errors?: ProblemIssue[] } & Record<string, unknown>;
+    const issues = errors ?? (error.path ? [{ path: error.path, message: error.message }] : undefined);
+    return {
+      status: STATUS_BY_KIND[error.kind] ?? 500,
+      code: error.code,
+      detail: error.message,
+      ...(issues ? { errors: issues } : {}),
+      ...(Object.keys(details).length ? { extensions: { details } } : {}),
+    };
+  }
+  if (error instanceof HttpError) {
+    const { errors, ...extensions } = error.extensions as { errors?: ProblemIssue[] } & Record<string, unknown>;
+    return { status: error.status, code: error.code, detail: error.message, ...(errors ? { errors } : {}), extensions };
+  }
+  if (isParserError(error)) {
+    switch (error.type) {
+      case 'entity.parse.failed':
+        return {
+          status: 400,
+          code: 'malformedJson',
+          detail: `The request body is not valid JSON: ${error.message}`,
+          errors: [{ path: '$', message: 'is not valid JSON' }],
+        };
+      case 'entity.too.large':
+        return {
+          status: 413,
+          code: 'bodyTooLarge',
+          detail: `The request body is larger than the ${error.limit ?? 'largest'} bytes this endpoint accepts.`,
+        };
+      case 'encoding.unsupported':
+      case 'charset.unsupported':
+        return { status: 415, code: 'unsupportedEncoding', detail: error.message };
+      default:
+        if (error.expose && error.status && error.status < 500) {
+          return { status: error.status, code: 'badRequest', detail: error.message };
+        }
+    }
+  }
+  return { status: 500, code: 'internalError', detail: 'The service failed to handle this request; it has been logged.' };
+}
+
+/** The problem document for an error, and its status. */
+export function problemFor(error: unknown, instance: string): Problem {
+  const mapped = mapError(error);
+  return {
+    type: problemType(mapped.code),
+    title: titleOf(mapped.status),
+    status: mapped.status,
+    detail: mapped.detail,
+    code: mapped.code,
+    instance,
+    ...(mapped.errors ? { errors: mapped.errors } : {}),
+    ...(mapped.extensions ?? {}),
+  };
+}
+
+/** The request's path, as the problem's `instance`. */
+const instanceOf = (req: Request) => req.originalUrl.split('?')[0] ?? req.originalUrl;
+
+/** Writes a problem response. */
+export function sendProblem(res: Response, problem: Problem): void {
+  res.status(problem.status);
+  res.type(PROBLEM_CONTENT_TYPE);
+  res.send(JSON.stringify(problem));
+}
+
+/** The last middleware: maps every error to problem+json, logs only faults. */
+export function problemHandler(logger: Logger): ErrorRequestHandler {
+  return (error: unknown, req, res, next) => {
+    const problem = problemFor(error, instanceOf(req));
+    if (problem.status >= 500) logger.error({ err: error, method: req.method, url: req.originalUrl }, 'request failed');
+    if (res.headersSent) {
+      // The response is already on its way (a stream broke): all that is left is to end it.
+      next(error);
+      return;
+    }
+    if (problem.status === 401) {
+      res.set(
+        'WWW-Authenticate',
+        problem.code === 'missingToken' ? 'Bearer realm="cpor"' : 'Bearer realm="cpor", error="invalid_token"',
+      );
+    }
+    sendProblem(res, problem);
+  };
+}
+
+/** Unknown routes: a 404 problem, the same for every method. */
+export const routeNotFound: RequestHandler = (req) => {
+  throw new HttpError(404, 'routeNotFound', `There is no ${req.method} ${instanceOf(req)} in this API; see /openapi.json.`);
+};

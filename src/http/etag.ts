@@ -1,0 +1,100 @@
+/**
+ * The claim's version as its ETag, and `If-Match`: writes that need it answer 428
+ * without it and 412 when it names a version that is not the current one.
+ */
+import type { Request, Response } from 'express';
+import { DomainError, InputError } from '../domain/errors';
+import type { HeaderParameter } from './route-spec';
+
+/** `"<version>"`: a strong entity tag. */
+export const etagOf = (version: number) => `"${version}"`;
+
+export function setEtag(res: Response, version: number): void {
+  res.set('ETag', etagOf(version));
+}
+
+type IfMatch = { any: true } | { any: false; versions: number[] };
+
+/** Parses `If-Match` (a list of strong tags, or `*`); undefined when absent. Weak tags never match (RFC 9110 §13.1.1). */
+export function parseIfMatch(header: string | undefined): IfMatch | undefined {
+  if (header === undefined) return undefined;
+  const value = header.trim();
+  if (value === '*') return { any: true };
+  const versions: number[] = [];
+  for (const part of value.split(',')) {
+    const tag = part.trim();
+    const strong = /^"(\d{1,15})"$/.exec(tag);
+    if (strong) versions.push(Number(strong[1]));
+    else if (!/^W\/"[^"]*"$/.test(tag) && !/^"[^"]*"$/.test(tag)) {
+      throw new InputError(
+        'invalidIfMatch',
+        `If-Match must be an entity tag as the ETag header gives it (for example "3"), not ${JSON.stringify(tag)}.`,
+        '$.headers["if-match"]',
+      );
+    }
+  }
+  return { any: false, versions };
+}
+
+/**
+ * Checks `If-Match` against the claim's current version before acting. Returns the
+ * version to pass to the service as `expectedVersion` (so a race is still caught),
+ * or undefined when the header is `*` or absent and not required.
+ */
+export function checkIfMatch(req: Request, current: number, { required }: { required: boolean }): number | undefined {
+  const ifMatch = parseIfMatch(req.get('if-match'));
+  if (!ifMatch) {
+    if (!required) return undefined;
+    throw new DomainError(
+      'preconditionRequired',
+      'ifMatchRequired',
+      `Send If-Match with the claim's ETag (now ${etagOf(current)}) so that a change made meanwhile is not overwritten.`,
+    );
+  }
+  if (ifMatch.any) return undefined;
+  if (!ifMatch.versions.includes(current)) throw stale(current);
+  return current;
+}
+
+/** Whether `If-Match` is present at all (checked before anything is loaded). */
+export function requireIfMatchHeader(req: Request): void {
+  if (req.get('if-match') === undefined) {
+    throw new DomainError(
+      'preconditionRequired',
+      'ifMatchRequired',
+      "Send If-Match with the claim's ETag so that a change made meanwhile is not overwritten.",
+    );
+  }
+}
+
+const stale = (current: number) =>
+  new DomainError(
+    'preconditionFailed',
+    'staleVersion',
+    `The claim has changed: it is now at ${etagOf(current)}. Reload it and try again.`,
+    undefined,
+    { currentVersion: current },
+  );
+
+/** Runs a write; a version race the store detects becomes a 412 like a stale If-Match. */
+export async function withVersionCheck<T>(expectedVersion: number | undefined, write: () => Promise<T>): Promise<T> {
+  try {
+    return await write();
+  } catch (error) {
+    if (expectedVersion !== undefined && error instanceof DomainError && error.code === 'staleVersion') {
+      throw new DomainError('preconditionFailed', 'staleVersion', error.message);
+    }
+    throw error;
+  }
+}
+
+export const IF_MATCH: HeaderParameter = {
+  name: 'If-Match',
+  required: true,
+  description: 'The ETag of the claim as you last read it; 428 without it, 412 when the claim has changed since.',
+};
+export const IF_MATCH_OPTIONAL: HeaderParameter = {
+  ...IF_MATCH,
+  required: false,
+  description: 'The ETag of the claim as you last read it (optional); 412 when the claim has changed since.',
+};

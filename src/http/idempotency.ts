@@ -1,0 +1,146 @@
+/**
+ * `Idempotency-Key` on POSTs: the same key with the same request replays the first
+ * response (`Idempotency-Replayed: true`), a different request is 422, one still in
+ * flight is 409. Keys are scoped per caller; a 5xx, or a request turned away before it
+ * ran, releases the key so a retry runs.
+ */
+import { createHash } from 'node:crypto';
+import type { Request, RequestHandler, Response } from 'express';
+import type { Logger } from 'pino';
+import type { Principal } from '../auth/authenticator';
+import type { Clock } from '../claims/claim-service';
+import type { IdempotencyStore, StoredResponse } from '../idempotency/idempotency-store';
+import { principalOf } from './auth';
+import { HttpError } from './errors';
+import { rawBodyOf } from './json-body';
+import type { HeaderParameter } from './route-spec';
+
+export const IDEMPOTENCY_HEADER = 'Idempotency-Key';
+export const IDEMPOTENCY_KEY: HeaderParameter = {
+  name: IDEMPOTENCY_HEADER,
+  required: false,
+  description:
+    'Makes a retry safe: the same key and request replay the first response; a different request with the key is 422; one still running is 409. Keys are per caller.',
+};
+
+/** Headers kept with a stored response and replayed. */
+const REPLAYED_HEADERS = ['content-type', 'etag', 'location'];
+
+/** The scope a key lives in: the caller (role, subject, and the partner or tenant it acts for). */
+export const idempotencyScope = (principal: Principal) =>
+  [principal.role, principal.id, principal.partnerId ?? '', principal.tenantId ?? ''].join('\u001f');
+
+/** SHA-256 over the method, the path (with query) and the request body. */
+export function requestHash(method: string, path: string, body: Buffer | string): string {
+  return createHash('sha256').update(`${method.toUpperCase()} ${path}\n`).update(body).digest('hex');
+}
+
+export interface IdempotencyOptions {
+  store: IdempotencyStore;
+  clock: Clock;
+  logger: Logger;
+}
+
+/** The key of a request, validated; undefined when it has none. */
+function keyOf(req: Request): string | undefined {
+  const key = req.get(IDEMPOTENCY_HEADER);
+  if (key === undefined) return undefined;
+  if (!/^[\x21-\x7e]{1,255}$/.test(key)) {
+    throw new HttpError(400, 'invalidIdempotencyKey', 'Idempotency-Key must be 1 to 255 visible ASCII characters (a UUID is a good choice).');
+  }
+  return key;
+}
+
+/**
+ * Runs `handle` under the request's idempotency key, if it has one. `hash` is the
+ * request's hash (for JSON, over the raw body; multipart routes hash what they parsed).
+ */
+export async function runIdempotently(
+  options: IdempotencyOptions,
+  req: Request,
+  res: Response,
+  hash: string,
+  handle: () => Promise<void> | void,
+): Promise<void> {
+  const key = keyOf(req);
+  if (key === undefined) return handle();
+  const scope = idempotencyScope(principalOf(res));
+  const begun = await options.store.begin(scope, key, hash, options.clock.now().toISOString());
+  switch (begun.state) {
+    case 'done':
+      replay(res, begun.response);
+      return;
+    case 'inFlight':
+      throw new HttpError(409, 'idempotencyKeyInFlight', 'A request with this Idempotency-Key is still being processed; retry it shortly.');
+    case 'mismatch':
+      throw new HttpError(
+        422,
+        'idempotencyKeyReused',
+        'This Idempotency-Key was already used for a different request; use a new key for a new request.',
+      );
+    case 'new':
+      break;
+  }
+  recordResponse(options, res, scope, key);
+  return handle();
+}
+
+/** Middleware form for JSON routes: hashes method, path and raw body. */
+export function idempotent(options: IdempotencyOptions): RequestHandler {
+  return (req, res, next) =>
+    runIdempotently(options, req, res, requestHash(req.method, req.originalUrl, rawBodyOf(req)), () => next());
+}
+
+function replay(res: Response, stored: StoredResponse): void {
+  res.status(stored.status);
+  for (const [name, value] of Object.entries(stored.headers)) res.set(name, value);
+  res.set('Idempotency-Replayed', 'true');
+  res.send(stored.body);
+}
+
+/**
+ * Keeps the response before it is sent (so a retry that arrives right after it sees
+ * it), or releases the key on a fault or when no response is ever sent.
+ */
+function recordResponse(options: IdempotencyOptions, res: Response, scope: string, key: string): void {
+  const send = res.send.bind(res);
+  let settled = false;
+  const release = () => {
+    if (settled) return Promise.resolve();
+    settled = true;
+    return options.store.abandon(scope, key);
+  };
+  res.send = ((body?: unknown) => {
+    res.send = send;
+    if (settled) return send(body);
+    if (body !== null && typeof body === 'object' && !Buffer.isBuffer(body) && !res.get('content-type')) res.type('json');
+    const text = Buffer.isBuffer(body) ? body.toString('utf8') : typeof body === 'string' ? body : JSON.stringify(body ?? '');
+    const done = !isKept(res.statusCode)
+      ? release()
+      : ((settled = true),
+        options.store.complete(scope, key, { status: res.statusCode, headers: headersOf(res), body: text }));
+    done
+      .catch((error: unknown) => options.logger.error({ err: error }, 'idempotency key could not be recorded'))
+      .finally(() => send(text));
+    return res;
+  }) as Response['send'];
+  res.on('close', () => {
+    if (!settled) release().catch((error: unknown) => options.logger.error({ err: error }, 'idempotency key could not be released'));
+  });
+}
+
+/**
+ * Whether a response is kept for replay: the request ran (2xx) or the domain refused it
+ * (403, 409). One turned away before it ran (bad body, missing or stale If-Match, no such
+ * claim) or that failed with a fault releases the key, so the corrected request can run.
+ */
+const isKept = (status: number) => status < 400 || status === 403 || status === 409;
+
+function headersOf(res: Response): Record<string, string> {
+  const headers: Record<string, string> = {};
+  for (const name of REPLAYED_HEADERS) {
+    const value = res.get(name);
+    if (value !== undefined) headers[name] = value;
+  }
+  return headers;
+}

@@ -1,0 +1,209 @@
+/**
+ * Proof-of-execution files: upload (multipart, size-limited, type checked by content,
+ * name sanitised, stored before the claim records it) and download.
+ */
+import { createHash } from 'node:crypto';
+import { pipeline } from 'node:stream';
+import { refusalError } from '../claims/claim-service';
+import { InputError, NotFoundError } from '../domain/errors';
+import type { ClaimEvent } from '../machines/claim-types';
+import { EVENT_PAYLOAD_SCHEMAS } from '../machines/event-payloads';
+import { ALLOWED_POE_TYPES } from '../poe/allowed-poe-types';
+import { sanitizeFileName } from '../poe/sanitize-file-name';
+import { sniffContentType } from '../poe/sniff-content-type';
+import { loadVisibleClaim } from './access';
+import { authenticate, principalOf } from './auth';
+import type { HttpContext } from './context';
+import { HttpError, type ProblemIssue } from './errors';
+import { checkIfMatch, IF_MATCH_OPTIONAL, setEtag, withVersionCheck } from './etag';
+import { IDEMPOTENCY_KEY, requestHash, runIdempotently } from './idempotency';
+import { parseUpload, type ParsedUpload } from './multipart-upload';
+import { param, type RouteSpec } from './route-spec';
+import { validateInput } from './validation';
+import { poePath, poeView, poeViewSchema } from './views';
+
+const uploadSchema = EVENT_PAYLOAD_SCHEMAS.uploadPoe;
+const FILE_FIELD = 'file';
+const TEXT_FIELDS = ['customerSigned', 'signedOn', 'products', 'describesWork'] as const;
+
+/** The multipart form, documented from the uploadPoe payload schema it is turned into. */
+const uploadFormSchema = {
+  type: 'object',
+  required: [FILE_FIELD, 'customerSigned', 'products', 'describesWork'],
+  properties: {
+    [FILE_FIELD]: {
+      type: 'string',
+      contentMediaType: 'application/octet-stream',
+      description: `The document. Its type is taken from its content, not its name or Content-Type: ${ALLOWED_POE_TYPES.map((t) => t.description).join(', ')}.`,
+    },
+    customerSigned: { enum: ['true', 'false'], description: uploadSchema.properties.customerSigned.description },
+    signedOn: uploadSchema.properties.signedOn,
+    products: {
+      type: 'array',
+      items: uploadSchema.properties.products.items,
+      description: `${uploadSchema.properties.products.description} Repeat the field, or separate codes with commas.`,
+    },
+    describesWork: { enum: ['true', 'false'], description: uploadSchema.properties.describesWork.description },
+  },
+} as const;
+
+/** `attachment; filename="<ASCII>"; filename*=UTF-8''<percent-encoded>` (RFC 6266, RFC 8187). */
+export function contentDisposition(fileName: string): string {
+  const ascii = fileName.replace(/[^\x20-\x7e]/g, '_').replace(/["\\]/g, '_');
+  const encoded = encodeURIComponent(fileName).replace(/['()*]/g, (c) => `%${c.charCodeAt(0).toString(16).toUpperCase()}`);
+  return `attachment; filename="${ascii}"; filename*=UTF-8''${encoded}`;
+}
+
+/** The uploadPoe payload the form's text fields describe (file name added later). */
+function formPayload(upload: ParsedUpload): Record<string, unknown> {
+  const issues: ProblemIssue[] = [];
+  const single = (name: string): string | undefined => {
+    const values = upload.fields.get(name);
+    if (values && values.length > 1) issues.push({ path: `$.${name}`, message: 'must be given once' });
+    return values?.[0];
+  };
+  const flag = (name: string): boolean | undefined => {
+    const value = single(name)?.trim().toLowerCase();
+    if (value === undefined) return undefined;
+    if (value === 'true' || value === 'false') return value === 'true';
+    issues.push({ path: `$.${name}`, message: 'must be true or false' });
+    return undefined;
+  };
+  const payload: Record<string, unknown> = {};
+  const customerSigned = flag('customerSigned');
+  if (customerSigned !== undefined) payload.customerSigned = customerSigned;
+  const signedOn = single('signedOn')?.trim();
+  if (signedOn) payload.signedOn = signedOn;
+  const products = upload.fields.get('products');
+  if (products) payload.products = products.flatMap((v) => v.split(',')).map((p) => p.trim()).filter(Boolean);
+  const describesWork = flag('describesWork');
+  if (describesWork !== undefined) payload.describesWork = describesWork;
+  if (!upload.file) issues.push({ path: `$.${FILE_FIELD}`, message: `"${FILE_FIELD}" is required` });
+  if (issues.length > 0) {
+    const first = issues[0]!;
+    throw new InputError('invalidPayload', `The upload is not valid: ${first.path}: ${first.message}.`, first.path, { errors: issues });
+  }
+  return payload;
+}
+
+/** What a retry must repeat to be the same upload: the fields and the file's bytes (not the multipart boundary). */
+function uploadHash(method: string, path: string, upload: ParsedUpload): string {
+  const fields = [...upload.fields.entries()].sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0));
+  const file = upload.file && { name: upload.file.name, sha256: createHash('sha256').update(upload.file.content).digest('hex') };
+  return requestHash(method, path, JSON.stringify({ fields, file }));
+}
+
+export function poeRoutes(ctx: HttpContext): RouteSpec[] {
+  const { deps, access } = ctx;
+  const { service, store, files } = deps;
+  const auth = authenticate(deps.authenticator);
+  const { guards } = service.policy.claim;
+
+  return [
+    {
+      method: 'post',
+      path: '/v1/claims/:id/poe',
+      operationId: 'uploadPoe',
+      summary: 'Upload a proof-of-execution document (the uploadPoe event)',
+      description: `At most ${ctx.limits.poeMaxBytes} bytes. The file name is sanitised and its extension follows the content.`,
+      tag: 'poe',
+      auth: true,
+      headers: [IF_MATCH_OPTIONAL, IDEMPOTENCY_KEY],
+      body: {
+        required: true,
+        content: {
+          'multipart/form-data': uploadFormSchema,
+        },
+      },
+      responses: {
+        201: { description: 'The document as recorded', content: { 'application/json': poeViewSchema }, headers: ['ETag', 'Location'] },
+      },
+      problems: [400, 401, 403, 404, 409, 412, 413, 415, 422],
+      handlers: [
+        auth,
+        async (req, res) => {
+          const principal = principalOf(res);
+          const claim = await loadVisibleClaim(store, access, principal, param(req, 'id'));
+          const expectedVersion = checkIfMatch(req, claim.version, { required: false });
+          // Refuse a role that may not upload before reading (and storing) its file.
+          const probe: ClaimEvent = { type: 'uploadPoe', actor: principal, at: service.clock.now().toISOString(), payload: {} };
+          const input = { context: claim.snapshot.context, event: probe, state: claim.state };
+          if (!guards.roleAllowed.test(input)) throw refusalError(guards.roleAllowed.refusal(input));
+
+          const upload = await parseUpload(req, {
+            fileBytes: ctx.limits.poeMaxBytes,
+            fileField: FILE_FIELD,
+            fields: TEXT_FIELDS,
+          });
+          await runIdempotently(ctx.idempotency, req, res, uploadHash(req.method, req.originalUrl, upload), async () => {
+            const fields = formPayload(upload);
+            const content = upload.file!.content;
+            const type = sniffContentType(content);
+            if (!type) {
+              throw new HttpError(
+                415,
+                'unsupportedFileType',
+                `The file is not one of the accepted types (${ALLOWED_POE_TYPES.map((t) => t.description).join(', ')}); its content was checked, not its name.`,
+                { accepted: ALLOWED_POE_TYPES.map((t) => t.contentType) },
+              );
+            }
+            const payload = validateInput<Record<string, unknown>>(uploadSchema, {
+              fileName: sanitizeFileName(upload.file!.name, type.extension),
+              ...fields,
+            });
+            const stored = await files.put(content);
+            const file = { sha256: stored.sha256, size: stored.size, contentType: type.contentType };
+            await store.recordPoeFile?.(file, service.clock.now().toISOString());
+            const result = await withVersionCheck(expectedVersion, () =>
+              service.act(claim.id, 'uploadPoe', principal, payload, { file, expectedVersion }),
+            );
+            const poeId = result.entries.at(-1)?.refs?.poeId;
+            const poe = result.claim.snapshot.context.poe;
+            const doc = poe.find((d) => d.id === poeId) ?? poe.at(-1)!;
+            setEtag(res, result.claim.version);
+            res.status(201).location(poePath(claim.id, doc.id)).json(poeView(claim.id, doc));
+          });
+        },
+      ],
+    },
+    {
+      method: 'get',
+      path: '/v1/claims/:id/poe/:poeId',
+      operationId: 'downloadPoe',
+      summary: 'Download a proof-of-execution document',
+      tag: 'poe',
+      auth: true,
+      responses: {
+        200: {
+          description: 'The file, as an attachment, with the content type found at upload',
+          content: { 'application/octet-stream': { type: 'string', contentMediaType: 'application/octet-stream' } },
+          headers: ['Content-Disposition', 'X-Content-Type-Options'],
+        },
+      },
+      problems: [401, 404],
+      handlers: [
+        auth,
+        async (req, res) => {
+          const claim = await loadVisibleClaim(store, access, principalOf(res), param(req, 'id'));
+          const poeId = param(req, 'poeId');
+          const doc = claim.snapshot.context.poe.find((d) => d.id === poeId);
+          if (!doc?.sha256) throw new NotFoundError('poeNotFound', `Claim ${claim.id} has no PoE file ${poeId}.`);
+          const opened = await files.open(doc.sha256);
+          if (!opened) throw new Error(`PoE file ${doc.sha256} of claim ${claim.id} is missing from the file store`);
+          res.set({
+            'Content-Type': doc.contentType ?? 'application/octet-stream',
+            'Content-Length': String(opened.size),
+            'Content-Disposition': contentDisposition(doc.fileName),
+            'X-Content-Type-Options': 'nosniff',
+            'Cache-Control': 'private, no-store',
+          });
+          pipeline(opened.stream, res, (error) => {
+            if (error && (error as NodeJS.ErrnoException).code !== 'ERR_STREAM_PREMATURE_CLOSE') {
+              deps.logger.error({ err: error, claimId: claim.id, poeId }, 'PoE download failed');
+            }
+          });
+        },
+      ],
+    },
+  ];
+}

@@ -1,0 +1,282 @@
+/**
+ * What the API shows of a claim and its parts: plain JSON views, never storage
+ * details (file paths, hash chain internals beyond the entry hashes), with their schemas.
+ */
+import type { ClaimRecord, HistoryEntry } from '../claims/claim-record';
+import type { OutboxRecord } from '../claims/claim-store';
+import type { ClaimComment } from '../db/claim-comments';
+import type { DisputeRecord, PoeDocument } from '../machines/claim-types';
+import { STATUSES, SUBSTATUSES } from '../machines/claim-types';
+import { claimFieldsSchema, productSchema } from '../machines/event-payloads';
+
+export const claimPath = (id: string) => `/v1/claims/${encodeURIComponent(id)}`;
+export const poePath = (claimId: string, poeId: string) => `${claimPath(claimId)}/poe/${encodeURIComponent(poeId)}`;
+
+export interface PoeView {
+  id: string;
+  fileName: string;
+  customerSigned: boolean;
+  signedOn: string | null;
+  products: string[];
+  describesWork: boolean;
+  uploadedAt: string;
+  uploadedBy: string;
+  contentType: string | null;
+  size: number | null;
+  sha256: string | null;
+  /** Where to download the file; null when the document was recorded without one. */
+  href: string | null;
+}
+
+export function poeView(claimId: string, doc: PoeDocument): PoeView {
+  return {
+    id: doc.id,
+    fileName: doc.fileName,
+    customerSigned: doc.customerSigned,
+    signedOn: doc.signedOn ?? null,
+    products: [...doc.products],
+    describesWork: doc.describesWork,
+    uploadedAt: doc.uploadedAt,
+    uploadedBy: doc.uploadedBy,
+    contentType: doc.contentType ?? null,
+    size: doc.size ?? null,
+    sha256: doc.sha256 ?? null,
+    href: doc.sha256 ? poePath(claimId, doc.id) : null,
+  };
+}
+
+export function disputeView(dispute: DisputeRecord) {
+  return {
+    program: dispute.program,
+    details: dispute.details,
+    mpnId: dispute.mpnId,
+    claimId: dispute.claimId,
+    tenantId: dispute.tenantId,
+    products: dispute.products,
+    raisedAt: dispute.raisedAt,
+    raisedBy: dispute.raisedBy,
+    resolution: dispute.resolution ?? null,
+  };
+}
+
+export function claimView(claim: ClaimRecord) {
+  const context = claim.snapshot.context;
+  return {
+    id: claim.id,
+    version: claim.version,
+    status: claim.status,
+    substatus: claim.substatus,
+    reason: claim.reason,
+    overdue: [...claim.overdue],
+    deficiencies: [...claim.deficiencies],
+    requestedDeficiencies: [...context.requestedDeficiencies],
+    policy: { ...claim.policy },
+    fields: context.fields,
+    poe: context.poe.map((doc) => poeView(claim.id, doc)),
+    disputes: context.disputes.map(disputeView),
+    deadlines: claim.deadlines.map((d) => ({
+      name: d.name,
+      startedAt: d.startedAt,
+      due: d.due,
+      dueAt: d.dueAt,
+      status: d.status,
+    })),
+    assessment: claim.assessment,
+    createdAt: claim.createdAt,
+    updatedAt: claim.updatedAt,
+  };
+}
+
+export type ClaimView = ReturnType<typeof claimView>;
+
+export function historyEntryView(entry: HistoryEntry) {
+  return {
+    seq: entry.seq,
+    at: entry.at,
+    actor: { role: entry.actor.role, ...(entry.actor.id !== undefined ? { id: entry.actor.id } : {}) },
+    event: entry.event,
+    from: entry.from === 'new' ? null : entry.from,
+    to: entry.to,
+    payload: entry.payload,
+    policy: entry.policy,
+    hash: entry.hash,
+    prevHash: entry.prevHash,
+  };
+}
+
+export function commentView(comment: ClaimComment) {
+  return { seq: comment.seq, at: comment.at, event: comment.event, author: comment.author, text: comment.text };
+}
+
+export function outboxView(message: OutboxRecord) {
+  return {
+    id: message.id,
+    claimId: message.claimId,
+    type: message.type,
+    audience: message.audience,
+    at: message.at,
+    payload: message.payload,
+    status: message.status,
+    attempts: message.attempts,
+    nextAttemptAt: message.nextAttemptAt,
+    lastError: message.lastError,
+    deliveredAt: message.deliveredAt,
+  };
+}
+
+// ---- Schemas of the views (OpenAPI responses) ----
+
+const instant = { type: 'string', format: 'date-time' } as const;
+const nullable = <T extends object>(schema: T) => ({ anyOf: [schema, { type: 'null' }] });
+const policyRef = {
+  type: 'object',
+  required: ['id', 'version'],
+  properties: { id: { type: 'string' }, version: { type: 'string' } },
+} as const;
+
+export const poeViewSchema = {
+  type: 'object',
+  required: ['id', 'fileName', 'customerSigned', 'products', 'describesWork', 'uploadedAt', 'uploadedBy'],
+  properties: {
+    id: { type: 'string' },
+    fileName: { type: 'string' },
+    customerSigned: { type: 'boolean' },
+    signedOn: nullable({ type: 'string', format: 'date' }),
+    products: { type: 'array', items: { type: 'string' } },
+    describesWork: { type: 'boolean' },
+    uploadedAt: instant,
+    uploadedBy: { type: 'string' },
+    contentType: nullable({ type: 'string' }),
+    size: nullable({ type: 'integer' }),
+    sha256: nullable({ type: 'string' }),
+    href: nullable({ type: 'string', description: 'Download URL of the file.' }),
+  },
+} as const;
+
+export const disputeViewSchema = {
+  type: 'object',
+  description:
+    'What a dispute records: program, details, and from the claim its MPN ID, claim ID, tenant ID and products ' +
+    '(Business Applications: products with subscription IDs; Microsoft 365: workloads).',
+  required: ['program', 'details', 'mpnId', 'claimId', 'tenantId', 'products', 'raisedAt', 'raisedBy'],
+  properties: {
+    program: { type: 'string' },
+    details: { type: 'string' },
+    mpnId: { type: 'string' },
+    claimId: { type: 'string' },
+    tenantId: { type: 'string' },
+    products: { type: 'array', items: productSchema },
+    raisedAt: instant,
+    raisedBy: { type: 'string' },
+    resolution: nullable({
+      type: 'object',
+      properties: { outcome: { type: 'string' }, comment: { type: 'string' }, at: instant, by: { type: 'string' } },
+    }),
+  },
+} as const;
+
+export const claimViewSchema = {
+  type: 'object',
+  required: ['id', 'version', 'status', 'fields', 'poe', 'deadlines', 'createdAt', 'updatedAt'],
+  properties: {
+    id: { type: 'string' },
+    version: { type: 'integer', description: 'Increments with every change; the ETag is this number in quotes.' },
+    status: { enum: STATUSES },
+    substatus: nullable({ enum: SUBSTATUSES }),
+    reason: nullable({ type: 'string' }),
+    overdue: { type: 'array', items: { type: 'string' }, description: 'Escalated deadlines the claim is overdue on.' },
+    deficiencies: {
+      type: 'array',
+      items: { type: 'string' },
+      description: "PoE deficiencies the policy's rules detect now (advisory: they never block a submission).",
+    },
+    requestedDeficiencies: { type: 'array', items: { type: 'string' } },
+    policy: policyRef,
+    fields: { ...claimFieldsSchema, required: [] },
+    poe: { type: 'array', items: poeViewSchema },
+    disputes: { type: 'array', items: disputeViewSchema },
+    deadlines: {
+      type: 'array',
+      items: {
+        type: 'object',
+        properties: {
+          name: { type: 'string' },
+          startedAt: instant,
+          due: { type: 'string', format: 'date', description: 'Local due date: the last whole day.' },
+          dueAt: { ...instant, description: 'Instant it falls due: 00:00 local time after the due date.' },
+          status: { enum: ['running', 'paused', 'fired', 'met'] },
+        },
+      },
+    },
+    assessment: nullable({
+      type: 'object',
+      properties: {
+        at: instant,
+        programs: {
+          type: 'array',
+          items: {
+            type: 'object',
+            properties: { code: { type: 'string' }, eligible: { type: 'boolean' }, summary: { type: 'string' } },
+          },
+        },
+      },
+    }),
+    createdAt: instant,
+    updatedAt: instant,
+  },
+} as const;
+
+export const claimListSchema = {
+  type: 'object',
+  required: ['items', 'nextCursor'],
+  properties: {
+    items: { type: 'array', items: claimViewSchema },
+    nextCursor: nullable({ type: 'string', description: 'Pass as `cursor` for the next page; null on the last page.' }),
+  },
+} as const;
+
+export const historyEntrySchema = {
+  type: 'object',
+  required: ['seq', 'at', 'actor', 'event', 'from', 'to', 'payload', 'policy', 'hash', 'prevHash'],
+  properties: {
+    seq: { type: 'integer' },
+    at: instant,
+    actor: { type: 'object', properties: { role: { type: 'string' }, id: { type: 'string' } } },
+    event: { type: 'string', description: 'The event, or `<deadline>Due` for a deadline that fell due.' },
+    from: nullable({ type: 'string' }),
+    to: { type: 'string' },
+    payload: { type: 'object' },
+    policy: policyRef,
+    hash: { type: 'string' },
+    prevHash: nullable({ type: 'string' }),
+  },
+} as const;
+
+export const commentSchema = {
+  type: 'object',
+  required: ['seq', 'at', 'event', 'author', 'text'],
+  properties: {
+    seq: { type: 'integer' },
+    at: instant,
+    event: { type: 'string', description: '`comment`, or the event the comment came with.' },
+    author: { type: 'object', properties: { role: { type: 'string' }, id: nullable({ type: 'string' }) } },
+    text: { type: 'string' },
+  },
+} as const;
+
+export const outboxMessageSchema = {
+  type: 'object',
+  properties: {
+    id: { type: 'string' },
+    claimId: { type: 'string' },
+    type: { type: 'string' },
+    audience: { enum: ['customer', 'partner', 'assessment'] },
+    at: instant,
+    payload: { type: 'object' },
+    status: { enum: ['pending', 'delivered', 'failed'] },
+    attempts: { type: 'integer' },
+    nextAttemptAt: nullable(instant),
+    lastError: nullable({ type: 'string' }),
+    deliveredAt: nullable(instant),
+  },
+} as const;

@@ -1,0 +1,223 @@
+import { Ajv } from 'ajv';
+import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { claimFieldsSchema, EVENT_PAYLOAD_SCHEMAS } from '../../src/machines/event-payloads';
+import { claimFields } from '../support/claim-factory';
+import { httpHelpers } from '../support/http-requests';
+import { registeredRoutes } from '../support/http-routes';
+import { createTestApp, type TestApp, type TestAppOptions } from '../support/test-app';
+
+let t: TestApp;
+let h: ReturnType<typeof httpHelpers>;
+const start = async (options: TestAppOptions = {}) => {
+  await t?.close();
+  t = await createTestApp(options);
+  h = httpHelpers(t);
+};
+beforeEach(() => start());
+afterEach(async () => {
+  await t.close();
+});
+
+const PROBLEM_KEYS = ['type', 'title', 'status', 'detail', 'code', 'instance'];
+const expectProblem = (res: { status: number; headers: Record<string, string>; body: Record<string, unknown> }, status: number, code: string) => {
+  expect(res.status).toBe(status);
+  expect(res.headers['content-type']).toMatch(/^application\/problem\+json/);
+  expect(Object.keys(res.body)).toEqual(expect.arrayContaining(PROBLEM_KEYS));
+  expect(res.body).toMatchObject({ status, code, type: `urn:problem-type:cpor:${code}` });
+  expect(typeof res.body.detail).toBe('string');
+  expect(JSON.stringify(res.body)).not.toMatch(/\bat .+:\d+:\d+|node_modules|\/src\//);
+};
+
+describe('problem details', () => {
+  it('invalid input answers every problem with its JSONPath', async () => {
+    const fields = claimFields();
+    const res = await h.api()
+      .post('/v1/claims')
+      .set('Authorization', await h.auth('partner'))
+      .send({
+        ...fields,
+        customer: { ...fields.customer, tenantId: 'contoso' },
+        products: [{ line: 'microsoft365', workload: 'minecraft' }],
+        customerContact: { name: 'Ana' },
+      });
+    expectProblem(res, 400, 'invalidPayload');
+    expect(res.body).toMatchObject({ title: 'Bad Request', instance: '/v1/claims' });
+    expect(res.body.errors).toEqual(
+      expect.arrayContaining([
+        { path: '$.customer.tenantId', message: 'must match format "uuid"' },
+        expect.objectContaining({ path: '$.products[0].workload' }),
+        { path: '$.customerContact.email', message: '"email" is required' },
+      ]),
+    );
+    expect(res.body.detail).toContain('$.');
+  });
+
+  it('a refusal by the domain keeps its code and sentence; facts behind it come as details', async () => {
+    const { id, etag } = await h.createClaim();
+    const res = await h.api().post(`/v1/claims/${id}/actions/submit`).set('Authorization', await h.auth('partner')).set('If-Match', etag).send({});
+    expectProblem(res, 409, 'requirementsNotMet');
+    expect(res.body.detail).toMatch(/Upload at least one proof-of-execution document/);
+    expect(res.body.details).toMatchObject({ failed: [expect.objectContaining({ code: 'poeRequired' })] });
+
+    const id2 = await h.submittedClaim();
+    await h.actOk(id2, 'startReview', 'reviewer');
+    const reason = await h.act(id2, 'reject', 'reviewer', { reason: 'partnerRequest' });
+    expectProblem(reason, 403, 'reasonNotAllowed');
+    const unknown = await h.act(id2, 'requestInfo', 'reviewer', { deficiencies: ['missingAllPoe', 'typo'], comment: 'x' });
+    expectProblem(unknown, 400, 'unknownDeficiencyCode');
+    expect(unknown.body.errors).toEqual([expect.objectContaining({ path: '$.deficiencies[1]' })]);
+  });
+
+  it('malformed JSON is a 400, a body over the limit a 413, a body that is not JSON a 415', async () => {
+    await start({ limits: { jsonBodyBytes: 1024 } });
+    const auth = await h.auth('partner');
+    const malformed = await h.api().post('/v1/claims').set('Authorization', auth).set('Content-Type', 'application/json').send('{"partnerId": "45');
+    expectProblem(malformed, 400, 'malformedJson');
+    expect(malformed.body.errors).toEqual([{ path: '$', message: 'is not valid JSON' }]);
+
+    const large = await h.api().post('/v1/claims').set('Authorization', auth).send({ ...claimFields(), name: 'x'.repeat(2000) });
+    expectProblem(large, 413, 'bodyTooLarge');
+
+    const text = await h.api().post('/v1/claims').set('Authorization', auth).set('Content-Type', 'text/plain').send('partnerId=1');
+    expectProblem(text, 415, 'unsupportedMediaType');
+
+    const array = await h.api().post('/v1/claims').set('Authorization', auth).send([claimFields()]);
+    expectProblem(array, 400, 'invalidPayload');
+    expect(array.body.errors[0]).toMatchObject({ path: '$' });
+  });
+
+  it('the default JSON body limit is 256 KiB', async () => {
+    const auth = await h.auth('partner');
+    const { id } = await h.createClaim();
+    const just = await h.api().post(`/v1/claims/${id}/comments`).set('Authorization', auth).send({ text: 'x'.repeat(9_000) });
+    expect(just.status).toBe(201);
+    const over = await h.api().post(`/v1/claims/${id}/comments`).set('Authorization', auth).set('Content-Type', 'application/json').send(`{"text":"${'x'.repeat(256 * 1024)}"}`);
+    expectProblem(over, 413, 'bodyTooLarge');
+  });
+
+  it('an unknown route is a 404 problem; an unknown action lists the actions', async () => {
+    const route = await h.api().get('/v1/nothing-here');
+    expectProblem(route, 404, 'routeNotFound');
+    expect(route.body.instance).toBe('/v1/nothing-here');
+    const method = await h.api().delete('/v1/claims');
+    expectProblem(method, 404, 'routeNotFound');
+
+    const { id } = await h.createClaim();
+    const action = await h.api().post(`/v1/claims/${id}/actions/approveEverything`).set('Authorization', await h.auth('reviewer')).send({});
+    expectProblem(action, 404, 'unknownAction');
+    expect(action.body.actions).toEqual(['submit', 'startReview', 'requestInfo', 'resubmit', 'approve', 'reject', 'withdraw', 'denyConsent', 'dispute', 'resolveDispute']);
+    for (const notAnAction of ['create', 'edit', 'uploadPoe', 'comment', 'sendForAssessment']) {
+      const res = await h.api().post(`/v1/claims/${id}/actions/${notAnAction}`).set('Authorization', await h.auth('partner')).set('If-Match', '"1"').send({});
+      expect(res.body.code, notAnAction).toBe('unknownAction');
+    }
+  });
+
+  it('a fault is a 500 without a stack or the error message, logged with the error; refusals are not logged', async () => {
+    await h.createClaim();
+    expect(t.logs).toEqual([]);
+    t.store.listClaims = async () => {
+      throw new Error('connection refused at 10.0.0.7:5432');
+    };
+    const res = await h.api().get('/v1/claims').set('Authorization', await h.auth('reviewer'));
+    expectProblem(res, 500, 'internalError');
+    expect(JSON.stringify(res.body)).not.toContain('10.0.0.7');
+    expect(JSON.stringify(res.body)).not.toContain('stack');
+    expect(t.logs).toHaveLength(1);
+    expect(t.logs[0]).toMatchObject({ level: 50, msg: 'request failed', method: 'GET', url: '/v1/claims' });
+    expect(t.logs[0]!.err).toMatchObject({ message: 'connection refused at 10.0.0.7:5432' });
+    expect(String((t.logs[0]!.err as { stack: string }).stack)).toContain('Error: connection refused');
+  });
+});
+
+describe('operations', () => {
+  it('healthz answers while the process is up; readyz asks the readiness check', async () => {
+    expect((await h.api().get('/healthz')).body).toEqual({ status: 'ok' });
+    expect((await h.api().get('/readyz')).status).toBe(200);
+    await start({ ready: async () => ({ ok: false, details: { database: 'unreachable' } }) });
+    const notReady = await h.api().get('/readyz');
+    expect(notReady.status).toBe(503);
+    expect(notReady.body).toEqual({ status: 'unavailable', details: { database: 'unreachable' } });
+  });
+
+  it('metrics count requests by route template and status, next to the process metrics', async () => {
+    const { id } = await h.createClaim();
+    await h.getClaim(id);
+    await h.api().get('/v1/claims/unknown').set('Authorization', await h.auth('reviewer'));
+    const res = await h.api().get('/metrics');
+    expect(res.status).toBe(200);
+    expect(res.headers['content-type']).toMatch(/^text\/plain/);
+    expect(res.text).toContain('http_request_duration_seconds_count{method="GET",route="/v1/claims/:id",status_code="200"} 1');
+    expect(res.text).toContain('http_request_duration_seconds_count{method="GET",route="/v1/claims/:id",status_code="404"} 1');
+    expect(res.text).not.toContain(id);
+    expect(res.text).toContain('process_cpu_user_seconds_total');
+  });
+
+  it('answers with security headers and without x-powered-by', async () => {
+    const res = await h.api().get('/healthz');
+    expect(res.headers['x-powered-by']).toBeUndefined();
+    expect(res.headers).toMatchObject({ 'x-content-type-options': 'nosniff', 'x-frame-options': 'DENY', 'cache-control': 'no-store' });
+  });
+});
+
+describe('openapi.json', () => {
+  type Operation = {
+    security?: unknown[];
+    requestBody?: { content: Record<string, { schema: Record<string, unknown> }> };
+    responses: Record<string, { $ref?: string; content?: Record<string, unknown> }>;
+    parameters?: Array<{ name: string; in: string; required: boolean }>;
+  };
+  let doc: { openapi: string; paths: Record<string, Record<string, Operation>>; components: Record<string, Record<string, unknown>> };
+  beforeEach(async () => {
+    const res = await h.api().get('/openapi.json');
+    expect(res.status).toBe(200);
+    doc = res.body;
+  });
+
+  it('documents every route registered in the app, and nothing else', () => {
+    const registered = registeredRoutes(t.app).map((r) => `${r.method} ${r.path.replace(/:(\w+)/g, '{$1}')}`);
+    const documented = Object.entries(doc.paths).flatMap(([path, ops]) => Object.keys(ops).map((method) => `${method} ${path}`));
+    expect(doc.openapi).toBe('3.1.0');
+    expect(registered.length).toBeGreaterThanOrEqual(17);
+    expect([...documented].sort()).toEqual([...registered].sort());
+  });
+
+  it('request bodies are the schemas that validate them; errors are problem+json; bearer auth except operations', () => {
+    const schemas = doc.components.schemas as Record<string, unknown>;
+    const create = doc.paths['/v1/claims']!.post!;
+    expect(create.requestBody!.content['application/json']!.schema).toEqual({ $ref: '#/components/schemas/ClaimFields' });
+    expect(schemas.ClaimFields).toEqual(JSON.parse(JSON.stringify(claimFieldsSchema)));
+    expect(doc.paths['/v1/claims/{id}']!.patch!.requestBody!.content['application/json']!.schema).toEqual({ $ref: '#/components/schemas/EditPayload' });
+    for (const [event, schema] of Object.entries(EVENT_PAYLOAD_SCHEMAS)) {
+      expect(schemas[`${event[0]!.toUpperCase()}${event.slice(1)}Payload`], event).toEqual(JSON.parse(JSON.stringify(schema)));
+    }
+    expect(doc.paths['/v1/claims/{id}/poe']!.post!.requestBody!.content).toHaveProperty('multipart/form-data');
+
+    const problem = doc.components.responses!.Problem400 as { content: Record<string, unknown> };
+    expect(Object.keys(problem.content)).toEqual(['application/problem+json']);
+    expect(doc.components.securitySchemes).toEqual({ bearerAuth: expect.objectContaining({ type: 'http', scheme: 'bearer', bearerFormat: 'JWT' }) });
+    for (const [path, ops] of Object.entries(doc.paths)) {
+      for (const op of Object.values(ops)) {
+        if (path.startsWith('/v1/')) {
+          expect(op.security, path).toBeUndefined();
+          expect(op.responses['401'], path).toEqual({ $ref: '#/components/responses/Problem401' });
+        } else expect(op.security, path).toEqual([]);
+        expect(op.responses['500']).toEqual({ $ref: '#/components/responses/Problem500' });
+      }
+    }
+    const patchHeaders = doc.paths['/v1/claims/{id}']!.patch!.parameters!.filter((p) => p.in === 'header');
+    expect(patchHeaders).toEqual([expect.objectContaining({ name: 'If-Match', required: true })]);
+    expect(doc.paths['/v1/claims']!.get!.parameters!.map((p) => p.name)).toEqual(['status', 'overdue', 'tenantId', 'partnerId', 'limit', 'cursor']);
+  });
+
+  it('every schema in it compiles as JSON Schema and every $ref resolves', () => {
+    const refs = JSON.stringify(doc).match(/"\$ref":"[^"]+"/g) ?? [];
+    for (const ref of new Set(refs)) {
+      const [, group, name] = /"\$ref":"#\/components\/(\w+)\/([^"]+)"/.exec(ref) ?? [];
+      expect(doc.components[group!]?.[name!], ref).toBeDefined();
+    }
+    const ajv = new Ajv({ strict: false, validateFormats: false, discriminator: true });
+    for (const [name, schema] of Object.entries(doc.components.schemas!)) {
+      expect(() => ajv.compile(schema as object), name).not.toThrow();
+    }
+  });
+});

@@ -1,0 +1,164 @@
+import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { POE_MAX_BYTES } from '../../src/poe/allowed-poe-types';
+import { httpHelpers, pdfBytes, POE_FIELDS } from '../support/http-requests';
+import { createTestApp, type TestApp } from '../support/test-app';
+
+const LIMIT = 64 * 1024;
+const PNG = Buffer.concat([Buffer.from([0x89, 0x50, 0x4e, 0x47, 0x0d, 0x0a, 0x1a, 0x0a]), Buffer.alloc(200, 1)]);
+
+let t: TestApp;
+let h: ReturnType<typeof httpHelpers>;
+let claimId: string;
+beforeEach(async () => {
+  t = await createTestApp({ limits: { poeMaxBytes: LIMIT } });
+  h = httpHelpers(t);
+  claimId = (await h.createClaim()).id;
+});
+afterEach(() => t.close());
+
+const recorded = async () => (await t.store.getClaim(claimId))!;
+
+describe('uploading a PoE file', () => {
+  it('a file of exactly the limit is accepted; one byte more is 413 and nothing is recorded', async () => {
+    const exact = await h.uploadPoe(claimId, 'partner', POE_FIELDS, pdfBytes(LIMIT));
+    expect(exact.status).toBe(201);
+    expect(exact.body).toMatchObject({ size: LIMIT, contentType: 'application/pdf', fileName: 'sow.pdf' });
+
+    const before = await recorded();
+    const over = await h.uploadPoe(claimId, 'partner', POE_FIELDS, pdfBytes(LIMIT + 1));
+    expect(over.status).toBe(413);
+    expect(over.body).toMatchObject({ code: 'poeTooLarge', limit: LIMIT });
+    expect(await recorded()).toEqual(before);
+  });
+
+  it('the default limit is POE_MAX_BYTES, exactly', async () => {
+    await t.close();
+    t = await createTestApp();
+    h = httpHelpers(t);
+    claimId = (await h.createClaim()).id;
+    expect((await h.uploadPoe(claimId, 'partner', POE_FIELDS, pdfBytes(POE_MAX_BYTES))).status).toBe(201);
+    expect((await h.uploadPoe(claimId, 'partner', POE_FIELDS, pdfBytes(POE_MAX_BYTES + 1))).status).toBe(413);
+  });
+
+  it('a body far over the limit is refused from its Content-Length', async () => {
+    const res = await h.uploadPoe(claimId, 'partner', POE_FIELDS, pdfBytes(LIMIT * 4));
+    expect(res.status).toBe(413);
+    expect(res.body.code).toBe('poeTooLarge');
+  });
+
+  it('a .pdf that is not a PDF is 415 unsupportedFileType, whatever its Content-Type says', async () => {
+    const res = await h.uploadPoe(claimId, 'partner', POE_FIELDS, Buffer.from('<html><script>alert(1)</script></html>'), 'sow.pdf');
+    expect(res.status).toBe(415);
+    expect(res.body).toMatchObject({ code: 'unsupportedFileType', status: 415 });
+    expect((await recorded()).snapshot.context.poe).toEqual([]);
+    const empty = await h.uploadPoe(claimId, 'partner', POE_FIELDS, Buffer.alloc(0), 'sow.pdf');
+    expect(empty.status).toBe(415);
+  });
+
+  it('the type comes from the content: a PNG named .pdf is stored as image/png with a .png name', async () => {
+    const res = await h.uploadPoe(claimId, 'partner', POE_FIELDS, PNG, 'scan.pdf');
+    expect(res.status).toBe(201);
+    expect(res.body).toMatchObject({ contentType: 'image/png', fileName: 'scan.png' });
+  });
+
+  it.each([
+    ['../../../etc/passwd.pdf', 'passwd.pdf'],
+    ['..\\..\\windows\\system32\\sow.pdf', 'sow.pdf'],
+    ['invoice\u202Efdp.exe', 'invoicefdp.exe.pdf'],
+    ['con.pdf', '_con.pdf'],
+    ['.pdf', 'document.pdf'],
+  ])('the name %j is stored as %j', async (name, stored) => {
+    const res = await h.uploadPoe(claimId, 'partner', POE_FIELDS, pdfBytes(), name);
+    expect(res.status, JSON.stringify(res.body)).toBe(201);
+    expect(res.body.fileName).toBe(stored);
+    expect((await recorded()).snapshot.context.poe.at(-1)!.fileName).toBe(stored);
+  });
+
+  it('a very long name is cut to at most 120 bytes and keeps its extension', async () => {
+    const res = await h.uploadPoe(claimId, 'partner', POE_FIELDS, pdfBytes(), `${'Statement of work '.repeat(30)}.pdf`);
+    expect(res.status).toBe(201);
+    expect(Buffer.byteLength(res.body.fileName)).toBeLessThanOrEqual(120);
+    expect(res.body.fileName).toMatch(/^Statement of work .*\.pdf$/);
+  });
+
+  it('records the form fields: products repeated or comma-separated, flags, signing date; answers 201 with Location and ETag', async () => {
+    let req = h.api().post(`/v1/claims/${claimId}/poe`).set('Authorization', await h.auth('partner'));
+    req = req.field('customerSigned', 'false').field('describesWork', 'true').field('products', 'teams, exchange').field('products', 'sharePoint');
+    const res = await req.attach('file', pdfBytes(), 'sow.pdf');
+    expect(res.status).toBe(201);
+    expect(res.headers.location).toBe(`/v1/claims/${claimId}/poe/${res.body.id}`);
+    expect(res.headers.etag).toBe('"2"');
+    expect(res.body).toMatchObject({ customerSigned: false, describesWork: true, signedOn: null, products: ['teams', 'exchange', 'sharePoint'] });
+    expect(res.body).not.toHaveProperty('path');
+    expect((await h.getClaim(claimId)).body.deficiencies).toContain('missingCustomerAcknowledgment');
+  });
+
+  it.each([
+    ['a flag that is not true or false', { ...POE_FIELDS, customerSigned: 'yes' }, '$.customerSigned'],
+    ['an unknown product code', { ...POE_FIELDS, products: 'teams,minecraft' }, '$.products[1]'],
+    ['a date that is not a date', { ...POE_FIELDS, signedOn: '20 Feb' }, '$.signedOn'],
+    ['an unknown field', { ...POE_FIELDS, approvedBy: 'me' }, '$.approvedBy'],
+    ['a missing field', { customerSigned: 'true', products: 'teams' }, '$.describesWork'],
+  ])('%s is a 400 with its path', async (_name, fields, path) => {
+    const res = await h.uploadPoe(claimId, 'partner', fields as Record<string, string>);
+    expect(res.status).toBe(400);
+    expect(res.body.errors).toEqual(expect.arrayContaining([expect.objectContaining({ path })]));
+    expect((await recorded()).version).toBe(1);
+  });
+
+  it('a form without a file, or with two, is a 400; a JSON body is a 415', async () => {
+    let noFile = h.api().post(`/v1/claims/${claimId}/poe`).set('Authorization', await h.auth('partner'));
+    for (const [k, v] of Object.entries(POE_FIELDS)) noFile = noFile.field(k, v);
+    expect((await noFile).body).toMatchObject({ status: 400, errors: [{ path: '$.file' }] });
+
+    let two = h.api().post(`/v1/claims/${claimId}/poe`).set('Authorization', await h.auth('partner'));
+    for (const [k, v] of Object.entries(POE_FIELDS)) two = two.field(k, v);
+    const twoFiles = await two.attach('file', pdfBytes(), 'a.pdf').attach('file', pdfBytes(), 'b.pdf');
+    expect(twoFiles.status).toBe(400);
+
+    const json = await h.api().post(`/v1/claims/${claimId}/poe`).set('Authorization', await h.auth('partner')).send({ fileName: 'sow.pdf' });
+    expect(json.body).toMatchObject({ status: 415, code: 'unsupportedMediaType' });
+  });
+
+  it('a claim that no longer takes documents refuses the upload (409)', async () => {
+    const id = await h.submittedClaim();
+    await h.actOk(id, 'withdraw', 'partner');
+    const res = await h.uploadPoe(id);
+    expect(res.status).toBe(409);
+    expect(res.body.code).toBe('invalidState');
+  });
+});
+
+describe('downloading a PoE file', () => {
+  it('returns the same bytes as an attachment with the type found at upload and nosniff', async () => {
+    const bytes = pdfBytes(5000);
+    bytes.write('unique content', 100);
+    const uploaded = await h.uploadPoe(claimId, 'partner', POE_FIELDS, bytes, 'Übersicht – SOW "final".pdf');
+    expect(uploaded.status).toBe(201);
+    const res = await h.api()
+      .get(uploaded.body.href)
+      .set('Authorization', await h.auth('customer'))
+      .buffer(true)
+      .parse((response, done) => {
+        const chunks: Buffer[] = [];
+        response.on('data', (chunk: Buffer) => chunks.push(chunk));
+        response.on('end', () => done(null, Buffer.concat(chunks)));
+      });
+    expect(res.status).toBe(200);
+    expect(Buffer.compare(res.body as Buffer, bytes)).toBe(0);
+    expect(res.headers['content-type']).toBe('application/pdf');
+    expect(res.headers['content-length']).toBe('5000');
+    expect(res.headers['x-content-type-options']).toBe('nosniff');
+    const disposition = res.headers['content-disposition'] as string;
+    expect(disposition).toMatch(/^attachment; filename="[\x20-\x7e]+"; filename\*=UTF-8''/);
+    const encoded = /filename\*=UTF-8''(.+)$/.exec(disposition)![1]!;
+    expect(decodeURIComponent(encoded)).toBe(uploaded.body.fileName);
+    expect(uploaded.body.fileName).toBe('Übersicht – SOW final.pdf');
+  });
+
+  it('an unknown document is a 404', async () => {
+    const res = await h.api().get(`/v1/claims/${claimId}/poe/nope`).set('Authorization', await h.auth('partner'));
+    expect(res.status).toBe(404);
+    expect(res.body.code).toBe('poeNotFound');
+  });
+});

@@ -1,0 +1,117 @@
+/**
+ * The real HTTP app for integration tests: the bundled policy, a virtual clock, real
+ * HS256 tokens, PoE files in a temporary folder, and a store from one of the test
+ * databases (memory unless told otherwise). Logs are kept for assertions.
+ */
+import { randomBytes } from 'node:crypto';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { Writable } from 'node:stream';
+import type { Express } from 'express';
+import { pino } from 'pino';
+import { createHs256Authenticator } from '../../src/auth/jwt-authenticator';
+import { mintToken } from '../../src/auth/mint-token';
+import { createClaimService, type ClaimService } from '../../src/claims/claim-service';
+import { createApp, type AppDeps } from '../../src/http/app';
+import type { IdempotencyStore } from '../../src/idempotency/idempotency-store';
+import { createFsPoeFileStore } from '../../src/poe/fs-poe-file-store';
+import { createVirtualClock } from '../../src/simulate/run-scenario';
+import { compiledBundledPolicy } from './bundled-policy';
+import { memoryDatabase, type DatabaseFixture, type StoreSetup } from './databases';
+
+/** Monday 2 March 2026, 09:00 in Los Angeles. */
+export const TEST_START = '2026-03-02T17:00:00.000Z';
+
+export interface TokenClaims {
+  role: string;
+  partnerId?: string;
+  tenantId?: string;
+  /** The token's subject; default derived from role and ids. */
+  id?: string;
+}
+
+export interface TestAppOptions {
+  database?: DatabaseFixture;
+  start?: string;
+  limits?: AppDeps['limits'];
+  ready?: AppDeps['ready'];
+  /** Wraps the idempotency store (to hold a request in flight, say). */
+  wrapIdempotency?: (store: IdempotencyStore) => IdempotencyStore;
+}
+
+export interface TestApp {
+  app: Express;
+  clock: ReturnType<typeof createVirtualClock>;
+  service: ClaimService;
+  store: StoreSetup['store'];
+  idempotency: IdempotencyStore;
+  /** A bearer token (the `Authorization` header's value without `Bearer `); valid for years unless told otherwise. */
+  token(claims: TokenClaims, options?: { expiresIn?: string; issuedAt?: Date }): Promise<string>;
+  /** `Bearer <token>` for claims. */
+  bearer(claims: TokenClaims): Promise<string>;
+  /** Moves the clock and fires the deadlines that fell due, as the scheduler would. */
+  advance(to: string): Promise<void>;
+  /** Log lines the app wrote (JSON objects). */
+  logs: Array<Record<string, unknown>>;
+  close(): Promise<void>;
+}
+
+export async function createTestApp(options: TestAppOptions = {}): Promise<TestApp> {
+  const policy = await compiledBundledPolicy();
+  const clock = createVirtualClock(new Date(options.start ?? TEST_START));
+  const database = await (options.database ?? memoryDatabase).setup();
+  const service = createClaimService({ store: database.store, policy, clock });
+  const secret = new Uint8Array(randomBytes(32));
+  const authenticator = createHs256Authenticator({ secret, roles: policy.policy.roles, now: () => clock.now() });
+  const dir = mkdtempSync(join(tmpdir(), 'cpor-http-'));
+  const logs: Array<Record<string, unknown>> = [];
+  const logger = pino(
+    { level: 'info' },
+    new Writable({
+      write(chunk: Buffer, _encoding, done) {
+        for (const line of chunk.toString('utf8').split('\n')) if (line.trim()) logs.push(JSON.parse(line) as Record<string, unknown>);
+        done();
+      },
+    }),
+  );
+  const idempotency = options.wrapIdempotency ? options.wrapIdempotency(database.idempotency) : database.idempotency;
+  const app = createApp({
+    service,
+    store: database.store,
+    files: createFsPoeFileStore(join(dir, 'poe')),
+    idempotency,
+    authenticator,
+    logger,
+    ...(options.ready ? { ready: options.ready } : {}),
+    ...(options.limits ? { limits: options.limits } : {}),
+  });
+  const token = (claims: TokenClaims, options: { expiresIn?: string; issuedAt?: Date } = {}) =>
+    mintToken({
+      secret,
+      role: claims.role,
+      ...(claims.partnerId !== undefined ? { partnerId: claims.partnerId } : {}),
+      ...(claims.tenantId !== undefined ? { tenantId: claims.tenantId } : {}),
+      ...(claims.id !== undefined ? { subject: claims.id } : {}),
+      expiresIn: options.expiresIn ?? '3650d',
+      now: () => options.issuedAt ?? clock.now(),
+    });
+  return {
+    app,
+    clock,
+    service,
+    store: database.store,
+    idempotency,
+    token,
+    bearer: async (claims) => `Bearer ${await token(claims)}`,
+    async advance(to) {
+      clock.set(new Date(to));
+      await service.fireDue();
+    },
+    logs,
+    async close() {
+      await database.teardown();
+      rmSync(dir, { recursive: true, force: true });
+    },
+  };
+}
