@@ -75,11 +75,20 @@ export async function auditVerifyCommand(options: { claimId?: string }, out: Out
     let broken = 0;
     let entries = 0;
     for (const id of ids) {
-      const verdict = verifyChain(await store.listHistory(id));
+      const rows = await store.readHistoryForAudit(id);
+      const verdict = verifyChain(rows.map((r) => r.entry));
       entries += verdict.entries;
-      if (!verdict.ok) {
+      // The chain covers the entry; the columns beside it (for queries) must say the same.
+      const edited = rows.find((r) => r.columnMismatch !== null);
+      const first = [
+        verdict.ok ? undefined : { seq: verdict.seq, problem: verdict.problem },
+        edited ? { seq: edited.entry.seq, problem: `column ${edited.columnMismatch} differs from the hashed entry (it was edited)` } : undefined,
+      ]
+        .filter((x): x is { seq: number; problem: string } => x !== undefined)
+        .sort((a, b) => a.seq - b.seq)[0];
+      if (first) {
         broken += 1;
-        out.stdout(`claim ${id}: entry ${verdict.seq} broken: ${verdict.problem}\n`);
+        out.stdout(`claim ${id}: entry ${first.seq} broken: ${first.problem}\n`);
       }
     }
     out.stdout(`${ids.length} claims, ${entries} history entries checked: ${broken === 0 ? 'every chain holds' : `${broken} broken`}\n`);

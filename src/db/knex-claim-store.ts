@@ -19,6 +19,7 @@ export interface PoeFileFacts {
 }
 
 export interface KnexClaimStore extends ClaimStore {
+  readHistoryForAudit(claimId: string): Promise<Array<{ entry: HistoryEntry; columnMismatch: string | null }>>;
   /** The claim's comments, oldest first. */
   listComments(claimId: string): Promise<ClaimComment[]>;
   /** Records a stored PoE file's facts (once per content address). */
@@ -228,6 +229,20 @@ function readHistory(db: Db, claimId: string): Promise<HistoryEntry[]> {
     .then((rows: HistoryRow[]) => rows.map((row) => JSON.parse(row.entry) as HistoryEntry));
 }
 
+/**
+ * A claim's history as stored, with the first stored column that disagrees with the
+ * entry JSON per row (someone edited a column by hand): what `cpor audit verify` reads.
+ */
+async function readHistoryForAudit(db: Db, claimId: string): Promise<Array<{ entry: HistoryEntry; columnMismatch: string | null }>> {
+  const rows: Array<Record<string, unknown>> = await db('claim_history').select('*').where({ claim_id: claimId }).orderBy('seq');
+  return rows.map((row) => {
+    const entry = JSON.parse(String(row.entry)) as HistoryEntry;
+    const expected = historyRow(entry) as Record<string, unknown>;
+    const mismatch = Object.keys(expected).find((column) => column !== 'entry' && String(row[column] ?? '') !== String(expected[column] ?? ''));
+    return { entry, columnMismatch: mismatch ?? null };
+  });
+}
+
 export function createKnexClaimStore(knex: Knex): KnexClaimStore {
   const tx = (trx: Knex.Transaction): ClaimStoreTx => ({
     async getClaim(id) {
@@ -283,6 +298,10 @@ export function createKnexClaimStore(knex: Knex): KnexClaimStore {
 
     listHistory(claimId) {
       return readHistory(knex, claimId);
+    },
+
+    readHistoryForAudit(claimId) {
+      return readHistoryForAudit(knex, claimId);
     },
 
     async listClaims(filter: ClaimFilter) {

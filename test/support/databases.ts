@@ -102,6 +102,8 @@ export const memoryDatabase: DatabaseFixture = {
       ...claims,
       listComments: async (claimId) => commentsOf(await claims.listHistory(claimId)),
       recordPoeFile: async () => {},
+      readHistoryForAudit: async (claimId) =>
+        (await claims.listHistory(claimId)).map((entry) => ({ entry, columnMismatch: null })),
     };
     const idempotency = createMemoryIdempotencyStore();
     return {
