@@ -135,3 +135,22 @@ describe('help', () => {
     expect(stderr).toContain('usage: cpor simulate');
   });
 });
+
+describe('cpor serve configuration', () => {
+  it('a bad value stops the start with a message naming each bad variable, exit 1', async () => {
+    const saved = { PORT: process.env.PORT, LOG_LEVEL: process.env.LOG_LEVEL, DATABASE_URL: process.env.DATABASE_URL };
+    Object.assign(process.env, { PORT: 'eighty', LOG_LEVEL: 'loud', DATABASE_URL: 'mysql://x' });
+    try {
+      const { code, stderr } = await run('serve');
+      expect(code).toBe(1);
+      expect(stderr).toContain('PORT="eighty": expected a whole number from 0 to 65535');
+      expect(stderr).toContain('LOG_LEVEL="loud"');
+      expect(stderr).toContain('DATABASE_URL: expected a postgres: or postgresql: URL');
+    } finally {
+      for (const [key, value] of Object.entries(saved)) {
+        if (value === undefined) delete process.env[key];
+        else process.env[key] = value;
+      }
+    }
+  });
+});

@@ -201,6 +201,15 @@ describe('authentication', () => {
       async () => `Bearer ${await t.token(CALLERS.reviewer, { expiresIn: '1h', issuedAt: new Date(t.clock.now().getTime() - 2 * 3_600_000) })}`,
       'expiredToken',
     ],
+    [
+      'an unsigned token (alg: none)',
+      async () => {
+        const part = (value: object) => Buffer.from(JSON.stringify(value)).toString('base64url');
+        const exp = Math.floor(t.clock.now().getTime() / 1000) + 3600;
+        return `Bearer ${part({ alg: 'none', typ: 'JWT' })}.${part({ sub: 'rev-1', role: 'reviewer', exp })}.`;
+      },
+      'invalidToken',
+    ],
     ['a role the policy does not have', async () => `Bearer ${await t.token({ role: 'superuser', id: 'x' })}`, 'invalidToken'],
     ['a partner role without a partner ID', async () => `Bearer ${await t.token({ role: 'incentivesAdmin', id: 'x' })}`, 'invalidToken'],
     ['the system role', async () => `Bearer ${await t.token({ role: 'system', id: 'x' })}`, 'invalidToken'],
