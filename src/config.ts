@@ -35,7 +35,7 @@ export const CONFIG_VARIABLES = [
   ['HOST', '127.0.0.1', 'Interface to listen on (0.0.0.0 for all).'],
   ['DATA_DIR', './data', 'Where the SQLite file, PoE files and the generated JWT secret live.'],
   ['DATABASE_URL', '(unset: SQLite)', 'postgres://… to use PostgreSQL (several instances may share it).'],
-  ['CPOR_POLICY', 'policies/cpor.yaml', 'Policy file the service enforces.'],
+  ['CPOR_POLICY', 'policies/ (bundled)', 'A policy file, or a directory of policy versions (*.yaml with `effective` instants); watched and reloaded.'],
   ['JWT_SECRET', '(generated into DATA_DIR)', 'HS256 secret for bearer tokens, at least 32 bytes.'],
   ['JWKS_URL', '(unset)', 'Verify RS256/ES256 tokens against this JWKS instead of a shared secret (production).'],
   ['JWT_ISSUER', '(unset)', 'Required `iss` of tokens, when set.'],

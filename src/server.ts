@@ -17,13 +17,14 @@ import { createKnexClaimStore } from './db/knex-claim-store';
 import { createKnexIdempotencyStore } from './db/knex-idempotency-store';
 import { createApp } from './http/app';
 import { createFsPoeFileStore } from './poe/fs-poe-file-store';
-import { loadCompiledPolicy } from './simulate/policy-files';
+import { createPolicyRegistry, type PolicyRegistry } from './rules/policy-registry';
 import { createWebhookDispatcher } from './webhooks/webhook-dispatcher';
 
 export interface RunningService {
   url: string;
   server: Server;
   service: ReturnType<typeof createClaimService>;
+  policies: PolicyRegistry;
   scheduler: Scheduler;
   logger: Logger;
   /** Stops taking requests, lets those in flight finish, stops the scheduler and closes the database. */
@@ -38,7 +39,13 @@ export async function startService(
 ): Promise<RunningService> {
   const logger = options.logger ?? pino({ level: config.logLevel });
   const clock = options.clock ?? systemClock;
-  const policy = await loadCompiledPolicy(config.policyPath);
+  // Policy versions: validated before use; a broken change keeps the last good version in service.
+  const policies = await createPolicyRegistry({
+    path: config.policyPath,
+    clock: systemClock,
+    onLog: (level, message, details) => logger[level](details ?? {}, message),
+  });
+  const policy = policies.current(clock.now());
   await mkdir(config.dataDir, { recursive: true });
   const knex = createDatabase({ databaseUrl: config.databaseUrl, dataDir: config.dataDir });
   try {
@@ -48,7 +55,7 @@ export async function startService(
     throw error;
   }
   const store = createKnexClaimStore(knex);
-  const service = createClaimService({ store, policy, clock });
+  const service = createClaimService({ store, policies, clock });
 
   const authenticator = config.jwksUrl
     ? createJwksAuthenticator({
@@ -119,11 +126,15 @@ export async function startService(
       } catch (error) {
         return { ok: false, details: { database: 'unreachable', error: (error as Error).message } };
       }
+      const status = policies.status();
+      const inEffect = policies.current(clock.now()).policy;
       return {
         ok: true,
         details: {
           database: config.databaseUrl ? 'postgresql' : 'sqlite',
-          policy: { id: policy.policy.id, version: policy.policy.version },
+          policy: { id: inEffect.id, version: inEffect.version },
+          // A broken policy file does not make the service unready: it keeps the last good version.
+          policies: { versions: status.versions.length, broken: status.broken, lastReloadAt: status.lastReloadAt },
           lastSchedulerError,
         },
       };
@@ -137,6 +148,7 @@ export async function startService(
   const address = server.address();
   const url = typeof address === 'object' && address ? `http://${config.host}:${address.port}` : String(address);
   if (options.startScheduler !== false) scheduler.start();
+  policies.watch();
   logger.info({ url, policy: `${policy.policy.id} ${policy.policy.version}`, database: config.databaseUrl ? 'postgresql' : 'sqlite' }, 'cpor service listening');
 
   let closing: Promise<void> | undefined;
@@ -151,10 +163,11 @@ export async function startService(
         }, config.shutdownTimeoutMs).unref(),
       );
       await Promise.race([drained, timeout]);
+      policies.stop();
       await scheduler.stop();
       await knex.destroy();
       logger.info('cpor service stopped');
     })());
 
-  return { url, server, service, scheduler, logger, close };
+  return { url, server, service, policies, scheduler, logger, close };
 }

@@ -6,12 +6,12 @@ import { ConfigError, loadConfig, type Config } from './config';
 import { createDatabase } from './db/database';
 import { createKnexClaimStore } from './db/knex-claim-store';
 import { startService } from './server';
-import { defaultPolicyPath } from './simulate/policy-files';
+import { BUNDLED_POLICY_DIR } from './simulate/policy-files';
 import type { Output } from './simulate/scenario-commands';
 
 function configOrExplain(out: Output): Config | undefined {
   try {
-    return loadConfig(process.env, { policyPath: defaultPolicyPath() });
+    return loadConfig(process.env, { policyPath: BUNDLED_POLICY_DIR });
   } catch (error) {
     if (error instanceof ConfigError) {
       out.stderr(`cpor: ${error.message}\n`);

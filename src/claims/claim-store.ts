@@ -1,6 +1,7 @@
 /** What the claim service needs from storage. The knex stores and the in-memory one implement it. */
 import type { Status } from '../machines/claim-types';
 import type { ClaimRecord, HistoryEntry } from './claim-record';
+import type { DecisionRecord } from './decision-digest';
 import type { OutboxMessage } from './outbox';
 
 export interface ClaimStoreTx {
@@ -11,6 +12,8 @@ export interface ClaimStoreTx {
   appendHistory(entries: readonly HistoryEntry[]): Promise<void>;
   listHistory(claimId: string): Promise<HistoryEntry[]>;
   appendOutbox(messages: readonly OutboxMessage[]): Promise<void>;
+  /** Decision-log records of this change (transitions, refusals), written with it. */
+  appendDecisions(records: readonly DecisionRecord[]): Promise<void>;
 }
 
 /** Keyset position: claims are listed by (createdAt, id). */
@@ -59,5 +62,9 @@ export interface ClaimStore {
     update: Pick<OutboxRecord, 'status' | 'attempts' | 'nextAttemptAt' | 'lastError' | 'deliveredAt'>,
   ): Promise<void>;
   listOutbox(filter: { claimId?: string; status?: DeliveryStatus; limit: number }): Promise<OutboxRecord[]>;
+  /** Records a decision outside any claim change (a stateless evaluation). */
+  recordDecision(record: DecisionRecord): Promise<void>;
+  /** A claim's decision-log records, oldest first. */
+  listDecisions(claimId: string, limit: number): Promise<DecisionRecord[]>;
   close?(): Promise<void>;
 }

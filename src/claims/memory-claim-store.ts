@@ -2,6 +2,7 @@
 import { ConflictError } from '../domain/errors';
 import type { ClaimRecord, HistoryEntry } from './claim-record';
 import type { ClaimFilter, ClaimStore, ClaimStoreTx, OutboxRecord } from './claim-store';
+import type { DecisionRecord } from './decision-digest';
 import type { OutboxMessage } from './outbox';
 
 const clone = <T>(value: T): T => structuredClone(value);
@@ -27,6 +28,7 @@ export function createMemoryClaimStore(): ClaimStore {
   const claims = new Map<string, ClaimRecord>();
   const history = new Map<string, HistoryEntry[]>();
   const outbox = new Map<string, OutboxRecord>();
+  const decisions: DecisionRecord[] = [];
   let queue: Promise<unknown> = Promise.resolve();
 
   const run = async <T>(fn: (tx: ClaimStoreTx) => Promise<T>): Promise<T> => {
@@ -34,6 +36,7 @@ export function createMemoryClaimStore(): ClaimStore {
     const staged = new Map<string, ClaimRecord>();
     const stagedHistory: HistoryEntry[] = [];
     const stagedOutbox: OutboxMessage[] = [];
+    const stagedDecisions: DecisionRecord[] = [];
     const tx: ClaimStoreTx = {
       async getClaim(id) {
         const claim = staged.get(id) ?? claims.get(id);
@@ -61,6 +64,9 @@ export function createMemoryClaimStore(): ClaimStore {
       async appendOutbox(messages) {
         stagedOutbox.push(...messages.map(clone));
       },
+      async appendDecisions(records) {
+        stagedDecisions.push(...records.map(clone));
+      },
     };
     const result = await fn(tx);
     for (const [id, claim] of staged) claims.set(id, claim);
@@ -69,6 +75,7 @@ export function createMemoryClaimStore(): ClaimStore {
       list.push(entry);
       history.set(entry.claimId, list);
     }
+    decisions.push(...stagedDecisions);
     for (const message of stagedOutbox) {
       if (outbox.has(message.id)) continue;
       outbox.set(message.id, {
@@ -123,6 +130,12 @@ export function createMemoryClaimStore(): ClaimStore {
     async updateOutbox(id, update) {
       const current = outbox.get(id);
       if (current) outbox.set(id, { ...current, ...update });
+    },
+    async recordDecision(record) {
+      decisions.push(clone(record));
+    },
+    async listDecisions(claimId, limit) {
+      return decisions.filter((d) => d.claimId === claimId).slice(0, limit).map(clone);
     },
     async listOutbox(filter) {
       return [...outbox.values()]

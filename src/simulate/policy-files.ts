@@ -13,6 +13,9 @@ export function defaultPolicyPath(env: NodeJS.ProcessEnv = process.env): string 
   return env.CPOR_POLICY ? resolve(env.CPOR_POLICY) : resolve(PACKAGE_ROOT, 'policies', 'cpor.yaml');
 }
 
+/** Where the service looks for policy versions by default: the bundled policies/ folder. */
+export const BUNDLED_POLICY_DIR = resolve(PACKAGE_ROOT, 'policies');
+
 /** A scenario's `policy:` path: relative to the working directory, else to the scenario's folder, else to the project. */
 export function resolvePolicyPath(path: string, scenarioFile: string): string {
   if (isAbsolute(path)) return path;
