@@ -78,6 +78,33 @@ or nothing was found.`,
       return testCommand(paths, { policy: values.policy as string | undefined, verbose: values.verbose === true }, out);
     },
   },
+  evaluate: {
+    summary: 'Evaluate a claim under a policy at an instant: events, deficiencies, deadlines, eligibility, explained',
+    usage: 'cpor evaluate FILE [--policy FILE] [--as-of INSTANT]',
+    help: `Reads FILE (JSON or YAML; the body of POST /v1/evaluate: { claim: { id?, fields,
+status, substatus?, poe?, reason?, history? }, event?, asOf, policyVersion? }) and
+prints the evaluation as JSON: allowed and blocked events, editable fields, PoE
+deficiencies, submission requirements, deadlines, overdue flags and incentive
+eligibility, each rule with its explanation, and what the optional event would do.
+Nothing is stored.
+  --policy FILE       evaluate under this policy file (default: the version of
+                      CPOR_POLICY, or of the bundled policies, that the input's
+                      policyVersion names or that is in effect at asOf)
+  --as-of INSTANT     evaluate at this instant instead of the file's asOf (default
+                      when the file has none: now)
+Exit status: 0; 1 when the file or the policy is invalid (located errors on stderr,
+FILE:LINE:COLUMN: $.path: message); 2 on bad arguments.`,
+    options: { policy: { type: 'string' }, 'as-of': { type: 'string' } },
+    async run(files, values, out) {
+      if (files.length !== 1) return usageError(this, 'name one evaluation file', out);
+      // Loaded on demand: the other tools need not load the evaluator.
+      return (await import('./evaluate-command')).evaluateCommand(
+        files[0]!,
+        { policy: values.policy as string | undefined, asOf: values['as-of'] as string | undefined },
+        out,
+      );
+    },
+  },
   serve: {
     summary: 'Run the HTTP service (SQLite under DATA_DIR, or DATABASE_URL)',
     usage: 'cpor serve',
@@ -116,6 +143,57 @@ provider (JWKS_URL), and this command refuses to run when JWKS_URL is set.`,
           tenantId: values.tenant as string | undefined,
           subject: values.subject as string | undefined,
           expiresIn: values.expires as string | undefined,
+        },
+        out,
+      );
+    },
+  },
+  backtest: {
+    summary: 'Replay stored claims under a candidate policy; report what would change',
+    usage: 'cpor backtest --policy FILE [--since DATE] [--until T] [--format F] [--out FILE]',
+    help: `Replays the history of every claim in the configured database (SQLite under
+DATA_DIR, or DATABASE_URL) on a virtual clock, once under the policy each claim
+follows today (CPOR_POLICY: its pinned version, else the one in effect) and once
+under the candidate policy FILE, letting deadlines fire up to --until. Reports per
+claim and in total what would change: status, substatus, reason, overdue flags,
+deficiencies, deadline runs (due instant and outcome) and events the candidate
+would refuse.
+  --since DATE        only claims created at or after DATE (YYYY-MM-DD, 00:00 in the
+                      policy calendar's time zone) or an ISO-8601 instant
+  --until INSTANT     the virtual now both replays run to (default: now); history
+                      after it is left out
+  --format F          text (default: totals and the changed claims), json (the full
+                      report: { candidate, until, since, totals, claims, skipped }) or
+                      csv (one row per claim)
+  --out FILE          write the report to FILE and the text summary to stdout
+  --concurrency N     claims replayed at once (default 4)
+  --exit-code         exit 1 when any claim changes or cannot be compared
+Progress goes to stderr: a bar on a terminal, plain lines otherwise.
+Exit status: 0 (also when claims change, unless --exit-code); 1 when the candidate
+policy or the configuration does not load (located errors on stderr); 2 on bad
+arguments.`,
+    options: {
+      policy: { type: 'string' },
+      since: { type: 'string' },
+      until: { type: 'string' },
+      format: { type: 'string' },
+      out: { type: 'string' },
+      concurrency: { type: 'string' },
+      'exit-code': { type: 'boolean' },
+    },
+    async run(positionals, values, out) {
+      if (typeof values.policy !== 'string') return usageError(this, '--policy is required', out);
+      if (positionals.length > 0) return usageError(this, `unexpected argument "${positionals[0]}"`, out);
+      // Loaded on demand: the scenario tools need no database driver.
+      return (await import('./backtest-command')).backtestCommand(
+        {
+          policy: values.policy,
+          since: values.since as string | undefined,
+          until: values.until as string | undefined,
+          format: values.format as string | undefined,
+          out: values.out as string | undefined,
+          concurrency: values.concurrency as string | undefined,
+          exitCode: values['exit-code'] === true,
         },
         out,
       );
