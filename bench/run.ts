@@ -167,7 +167,7 @@ function rawEngine(policy: Policy): Engine {
 async function benchEngine(policy: CompiledPolicy) {
   const engine = rawEngine(policy.policy);
   const fields = INPUT.claim.fields;
-  const poe = INPUT.claim.poe!.map((p, i) => ({ ...p, id: `poe-${i}`, uploadedAt: INPUT.asOf, uploadedBy: 'x' }));
+  const poe = INPUT.claim.poe!.map((p, i) => ({ fileName: 'poe.pdf', ...p, id: `poe-${i}`, uploadedAt: INPUT.asOf, uploadedBy: 'x' }));
   // The raw engine gets its facts ready-made: everything else evaluateClaim does counts as overhead.
   const facts = computeFacts({ fields, poe, status: 'underReview', asOfDate: '2026-03-06' });
   const raw = () => engine.run({ ...facts });
