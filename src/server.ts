@@ -62,13 +62,13 @@ export async function startService(
         jwksUrl: config.jwksUrl,
         issuer: config.jwtIssuer,
         audience: config.jwtAudience,
-        roles: policy.policy.roles,
+        roles: () => policies.current(clock.now()).policy.roles,
       })
     : createHs256Authenticator({
         secret: await loadOrCreateSecret(config.dataDir, config.jwtSecret),
         issuer: config.jwtIssuer,
         audience: config.jwtAudience,
-        roles: policy.policy.roles,
+        roles: () => policies.current(clock.now()).policy.roles,
       });
 
   const metrics = new Registry();

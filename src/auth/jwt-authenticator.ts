@@ -9,7 +9,8 @@ export interface Hs256AuthenticatorOptions {
   issuer?: string;
   audience?: string;
   clockToleranceSec?: number;
-  roles: RoleKinds;
+  /** The policy's roles, or a function giving those of the policy in effect (policies reload). */
+  roles: RoleKinds | (() => RoleKinds);
   now?: () => Date;
 }
 
@@ -18,7 +19,7 @@ export interface JwksAuthenticatorOptions {
   issuer?: string;
   audience?: string;
   clockToleranceSec?: number;
-  roles: RoleKinds;
+  roles: RoleKinds | (() => RoleKinds);
   now?: () => Date;
 }
 
@@ -35,7 +36,7 @@ interface VerifySettings {
   issuer?: string;
   audience?: string;
   clockToleranceSec?: number;
-  roles: RoleKinds;
+  roles: RoleKinds | (() => RoleKinds);
   now?: () => Date;
 }
 
@@ -86,7 +87,7 @@ function createJwtAuthenticator(settings: VerifySettings): Authenticator {
       } catch (error) {
         throw translate(error, accepted);
       }
-      return principalOf(payload, settings.roles);
+      return principalOf(payload, typeof settings.roles === 'function' ? settings.roles() : settings.roles);
     },
   };
 }

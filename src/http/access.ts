@@ -20,9 +20,12 @@ export interface Access {
 /** The 404 for a missing claim, and for one the caller may not see (same words: nothing leaks). */
 export const claimNotFound = (id: string) => new NotFoundError('claimNotFound', `No claim ${id}.`);
 
-export function createAccess(policy: Policy): Access {
-  const kindOf = (principal: Principal) =>
-    Object.hasOwn(policy.roles, principal.role) ? policy.roles[principal.role]!.kind : undefined;
+/** `policy` gives the policy in effect now: roles may change when a new version is loaded. */
+export function createAccess(policyOf: () => Policy): Access {
+  const kindOf = (principal: Principal) => {
+    const { roles } = policyOf();
+    return Object.hasOwn(roles, principal.role) ? roles[principal.role]!.kind : undefined;
+  };
 
   return {
     kindOf,
@@ -60,7 +63,7 @@ export function createAccess(policy: Policy): Access {
     requireKind(principal, kinds, what) {
       const kind = kindOf(principal);
       if (kind === undefined || !kinds.includes(kind)) {
-        const roles = Object.entries(policy.roles)
+        const roles = Object.entries(policyOf().roles)
           .filter(([, role]) => kinds.includes(role.kind))
           .map(([name]) => name);
         throw new NotAllowedError('forbiddenRole', `The ${principal.role} role may not ${what}; allowed: ${roles.join(', ')}.`);

@@ -2,32 +2,48 @@
 import express from 'express';
 import { POE_MAX_BYTES } from '../poe/allowed-poe-types';
 import { createAccess } from './access';
+import { backtestRoutes } from './backtest-routes';
 import { claimsRoutes } from './claims-routes';
-import { DEFAULT_JSON_BODY_BYTES, type AppDeps, type HttpContext } from './context';
+import { DEFAULT_BACKTEST_MAX_CLAIMS, DEFAULT_JSON_BODY_BYTES, type AppDeps, type HttpContext } from './context';
 import { problemHandler, routeNotFound } from './errors';
+import { createDecisionQueue, evaluateRoutes, type DecisionQueue } from './evaluate-routes';
 import { createHttpMetrics } from './metrics';
 import { buildOpenApi, openApiRoute } from './openapi';
 import { opsRoutes } from './ops-routes';
 import { outboxRoutes } from './outbox-routes';
 import { poeRoutes } from './poe-routes';
+import { policyRoutes } from './policy-routes';
+import { reportRoutes } from './report-routes';
 import { mountRoutes, type RouteSpec } from './route-spec';
 import { securityHeaders } from './security-headers';
 import { simulateRoutes } from './simulate-routes';
 
 export type { AppDeps, Readiness } from './context';
 
+const DECISIONS = 'cporDecisionQueue';
+
+/**
+ * Waits until the evaluation records the app has queued for the decision log are
+ * written: call it after the server stopped taking requests, before closing the store.
+ */
+export function flushDecisionLog(app: express.Express): Promise<void> {
+  return (app.locals[DECISIONS] as DecisionQueue | undefined)?.flush() ?? Promise.resolve();
+}
+
 /** Builds the app over its dependencies; it listens nowhere (the caller does). */
 export function createApp(deps: AppDeps): express.Express {
   const ctx: HttpContext = {
     deps,
-    access: createAccess(deps.service.policy.policy),
+    access: createAccess(() => deps.service.policy.policy),
     idempotency: { store: deps.idempotency, clock: deps.service.clock, logger: deps.logger },
     limits: {
       poeMaxBytes: deps.limits?.poeMaxBytes ?? POE_MAX_BYTES,
       jsonBodyBytes: deps.limits?.jsonBodyBytes ?? DEFAULT_JSON_BODY_BYTES,
+      backtestMaxClaims: deps.limits?.backtestMaxClaims ?? DEFAULT_BACKTEST_MAX_CLAIMS,
     },
   };
   const metrics = createHttpMetrics(deps.metrics);
+  const decisions = createDecisionQueue({ store: deps.store, logger: deps.logger });
 
   const routes: RouteSpec[] = [
     ...opsRoutes(ctx, metrics.registry),
@@ -35,11 +51,16 @@ export function createApp(deps: AppDeps): express.Express {
     ...poeRoutes(ctx),
     ...outboxRoutes(ctx),
     ...simulateRoutes(ctx),
+    ...evaluateRoutes(ctx, decisions),
+    ...policyRoutes(ctx),
+    ...reportRoutes(ctx),
+    ...backtestRoutes(ctx),
   ];
   let document: Record<string, unknown> | undefined;
   routes.push(openApiRoute(() => (document ??= buildOpenApi(routes, deps.service.policy.policy))));
 
   const app = express();
+  app.locals[DECISIONS] = decisions;
   app.disable('x-powered-by');
   app.set('etag', false); // ETags are claim versions, set by the routes.
   app.set('query parser', 'simple');
