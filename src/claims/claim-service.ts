@@ -1,7 +1,8 @@
 /**
  * The claim service: load → fire due deadlines → machine → rules → deadlines → save,
  * in one transaction per call. Simulation, the API and backtests all run it; only
- * the clock and the store differ.
+ * the clock and the store differ. Every event applied or refused, and every deadline
+ * fired, leaves a decision-log record in the same transaction.
  */
 import { randomUUID } from 'node:crypto';
 import { ConflictError, DomainError, InputError, NotAllowedError, NotFoundError } from '../domain/errors';
@@ -14,6 +15,8 @@ import { SYSTEM_ROLE } from '../rules/policy-types';
 import { statusOf, type ClaimRecord, type HistoryEntry } from './claim-record';
 import type { ClaimStore, ClaimStoreTx } from './claim-store';
 import type { CompiledPolicy } from './compiled-policy';
+import { describeConflicts, inStates, type ConflictReport } from './conflicts';
+import { digestInput, type DecisionRecord } from './decision-digest';
 import { singlePolicySource, type PolicySource } from './policy-source';
 import { sealEntry } from './history-chain';
 import { outboxMessageFor } from './outbox';
@@ -80,9 +83,61 @@ export function refusalError(refusal: Refusal): DomainError {
   }
 }
 
+/** Each result carries its decision-log record: applied or refused, every event is logged. */
 type Applied =
-  | { ok: true; record: ClaimRecord; entry: HistoryEntry }
-  | { ok: false; refusal: Refusal };
+  | { ok: true; record: ClaimRecord; entry: HistoryEntry; decision: DecisionRecord }
+  | { ok: false; refusal: Refusal; decision: DecisionRecord };
+
+/** What a transition's decision record is built from. */
+interface TransitionFacts {
+  claimId: string | null;
+  at: string;
+  policy: { id: string; version: string };
+  /** The history entry's event (`<deadline>Due` for a deadline) and payload. */
+  event: string;
+  actor: { role: string };
+  payload: Record<string, unknown>;
+  /** The claim before the step (null: not created yet). */
+  before: ClaimRecord | null;
+  from: LeafState;
+  to: LeafState;
+  refusal?: Refusal;
+  rulesFired: string[];
+}
+
+/**
+ * The decision record of a transition, applied or refused. The digest covers what
+ * decided it: event, role, payload, and the claim version and chain head it met.
+ */
+function transitionDecision(facts: TransitionFacts): DecisionRecord {
+  const { before } = facts;
+  return {
+    claimId: facts.claimId,
+    at: facts.at,
+    kind: 'transition',
+    policy: { id: facts.policy.id, version: facts.policy.version },
+    inputDigest: digestInput({
+      event: facts.event,
+      actor: { role: facts.actor.role },
+      payload: facts.payload,
+      claimVersion: before?.version ?? 0,
+      lastHash: before?.lastHash ?? null,
+    }),
+    result: {
+      event: facts.event,
+      from: facts.from === 'new' ? null : facts.from,
+      to: facts.to === 'new' ? null : facts.to,
+      ...(facts.refusal ? { refused: { code: facts.refusal.code } } : {}),
+    },
+    rulesFired: facts.rulesFired,
+  };
+}
+
+interface Fired {
+  record: ClaimRecord;
+  entries: HistoryEntry[];
+  decisions: DecisionRecord[];
+}
 
 export function createClaimService(options: ClaimServiceOptions) {
   const { store, clock, ids = randomIds } = options;
@@ -123,26 +178,48 @@ export function createClaimService(options: ClaimServiceOptions) {
     const snapshot = record?.snapshot ?? initialSnapshot(machine);
     const meta: EventMeta = { ...event.meta };
     if (record) meta.closedEvents = closedEvents(policy, record.deadlines);
+    // Rule outcomes of this step, for its decision record (prefixed by kind).
+    const requirementsMet: string[] = [];
     if (event.type === 'submit') {
       const requirements = await rules.evaluateRequirements(factsOf(compiled, snapshot, record?.state ?? 'new', at));
       meta.requirements = {
         passed: requirements.passed,
         failed: requirements.results.filter((r) => !r.matched).map((r) => ({ code: r.code, message: r.message })),
       };
+      for (const r of requirements.results) if (r.matched) requirementsMet.push(`requirement:${r.code}`);
     }
+    const decided = (from: LeafState, to: LeafState, rulesFired: string[], refusal?: Refusal) =>
+      transitionDecision({
+        claimId: record?.id ?? null,
+        at: event.at,
+        policy,
+        event: entryEvent,
+        actor: event.actor,
+        payload: entryPayload,
+        before: record,
+        from,
+        to,
+        ...(refusal ? { refusal } : {}),
+        rulesFired,
+      });
     const step = stepClaim(machine, snapshot, { ...event, meta });
-    if (!step.ok) return { ok: false, refusal: step.refusal };
+    if (!step.ok) {
+      const state = record?.state ?? 'new';
+      return { ok: false, refusal: step.refusal, decision: decided(state, state, requirementsMet, step.refusal) };
+    }
 
     const deadlines = trackDeadlines(policy, calendar, record?.deadlines ?? [], step.from, step.to, at);
     const facts = factsOf(compiled, step.snapshot, step.to, at);
     const deficiencies = (await rules.evaluateDeficiencies(facts)).filter((d) => d.matched).map((d) => d.code);
     let assessment = record?.assessment ?? null;
+    const eligible: string[] = [];
     if (step.to === 'approved.sentForAssessment' && step.from !== step.to) {
       const eligibility = await rules.evaluateEligibility(facts);
       assessment = {
         at: event.at,
         programs: eligibility.map((e) => ({ code: e.code, eligible: e.matched, summary: e.summary })),
       };
+      for (const e of eligibility) if (e.matched) eligible.push(`eligible:${e.code}`);
     }
     const id = step.snapshot.context.id;
     const next: ClaimRecord = {
@@ -185,12 +262,15 @@ export function createClaimService(options: ClaimServiceOptions) {
       next.lastHash,
     );
     next.lastHash = entry.hash;
-    return { ok: true, record: next, entry };
+    const rulesFired = [...deficiencies.map((code) => `deficiency:${code}`), ...requirementsMet, ...eligible];
+    const decision = { ...decided(step.from, step.to, rulesFired), claimId: id };
+    return { ok: true, record: next, entry, decision };
   }
 
   /** Fires the record's deadlines due at or before `until`, each at its own due instant. */
-  async function fireDeadlines(record: ClaimRecord, until: Date): Promise<{ record: ClaimRecord; entries: HistoryEntry[] }> {
+  async function fireDeadlines(record: ClaimRecord, until: Date): Promise<Fired> {
     const entries: HistoryEntry[] = [];
+    const decisions: DecisionRecord[] = [];
     for (;;) {
       const [deadline] = dueDeadlines(record.deadlines, until);
       if (!deadline) break;
@@ -219,6 +299,7 @@ export function createClaimService(options: ClaimServiceOptions) {
           entryEvent,
           { deadline: deadline.name, send: action.send, with: payload },
         );
+        decisions.push(applied.decision);
         if (applied.ok) {
           record = applied.record;
           entries.push(applied.entry);
@@ -232,12 +313,24 @@ export function createClaimService(options: ClaimServiceOptions) {
         });
         continue;
       }
-      record = appendSystemEntry({ ...withFired, updatedAt: deadline.dueAt }, deadline, entries, entryEvent, {
-        deadline: deadline.name,
-        ...('closes' in action ? { closes: action.closes } : { escalate: true }),
-      });
+      const payload = { deadline: deadline.name, ...('closes' in action ? { closes: action.closes } : { escalate: true }) };
+      decisions.push(
+        transitionDecision({
+          claimId: record.id,
+          at: deadline.dueAt,
+          policy,
+          event: entryEvent,
+          actor: { role: SYSTEM_ROLE },
+          payload,
+          before: record,
+          from: record.state,
+          to: record.state,
+          rulesFired: [],
+        }),
+      );
+      record = appendSystemEntry({ ...withFired, updatedAt: deadline.dueAt }, deadline, entries, entryEvent, payload);
     }
-    return { record, entries };
+    return { record, entries, decisions };
   }
 
   /** Appends a deadline's entry that moves no state; returns the record with the chain's new head. */
@@ -266,12 +359,22 @@ export function createClaimService(options: ClaimServiceOptions) {
     return { ...record, lastSeq: entry.seq, lastHash: entry.hash };
   }
 
-  async function save(tx: ClaimStoreTx, before: ClaimRecord, after: ClaimRecord, entries: HistoryEntry[]) {
-    if (entries.length === 0) return before;
-    const saved = { ...after, version: before.version + 1 };
-    await tx.updateClaim(saved, before.version);
-    await tx.appendHistory(entries);
-    await tx.appendOutbox(outboxFor(saved, entries));
+  /** Writes a change (none when `entries` is empty) and its decision records, which a refusal has without a change. */
+  async function save(
+    tx: ClaimStoreTx,
+    before: ClaimRecord,
+    after: ClaimRecord,
+    entries: HistoryEntry[],
+    decisions: readonly DecisionRecord[],
+  ) {
+    let saved = before;
+    if (entries.length > 0) {
+      saved = { ...after, version: before.version + 1 };
+      await tx.updateClaim(saved, before.version);
+      await tx.appendHistory(entries);
+      await tx.appendOutbox(outboxFor(saved, entries));
+    }
+    if (decisions.length > 0) await tx.appendDecisions(decisions);
     return saved;
   }
 
@@ -299,11 +402,16 @@ export function createClaimService(options: ClaimServiceOptions) {
       const at = clock.now().toISOString();
       const claimId = options.refs?.claimId ?? ids.next('claim');
       const applied = await apply(null, { type: 'create', actor, at, payload: fields as Record<string, unknown>, meta: { claimId } });
-      if (!applied.ok) throw refusalError(applied.refusal);
+      if (!applied.ok) {
+        // No claim to file it under: the refusal is logged with claimId null.
+        await store.recordDecision(applied.decision);
+        throw refusalError(applied.refusal);
+      }
       const claim = { ...applied.record, version: 1 };
       await store.transaction(async (tx) => {
         await tx.insertClaim(claim);
         await tx.appendHistory([applied.entry]);
+        await tx.appendDecisions([applied.decision]);
       });
       return { claim, entries: [applied.entry] };
     },
@@ -337,13 +445,14 @@ export function createClaimService(options: ClaimServiceOptions) {
           payload,
           meta,
         });
+        const decisions = [...fired.decisions, applied.decision];
         if (!applied.ok) {
-          // The refusal changes nothing, but deadlines that fell due still count.
-          const saved = await save(tx, stored, fired.record, fired.entries);
+          // The refusal changes nothing, but deadlines that fell due still count; its decision is logged with them.
+          const saved = await save(tx, stored, fired.record, fired.entries, decisions);
           return { refusal: applied.refusal, claim: saved, entries: fired.entries };
         }
         const entries = [...fired.entries, applied.entry];
-        const saved = await save(tx, stored, applied.record, entries);
+        const saved = await save(tx, stored, applied.record, entries, decisions);
         return { claim: saved, entries };
       });
       if (outcome.refusal) throw refusalError(outcome.refusal);
@@ -369,7 +478,7 @@ export function createClaimService(options: ClaimServiceOptions) {
               const stored = await tx.getClaim(id);
               if (!stored) return [];
               const fired = await fireDeadlines(stored, until);
-              await save(tx, stored, fired.record, fired.entries);
+              await save(tx, stored, fired.record, fired.entries, fired.decisions);
               return fired.entries;
             });
             all.push(...entries);
@@ -392,6 +501,19 @@ export function createClaimService(options: ClaimServiceOptions) {
     async history(claimId: string): Promise<HistoryEntry[]> {
       await service.getClaim(claimId);
       return store.listHistory(claimId);
+    },
+
+    /**
+     * The claim's conflicts with other partners' claims and how the policy would settle
+     * them; null when there are none. Judged under the policy in effect now (not each
+     * claim's pinned version), so both sides of a conflict are judged by one rule.
+     * Flags only: no claim changes because of a conflict.
+     */
+    async conflicts(record: ClaimRecord): Promise<ConflictReport | null> {
+      const policy = service.policy.policy;
+      const rule = policy.conflicts;
+      if (!rule || !inStates(record.state, rule.activeStatuses)) return null;
+      return describeConflicts(record, await store.findOverlaps(record, rule.activeStatuses), policy);
     },
 
     /** The facts the policy's rules see for a claim at an instant. */

@@ -1,5 +1,5 @@
 /** What the claim service needs from storage. The knex stores and the in-memory one implement it. */
-import type { Status } from '../machines/claim-types';
+import type { StateId, Status } from '../machines/claim-types';
 import type { ClaimRecord, HistoryEntry } from './claim-record';
 import type { DecisionRecord } from './decision-digest';
 import type { OutboxMessage } from './outbox';
@@ -28,6 +28,11 @@ export interface ClaimFilter {
   overdue?: string;
   tenantId?: string;
   partnerId?: string;
+  /**
+   * Only claims that are (true) or are not (false) in a conflict with another
+   * partner's claim, both in `activeStatuses` (the policy's `conflicts`; see conflicts.ts).
+   */
+  conflict?: { conflicted: boolean; activeStatuses: readonly StateId[] };
   after?: ClaimCursor;
   limit: number;
 }
@@ -52,6 +57,11 @@ export interface ClaimStore {
   listHistory(claimId: string): Promise<HistoryEntry[]>;
   /** Claims matching the filter, by (createdAt, id). */
   listClaims(filter: ClaimFilter): Promise<ClaimRecord[]>;
+  /**
+   * Other partners' claims in `activeStatuses` on the same customer tenant that share
+   * a product code with `claim` (conflicts.ts `overlapOf`), by (createdAt, id).
+   */
+  findOverlaps(claim: ClaimRecord, activeStatuses: readonly StateId[]): Promise<ClaimRecord[]>;
   /** Ids of every claim, by (createdAt, id) (audits, backtests). */
   allClaimIds(): Promise<string[]>;
   /** Outbox messages due for a delivery attempt at `now`, oldest first. */

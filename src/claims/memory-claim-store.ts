@@ -1,6 +1,7 @@
 /** An in-memory ClaimStore: simulations, backtests and tests. Transactions run one at a time. */
 import { ConflictError } from '../domain/errors';
 import type { ClaimRecord, HistoryEntry } from './claim-record';
+import { isInConflict, overlapOf } from './conflicts';
 import type { ClaimFilter, ClaimStore, ClaimStoreTx, OutboxRecord } from './claim-store';
 import type { DecisionRecord } from './decision-digest';
 import type { OutboxMessage } from './outbox';
@@ -111,10 +112,18 @@ export function createMemoryClaimStore(): ClaimStore {
       return (history.get(claimId) ?? []).map(clone);
     },
     async listClaims(filter) {
+      const conflict = filter.conflict;
       return [...claims.values()]
         .filter((c) => matchesFilter(c, filter))
+        .filter((c) => !conflict || isInConflict(c, claims.values(), conflict.activeStatuses) === conflict.conflicted)
         .sort(byCreation)
         .slice(0, filter.limit)
+        .map(clone);
+    },
+    async findOverlaps(claim, activeStatuses) {
+      return [...claims.values()]
+        .filter((other) => overlapOf(claim, other, activeStatuses).length > 0)
+        .sort(byCreation)
         .map(clone);
     },
     async allClaimIds() {

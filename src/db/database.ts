@@ -9,6 +9,7 @@ import { join } from 'node:path';
 import knexFactory, { type Knex } from 'knex';
 import type { Database as SqliteConnection } from 'better-sqlite3';
 import * as initial from '../../migrations/20261124_001_initial';
+import * as decisionsConflicts from '../../migrations/20261124_002_decisions_conflicts';
 import { ImmediateSqliteClient, SQLITE_BUSY_TIMEOUT_MS } from './immediate-sqlite-client';
 
 export interface DatabaseConfig {
@@ -26,7 +27,10 @@ interface Migration {
 }
 
 /** Every migration, oldest first. Add new ones at the end. */
-const MIGRATIONS: ReadonlyArray<readonly [name: string, migration: Migration]> = [['20261124_001_initial', initial]];
+const MIGRATIONS: ReadonlyArray<readonly [name: string, migration: Migration]> = [
+  ['20261124_001_initial', initial],
+  ['20261124_002_decisions_conflicts', decisionsConflicts],
+];
 
 /** A knex migration source over the statically imported migrations. */
 export const migrationSource: Knex.MigrationSource<string> = {

@@ -1,13 +1,18 @@
 /**
  * The ClaimStore on knex (SQLite or PostgreSQL, the same SQL on both). A claim is
  * one row holding the full record as JSON, plus columns and projection tables
- * (deadlines, overdue flags, PoE documents, disputes, comments) for queries; the
- * projections are rewritten in the same transaction as the claim.
+ * (deadlines, overdue flags, PoE documents, disputes, comments, product codes) for
+ * queries; the projections are rewritten in the same transaction as the claim. The
+ * decision log is append-only, written with the change it records.
  */
 import type { Knex } from 'knex';
 import type { ClaimRecord, HistoryEntry } from '../claims/claim-record';
 import type { ClaimFilter, ClaimStore, ClaimStoreTx, DeliveryStatus, OutboxRecord } from '../claims/claim-store';
+import { productCodesOf, tenantKey } from '../claims/conflicts';
+import type { DecisionRecord } from '../claims/decision-digest';
 import type { OutboxMessage } from '../claims/outbox';
+import { LEAF_STATES } from '../machines/claim-transitions';
+import type { StateId } from '../machines/claim-types';
 import { ConflictError } from '../domain/errors';
 import { commentsOf, type ClaimComment } from './claim-comments';
 
@@ -50,6 +55,17 @@ interface OutboxRow {
   next_attempt_at: string | null;
   last_error: string | null;
   delivered_at: string | null;
+}
+
+interface DecisionRow {
+  claim_id: string | null;
+  at: string;
+  kind: DecisionRecord['kind'];
+  policy_id: string;
+  policy_version: string;
+  input_digest: string;
+  result: string;
+  rules_fired: string;
 }
 
 interface CommentRow {
@@ -132,6 +148,70 @@ function toComment(row: CommentRow): ClaimComment {
   };
 }
 
+function decisionRow(record: DecisionRecord): DecisionRow {
+  return {
+    claim_id: record.claimId,
+    at: iso(record.at),
+    kind: record.kind,
+    policy_id: record.policy.id,
+    policy_version: record.policy.version,
+    input_digest: record.inputDigest,
+    result: JSON.stringify(record.result ?? null),
+    rules_fired: JSON.stringify(record.rulesFired),
+  };
+}
+
+function toDecision(row: DecisionRow): DecisionRecord {
+  return {
+    claimId: row.claim_id,
+    at: row.at,
+    kind: row.kind,
+    policy: { id: row.policy_id, version: row.policy_version },
+    inputDigest: row.input_digest,
+    result: JSON.parse(row.result) as unknown,
+    rulesFired: JSON.parse(row.rules_fired) as string[],
+  };
+}
+
+/** The machine states `states` select (`approved` → both of its substates): what claim_products.state holds. */
+function leafStatesOf(states: readonly StateId[]): string[] {
+  return LEAF_STATES.filter((leaf) => states.some((s) => leaf === s || leaf.startsWith(`${s}.`)));
+}
+
+/** claim_products rows of a claim: one per product code (conflicts.ts), none without a tenant or partner. */
+function productRows(claim: ClaimRecord) {
+  const fields = claim.snapshot.context.fields;
+  const tenantId = fields.customer?.tenantId;
+  if (!tenantId || !fields.partnerId) return [];
+  return productCodesOf(fields).map((code) => ({
+    claim_id: claim.id,
+    tenant_id: tenantKey(tenantId),
+    partner_id: fields.partnerId,
+    product_code: code,
+    status: claim.status,
+    state: claim.state,
+  }));
+}
+
+/**
+ * Whether the claim of the outer query (`claims.id`) is in a conflict: one of its
+ * product rows in an active state meets another partner's row for the same tenant and
+ * product code, also in an active state. One probe of claim_products by claim id, then
+ * of its (tenant_id, product_code, state) index per product code.
+ */
+function conflictExists(knex: Knex, leaves: readonly string[]) {
+  return (sub: Knex.QueryBuilder) =>
+    sub
+      .select(knex.raw('1'))
+      .from('claim_products as mine')
+      .join('claim_products as theirs', (on) =>
+        on.on('theirs.tenant_id', 'mine.tenant_id').andOn('theirs.product_code', 'mine.product_code').andOn('theirs.partner_id', '<>', 'mine.partner_id'),
+      )
+      .where('mine.claim_id', knex.ref('claims.id'))
+      .whereIn('mine.state', leaves)
+      .whereIn('theirs.state', leaves);
+}
+
 function outboxRow(message: OutboxMessage): OutboxRow {
   return {
     id: message.id,
@@ -202,6 +282,7 @@ function projectionRows(claim: ClaimRecord) {
       outcome: dispute.resolution?.outcome ?? null,
       resolved_at: dispute.resolution?.at ?? null,
     })),
+    claim_products: productRows(claim),
   };
 }
 
@@ -274,6 +355,9 @@ export function createKnexClaimStore(knex: Knex): KnexClaimStore {
         await trx('outbox').insert(messages.slice(i, i + 100).map(outboxRow)).onConflict('id').ignore();
       }
     },
+    async appendDecisions(records) {
+      await insertAll(trx, 'decisions', records.map(decisionRow));
+    },
   });
 
   return {
@@ -315,6 +399,11 @@ export function createKnexClaimStore(knex: Knex): KnexClaimStore {
           sub.select('claim_id').from('claim_overdue').where('claim_overdue.claim_id', knex.ref('claims.id')).where('claim_overdue.name', name),
         );
       }
+      if (filter.conflict) {
+        const exists = conflictExists(knex, leafStatesOf(filter.conflict.activeStatuses));
+        if (filter.conflict.conflicted) query.whereExists(exists);
+        else query.whereNotExists(exists);
+      }
       if (filter.after) {
         const { createdAt, id } = filter.after;
         query.where((keyset) =>
@@ -322,6 +411,27 @@ export function createKnexClaimStore(knex: Knex): KnexClaimStore {
         );
       }
       const rows: ClaimRow[] = await query.orderBy([{ column: 'created_at' }, { column: 'id' }]).limit(filter.limit);
+      return rows.map(toClaim);
+    },
+
+    async findOverlaps(claim, activeStatuses) {
+      const [row] = productRows(claim);
+      const codes = productCodesOf(claim.snapshot.context.fields);
+      const leaves = leafStatesOf(activeStatuses);
+      if (!row || codes.length === 0 || leaves.length === 0) return [];
+      const rows: ClaimRow[] = await knex('claims')
+        .select('id', 'version', 'data')
+        .whereIn(
+          'id',
+          knex('claim_products')
+            .distinct('claim_id')
+            .where('tenant_id', row.tenant_id)
+            .whereIn('product_code', codes)
+            .whereIn('state', leaves)
+            .whereNot('partner_id', row.partner_id)
+            .whereNot('claim_id', claim.id),
+        )
+        .orderBy([{ column: 'created_at' }, { column: 'id' }]);
       return rows.map(toClaim);
     },
 
@@ -355,6 +465,19 @@ export function createKnexClaimStore(knex: Knex): KnexClaimStore {
       if (filter.status) query.where('status', filter.status);
       const rows: OutboxRow[] = await outboxOrder(query).limit(filter.limit);
       return rows.map(toOutbox);
+    },
+
+    async recordDecision(record) {
+      await knex('decisions').insert(decisionRow(record));
+    },
+
+    async listDecisions(claimId, limit) {
+      const rows: DecisionRow[] = await knex('decisions')
+        .select('claim_id', 'at', 'kind', 'policy_id', 'policy_version', 'input_digest', 'result', 'rules_fired')
+        .where({ claim_id: claimId })
+        .orderBy('id')
+        .limit(limit);
+      return rows.map(toDecision);
     },
 
     async listComments(claimId) {

@@ -1,7 +1,7 @@
-/** `/v1/claims`: create, list, read, edit, act on a claim; its comments, history and disputes. */
+/** `/v1/claims`: create, list, read, edit, act on a claim; its comments, history, decision log and disputes. */
 import type { RequestHandler } from 'express';
 import { commentOf, commentsOf } from '../db/claim-comments';
-import { STATUSES, EVENT_TYPES, type EventType } from '../machines/claim-types';
+import { STATUSES, EVENT_TYPES, type EventType, type StateId } from '../machines/claim-types';
 import { EVENT_PAYLOAD_SCHEMAS, claimFieldsSchema } from '../machines/event-payloads';
 import { loadVisibleClaim } from './access';
 import { authenticate, principalOf } from './auth';
@@ -20,6 +20,9 @@ import {
   claimViewSchema,
   commentSchema,
   commentView,
+  conflictsView,
+  decisionSchema,
+  decisionView,
   disputeView,
   disputeViewSchema,
   historyEntrySchema,
@@ -33,6 +36,8 @@ type ActionEvent = (typeof ACTION_EVENTS)[number];
 
 export const DEFAULT_PAGE_SIZE = 25;
 export const MAX_PAGE_SIZE = 100;
+export const DEFAULT_DECISIONS_LIMIT = 100;
+export const MAX_DECISIONS_LIMIT = 1000;
 
 const json = (schema: object) => ({ 'application/json': schema });
 const itemsOf = (schema: object) => ({ type: 'object', required: ['items'], properties: { items: { type: 'array', items: schema } } });
@@ -44,6 +49,7 @@ interface ListQuery {
   overdue?: string;
   tenantId?: string;
   partnerId?: string;
+  conflicted?: boolean;
   limit?: number;
   cursor?: string;
 }
@@ -64,6 +70,11 @@ export function claimsRoutes(ctx: HttpContext): RouteSpec[] {
       },
       tenantId: { type: 'string', format: 'uuid', description: "Only claims on this customer's tenant." },
       partnerId: { type: 'string', pattern: '^[0-9]{5,12}$', description: "Only this partner ID's claims." },
+      conflicted: {
+        type: 'boolean',
+        description:
+          "Reviewers and program managers only: claims that are (true) or are not (false) in a conflict with another partner's claim (policy `conflicts`).",
+      },
       limit: { type: 'integer', minimum: 1, maximum: MAX_PAGE_SIZE, default: DEFAULT_PAGE_SIZE },
       cursor: { type: 'string', maxLength: 1000, description: 'nextCursor of the previous page.' },
     },
@@ -71,6 +82,24 @@ export function claimsRoutes(ctx: HttpContext): RouteSpec[] {
 
   // Documentation only: each action is validated against its own event's schema.
   const anyActionPayload = { anyOf: ACTION_EVENTS.map((event) => ({ $ref: `#/components/schemas/${schemaName(event)}` })) };
+
+  const decisionsQuery = {
+    properties: {
+      limit: {
+        type: 'integer',
+        minimum: 1,
+        maximum: MAX_DECISIONS_LIMIT,
+        default: DEFAULT_DECISIONS_LIMIT,
+        description: 'At most this many records, oldest first.',
+      },
+    },
+  } as const;
+
+  /** Reviewers and program managers see conflicts; a partner must not learn of another partner's claim. */
+  const seesConflicts = (principal: Parameters<typeof access.kindOf>[0]) => {
+    const kind = access.kindOf(principal);
+    return kind === 'reviewer' || kind === 'internal';
+  };
 
   const knownAction: RequestHandler = (req, _res, next) => {
     const event = param(req, 'event');
@@ -130,7 +159,19 @@ export function claimsRoutes(ctx: HttpContext): RouteSpec[] {
         async (req, res) => {
           const query = validateQuery<ListQuery>(listQuery, req.query as Record<string, unknown>);
           const limit = query.limit ?? DEFAULT_PAGE_SIZE;
+          let conflict: { conflicted: boolean; activeStatuses: readonly StateId[] } | undefined;
+          if (query.conflicted !== undefined) {
+            access.requireKind(principalOf(res), ['reviewer', 'internal'], 'list claims by conflict');
+            const rule = service.policy.policy.conflicts;
+            // A policy without a conflicts section flags none: no claim is conflicted.
+            if (!rule && query.conflicted) {
+              res.json({ items: [], nextCursor: null });
+              return;
+            }
+            if (rule) conflict = { conflicted: query.conflicted, activeStatuses: rule.activeStatuses };
+          }
           const filter = access.scope(principalOf(res), {
+            ...(conflict ? { conflict } : {}),
             ...(query.status ? { status: query.status } : {}),
             ...(query.overdue ? { overdue: query.overdue } : {}),
             ...(query.tenantId ? { tenantId: query.tenantId } : {}),
@@ -153,10 +194,13 @@ export function claimsRoutes(ctx: HttpContext): RouteSpec[] {
       path: '/v1/claims/:id',
       operationId: 'getClaim',
       summary: 'Read a claim',
-      description: 'A claim the caller may not see is answered like a missing one (404).',
+      description:
+        'A claim the caller may not see is answered like a missing one (404). Reviewers and program managers also get ' +
+        "`conflicts` and `settlement`: other partners' active claims on the same tenant and products, derived when read " +
+        '(so their reads never answer 304).',
       tag: 'claims',
       auth: true,
-      headers: [{ name: 'If-None-Match', required: false, description: '304 when the claim still has this ETag.' }],
+      headers: [{ name: 'If-None-Match', required: false, description: '304 when the claim still has this ETag (not for reviewers and program managers).' }],
       responses: {
         200: { description: 'The claim', content: json(claimViewSchema), headers: ETAG_HEADERS },
         304: { description: 'Not modified since the ETag given in If-None-Match', headers: ETAG_HEADERS },
@@ -165,8 +209,14 @@ export function claimsRoutes(ctx: HttpContext): RouteSpec[] {
       handlers: [
         auth,
         async (req, res) => {
-          const claim = await loadVisibleClaim(store, access, principalOf(res), param(req, 'id'));
+          const principal = principalOf(res);
+          const claim = await loadVisibleClaim(store, access, principal, param(req, 'id'));
           setEtag(res, claim.version);
+          if (seesConflicts(principal)) {
+            // Conflicts change with other claims, not with this claim's version: no 304 here.
+            res.json({ ...claimView(claim), ...conflictsView(await service.conflicts(claim)) });
+            return;
+          }
           const ifNoneMatch = req.get('if-none-match');
           if (ifNoneMatch !== undefined && ifNoneMatch.split(',').some((t) => t.trim().replace(/^W\//, '') === etagOf(claim.version))) {
             res.status(304).end();
@@ -309,6 +359,29 @@ export function claimsRoutes(ctx: HttpContext): RouteSpec[] {
           const claim = await loadVisibleClaim(store, access, principalOf(res), param(req, 'id'));
           const entries = await service.history(claim.id);
           res.json({ items: entries.map(historyEntryView) });
+        },
+      ],
+    },
+    {
+      method: 'get',
+      path: '/v1/claims/:id/decisions',
+      operationId: 'listDecisions',
+      summary: "A claim's decision log, oldest first: every transition, refusal and deadline firing",
+      description:
+        'Each record names the policy id and version that decided, a digest of the inputs, the result, and the rules ' +
+        'that fired. Visible to whoever may see the claim.',
+      tag: 'claims',
+      auth: true,
+      query: decisionsQuery,
+      responses: { 200: { description: 'The decision records, oldest first', content: json(itemsOf(decisionSchema)) } },
+      problems: [400, 401, 404],
+      handlers: [
+        auth,
+        async (req, res) => {
+          const claim = await loadVisibleClaim(store, access, principalOf(res), param(req, 'id'));
+          const query = validateQuery<{ limit?: number }>(decisionsQuery, req.query as Record<string, unknown>);
+          const records = await store.listDecisions(claim.id, query.limit ?? DEFAULT_DECISIONS_LIMIT);
+          res.json({ items: records.map(decisionView) });
         },
       ],
     },

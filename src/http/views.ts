@@ -4,6 +4,8 @@
  */
 import type { ClaimRecord, HistoryEntry } from '../claims/claim-record';
 import type { OutboxRecord } from '../claims/claim-store';
+import type { ConflictReport } from '../claims/conflicts';
+import type { DecisionRecord } from '../claims/decision-digest';
 import type { ClaimComment } from '../db/claim-comments';
 import type { DisputeRecord, PoeDocument } from '../machines/claim-types';
 import { STATUSES, SUBSTATUSES } from '../machines/claim-types';
@@ -108,6 +110,30 @@ export function commentView(comment: ClaimComment) {
   return { seq: comment.seq, at: comment.at, event: comment.event, author: comment.author, text: comment.text };
 }
 
+/**
+ * The conflict part of a claim view, for reviewers and program managers only (a
+ * partner must not learn of another partner's claim): an empty list and no
+ * settlement when the claim conflicts with none.
+ */
+export function conflictsView(report: ConflictReport | null) {
+  return {
+    conflicts: (report?.conflicts ?? []).map((c) => ({ ...c, products: [...c.products] })),
+    settlement: report ? { ...report.settlement } : null,
+  };
+}
+
+export function decisionView(record: DecisionRecord) {
+  return {
+    claimId: record.claimId,
+    at: record.at,
+    kind: record.kind,
+    policy: { ...record.policy },
+    inputDigest: record.inputDigest,
+    result: record.result,
+    rulesFired: [...record.rulesFired],
+  };
+}
+
 export function outboxView(message: OutboxRecord) {
   return {
     id: message.id,
@@ -175,6 +201,42 @@ export const disputeViewSchema = {
   },
 } as const;
 
+export const conflictSchema = {
+  type: 'object',
+  description: "Another partner's claim in an active status on the same customer tenant that shares a product code with this one.",
+  required: ['claimId', 'partnerId', 'status', 'products', 'newestValidPoe'],
+  properties: {
+    claimId: { type: 'string' },
+    partnerId: { type: 'string' },
+    status: { enum: STATUSES },
+    products: {
+      type: 'array',
+      items: { type: 'string' },
+      description:
+        'The product codes both claims hold: Microsoft 365 workloads, Business Applications products, and `subscription:<id>` for a shared Business Applications subscription.',
+    },
+    newestValidPoe: nullable({
+      type: 'string',
+      format: 'date',
+      description: "Signing date of the other claim's newest valid PoE (customer-signed and dated); null when it has none.",
+    }),
+  },
+} as const;
+
+export const settlementSchema = {
+  type: 'object',
+  description: "How the policy's `conflicts.settle` would settle the conflict; the reviewer decides, the service changes no claim.",
+  required: ['method', 'keep', 'explanation'],
+  properties: {
+    method: { enum: ['mostRecentValidPoe'] },
+    keep: nullable({
+      type: 'string',
+      description: 'The claim to keep (the most recent valid PoE); null on a tie or when no claim has a valid PoE.',
+    }),
+    explanation: { type: 'string' },
+  },
+} as const;
+
 export const claimViewSchema = {
   type: 'object',
   required: ['id', 'version', 'status', 'fields', 'poe', 'deadlines', 'createdAt', 'updatedAt'],
@@ -207,6 +269,15 @@ export const claimViewSchema = {
           status: { enum: ['running', 'paused', 'fired', 'met'] },
         },
       },
+    },
+    conflicts: {
+      type: 'array',
+      items: conflictSchema,
+      description: 'Reviewers and program managers only (GET of one claim): the claims this one conflicts with.',
+    },
+    settlement: {
+      ...nullable(settlementSchema),
+      description: 'Reviewers and program managers only (GET of one claim): how the policy settles the conflicts; null without any.',
     },
     assessment: nullable({
       type: 'object',
@@ -249,6 +320,32 @@ export const historyEntrySchema = {
     policy: policyRef,
     hash: { type: 'string' },
     prevHash: nullable({ type: 'string' }),
+  },
+} as const;
+
+export const decisionSchema = {
+  type: 'object',
+  description: 'A decision-log record: what was decided, under which policy version, from which inputs (digest), and which rules fired.',
+  required: ['claimId', 'at', 'kind', 'policy', 'inputDigest', 'result', 'rulesFired'],
+  properties: {
+    claimId: nullable({ type: 'string' }),
+    at: instant,
+    kind: { enum: ['evaluation', 'transition'] },
+    policy: policyRef,
+    inputDigest: {
+      type: 'string',
+      description:
+        'SHA-256 (hex) of the canonical JSON of the inputs; for a transition: event, actor role, payload, the claim version and history chain head before it. The same inputs give the same digest.',
+    },
+    result: {
+      type: 'object',
+      description: 'A transition: `{ event, from, to, refused?: { code } }`; an evaluation: its verdicts.',
+    },
+    rulesFired: {
+      type: 'array',
+      items: { type: 'string' },
+      description: 'For a transition: `deficiency:<code>` found, `requirement:<code>` met, `eligible:<program>`.',
+    },
   },
 } as const;
 

@@ -7,11 +7,14 @@
 import { CLAIM_FIELDS, EVENT_TYPES, STATE_IDS } from '../machines/claim-types';
 import type { EventType, StateId } from '../machines/claim-types';
 import { FACT_CATALOG, OPERATORS } from './fact-catalog';
-import type { RoleKind, Weekday } from './policy-types';
+import type { ConflictSettlement, RoleKind, Weekday } from './policy-types';
 
 export const WEEKDAYS = ['mon', 'tue', 'wed', 'thu', 'fri', 'sat', 'sun'] as const satisfies readonly Weekday[];
 export const DEFAULT_WORKWEEK = ['mon', 'tue', 'wed', 'thu', 'fri'] as const satisfies readonly Weekday[];
 export const ROLE_KINDS = ['partner', 'reviewer', 'customer', 'internal'] as const satisfies readonly RoleKind[];
+export const CONFLICT_SETTLEMENTS = ['mostRecentValidPoe'] as const satisfies readonly ConflictSettlement[];
+/** States in which a claim takes part in conflicts when `conflicts.activeStatuses` is not given. */
+export const DEFAULT_ACTIVE_STATUSES = ['submitted', 'underReview', 'partnerActionRequired', 'approved'] as const satisfies readonly StateId[];
 
 const EVENT_DOCS = {
   create: 'Creates a claim (status editing).',
@@ -171,6 +174,44 @@ export const policySchema = {
       items: { $ref: '#/definitions/incentiveProgram' },
       default: [],
       description: 'Incentive programs whose eligibility is assessed when a claim is sent for assessment.',
+    },
+    conflicts: {
+      type: 'object',
+      additionalProperties: false,
+      required: ['settle'],
+      description:
+        'One partner of record per customer tenant and product. Two claims conflict when they are on the same customer tenant, belong to different partners, share at least one product code (a Microsoft 365 workload, a Business Applications product, or a Business Applications subscription ID) and both are in an `activeStatuses` state. Both claims are flagged to reviewers and program managers (never to partners); the service changes no claim because of a conflict: the reviewer decides, guided by `settle`. Without this section no conflicts are flagged.',
+      properties: {
+        description: { type: 'string', description: 'Notes on the rule (what the program guide says about overlapping claims).' },
+        activeStatuses: {
+          type: 'array',
+          items: { $ref: '#/definitions/stateId' },
+          minItems: 1,
+          uniqueItems: true,
+          default: [...DEFAULT_ACTIVE_STATUSES],
+          description: `States in which a claim takes part in conflicts (\`approved\` covers both substatuses). Default ${DEFAULT_ACTIVE_STATUSES.join(', ')}.`,
+        },
+        settle: {
+          type: 'string',
+          enum: [...CONFLICT_SETTLEMENTS],
+          description:
+            'How the reviewer settles a conflict. `mostRecentValidPoe`: keep the claim whose newest valid PoE (see `validPoe`) was signed most recently; on a tie, or when no claim has a valid PoE, the service names no claim and the reviewer decides.',
+        },
+        validPoe: {
+          type: 'object',
+          additionalProperties: false,
+          default: {},
+          description:
+            'Which PoE documents count when settling (no conditions, on purpose): a PoE is valid when it is dated (`signedOn`; always required, since the most recent one wins) and signed by the customer (`customerSigned`). Default: customer-signed and dated.',
+          properties: {
+            customerSigned: {
+              type: 'boolean',
+              default: true,
+              description: 'Whether a PoE must be signed by the customer to count. Default true.',
+            },
+          },
+        },
+      },
     },
   },
   definitions: {

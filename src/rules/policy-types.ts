@@ -75,6 +75,22 @@ export interface IncentiveProgram {
   eligibility: Condition;
 }
 
+/** How the reviewer settles overlapping claims; `mostRecentValidPoe` is the only method the service knows. */
+export type ConflictSettlement = 'mostRecentValidPoe';
+
+/**
+ * One partner of record per customer tenant and product: which claims take part in
+ * conflicts, and how the reviewer settles them. The service flags, never decides.
+ */
+export interface ConflictPolicy {
+  description?: string;
+  /** States in which a claim takes part in conflicts (loader default: submitted, underReview, partnerActionRequired, approved). */
+  activeStatuses: StateId[];
+  settle: ConflictSettlement;
+  /** What makes a PoE count for settling: always dated (signedOn); customer-signed unless `customerSigned` is false (default true). */
+  validPoe: { customerSigned: boolean };
+}
+
 export interface Policy {
   id: string;
   version: string;
@@ -91,6 +107,8 @@ export interface Policy {
   deficiencies: Deficiency[];
   deadlines: Record<string, DeadlinePolicy>;
   incentivePrograms: IncentiveProgram[];
+  /** Absent: the policy flags no conflicts. */
+  conflicts?: ConflictPolicy;
 }
 
 /** The role name the service itself acts as (deadlines). Never a policy role. */

@@ -206,7 +206,7 @@ describe('openapi.json', () => {
     }
     const patchHeaders = doc.paths['/v1/claims/{id}']!.patch!.parameters!.filter((p) => p.in === 'header');
     expect(patchHeaders).toEqual([expect.objectContaining({ name: 'If-Match', required: true })]);
-    expect(doc.paths['/v1/claims']!.get!.parameters!.map((p) => p.name)).toEqual(['status', 'overdue', 'tenantId', 'partnerId', 'limit', 'cursor']);
+    expect(doc.paths['/v1/claims']!.get!.parameters!.map((p) => p.name)).toEqual(['status', 'overdue', 'tenantId', 'partnerId', 'conflicted', 'limit', 'cursor']);
   });
 
   it('every schema in it compiles as JSON Schema and every $ref resolves', () => {

@@ -13,7 +13,7 @@ import type { CompiledPolicy } from '../../src/claims/compiled-policy';
 import { createMemoryClaimStore } from '../../src/claims/memory-claim-store';
 import { ConflictError } from '../../src/domain/errors';
 import { createDatabase, migrateDown, migrateLatest, migrationStatus } from '../../src/db/database';
-import type { Actor, ClaimFields } from '../../src/machines/claim-types';
+import type { Actor, ClaimFields, StateId } from '../../src/machines/claim-types';
 import { createSequentialIds, createVirtualClock } from '../../src/simulate/run-scenario';
 import { compiledBundledPolicy } from '../support/bundled-policy';
 import { claimFields } from '../support/claim-factory';
@@ -36,6 +36,10 @@ const TABLES = [
   'outbox',
   'idempotency_keys',
 ];
+/** Tables of migration 002. */
+const DECISION_CONFLICT_TABLES = ['decisions', 'claim_products'];
+const MIGRATIONS = ['20261124_001_initial', '20261124_002_decisions_conflicts'];
+const ACTIVE: StateId[] = ['submitted', 'underReview', 'partnerActionRequired', 'approved'];
 
 let policy: CompiledPolicy;
 beforeAll(async () => {
@@ -90,6 +94,14 @@ function expectConflict(result: PromiseSettledResult<unknown>, code: string) {
   expect(reason).toBeInstanceOf(ConflictError);
   expect((reason as ConflictError).code).toBe(code);
 }
+
+/** Two Business Applications products on one subscription, SUB-A1 (codes are lower-cased). */
+const BA_PRODUCTS: ClaimFields['products'] = [
+  { line: 'businessApplications', product: 'dynamics365Sales', subscriptionId: 'SUB-A1' },
+  { line: 'businessApplications', product: 'powerBI', subscriptionId: 'SUB-A1' },
+];
+const OTHER_PARTNER: Actor = { role: 'incentivesAdmin', partnerId: '4599999', id: 'someone@northwind.com' };
+const otherPartnerFields = (overrides: Partial<ClaimFields> = {}) => claimFields({ partnerId: '4599999', mpnId: '4599999', ...overrides });
 
 describe.each(DATABASES)('$name stores', (db) => {
   useDatabase(db);
@@ -404,6 +416,124 @@ describe.each(DATABASES)('$name stores', (db) => {
     });
   });
 
+  describe('decision log', () => {
+    it('the service logs every applied event, refusal and deadline firing, oldest first, with policy, digest, result and rules', async () => {
+      const { service, at } = serviceOn(ctx.store);
+      const claim = await submittedClaim(service);
+      // reviewStart (escalate) and decisionTarget fall due before the refused approve; they are logged with it.
+      at('2026-03-20T17:00:00.000Z');
+      await expect(service.act(claim.id, 'approve', REVIEWER, {})).rejects.toMatchObject({ code: 'invalidState' });
+      const decisions = await ctx.store.listDecisions(claim.id, 100);
+      expect(decisions.map((d) => d.result)).toEqual([
+        { event: 'create', from: null, to: 'editing' },
+        { event: 'uploadPoe', from: 'editing', to: 'editing' },
+        { event: 'submit', from: 'editing', to: 'submitted' },
+        { event: 'reviewStartDue', from: 'submitted', to: 'submitted' },
+        { event: 'decisionTargetDue', from: 'submitted', to: 'submitted' },
+        { event: 'approve', from: 'submitted', to: 'submitted', refused: { code: 'invalidState' } },
+      ]);
+      expect(decisions.every((d) => d.claimId === claim.id && d.kind === 'transition')).toBe(true);
+      expect(new Set(decisions.map((d) => JSON.stringify(d.policy)))).toEqual(new Set([JSON.stringify({ id: 'cpor', version: '2026.1' })]));
+      expect(decisions.map((d) => d.at)).toEqual([
+        '2026-03-02T17:00:00.000Z',
+        '2026-03-02T17:00:00.000Z',
+        '2026-03-02T17:00:00.000Z',
+        '2026-03-10T07:00:00.000Z',
+        '2026-03-17T07:00:00.000Z',
+        '2026-03-20T17:00:00.000Z',
+      ]);
+      expect(decisions[2]!.rulesFired).toEqual(['requirement:poeRequired', 'requirement:productsRequired']);
+      expect(decisions[0]!.rulesFired).toEqual(['deficiency:missingAllPoe']);
+      expect(decisions.every((d) => /^[0-9a-f]{64}$/.test(d.inputDigest))).toBe(true);
+      expect(new Set(decisions.map((d) => d.inputDigest)).size).toBe(decisions.length);
+      expect(await ctx.store.listDecisions(claim.id, 2)).toEqual(decisions.slice(0, 2));
+      expect(await ctx.store.listDecisions('claim-404', 10)).toEqual([]);
+      // The refusal changed no claim, but the deadlines before it were saved.
+      expect(await ctx.store.getClaim(claim.id)).toMatchObject({ version: 4, overdue: ['reviewStart', 'decisionTarget'] });
+    });
+
+    it('recordDecision logs a decision outside any claim change, under its claim or none', async () => {
+      const record = {
+        claimId: 'claim-9',
+        at: '2026-03-02T17:00:00.000Z',
+        kind: 'evaluation' as const,
+        policy: { id: 'cpor', version: '2026.1' },
+        inputDigest: 'd'.repeat(64),
+        result: { status: 'editing', eligible: [] as string[], nested: { n: 1 } },
+        rulesFired: ['missingAllPoe'],
+      };
+      await ctx.store.recordDecision(record);
+      await ctx.store.recordDecision({ ...record, claimId: null, inputDigest: 'e'.repeat(64) });
+      await ctx.store.recordDecision({ ...record, at: '2026-03-02T18:00:00.000Z', rulesFired: [] });
+      expect(await ctx.store.listDecisions('claim-9', 10)).toEqual([record, { ...record, at: '2026-03-02T18:00:00.000Z', rulesFired: [] }]);
+    });
+
+    it('a transaction that throws leaves no decision behind', async () => {
+      const { created } = await forkedClaim();
+      const failing = ctx.store.transaction(async (tx) => {
+        await tx.insertClaim(created.claim);
+        await tx.appendDecisions([
+          { claimId: created.claim.id, at: created.claim.createdAt, kind: 'transition', policy: created.claim.policy, inputDigest: 'f'.repeat(64), result: {}, rulesFired: [] },
+        ]);
+        throw new Error('boom');
+      });
+      await expect(failing).rejects.toThrow('boom');
+      expect(await ctx.store.listDecisions(created.claim.id, 10)).toEqual([]);
+    });
+  });
+
+  describe('overlapping claims (conflicts)', () => {
+    /** Claims on one tenant: ours and another partner's on Teams, and variants that must not overlap. */
+    async function claimsOnOneTenant() {
+      const { service, at } = serviceOn(ctx.store);
+      const ours = await submittedClaim(service);
+      at('2026-03-02T18:00:00.000Z');
+      const theirs = await submittedClaim(service, otherPartnerFields({ products: [{ line: 'microsoft365', workload: 'teams' }, { line: 'microsoft365', workload: 'exchange' }] }));
+      const theirsDraft = (await service.create(OTHER_PARTNER, otherPartnerFields())).claim;
+      const ourOther = await submittedClaim(service); // same partner: never a conflict
+      const elsewhere = await submittedClaim(service, otherPartnerFields({ customer: { tenantId: OTHER_TENANT, domain: 'fabrikam.com', name: 'Fabrikam' } }));
+      const otherProduct = await submittedClaim(service, otherPartnerFields({ products: [{ line: 'microsoft365', workload: 'intune' }] }));
+      return { service, at, ours, theirs, theirsDraft, ourOther, elsewhere, otherProduct };
+    }
+
+    it("findOverlaps finds other partners' active claims on the same tenant sharing a product, and nothing else", async () => {
+      const { service, at, ours, theirs, ourOther } = await claimsOnOneTenant();
+      const ids = async (claim: ClaimRecord, states = ACTIVE) => (await ctx.store.findOverlaps(claim, states)).map((c) => c.id);
+      const current = async (id: string) => (await ctx.store.getClaim(id))!;
+      expect(await ids(await current(ours.id))).toEqual([theirs.id]);
+      expect(await ids(await current(ourOther.id))).toEqual([theirs.id]);
+      expect(await ids(await current(theirs.id))).toEqual([ours.id, ourOther.id]);
+      expect(await ctx.store.findOverlaps(await current(ours.id), ACTIVE)).toEqual([await current(theirs.id)]);
+      expect(await ids(await current(ours.id), ['underReview'])).toEqual([]);
+      at('2026-03-03T17:00:00.000Z');
+      await service.act(theirs.id, 'withdraw', OTHER_PARTNER, {});
+      expect(await ids(await current(ours.id))).toEqual([]);
+      expect(await ids(await current(ours.id), [...ACTIVE, 'rejected'])).toEqual([theirs.id]);
+    });
+
+    it('Business Applications claims overlap on a common product or a common subscription', async () => {
+      const { service } = serviceOn(ctx.store);
+      const ours = await submittedClaim(service, claimFields({ products: [BA_PRODUCTS[0]!] }));
+      const sameProduct = await submittedClaim(service, otherPartnerFields({ products: [{ line: 'businessApplications', product: 'dynamics365Sales', subscriptionId: 'sub-b2' }] }));
+      const sameSubscription = await submittedClaim(service, otherPartnerFields({ products: [{ line: 'businessApplications', product: 'powerApps', subscriptionId: 'sub-a1' }] }));
+      await submittedClaim(service, otherPartnerFields({ products: [{ line: 'businessApplications', product: 'powerApps', subscriptionId: 'sub-c3' }] }));
+      expect((await ctx.store.findOverlaps(ours, ACTIVE)).map((c) => c.id)).toEqual([sameProduct.id, sameSubscription.id]);
+    });
+
+    it('listClaims filters claims in a conflict, or not in one, under the given active states', async () => {
+      const { service, at, ours, theirs, theirsDraft, ourOther, elsewhere, otherProduct } = await claimsOnOneTenant();
+      const ids = async (conflicted: boolean, extra: object = {}) =>
+        (await ctx.store.listClaims({ conflict: { conflicted, activeStatuses: ACTIVE }, limit: 10, ...extra })).map((c) => c.id);
+      expect(await ids(true)).toEqual([ours.id, theirs.id, ourOther.id]);
+      expect(await ids(false)).toEqual([theirsDraft.id, elsewhere.id, otherProduct.id]);
+      expect(await ids(true, { partnerId: '4599999' })).toEqual([theirs.id]);
+      expect(await ids(true, { limit: 1 })).toEqual([ours.id]);
+      at('2026-03-03T17:00:00.000Z');
+      await service.act(theirs.id, 'withdraw', OTHER_PARTNER, {});
+      expect(await ids(true)).toEqual([]);
+    });
+  });
+
   describe('idempotency keys', () => {
     const response = { status: 201, headers: { 'content-type': 'application/json', etag: '"1"' }, body: '{"id":"claim-1"}' };
 
@@ -530,17 +660,21 @@ describe.each(DATABASES)('$name stores', (db) => {
       const fresh = await db.setup({ migrate: false });
       try {
         const knex = fresh.knex!;
-        expect(await migrateLatest(knex)).toEqual(['20261124_001_initial']);
+        expect(await migrateLatest(knex)).toEqual(MIGRATIONS);
         expect(await migrateLatest(knex)).toEqual([]);
+        for (const table of [...TABLES, ...DECISION_CONFLICT_TABLES]) expect(await knex.schema.hasTable(table)).toBe(true);
+        expect(await migrateDown(knex)).toEqual(['20261124_002_decisions_conflicts']);
+        for (const table of DECISION_CONFLICT_TABLES) expect(await knex.schema.hasTable(table)).toBe(false);
         for (const table of TABLES) expect(await knex.schema.hasTable(table)).toBe(true);
         expect(await migrateDown(knex)).toEqual(['20261124_001_initial']);
         for (const table of TABLES) expect(await knex.schema.hasTable(table)).toBe(false);
-        expect(await migrationStatus(knex)).toEqual({ applied: [], pending: ['20261124_001_initial'] });
-        expect(await migrateLatest(knex)).toEqual(['20261124_001_initial']);
-        expect(await migrationStatus(knex)).toEqual({ applied: ['20261124_001_initial'], pending: [] });
+        expect(await migrationStatus(knex)).toEqual({ applied: [], pending: MIGRATIONS });
+        expect(await migrateLatest(knex)).toEqual(MIGRATIONS);
+        expect(await migrationStatus(knex)).toEqual({ applied: MIGRATIONS, pending: [] });
         const { service } = serviceOn(fresh.store);
         const claim = await submittedClaim(service);
         expect(await fresh.store.getClaim(claim.id)).toEqual(claim);
+        expect(await fresh.store.listDecisions(claim.id, 10)).toHaveLength(3);
       } finally {
         await fresh.teardown();
       }
@@ -551,11 +685,49 @@ describe.each(DATABASES)('$name stores', (db) => {
       try {
         const second = await fresh.connectAgain();
         const applied = await Promise.all([migrateLatest(fresh.knex!), migrateLatest(second.knex!)]);
-        expect(applied.flat()).toEqual(['20261124_001_initial']);
-        expect(await migrationStatus(second.knex!)).toEqual({ applied: ['20261124_001_initial'], pending: [] });
+        expect(applied.flat()).toEqual(MIGRATIONS);
+        expect(await migrationStatus(second.knex!)).toEqual({ applied: MIGRATIONS, pending: [] });
       } finally {
         await fresh.teardown();
       }
+    });
+
+    it('migration 002 fills claim_products for the claims stored before it', async () => {
+      const knex = ctx.knex!;
+      const { service } = serviceOn(ctx.store);
+      await submittedClaim(service);
+      await service.create(PARTNER, claimFields({ products: [...BA_PRODUCTS, { line: 'microsoft365', workload: 'teams' }] }));
+      const rows = () => knex('claim_products').select('*').orderBy([{ column: 'claim_id' }, { column: 'product_code' }]);
+      const projected = await rows();
+      expect(projected).toHaveLength(1 + 4);
+      expect(await migrateDown(knex)).toEqual(['20261124_002_decisions_conflicts']);
+      expect(await migrateLatest(knex)).toEqual(['20261124_002_decisions_conflicts']);
+      expect(await rows()).toEqual(projected);
+    });
+
+    it('claim_products mirrors the claim: one row per product code, with its tenant (lower-cased), partner, status and state', async () => {
+      const knex = ctx.knex!;
+      const { service, at } = serviceOn(ctx.store);
+      const fields = claimFields({
+        customer: { tenantId: '6F1C0D4E-1F1A-4A53-9B7E-3C1D2B9E8A01', domain: 'contoso.com', name: 'Contoso' },
+        products: [...BA_PRODUCTS, { line: 'microsoft365', workload: 'teams' }, { line: 'microsoft365', workload: 'teams' }],
+      });
+      const claim = await submittedClaim(service, fields);
+      const rows = () => knex('claim_products').select('*').where({ claim_id: claim.id }).orderBy('product_code');
+      const row = (code: string, status: string, state: string) => ({
+        claim_id: claim.id,
+        tenant_id: '6f1c0d4e-1f1a-4a53-9b7e-3c1d2b9e8a01',
+        partner_id: '4512345',
+        product_code: code,
+        status,
+        state,
+      });
+      const codes = ['dynamics365Sales', 'powerBI', 'subscription:sub-a1', 'teams'];
+      expect(await rows()).toEqual(codes.map((code) => row(code, 'submitted', 'submitted')));
+      at('2026-03-03T17:00:00.000Z');
+      await service.act(claim.id, 'startReview', REVIEWER, {});
+      await service.act(claim.id, 'approve', REVIEWER, {});
+      expect(await rows()).toEqual(codes.map((code) => row(code, 'approved', 'approved.consentPending')));
     });
 
     it('the projection tables mirror the record after every save: deadlines, overdue flags, PoE documents, disputes', async () => {
