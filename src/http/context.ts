@@ -7,6 +7,7 @@ import type { ClaimStore } from '../claims/claim-store';
 import type { ClaimComment } from '../db/claim-comments';
 import type { IdempotencyStore } from '../idempotency/idempotency-store';
 import type { PoeFileStore } from '../poe/poe-file-store';
+import type { PolicySource } from '../rules/policy-registry';
 import type { Access } from './access';
 import type { IdempotencyOptions } from './idempotency';
 
@@ -33,14 +34,22 @@ export interface AppDeps {
   metrics?: Registry;
   /** What /readyz asks; default always ready. */
   ready?: () => Promise<Readiness>;
-  limits?: { poeMaxBytes?: number; jsonBodyBytes?: number };
+  /**
+   * The policy versions (GET /v1/policies, evaluations under a named version, backtest
+   * baselines), with the registry's status of broken files when it has one; default
+   * the claim service's source.
+   */
+  policies?: PolicySource & { status?(): unknown };
+  limits?: { poeMaxBytes?: number; jsonBodyBytes?: number; backtestMaxClaims?: number };
 }
 
 export const DEFAULT_JSON_BODY_BYTES = 256 * 1024;
+/** Most claims one POST /v1/backtest replays; more is refused (tooManyClaims). */
+export const DEFAULT_BACKTEST_MAX_CLAIMS = 50_000;
 
 export interface HttpContext {
   deps: AppDeps;
   access: Access;
   idempotency: IdempotencyOptions;
-  limits: { poeMaxBytes: number; jsonBodyBytes: number };
+  limits: { poeMaxBytes: number; jsonBodyBytes: number; backtestMaxClaims: number };
 }

@@ -38,6 +38,8 @@ export interface TestAppOptions {
   ready?: AppDeps['ready'];
   /** Wraps the idempotency store (to hold a request in flight, say). */
   wrapIdempotency?: (store: IdempotencyStore) => IdempotencyStore;
+  /** Policy versions for the service and the app (a registry over a folder, say); default the bundled policy alone. */
+  policies?: AppDeps['policies'];
 }
 
 export interface TestApp {
@@ -61,7 +63,9 @@ export async function createTestApp(options: TestAppOptions = {}): Promise<TestA
   const policy = await compiledBundledPolicy();
   const clock = createVirtualClock(new Date(options.start ?? TEST_START));
   const database = await (options.database ?? memoryDatabase).setup();
-  const service = createClaimService({ store: database.store, policy, clock });
+  const service = options.policies
+    ? createClaimService({ store: database.store, policies: options.policies, clock })
+    : createClaimService({ store: database.store, policy, clock });
   const secret = new Uint8Array(randomBytes(32));
   const authenticator = createHs256Authenticator({ secret, roles: policy.policy.roles, now: () => clock.now() });
   const dir = mkdtempSync(join(tmpdir(), 'cpor-http-'));
@@ -85,6 +89,7 @@ export async function createTestApp(options: TestAppOptions = {}): Promise<TestA
     logger,
     ...(options.ready ? { ready: options.ready } : {}),
     ...(options.limits ? { limits: options.limits } : {}),
+    ...(options.policies ? { policies: options.policies } : {}),
   });
   const token = (claims: TokenClaims, options: { expiresIn?: string; issuedAt?: Date } = {}) =>
     mintToken({

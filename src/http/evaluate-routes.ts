@@ -1,0 +1,297 @@
+/**
+ * `/v1/evaluate`: what a policy says about a claim at an instant (stateless), and the
+ * decision log's record of each answer, written off the response path.
+ */
+import type { Logger } from 'pino';
+import type { Principal } from '../auth/authenticator';
+import type { ClaimStore } from '../claims/claim-store';
+import type { CompiledPolicy } from '../claims/compiled-policy';
+import { decisionForEvaluation, type DecisionRecord } from '../claims/decision-digest';
+import { evaluateClaim, evaluationInputSchema, type ClaimEvaluation, type EvaluationInput } from '../claims/evaluate-claim';
+import { NotFoundError } from '../domain/errors';
+import type { Access } from './access';
+import { authenticate, principalOf } from './auth';
+import type { HttpContext } from './context';
+import { jsonBody } from './json-body';
+import { policySourceOf } from './policy-routes';
+import type { RouteSpec } from './route-spec';
+import { validateInput } from './validation';
+
+const { $schema: _dialect, ...evaluationBodySchema } = evaluationInputSchema;
+
+const explained = {
+  explanation: { type: 'object', description: 'The rule\'s conditions, each with the fact value seen and whether it held.' },
+  summary: { type: 'string', description: 'The explanation in one sentence.' },
+} as const;
+
+/** The answer, as documentation (ClaimEvaluation in src/claims/evaluate-claim.ts). */
+export const claimEvaluationSchema = {
+  type: 'object',
+  required: [
+    'policy',
+    'asOf',
+    'status',
+    'substatus',
+    'allowedEvents',
+    'blockedEvents',
+    'editableFields',
+    'deficiencies',
+    'submissionRequirements',
+    'deadlines',
+    'overdue',
+    'eligibility',
+    'rulesFired',
+  ],
+  properties: {
+    policy: { type: 'object', properties: { id: { type: 'string' }, version: { type: 'string' } } },
+    asOf: { type: 'string', format: 'date-time' },
+    status: { type: 'string' },
+    substatus: { type: ['string', 'null'] },
+    allowedEvents: {
+      type: 'array',
+      description: 'Events possible now, with the roles the policy lets send them (claim ownership aside).',
+      items: { type: 'object', properties: { event: { type: 'string' }, roles: { type: 'array', items: { type: 'string' } } } },
+    },
+    blockedEvents: {
+      type: 'array',
+      description: 'Events some role could send in this state, blocked now, with the reason.',
+      items: { type: 'object', properties: { event: { type: 'string' }, code: { type: 'string' }, message: { type: 'string' } } },
+    },
+    editableFields: { type: 'array', items: { type: 'string' } },
+    deficiencies: {
+      type: 'array',
+      items: { type: 'object', properties: { code: { type: 'string' }, description: { type: 'string' }, found: { type: 'boolean' }, ...explained } },
+    },
+    submissionRequirements: {
+      type: 'object',
+      properties: {
+        passed: { type: 'boolean' },
+        results: {
+          type: 'array',
+          items: { type: 'object', properties: { code: { type: 'string' }, message: { type: 'string' }, passed: { type: 'boolean' }, ...explained } },
+        },
+      },
+    },
+    deadlines: {
+      type: 'array',
+      items: {
+        type: 'object',
+        properties: {
+          name: { type: 'string' },
+          startedAt: { type: 'string' },
+          due: { type: 'string', description: 'Local due date: the last whole day the party has.' },
+          dueAt: { type: 'string', description: 'Instant it falls due.' },
+          status: { type: 'string' },
+          overdue: { type: 'boolean' },
+        },
+      },
+    },
+    overdue: { type: 'array', items: { type: 'string' } },
+    eligibility: {
+      type: 'array',
+      items: {
+        type: 'object',
+        properties: { program: { type: 'string' }, name: { type: 'string' }, eligible: { type: 'boolean' }, illustrative: { type: 'boolean' }, ...explained },
+      },
+    },
+    event: {
+      type: 'object',
+      description: 'What the event in the request would do now (nothing is applied).',
+      properties: {
+        type: { type: 'string' },
+        allowed: { type: 'boolean' },
+        refusal: { type: 'object', properties: { code: { type: 'string' }, message: { type: 'string' }, path: { type: 'string' } } },
+        to: { type: 'string' },
+      },
+    },
+    rulesFired: { type: 'array', items: { type: 'string' }, description: 'Codes of the rules that matched.' },
+  },
+} as const;
+
+/** Builds a decision record when the queue writes it (null: nothing to write). */
+export type PendingDecision = () => DecisionRecord | null | Promise<DecisionRecord | null>;
+
+/**
+ * Decision-log records of evaluations, written in the background, in arrival order,
+ * in batches (one insert for what queued up while the previous batch was written).
+ * A crash can lose the records still queued (the last few evaluations); transitions
+ * never go through it: their records are written in the transition's transaction.
+ */
+export interface DecisionQueue {
+  push(decision: PendingDecision): void;
+  /** Whether the queue holds as many records as it may; callers wait for `room()` first. */
+  readonly full: boolean;
+  /** Resolves once the queue is below its limit. */
+  room(): Promise<void>;
+  /** Resolves once every record queued so far has been written (or failed and was logged). */
+  flush(): Promise<void>;
+  readonly pending: number;
+}
+
+export interface DecisionQueueOptions {
+  store: Pick<ClaimStore, 'recordDecision' | 'transaction'>;
+  logger: Pick<Logger, 'error'>;
+  /** Records queued at most before requests wait for room (backpressure). */
+  maxPending?: number;
+  /** Records written in one insert at most. */
+  maxBatch?: number;
+}
+
+const DEFAULT_MAX_PENDING = 10_000;
+const DEFAULT_MAX_BATCH = 200;
+
+export function createDecisionQueue({
+  store,
+  logger,
+  maxPending = DEFAULT_MAX_PENDING,
+  maxBatch = DEFAULT_MAX_BATCH,
+}: DecisionQueueOptions): DecisionQueue {
+  let queue: PendingDecision[] = [];
+  let draining: Promise<void> | null = null;
+  let waiting: Array<() => void> = [];
+
+  const wake = () => {
+    if (queue.length >= maxPending || waiting.length === 0) return;
+    const ready = waiting;
+    waiting = [];
+    for (const resolve of ready) resolve();
+  };
+
+  const write = async (records: DecisionRecord[]) => {
+    if (records.length === 1) await store.recordDecision(records[0]!);
+    else if (records.length > 1) await store.transaction((tx) => tx.appendDecisions(records));
+  };
+
+  async function drain(): Promise<void> {
+    // Let the response that queued the first record go out before any writing starts.
+    await new Promise<void>((resolve) => setImmediate(resolve));
+    let failed = 0;
+    let firstError: unknown;
+    while (queue.length > 0) {
+      const batch = queue.length <= maxBatch ? queue : queue.slice(0, maxBatch);
+      queue = queue.length <= maxBatch ? [] : queue.slice(maxBatch);
+      wake();
+      const records: DecisionRecord[] = [];
+      for (const build of batch) {
+        try {
+          const record = await build();
+          if (record) records.push(record);
+        } catch (error) {
+          failed += 1;
+          firstError ??= error;
+        }
+      }
+      try {
+        await write(records);
+      } catch (error) {
+        failed += records.length;
+        firstError ??= error;
+      }
+    }
+    if (failed > 0) logger.error({ err: firstError, lost: failed }, 'decision log: evaluation records could not be written');
+  }
+
+  const schedule = () => {
+    draining ??= drain().finally(() => {
+      draining = null;
+      if (queue.length > 0) schedule();
+    });
+  };
+
+  return {
+    push(decision) {
+      queue.push(decision);
+      schedule();
+    },
+    get full() {
+      return queue.length >= maxPending;
+    },
+    get pending() {
+      return queue.length;
+    },
+    room() {
+      if (queue.length < maxPending) return Promise.resolve();
+      return new Promise<void>((resolve) => waiting.push(resolve));
+    },
+    async flush() {
+      while (draining || queue.length > 0) {
+        schedule();
+        await draining;
+      }
+    },
+  };
+}
+
+export function evaluateRoutes(ctx: HttpContext, decisions: DecisionQueue): RouteSpec[] {
+  const { deps, access } = ctx;
+  const { service, store } = deps;
+  const policies = policySourceOf(deps);
+
+  /** The named version of the service's program, or the version in effect at `asOf`. */
+  const policyFor = (input: EvaluationInput): CompiledPolicy => {
+    if (input.policyVersion === undefined) return policies.current(new Date(input.asOf));
+    const { id } = policies.current(service.clock.now()).policy;
+    const named = policies.get({ id, version: input.policyVersion });
+    if (!named) {
+      const loaded = policies.list().filter((v) => v.id === id).map((v) => v.version);
+      throw new NotFoundError(
+        'unknownPolicyVersion',
+        `Policy ${id} version ${input.policyVersion} is not loaded; loaded versions: ${loaded.join(', ') || 'none'} (GET /v1/policies).`,
+      );
+    }
+    return named;
+  };
+
+  return [
+    {
+      method: 'post',
+      path: '/v1/evaluate',
+      operationId: 'evaluateClaim',
+      summary: 'What the policy says about a claim at an instant: events, editable fields, deficiencies, requirements, deadlines, eligibility, each explained',
+      description:
+        'Stateless: nothing about the claim is stored or changed. Evaluates under `policyVersion` when given, else under the version in effect ' +
+        'at `asOf`. Every answer is recorded in the decision log (policy, input digest, result, rules fired); records are written in the ' +
+        'background in small batches, so a crash can lose the last few evaluation records (never a transition\'s). The record is kept with ' +
+        'the claim `claim.id` names when the caller may see that claim. Any authenticated role may call it.',
+      tag: 'policy',
+      auth: true,
+      body: { required: true, content: { 'application/json': evaluationBodySchema } },
+      responses: { 200: { description: 'The evaluation', content: { 'application/json': claimEvaluationSchema } } },
+      problems: [400, 401, 404, 413, 415],
+      handlers: [
+        authenticate(deps.authenticator),
+        ...jsonBody(ctx.limits.jsonBodyBytes),
+        async (req, res) => {
+          const input = validateInput<EvaluationInput>(evaluationInputSchema, req.body);
+          const evaluation = await evaluateClaim(policyFor(input), input);
+          // Backpressure only when the log falls far behind; otherwise the answer never waits for it.
+          if (decisions.full) await decisions.room();
+          res.json(evaluation);
+          decisions.push(pendingDecision(input, evaluation, principalOf(res), store, access));
+        },
+      ],
+    },
+  ];
+}
+
+/**
+ * The record of one evaluation, built when the queue writes it. A partner's or a
+ * customer's evaluation joins the claim's log only if it may see that claim: nobody
+ * writes into the decision log of a claim that is not theirs.
+ */
+function pendingDecision(
+  input: EvaluationInput,
+  evaluation: ClaimEvaluation,
+  principal: Principal,
+  store: Pick<ClaimStore, 'getClaim'>,
+  access: Access,
+): PendingDecision {
+  return async () => {
+    const record = decisionForEvaluation(input, evaluation);
+    if (record.claimId === null) return record;
+    const kind = access.kindOf(principal);
+    if (kind === 'reviewer' || kind === 'internal') return record;
+    const claim = await store.getClaim(record.claimId);
+    return claim && access.canSee(principal, claim) ? record : { ...record, claimId: null };
+  };
+}
