@@ -15,7 +15,7 @@ import type { Config } from './config';
 import { createDatabase, migrateLatest } from './db/database';
 import { createKnexClaimStore } from './db/knex-claim-store';
 import { createKnexIdempotencyStore } from './db/knex-idempotency-store';
-import { createApp } from './http/app';
+import { createApp, flushDecisionLog } from './http/app';
 import { createFsPoeFileStore } from './poe/fs-poe-file-store';
 import { createPolicyRegistry, type PolicyRegistry } from './rules/policy-registry';
 import { createWebhookDispatcher } from './webhooks/webhook-dispatcher';
@@ -119,7 +119,8 @@ export async function startService(
     authenticator,
     logger,
     metrics,
-    limits: { poeMaxBytes: config.poeMaxBytes },
+    policies,
+    limits: { poeMaxBytes: config.poeMaxBytes, backtestMaxClaims: config.backtestMaxClaims },
     ready: async () => {
       try {
         await knex.raw('select 1');
@@ -165,6 +166,8 @@ export async function startService(
       await Promise.race([drained, timeout]);
       policies.stop();
       await scheduler.stop();
+      // Evaluation records are written after their responses: let the last ones land.
+      await flushDecisionLog(app);
       await knex.destroy();
       logger.info('cpor service stopped');
     })());

@@ -63,13 +63,26 @@ export function createJwksAuthenticator(options: JwksAuthenticatorOptions): Auth
   return createJwtAuthenticator({ ...options, key: keys, algorithms: JWKS_ALGORITHMS });
 }
 
+/** Verified tokens kept (by their exact text) so a client's next request skips the signature check. */
+const VERIFIED_CACHE_SIZE = 10_000;
+
 function createJwtAuthenticator(settings: VerifySettings): Authenticator {
   const accepted = settings.algorithms.join(' or ');
+  // Only tokens that verified are kept, and only until their `exp`: a cached token is exactly as
+  // valid as it was, and the role is looked up in the policy in effect on every request.
+  const verified = new Map<string, JWTPayload & { exp: number }>();
+  const nowSeconds = () => (settings.now?.() ?? new Date()).getTime() / 1000;
   return {
     async verify(token) {
       const compact = token.trim();
       if (compact === '') throw invalid('No bearer token was given; send `Authorization: Bearer <token>`.');
       if (compact.length > MAX_TOKEN_LENGTH) throw invalid('The bearer token is too long to be a token this service issues.');
+      const roles = () => (typeof settings.roles === 'function' ? settings.roles() : settings.roles);
+      const cached = verified.get(compact);
+      if (cached) {
+        if (cached.exp > nowSeconds()) return principalOf(cached, roles());
+        verified.delete(compact);
+      }
       let payload: JWTPayload;
       try {
         const options = {
@@ -87,7 +100,12 @@ function createJwtAuthenticator(settings: VerifySettings): Authenticator {
       } catch (error) {
         throw translate(error, accepted);
       }
-      return principalOf(payload, typeof settings.roles === 'function' ? settings.roles() : settings.roles);
+      const principal = principalOf(payload, roles());
+      if (typeof payload.exp === 'number') {
+        if (verified.size >= VERIFIED_CACHE_SIZE) verified.delete(verified.keys().next().value!);
+        verified.set(compact, payload as JWTPayload & { exp: number });
+      }
+      return principal;
     },
   };
 }

@@ -44,7 +44,10 @@ const statusText = (outcome: ClaimOutcome) => (outcome.substatus ? `${outcome.st
 
 /** An RFC 4180 field: quoted (with quotes doubled) when it holds a comma, a quote, CR or LF. */
 export function csvField(value: string): string {
-  return /[",\r\n]/.test(value) ? `"${value.replaceAll('"', '""')}"` : value;
+  // A cell a spreadsheet would run as a formula (=, +, -, @, tab, CR) is prefixed with a quote
+  // mark (OWASP's advice): customer names and comments come from outside.
+  const safe = /^[=+\-@\t\r]/.test(value) ? `'${value}` : value;
+  return /[",\r\n]/.test(safe) ? `"${safe.replaceAll('"', '""')}"` : safe;
 }
 
 /** Totals, then one block per changed claim (the first `maxClaims`, default 50) with a line per change. */

@@ -330,6 +330,12 @@ describe('backtest reports', () => {
     expect(csvField('')).toBe('');
   });
 
+  it('a CSV cell a spreadsheet would run as a formula is prefixed with a quote mark', () => {
+    expect(csvField('=HYPERLINK("http://x","y")')).toBe(`"'=HYPERLINK(""http://x"",""y"")"`);
+    expect(csvField('@SUM(A1)')).toBe("'@SUM(A1)");
+    expect(csvField('+1')).toBe("'+1");
+  });
+
   it('the summary gives the totals and a block per changed claim only', () => {
     const text = formatSummary(report());
     expect(text).toContain('Backtest of policy cpor 2026.2 until 2026-06-01T00:00:00.000Z');
