@@ -184,7 +184,6 @@ interface PreparedPolicy {
   programs: ReadonlyMap<string, { name: string; illustrative: boolean }>;
   /** Replayed histories by their entries (`at>to;…`). */
   replays: Map<string, ReplayedHistory>;
-  gate: Gate;
 }
 
 const prepared = new WeakMap<CompiledPolicy, PreparedPolicy>();
@@ -223,7 +222,6 @@ function prepare(compiled: CompiledPolicy): PreparedPolicy {
     deficiencyDescriptions: new Map(policy.deficiencies.map((d) => [d.code, d.description])),
     programs: new Map(policy.incentivePrograms.map((p) => [p.code, { name: p.name, illustrative: p.illustrative === true }])),
     replays: new Map(),
-    gate: { active: 0, waiting: [], head: 0 },
   };
   prepared.set(compiled, ready);
   return ready;
@@ -231,39 +229,6 @@ function prepare(compiled: CompiledPolicy): PreparedPolicy {
 
 // ---------------------------------------------------------------------------
 // Evaluation
-
-/**
- * Rule runs in flight per policy. The rule set lends each run an engine of its own and
- * builds one when none is idle, so a burst (a Promise.all over thousands of claims)
- * would build thousands; past this many, runs wait for a finished one's engine instead.
- */
-const MAX_CONCURRENT_RULE_RUNS = 32;
-
-interface Gate {
-  active: number;
-  /** FIFO of runs waiting for a slot (`head` is the next one). */
-  waiting: Array<(() => void) | undefined>;
-  head: number;
-}
-
-async function throughGate<T>(gate: Gate, run: () => Promise<T>): Promise<T> {
-  if (gate.active < MAX_CONCURRENT_RULE_RUNS) gate.active++;
-  else await new Promise<void>((resolve) => gate.waiting.push(resolve));
-  try {
-    return await run();
-  } finally {
-    // A finishing run hands its slot straight to the next waiting one.
-    const next = gate.waiting[gate.head];
-    if (next) {
-      gate.waiting[gate.head++] = undefined;
-      if (gate.head === gate.waiting.length) (gate.waiting.length = 0), (gate.head = 0);
-      next();
-    } else {
-      gate.active--;
-    }
-  }
-}
-
 
 /** `approved` + substatus → `approved.<substatus>`; refuses a substatus on any other status. */
 function leafOf(status: string, substatus: string | undefined, path: string): LeafState {
@@ -415,7 +380,7 @@ export async function evaluateClaim(compiled: CompiledPolicy, input: EvaluationI
   const closed: Partial<Record<EventType, string>> = closedEvents(policy, deadlines);
 
   const facts = computeFacts({ fields, poe, status, asOfDate: calendar.localDate(asOf) });
-  const outcomes = await throughGate(ready.gate, () => rules.evaluate(facts));
+  const outcomes = await rules.evaluate(facts);
   const requirements: EventMeta['requirements'] = {
     passed: outcomes.requirements.passed,
     failed: outcomes.requirements.results.filter((r) => !r.matched).map((r) => ({ code: r.code, message: r.message })),

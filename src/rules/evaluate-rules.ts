@@ -74,19 +74,38 @@ const MAX_IDLE_ENGINES = 32;
  * Engines of one rule list. An Engine keeps its run status on the instance, so each
  * evaluation borrows an engine of its own and returns it afterwards.
  */
+/** Engines a pool builds at most: beyond that, evaluations wait for one (bounded memory under load). */
+const MAX_ENGINES = 32;
+
+/**
+ * Engines lent out one evaluation at a time (an Engine keeps run status on itself).
+ * The uncontended path is synchronous; under load at most MAX_ENGINES exist and
+ * further evaluations queue for the next engine returned.
+ */
 class EnginePool {
   private readonly idle: Engine[];
+  private built = 1;
+  private readonly waiting: Array<(engine: Engine) => void> = [];
 
   constructor(private readonly build: () => Engine) {
     this.idle = [build()];
   }
 
-  acquire(): Engine {
-    return this.idle.pop() ?? this.build();
+  acquire(): Engine | Promise<Engine> {
+    const engine = this.idle.pop();
+    if (engine) return engine;
+    if (this.built < MAX_ENGINES) {
+      this.built += 1;
+      return this.build();
+    }
+    return new Promise((resolve) => this.waiting.push(resolve));
   }
 
   release(engine: Engine): void {
-    if (this.idle.length < MAX_IDLE_ENGINES) this.idle.push(engine);
+    const next = this.waiting.shift();
+    if (next) next(engine);
+    else if (this.idle.length < MAX_IDLE_ENGINES) this.idle.push(engine);
+    else this.built -= 1;
   }
 }
 
@@ -344,7 +363,8 @@ export function createRuleSet(policy: Policy): RuleSet {
   };
 
   async function run(pool: EnginePool, facts: Facts): Promise<Outcomes> {
-    const engine = pool.acquire();
+    const lent = pool.acquire();
+    const engine = lent instanceof Engine ? lent : await lent;
     try {
       const { results, failureResults, almanac } = await engine.run(facts);
       const outcomes: Outcomes = {
