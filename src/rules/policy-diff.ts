@@ -16,6 +16,7 @@ export const POLICY_DIFF_SECTIONS = [
   'deficiencies',
   'deadlines',
   'incentivePrograms',
+  'conflicts',
 ] as const;
 export type PolicyDiffSection = (typeof POLICY_DIFF_SECTIONS)[number];
 
@@ -157,6 +158,12 @@ export function diffPolicies(a: Policy, b: Policy): PolicyDiff {
       diff.condition(`${key}.eligibility`, label, 'eligibility', x.eligibility, y.eligibility);
     },
   );
+
+  const conflicts = section('conflicts');
+  conflicts.scalar('conflicts.settle', 'conflicts', 'settle', a.conflicts?.settle, b.conflicts?.settle);
+  conflicts.members('conflicts.activeStatuses', 'conflicts', 'state', a.conflicts?.activeStatuses ?? [], b.conflicts?.activeStatuses ?? [], 'activeStatuses');
+  conflicts.scalar('conflicts.validPoe', 'conflicts', 'validPoe', a.conflicts?.validPoe, b.conflicts?.validPoe);
+  conflicts.scalar('conflicts.description', 'conflicts', 'description', a.conflicts?.description, b.conflicts?.description);
 
   return { from: { id: a.id, version: a.version }, to: { id: b.id, version: b.version }, changes };
 }

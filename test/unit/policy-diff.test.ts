@@ -82,6 +82,15 @@ describe('diffPolicies', () => {
     ]);
   });
 
+  it('reports how conflicts are settled and which states take part in them', () => {
+    const changes = changesTo({ conflicts: { activeStatuses: ['submitted', 'underReview'], validPoe: { customerSigned: false } } });
+    expect(changes.map((c) => [c.section, c.key, c.kind])).toEqual([
+      ['conflicts', 'conflicts.activeStatuses.partnerActionRequired', 'removed'],
+      ['conflicts', 'conflicts.activeStatuses.approved', 'removed'],
+      ['conflicts', 'conflicts.validPoe', 'changed'],
+    ]);
+  });
+
   it('reports the roles added to and removed from an event', () => {
     expect(changesTo({ events: { approve: { roles: ['programManager'] } } })).toEqual([
       { section: 'events', key: 'events.approve.roles.reviewer', kind: 'removed', summary: 'event approve: role reviewer removed' },
