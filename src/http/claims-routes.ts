@@ -1,5 +1,5 @@
 /** `/v1/claims`: create, list, read, edit, act on a claim; its comments, history, decision log and disputes. */
-import type { RequestHandler } from 'express';
+import type { Request, RequestHandler, Response } from 'express';
 import { commentOf, commentsOf } from '../db/claim-comments';
 import { STATUSES, EVENT_TYPES, type EventType, type StateId } from '../machines/claim-types';
 import { EVENT_PAYLOAD_SCHEMAS, claimFieldsSchema } from '../machines/event-payloads';
@@ -96,6 +96,20 @@ export function claimsRoutes(ctx: HttpContext): RouteSpec[] {
   } as const;
 
   /** Reviewers and program managers see conflicts; a partner must not learn of another partner's claim. */
+  /** PATCH and actions: the caller's If-Match must name the current version; the service checks it again in its transaction. */
+  const sendEvent = async (req: Request, res: Response, event: 'edit' | ActionEvent) => {
+    requireIfMatchHeader(req);
+    const principal = principalOf(res);
+    const claim = await loadVisibleClaim(store, access, principal, param(req, 'id'));
+    const expectedVersion = checkIfMatch(req, claim.version, { required: true });
+    const payload = validateInput<Record<string, unknown>>(EVENT_PAYLOAD_SCHEMAS[event], req.body);
+    const result = await withVersionCheck(expectedVersion, () =>
+      service.act(claim.id, event, principal, payload, { expectedVersion }),
+    );
+    setEtag(res, result.claim.version);
+    res.json(claimView(result.claim));
+  };
+
   const seesConflicts = (principal: Parameters<typeof access.kindOf>[0]) => {
     const kind = access.kindOf(principal);
     return kind === 'reviewer' || kind === 'internal';
@@ -244,18 +258,7 @@ export function claimsRoutes(ctx: HttpContext): RouteSpec[] {
       handlers: [
         auth,
         ...body,
-        async (req, res) => {
-          requireIfMatchHeader(req);
-          const principal = principalOf(res);
-          const claim = await loadVisibleClaim(store, access, principal, param(req, 'id'));
-          const expectedVersion = checkIfMatch(req, claim.version, { required: true });
-          const payload = validateInput<Record<string, unknown>>(EVENT_PAYLOAD_SCHEMAS.edit, req.body);
-          const result = await withVersionCheck(expectedVersion, () =>
-            service.act(claim.id, 'edit', principal, payload, { expectedVersion }),
-          );
-          setEtag(res, result.claim.version);
-          res.json(claimView(result.claim));
-        },
+        (req, res) => sendEvent(req, res, 'edit'),
       ],
     },
     {
@@ -279,19 +282,7 @@ export function claimsRoutes(ctx: HttpContext): RouteSpec[] {
         knownAction,
         ...body,
         once,
-        async (req, res) => {
-          requireIfMatchHeader(req);
-          const event = param(req, 'event') as ActionEvent;
-          const principal = principalOf(res);
-          const claim = await loadVisibleClaim(store, access, principal, param(req, 'id'));
-          const expectedVersion = checkIfMatch(req, claim.version, { required: true });
-          const payload = validateInput<Record<string, unknown>>(EVENT_PAYLOAD_SCHEMAS[event], req.body);
-          const result = await withVersionCheck(expectedVersion, () =>
-            service.act(claim.id, event, principal, payload, { expectedVersion }),
-          );
-          setEtag(res, result.claim.version);
-          res.json(claimView(result.claim));
-        },
+        (req, res) => sendEvent(req, res, param(req, 'event') as ActionEvent),
       ],
     },
     {
