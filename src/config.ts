@@ -19,6 +19,7 @@ export interface Config {
   schedulerIntervalMs: number;
   poeMaxBytes: number;
   backtestMaxClaims: number;
+  idempotencyTtlHours: number;
   logLevel: 'fatal' | 'error' | 'warn' | 'info' | 'debug' | 'trace' | 'silent';
   shutdownTimeoutMs: number;
 }
@@ -46,6 +47,7 @@ export const CONFIG_VARIABLES = [
   ['SCHEDULER_INTERVAL_MS', '1000', 'How often due deadlines and webhook deliveries are checked.'],
   ['POE_MAX_BYTES', '10485760', 'Largest PoE upload accepted, in bytes.'],
   ['BACKTEST_MAX_CLAIMS', '50000', 'Most claims one POST /v1/backtest may replay (larger runs: `cpor backtest`).'],
+  ['IDEMPOTENCY_TTL_HOURS', '24', 'How long an Idempotency-Key is remembered (a retry after that runs again).'],
   ['LOG_LEVEL', 'info', 'pino level: fatal, error, warn, info, debug, trace, silent.'],
   ['SHUTDOWN_TIMEOUT_MS', '10000', 'How long SIGTERM waits for requests in flight.'],
 ] as const;
@@ -115,6 +117,7 @@ export function loadConfig(env: NodeJS.ProcessEnv, defaults: { policyPath: strin
     schedulerIntervalMs: integer('SCHEDULER_INTERVAL_MS', 1000, 50, 3_600_000),
     poeMaxBytes: integer('POE_MAX_BYTES', 10 * 1024 * 1024, 1024, 1024 * 1024 * 1024),
     backtestMaxClaims: integer('BACKTEST_MAX_CLAIMS', 50_000, 1, 10_000_000),
+    idempotencyTtlHours: integer('IDEMPOTENCY_TTL_HOURS', 24, 1, 24 * 365),
     logLevel,
     shutdownTimeoutMs: integer('SHUTDOWN_TIMEOUT_MS', 10_000, 0, 600_000),
   };

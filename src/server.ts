@@ -81,6 +81,10 @@ export async function startService(
   });
   let lastSchedulerError: string | null = null;
 
+  const idempotency = createKnexIdempotencyStore(knex);
+  const HOUR_MS = 3_600_000;
+  let lastPurge = 0;
+
   const dispatcher = createWebhookDispatcher({
     store,
     urls: config.webhookUrls,
@@ -99,6 +103,17 @@ export async function startService(
         },
       },
       ...(config.webhookUrls.length ? [{ name: 'webhooks', run: () => dispatcher.deliverDue() }] : []),
+      {
+        // Idempotency keys are kept IDEMPOTENCY_TTL_HOURS; swept at most hourly.
+        name: 'idempotency',
+        run: async () => {
+          const now = clock.now().getTime();
+          if (now - lastPurge < HOUR_MS) return;
+          lastPurge = now;
+          const purged = await idempotency.purge(new Date(now - config.idempotencyTtlHours * HOUR_MS).toISOString());
+          if (purged) logger.info({ purged }, 'idempotency keys expired');
+        },
+      },
     ],
     {
       intervalMs: config.schedulerIntervalMs,
@@ -115,7 +130,7 @@ export async function startService(
     service,
     store,
     files: createFsPoeFileStore(join(config.dataDir, 'poe')),
-    idempotency: createKnexIdempotencyStore(knex),
+    idempotency,
     authenticator,
     logger,
     metrics,

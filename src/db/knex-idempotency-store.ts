@@ -56,5 +56,9 @@ export function createKnexIdempotencyStore(knex: Knex): IdempotencyStore {
     async abandon(scope, key) {
       await knex('idempotency_keys').where({ scope, key }).delete();
     },
+
+    async purge(before) {
+      return knex('idempotency_keys').where('created_at', '<', new Date(before).toISOString()).delete();
+    },
   };
 }

@@ -21,4 +21,6 @@ export interface IdempotencyStore {
   complete(scope: string, key: string, response: StoredResponse): Promise<void>;
   /** Releases a key whose request failed with a fault (5xx), so a retry can run. */
   abandon(scope: string, key: string): Promise<void>;
+  /** Forgets keys first used before `before` (ISO instant), done or still in flight; answers how many. */
+  purge(before: string): Promise<number>;
 }

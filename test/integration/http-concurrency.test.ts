@@ -129,6 +129,7 @@ describe.each(DATABASES)('versions and idempotency over HTTP ($name)', (db) => {
           return store.complete(...args);
         },
         abandon: (...args) => store.abandon(...args),
+        purge: (...args) => store.purge(...args),
       });
       await start({ wrapIdempotency: holdCompletion });
       const partner = await h.auth('partner');

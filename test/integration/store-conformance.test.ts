@@ -561,6 +561,17 @@ describe.each(DATABASES)('$name stores', (db) => {
       await keys.abandon('partner:4512345', 'unknown');
     });
 
+    it('purge forgets keys first used before the instant, done or in flight, and keeps newer ones', async () => {
+      const keys = ctx.idempotency;
+      await keys.begin('partner:4512345', 'old-done', 'hash-1', '2026-03-01T00:00:00.000Z');
+      await keys.complete('partner:4512345', 'old-done', response);
+      await keys.begin('partner:4512345', 'old-stuck', 'hash-1', '2026-03-01T00:00:01.000Z');
+      await keys.begin('partner:4512345', 'new', 'hash-1', '2026-03-02T00:00:00.000Z');
+      expect(await keys.purge('2026-03-02T00:00:00.000Z')).toBe(2);
+      expect(await keys.begin('partner:4512345', 'old-stuck', 'hash-2', '2026-03-02T01:00:00.000Z')).toEqual({ state: 'new' });
+      expect(await keys.begin('partner:4512345', 'new', 'hash-1', '2026-03-02T01:00:00.000Z')).toEqual({ state: 'inFlight' });
+    });
+
     it('keys are scoped: the same key in another scope is another key', async () => {
       const keys = ctx.idempotency;
       await keys.begin('partner:4512345', 'k1', 'hash-1', '2026-03-02T17:00:00.000Z');
