@@ -4,13 +4,15 @@ import { dirname, isAbsolute, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { compilePolicy, type CompiledPolicy } from '../claims/compiled-policy';
 import { formatIssue, loadPolicyFile } from '../rules/load-policy';
+import { createPolicyRegistry } from '../rules/policy-registry';
+import type { PolicySource } from '../claims/policy-source';
 
 /** The project's root: where `policies/` and `scenarios/` are bundled. */
 export const PACKAGE_ROOT = resolve(dirname(fileURLToPath(import.meta.url)), '..', '..');
 
-/** The policy in effect when none is named: $CPOR_POLICY, else the bundled one. */
+/** Where the policies in effect are when none is named: $CPOR_POLICY (a file or a folder of versions), else the bundled folder. */
 export function defaultPolicyPath(env: NodeJS.ProcessEnv = process.env): string {
-  return env.CPOR_POLICY ? resolve(env.CPOR_POLICY) : resolve(PACKAGE_ROOT, 'policies', 'cpor.yaml');
+  return env.CPOR_POLICY ? resolve(env.CPOR_POLICY) : resolve(PACKAGE_ROOT, 'policies');
 }
 
 /** Where the service looks for policy versions by default: the bundled policies/ folder. */
@@ -28,6 +30,23 @@ export function resolvePolicyPath(path: string, scenarioFile: string): string {
 
 export class PolicyLoadError extends Error {
   override readonly name = 'PolicyLoadError';
+}
+
+const sources = new Map<string, Promise<PolicySource>>();
+
+/**
+ * The policy versions in a file or folder (not watched), for simulations that follow the
+ * version in effect as their clock moves; a folder with no valid policy rejects with the errors.
+ */
+export function loadPolicySource(path: string): Promise<PolicySource> {
+  const key = resolve(path);
+  let source = sources.get(key);
+  if (!source) {
+    // The clock only stamps loadedAt: simulations never decide by it.
+    source = createPolicyRegistry({ path: key, clock: { now: () => new Date() } });
+    sources.set(key, source);
+  }
+  return source;
 }
 
 const cache = new Map<string, Promise<CompiledPolicy>>();

@@ -7,6 +7,7 @@ import type { Actor } from '../machines/claim-types';
 import type { ClaimRecord, HistoryEntry } from '../claims/claim-record';
 import { createClaimService, type IdSource } from '../claims/claim-service';
 import type { CompiledPolicy } from '../claims/compiled-policy';
+import { singlePolicySource, type PolicySource } from '../claims/policy-source';
 import { createMemoryClaimStore } from '../claims/memory-claim-store';
 import type { OutcomeExpectation, Scenario, ScenarioActor } from './scenario';
 
@@ -54,19 +55,21 @@ export function createSequentialIds(): IdSource {
 }
 
 const iso = (value: string) => new Date(value).toISOString();
+const refOf = (policy: { id: string; version: string }) => ({ id: policy.id, version: policy.version });
 
 export async function runScenario(
   scenario: Scenario,
-  options: { file: string; policy: CompiledPolicy },
+  /** One policy, or the versions a claim follows over time (the one in effect until submission pins it). */
+  options: { file: string; policy: CompiledPolicy } | { file: string; policies: PolicySource },
 ): Promise<ScenarioResult> {
-  const { policy } = options.policy;
+  const policies = 'policies' in options ? options.policies : singlePolicySource(options.policy);
   const failures: string[] = [];
   const timeline: TimelineEntry[] = [];
   const firstStep = scenario.steps[0]!;
   const clock = createVirtualClock(new Date('at' in firstStep ? firstStep.at : firstStep.until));
   const service = createClaimService({
     store: createMemoryClaimStore(),
-    policy: options.policy,
+    policies,
     clock,
     ids: createSequentialIds(),
   });
@@ -100,7 +103,7 @@ export async function runScenario(
       if (step.expect) checkOutcome(claim, step.expect, `${label}`, failures);
       continue;
     }
-    const actor = actorOf(step.by, claim?.snapshot.context.fields ?? claimFields, policy.roles);
+    const actor = actorOf(step.by, claim?.snapshot.context.fields ?? claimFields, policies.current(at).policy.roles);
     const payload = step.do === 'create' ? { ...claimFields, ...(step.with ?? {}) } : (step.with ?? {});
     const expectRefusal = step.expect?.refused;
     try {
@@ -137,7 +140,8 @@ export async function runScenario(
   return {
     name: scenario.name,
     file: options.file,
-    policy: { id: policy.id, version: policy.version },
+    // The version the claim follows at the end (or the one in effect at the start, without a claim).
+    policy: claim?.policy ?? refOf(policies.current(new Date('at' in firstStep ? firstStep.at : firstStep.until)).policy),
     passed: scenario.expect || scenario.steps.some((s) => s.expect) ? failures.length === 0 : failures.length === 0 ? null : false,
     failures,
     final: {

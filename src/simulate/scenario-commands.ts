@@ -3,7 +3,7 @@ import { readdir, stat } from 'node:fs/promises';
 import { join, relative } from 'node:path';
 import { loadScenarioFile } from './scenario';
 import { runScenario, type ScenarioResult } from './run-scenario';
-import { defaultPolicyPath, loadCompiledPolicy, resolvePolicyPath } from './policy-files';
+import { defaultPolicyPath, loadCompiledPolicy, loadPolicySource, resolvePolicyPath } from './policy-files';
 
 export interface Output {
   stdout(text: string): void;
@@ -25,14 +25,13 @@ export async function simulateFile(file: string, policyOverride?: string): Promi
   });
   const loaded = await loadScenarioFile(file);
   if (!loaded.ok) return failed(loaded.error);
-  const policyPath = policyOverride
-    ? policyOverride
-    : loaded.scenario.policy
-      ? resolvePolicyPath(loaded.scenario.policy, file)
-      : defaultPolicyPath();
+  const named = policyOverride ?? (loaded.scenario.policy ? resolvePolicyPath(loaded.scenario.policy, file) : undefined);
+  const policyPath = named ?? defaultPolicyPath();
   try {
-    const policy = await loadCompiledPolicy(policyPath);
-    return await runScenario(loaded.scenario, { file: shown, policy });
+    // A named policy runs alone; by default the claim follows the versions in effect, as in the service.
+    return named
+      ? await runScenario(loaded.scenario, { file: shown, policy: await loadCompiledPolicy(named) })
+      : await runScenario(loaded.scenario, { file: shown, policies: await loadPolicySource(policyPath) });
   } catch (error) {
     return { ...failed(`policy ${relative(process.cwd(), policyPath)}: ${(error as Error).message}`), name: loaded.scenario.name };
   }

@@ -154,3 +154,30 @@ describe('cpor serve configuration', () => {
     }
   });
 });
+
+describe('cpor simulate with a folder of policy versions', () => {
+  it('without a named policy the claim follows the version in effect, as in the service', async () => {
+    const { mkdtempSync: mk, writeFileSync: write } = await import('node:fs');
+    const folder = mk(join(tmpdir(), 'cpor-versions-'));
+    write(join(folder, 'cpor.yaml'), bundledPolicyText());
+    write(
+      join(folder, 'cpor-2026.2.yaml'),
+      bundledPolicyText()
+        .replace('version: "2026.1"', 'version: "2026.2"')
+        .replace('effective: 2026-01-01T00:00:00Z', 'effective: 2026-03-01T00:00:00Z')
+        .replace(/(partnerResponse:[\s\S]*?businessDays: )5/, '$110'),
+    );
+    const saved = process.env.CPOR_POLICY;
+    process.env.CPOR_POLICY = folder;
+    try {
+      const { stdout } = await run('simulate', SCENARIO, '--json');
+      const [result] = JSON.parse(stdout);
+      expect(result.policy).toEqual({ id: 'cpor', version: '2026.2' });
+      // Requested Thu Mar 5; 10 business days later is Thu Mar 19, falling due 00:00 PDT Mar 20.
+      expect(result.deadlines).toContainEqual(expect.objectContaining({ name: 'partnerResponse', due: '2026-03-20T07:00:00.000Z' }));
+    } finally {
+      if (saved === undefined) delete process.env.CPOR_POLICY;
+      else process.env.CPOR_POLICY = saved;
+    }
+  });
+});
