@@ -221,7 +221,7 @@ function mainHelp(): string {
   const width = Math.max(...Object.values(COMMANDS).map((c) => c.usage.length));
   return `cpor — CPOR claims policy service
 
-usage: cpor COMMAND [options]   (cpor COMMAND --help for details)
+usage: cpor COMMAND [options]   (cpor COMMAND --help for details; cpor --version)
 
 ${Object.values(COMMANDS)
   .map((c) => `  ${c.usage.padEnd(width)}  ${c.summary}`)
@@ -237,6 +237,11 @@ const stdio: Output = {
 /** Runs the CLI; returns the exit status. */
 export async function main(argv: string[], out: Output = stdio): Promise<number> {
   const [first, second] = argv;
+  if (first === '--version' || first === '-V') {
+    const { createRequire } = await import('node:module');
+    out.stdout(`${(createRequire(import.meta.url)('../package.json') as { version: string }).version}\n`);
+    return 0;
+  }
   if (!first || first === '--help' || first === '-h' || first === 'help') {
     out.stdout(mainHelp());
     return first ? 0 : 2;

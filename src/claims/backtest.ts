@@ -116,7 +116,7 @@ const DEFAULT_CONCURRENCY = 4;
 
 /** Replays every stored claim (created since `since`) under the baseline and the candidate, and compares. */
 export async function runBacktest(options: BacktestOptions): Promise<BacktestReport> {
-  const { store, policies, candidate, until, since, onProgress } = options;
+  const { store, candidate, until, since, onProgress } = options;
   const now = options.now ?? (() => performance.now());
   const started = now();
   const concurrency = Math.max(1, Math.floor(options.concurrency ?? DEFAULT_CONCURRENCY));

@@ -123,6 +123,12 @@ describe('help', () => {
     },
   );
 
+  it('cpor --version prints the package version', async () => {
+    const { code, stdout } = await run('--version');
+    expect(code).toBe(0);
+    expect(stdout.trim()).toBe((await import('../../package.json', { with: { type: 'json' } })).default.version);
+  });
+
   it('an unknown command exits 2 with the command list', async () => {
     const { code, stderr } = await run('frobnicate');
     expect(code).toBe(2);

@@ -1,7 +1,7 @@
 import { beforeAll, beforeEach, describe, expect, it, vi } from 'vitest';
 import { runBacktest, type BacktestOptions, type BacktestReport } from '../../src/claims/backtest';
 import { csvField, formatSummary, toCsv } from '../../src/claims/backtest-report';
-import { createClaimService, type ClaimService } from '../../src/claims/claim-service';
+import { createClaimService } from '../../src/claims/claim-service';
 import type { ClaimStore } from '../../src/claims/claim-store';
 import { compilePolicy, type CompiledPolicy } from '../../src/claims/compiled-policy';
 import { createMemoryClaimStore } from '../../src/claims/memory-claim-store';

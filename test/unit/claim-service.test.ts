@@ -149,7 +149,8 @@ describe('deadlines in the claim service', () => {
     at('2026-04-01T20:00:00Z'); // 30 days after Mar 2 is Apr 1: still the last whole day
     const early = await submitted(service);
     await service.act(early.id, 'withdraw', PARTNER, {});
-    await expect(service.act(c.id, 'dispute', PARTNER, { program: 'OSU', details: 'x' })).resolves.toBeDefined();
+    const disputed = await service.act(c.id, 'dispute', PARTNER, { program: 'OSU', details: 'x' });
+    expect(disputed.claim.status).toBe('disputed');
     at('2026-05-02T07:00:00Z');
     await expect(service.act(early.id, 'dispute', PARTNER, { program: 'OSU', details: 'x' })).rejects.toMatchObject({
       code: 'windowClosed',
