@@ -397,6 +397,11 @@ export function createClaimService(options: ClaimServiceOptions) {
     policies,
     clock,
 
+    /** The policy version a claim follows at an instant: pinned at submission, else the one in effect then. */
+    policyFor(record: ClaimRecord | null, at: Date = clock.now()): CompiledPolicy {
+      return policyFor(record, at);
+    },
+
     /** Creates a claim in `editing`. */
     async create(actor: Actor, fields: object, options: ActOptions = {}): Promise<ActResult> {
       const at = clock.now().toISOString();
