@@ -38,7 +38,9 @@ export async function serveCommand(out: Output): Promise<number> {
   }
   const service = running;
   return new Promise<number>((resolve) => {
+    let parentWatch: NodeJS.Timeout | undefined;
     const stop = (signal: string) => {
+      clearInterval(parentWatch);
       service.logger.info({ signal }, 'shutting down');
       service.close().then(
         () => resolve(0),
@@ -50,6 +52,15 @@ export async function serveCommand(out: Output): Promise<number> {
     };
     process.once('SIGTERM', () => stop('SIGTERM'));
     process.once('SIGINT', () => stop('SIGINT'));
+    // Started by an npm script (npm start): if npm goes away without passing its signal on (a
+    // shell between them, npm killed), stop rather than stay behind orphaned and listening.
+    if (process.env.npm_lifecycle_event !== undefined) {
+      const parent = process.ppid;
+      parentWatch = setInterval(() => {
+        if (process.ppid !== parent) stop('parent exited');
+      }, 500);
+      parentWatch.unref();
+    }
   });
 }
 
