@@ -7,10 +7,10 @@ import { formatSummary, toCsv } from './claims/backtest-report';
 import type { Clock } from './claims/claim-service';
 import type { CompiledPolicy } from './claims/compiled-policy';
 import { ConfigError, loadConfig, type Config } from './config';
-import { createDatabase } from './db/database';
 import { createKnexClaimStore } from './db/knex-claim-store';
 import { PolicyError, formatIssue } from './rules/load-policy';
 import { createPolicyRegistry, type PolicyRegistry } from './rules/policy-registry';
+import { openExistingDatabase } from './service-commands';
 import { loadCompiledPolicy, PACKAGE_ROOT, PolicyLoadError } from './simulate/policy-files';
 import type { Output } from './simulate/scenario-commands';
 
@@ -104,7 +104,13 @@ export async function backtestCommand(options: BacktestCommandOptions, out: Outp
     since = validDate(options.since) ? policies.current(until).calendar.startOfLocalDay(options.since) : new Date(options.since);
   }
 
-  const knex = createDatabase({ databaseUrl: config.databaseUrl, dataDir: config.dataDir });
+  const opened = await openExistingDatabase(config);
+  if ('problem' in opened) {
+    policies.stop();
+    out.stderr(`cpor backtest: ${opened.problem}\n`);
+    return 1;
+  }
+  const { knex } = opened;
   let report: BacktestReport;
   try {
     const progress = progressReporter(out, deps.stderrIsTTY ?? process.stderr.isTTY === true, stopwatch);

@@ -124,7 +124,9 @@ SIGINT stop it gracefully.`,
     summary: 'Mint a development bearer token',
     usage: 'cpor token --role ROLE [--partner ID] [--tenant ID] [--subject SUB] [--expires 1h]',
     help: `Prints an HS256 JWT the service accepts, signed with JWT_SECRET or the secret
-generated under DATA_DIR. Partner roles need --partner, customers --tenant.
+generated under DATA_DIR. The role must be one of the policy in effect (CPOR_POLICY,
+default the bundled policies/); partner roles need --partner, customers --tenant.
+Exit status: 0; 1 on a bad configuration; 2 on a token the service would refuse.
 For development and tests only: in production tokens come from your identity
 provider (JWKS_URL), and this command refuses to run when JWKS_URL is set.`,
     options: {
@@ -204,7 +206,8 @@ arguments.`,
     usage: 'cpor audit verify [--claim ID]',
     help: `Reads the history of every claim (or one) from the configured database and
 recomputes its hash chain. Prints the first broken entry of each broken claim
-(edited, removed or reordered) and exits 1; exits 0 when every chain holds.`,
+(edited, removed or reordered) and exits 1; exits 0 when every chain holds.
+Exits 1 without touching anything when there is no database, or no claim ID.`,
     options: { claim: { type: 'string' } },
     async run(_positionals, values, out) {
       return (await import('./service-commands')).auditVerifyCommand({ claimId: values.claim as string | undefined }, out);
@@ -229,6 +232,16 @@ ${Object.values(COMMANDS)
 `;
 }
 
+/** `cpor policy --help`, `cpor audit --help`: the subcommands of a group. */
+function groupHelp(group: string): string {
+  const members = Object.entries(COMMANDS).filter(([name]) => name.startsWith(`${group} `));
+  const width = Math.max(...members.map(([, c]) => c.usage.length));
+  return `usage: cpor ${group} SUBCOMMAND [options]   (cpor ${group} SUBCOMMAND --help for details)
+
+${members.map(([, c]) => `  ${c.usage.padEnd(width)}  ${c.summary}`).join('\n')}
+`;
+}
+
 const stdio: Output = {
   stdout: (text) => process.stdout.write(text),
   stderr: (text) => process.stderr.write(text),
@@ -249,6 +262,10 @@ export async function main(argv: string[], out: Output = stdio): Promise<number>
   const name = COMMANDS[`${first} ${second}`] ? `${first} ${second}` : first;
   const group = first === 'policy' || first === 'audit';
   const command = COMMANDS[name];
+  if (!command && group && (second === undefined || second === '--help' || second === '-h' || second === 'help')) {
+    out[second === undefined ? 'stderr' : 'stdout'](groupHelp(first));
+    return second === undefined ? 2 : 0;
+  }
   if (!command) {
     out.stderr(`cpor: unknown command "${argv.slice(0, group ? 2 : 1).join(' ')}"\n\n${mainHelp()}`);
     return 2;

@@ -22,6 +22,12 @@ export interface Config {
   idempotencyTtlHours: number;
   logLevel: 'fatal' | 'error' | 'warn' | 'info' | 'debug' | 'trace' | 'silent';
   shutdownTimeoutMs: number;
+  /** server.requestTimeout: a whole request (headers and body) must arrive within it. */
+  requestTimeoutMs: number;
+  /** server.headersTimeout: the request headers must arrive within it. */
+  headersTimeoutMs: number;
+  /** server.keepAliveTimeout: an idle keep-alive connection is closed after it. */
+  keepAliveTimeoutMs: number;
 }
 
 export class ConfigError extends Error {
@@ -50,6 +56,9 @@ export const CONFIG_VARIABLES = [
   ['IDEMPOTENCY_TTL_HOURS', '24', 'How long an Idempotency-Key is remembered (a retry after that runs again).'],
   ['LOG_LEVEL', 'info', 'pino level: fatal, error, warn, info, debug, trace, silent.'],
   ['SHUTDOWN_TIMEOUT_MS', '10000', 'How long SIGTERM waits for requests in flight.'],
+  ['REQUEST_TIMEOUT_MS', '120000', 'A request (headers and body, uploads included) must arrive within this; else 408 and the connection closes.'],
+  ['HEADERS_TIMEOUT_MS', '20000', 'Request headers must arrive within this (at most REQUEST_TIMEOUT_MS); else 408.'],
+  ['KEEP_ALIVE_TIMEOUT_MS', '5000', 'An idle keep-alive connection is closed after this.'],
 ] as const;
 
 const LOG_LEVELS = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'] as const;
@@ -120,7 +129,13 @@ export function loadConfig(env: NodeJS.ProcessEnv, defaults: { policyPath: strin
     idempotencyTtlHours: integer('IDEMPOTENCY_TTL_HOURS', 24, 1, 24 * 365),
     logLevel,
     shutdownTimeoutMs: integer('SHUTDOWN_TIMEOUT_MS', 10_000, 0, 600_000),
+    requestTimeoutMs: integer('REQUEST_TIMEOUT_MS', 120_000, 1_000, 3_600_000),
+    headersTimeoutMs: integer('HEADERS_TIMEOUT_MS', 20_000, 500, 3_600_000),
+    keepAliveTimeoutMs: integer('KEEP_ALIVE_TIMEOUT_MS', 5_000, 100, 600_000),
   };
+  if (config.headersTimeoutMs > config.requestTimeoutMs) {
+    problems.push(`HEADERS_TIMEOUT_MS=${config.headersTimeoutMs}: must not exceed REQUEST_TIMEOUT_MS (${config.requestTimeoutMs})`);
+  }
   if (problems.length > 0) throw new ConfigError(problems);
   return config;
 }

@@ -3,7 +3,7 @@
  * claim service → scheduler → Express app. Everything is wired here and only here.
  */
 import { mkdir } from 'node:fs/promises';
-import type { Server } from 'node:http';
+import { createServer, type Server } from 'node:http';
 import { join } from 'node:path';
 import { pino, type Logger } from 'pino';
 import { Registry, collectDefaultMetrics, Counter } from 'prom-client';
@@ -157,10 +157,30 @@ export async function startService(
     },
   });
 
-  const server = await new Promise<Server>((resolve, reject) => {
-    const listening = app.listen(config.port, config.host, () => resolve(listening));
-    listening.once('error', reject);
-  });
+  const server = createServer(
+    {
+      requestTimeout: config.requestTimeoutMs,
+      headersTimeout: config.headersTimeoutMs,
+      // Node checks those timeouts on this interval (default 30 s): often enough that they hold.
+      connectionsCheckingInterval: Math.min(1_000, Math.floor(config.headersTimeoutMs / 2)),
+    },
+    app,
+  );
+  server.keepAliveTimeout = config.keepAliveTimeoutMs;
+  try {
+    await new Promise<void>((resolve, reject) => {
+      server.once('error', reject);
+      server.listen(config.port, config.host, () => {
+        server.off('error', reject);
+        resolve();
+      });
+    });
+  } catch (error) {
+    // Nothing is left running: no scheduler, no watcher, no database handle.
+    policies.stop();
+    await knex.destroy();
+    throw new Error(listenFailure(error as NodeJS.ErrnoException, config.host, config.port));
+  }
   const address = server.address();
   const url = typeof address === 'object' && address ? `http://${config.host}:${address.port}` : String(address);
   if (options.startScheduler !== false) scheduler.start();
@@ -188,4 +208,12 @@ export async function startService(
     })());
 
   return { url, server, service, policies, scheduler, logger, close };
+}
+
+/** Why the server could not listen, naming the port and the interface. */
+function listenFailure(error: NodeJS.ErrnoException, host: string, port: number): string {
+  if (error.code === 'EADDRINUSE') return `port ${port} on ${host} is already in use (EADDRINUSE); stop what listens there or set PORT`;
+  if (error.code === 'EACCES') return `no permission to listen on port ${port} on ${host} (EACCES); use a port above 1023 or set PORT`;
+  if (error.code === 'EADDRNOTAVAIL') return `${host} is not an address of this machine (EADDRNOTAVAIL); set HOST`;
+  return `cannot listen on port ${port} on ${host}: ${error.message}`;
 }

@@ -1,11 +1,15 @@
 /** CLI commands that run against the configured service: serve, token, audit verify. */
+import { existsSync } from 'node:fs';
+import { join } from 'node:path';
+import type { Knex } from 'knex';
 import { mintToken } from './auth/mint-token';
 import { loadOrCreateSecret } from './auth/load-or-create-secret';
 import { verifyChain } from './claims/history-chain';
 import { ConfigError, loadConfig, type Config } from './config';
-import { createDatabase } from './db/database';
+import { createDatabase, SQLITE_FILE_NAME } from './db/database';
 import { createKnexClaimStore } from './db/knex-claim-store';
-import { startService } from './server';
+import { PolicyError, formatIssue } from './rules/load-policy';
+import { createPolicyRegistry } from './rules/policy-registry';
 import { BUNDLED_POLICY_DIR } from './simulate/policy-files';
 import type { Output } from './simulate/scenario-commands';
 
@@ -26,14 +30,17 @@ export async function serveCommand(out: Output): Promise<number> {
   if (!config) return 1;
   let running;
   try {
-    running = await startService(config);
+    // Loaded on demand: token, audit and backtest need no Express.
+    running = await (await import('./server')).startService(config);
   } catch (error) {
     out.stderr(`cpor serve: cannot start: ${(error as Error).message}\n`);
     return 1;
   }
   const service = running;
   return new Promise<number>((resolve) => {
+    let parentWatch: NodeJS.Timeout | undefined;
     const stop = (signal: string) => {
+      clearInterval(parentWatch);
       service.logger.info({ signal }, 'shutting down');
       service.close().then(
         () => resolve(0),
@@ -45,6 +52,15 @@ export async function serveCommand(out: Output): Promise<number> {
     };
     process.once('SIGTERM', () => stop('SIGTERM'));
     process.once('SIGINT', () => stop('SIGINT'));
+    // Started by an npm script (npm start): if npm goes away without passing its signal on (a
+    // shell between them, npm killed), stop rather than stay behind orphaned and listening.
+    if (process.env.npm_lifecycle_event !== undefined) {
+      const parent = process.ppid;
+      parentWatch = setInterval(() => {
+        if (process.ppid !== parent) stop('parent exited');
+      }, 500);
+      parentWatch.unref();
+    }
   });
 }
 
@@ -58,6 +74,12 @@ export async function tokenCommand(
     out.stderr('cpor token: JWKS_URL is set: tokens come from your identity provider, not from this command.\n');
     return 1;
   }
+  // A token the service would refuse is no use: check the role against the policy in effect.
+  const refusal = await tokenRefusal(config, options);
+  if (refusal) {
+    out.stderr(`cpor token: ${refusal}\n`);
+    return 2;
+  }
   const secret = await loadOrCreateSecret(config.dataDir, config.jwtSecret);
   out.stdout(
     `${await mintToken({ secret, ...options, issuer: config.jwtIssuer, audience: config.jwtAudience })}\n`,
@@ -68,10 +90,19 @@ export async function tokenCommand(
 export async function auditVerifyCommand(options: { claimId?: string }, out: Output): Promise<number> {
   const config = configOrExplain(out);
   if (!config) return 1;
-  const knex = createDatabase({ databaseUrl: config.databaseUrl, dataDir: config.dataDir });
+  const opened = await openExistingDatabase(config);
+  if ('problem' in opened) {
+    out.stderr(`cpor audit verify: ${opened.problem}\n`);
+    return 1;
+  }
+  const { knex } = opened;
   try {
     const store = createKnexClaimStore(knex);
-    const ids = options.claimId ? [options.claimId] : await store.allClaimIds();
+    if (options.claimId !== undefined && !(await store.getClaim(options.claimId))) {
+      out.stderr(`cpor audit verify: claim ${options.claimId} does not exist\n`);
+      return 1;
+    }
+    const ids = options.claimId !== undefined ? [options.claimId] : await store.allClaimIds();
     let broken = 0;
     let entries = 0;
     for (const id of ids) {
@@ -96,4 +127,45 @@ export async function auditVerifyCommand(options: { claimId?: string }, out: Out
   } finally {
     await knex.destroy();
   }
+}
+
+/** Why the service would refuse a token with these claims (role unknown to the policy in effect, missing id), or undefined. */
+async function tokenRefusal(config: Config, options: { role: string; partnerId?: string; tenantId?: string }): Promise<string | undefined> {
+  let roles;
+  try {
+    const registry = await createPolicyRegistry({ path: config.policyPath, clock: { now: () => new Date() } });
+    roles = registry.current(new Date()).policy.roles;
+    registry.stop();
+  } catch (error) {
+    if (!(error instanceof PolicyError)) throw error;
+    return `the policies (${config.policyPath}) do not load:\n${error.issues.map(formatIssue).join('\n')}`;
+  }
+  const role = Object.hasOwn(roles, options.role) ? roles[options.role] : undefined;
+  if (!role) return `"${options.role}" is not a role of the policy in effect; roles: ${Object.keys(roles).join(', ')}`;
+  if (role.kind === 'partner' && !options.partnerId?.trim()) return `the partner role "${options.role}" needs --partner ID`;
+  if (role.kind === 'customer' && !options.tenantId?.trim()) return `the customer role "${options.role}" needs --tenant ID`;
+  return undefined;
+}
+
+/**
+ * The service's database, only if it exists: commands that read it never create an empty
+ * SQLite file (or data directory) and never meet a database without the service's tables.
+ */
+export async function openExistingDatabase(config: Config): Promise<{ knex: Knex } | { problem: string }> {
+  const hint = 'start the service once (cpor serve) or set DATABASE_URL/DATA_DIR';
+  if (config.databaseUrl === undefined) {
+    const file = join(config.dataDir, SQLITE_FILE_NAME);
+    if (!existsSync(file)) return { problem: `no database at ${file}; ${hint}` };
+  }
+  const knex = createDatabase({ databaseUrl: config.databaseUrl, dataDir: config.dataDir });
+  const where = config.databaseUrl === undefined ? join(config.dataDir, SQLITE_FILE_NAME) : 'DATABASE_URL';
+  let problem: string | undefined;
+  try {
+    if (!(await knex.schema.hasTable('claims'))) problem = `no CPOR database at ${where} (it has no claims table); ${hint}`;
+  } catch (error) {
+    problem = `cannot open the database at ${where}: ${(error as Error).message}`;
+  }
+  if (problem === undefined) return { knex };
+  await knex.destroy();
+  return { problem };
 }

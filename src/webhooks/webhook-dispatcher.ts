@@ -22,6 +22,8 @@ export interface WebhookDispatcherOptions {
   timeoutMs?: number;
   /** Messages taken per deliverDue call; default 100. */
   batchSize?: number;
+  /** Claims whose messages are delivered at once (a claim's own messages go one by one, in order); default 8. */
+  concurrency?: number;
 }
 
 export interface DeliveryReport {
@@ -70,6 +72,7 @@ export function createWebhookDispatcher(options: WebhookDispatcherOptions): Webh
   const maxAttempts = positiveInteger(options.maxAttempts ?? 8, 'maxAttempts');
   const timeoutMs = positiveInteger(options.timeoutMs ?? 5_000, 'timeoutMs');
   const batchSize = positiveInteger(options.batchSize ?? 100, 'batchSize');
+  const concurrency = positiveInteger(options.concurrency ?? 8, 'concurrency');
   const backoff = options.backoff ?? exponentialBackoff({ random: options.random });
   const fetchImpl = options.fetch ?? fetch;
   let running: Promise<DeliveryReport> | undefined;
@@ -140,8 +143,21 @@ export function createWebhookDispatcher(options: WebhookDispatcherOptions): Webh
     const report: DeliveryReport = { delivered: 0, failed: 0, retried: 0 };
     if (urls.length === 0) return report;
     const due = await store.pendingOutbox(clock.now().toISOString(), batchSize);
-    // One message at a time, oldest first, so a receiver sees a claim's messages in order.
-    for (const message of due) report[await attempt(message)] += 1;
+    // A claim's messages one at a time, oldest first, so a receiver sees them in order; up to
+    // `concurrency` claims side by side, so one slow claim (or receiver) does not hold up the rest.
+    const byClaim = new Map<string, OutboxRecord[]>();
+    for (const message of due) {
+      const queue = byClaim.get(message.claimId);
+      if (queue) queue.push(message);
+      else byClaim.set(message.claimId, [message]);
+    }
+    const queues = [...byClaim.values()];
+    const worker = async () => {
+      for (let queue = queues.shift(); queue; queue = queues.shift()) {
+        for (const message of queue) report[await attempt(message)] += 1;
+      }
+    };
+    await Promise.all(Array.from({ length: Math.min(concurrency, queues.length) }, worker));
     return report;
   }
 

@@ -1,8 +1,9 @@
-import { mkdtempSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdtempSync, readdirSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { main } from '../../src/cli';
+import { createDatabase, migrateLatest } from '../../src/db/database';
 import { bundledPolicyText } from '../support/policy-factory';
 
 const ROOT = resolve(import.meta.dirname, '..', '..');
@@ -114,14 +115,27 @@ describe('cpor test', () => {
 });
 
 describe('help', () => {
-  it.each([['policy', 'lint'], ['simulate'], ['test'], ['serve'], ['token'], ['audit', 'verify']])(
-    'cpor %s %s --help prints its usage and exits 0',
-    async (...words) => {
-      const { code, stdout } = await run(...words.filter(Boolean), '--help');
+  it('every command the command list names answers --help with its usage, exit 0', async () => {
+    const { stdout: list } = await run('--help');
+    const names = [...list.matchAll(/^ {2}cpor ([a-z]+(?: [a-z]+)?)/gm)].map((m) => m[1]!.replace(/ [A-Z].*$/, ''));
+    expect(names).toEqual(expect.arrayContaining(['policy lint', 'policy diff', 'simulate', 'test', 'evaluate', 'serve', 'token', 'backtest', 'audit verify']));
+    for (const name of names) {
+      const { code, stdout, stderr } = await run(...name.split(' '), '--help');
+      expect({ name, code, stderr }).toEqual({ name, code: 0, stderr: '' });
+      expect(stdout).toMatch(new RegExp(`^usage: cpor ${name}`));
+    }
+  });
+
+  it.each([
+    ['policy', ['lint', 'diff']],
+    ['audit', ['verify']],
+  ])('cpor %s --help lists its subcommands, exit 0', async (group, subcommands) => {
+    for (const flag of ['--help', '-h']) {
+      const { code, stdout } = await run(group, flag);
       expect(code).toBe(0);
-      expect(stdout).toMatch(/^usage: cpor /);
-    },
-  );
+      for (const sub of subcommands) expect(stdout).toContain(`cpor ${group} ${sub}`);
+    }
+  });
 
   it('cpor --version prints the package version', async () => {
     const { code, stdout } = await run('--version');
@@ -184,6 +198,74 @@ describe('cpor simulate with a folder of policy versions', () => {
     } finally {
       if (saved === undefined) delete process.env.CPOR_POLICY;
       else process.env.CPOR_POLICY = saved;
+    }
+  });
+});
+
+/** Runs the CLI with these environment variables set (undefined: unset), then restores them. */
+async function runWithEnv(env: Record<string, string | undefined>, ...argv: string[]) {
+  const saved = Object.fromEntries(Object.keys(env).map((k) => [k, process.env[k]]));
+  const apply = (values: Record<string, string | undefined>) => {
+    for (const [key, value] of Object.entries(values)) {
+      if (value === undefined) delete process.env[key];
+      else process.env[key] = value;
+    }
+  };
+  apply(env);
+  try {
+    return await run(...argv);
+  } finally {
+    apply(saved);
+  }
+}
+
+describe('commands that read the database', () => {
+  it.each([
+    ['backtest', '--policy', join(ROOT, 'policies', 'cpor.yaml')],
+    ['audit', 'verify'],
+  ])('cpor %s without a database says so, exits 1 and creates nothing', async (...argv) => {
+    const parent = mkdtempSync(join(tmpdir(), 'cpor-nodb-'));
+    const dataDir = join(parent, 'data');
+    const { code, stderr } = await runWithEnv({ DATA_DIR: dataDir, DATABASE_URL: undefined }, ...argv);
+    expect(code).toBe(1);
+    expect(stderr).toContain(`no database at ${join(dataDir, 'cpor.sqlite')}`);
+    expect(stderr).toContain('start the service once');
+    expect(stderr).not.toMatch(/SQLITE_|no such table|select /);
+    expect(existsSync(dataDir)).toBe(false);
+    expect(readdirSync(parent)).toEqual([]);
+  });
+
+  it('cpor audit verify --claim with an unknown claim says it does not exist, exit 1', async () => {
+    const dataDir = mkdtempSync(join(tmpdir(), 'cpor-audit-'));
+    const knex = createDatabase({ dataDir });
+    await migrateLatest(knex);
+    await knex.destroy();
+    const { code, stdout, stderr } = await runWithEnv({ DATA_DIR: dataDir, DATABASE_URL: undefined }, 'audit', 'verify', '--claim', 'nope');
+    expect(code).toBe(1);
+    expect(stderr).toContain('claim nope does not exist');
+    expect(stdout).not.toContain('every chain holds');
+  });
+});
+
+describe('cpor token', () => {
+  const env = () => ({ DATA_DIR: mkdtempSync(join(tmpdir(), 'cpor-token-')), JWT_SECRET: undefined, JWKS_URL: undefined, CPOR_POLICY: undefined });
+
+  it.each([
+    [['--role', 'wizard'], '"wizard" is not a role of the policy in effect'],
+    [['--role', 'incentivesAdmin'], 'the partner role "incentivesAdmin" needs --partner ID'],
+    [['--role', 'customer'], 'the customer role "customer" needs --tenant ID'],
+  ])('refuses a token the service would refuse (%j), exit 2, prints no token', async (args, message) => {
+    const { code, stdout, stderr } = await runWithEnv(env(), 'token', ...args);
+    expect(code).toBe(2);
+    expect(stderr).toContain(message);
+    expect(stdout).toBe('');
+  });
+
+  it('mints tokens for roles of the policy in effect with the ids their kind needs', async () => {
+    for (const args of [['--role', 'reviewer'], ['--role', 'incentivesAdmin', '--partner', '4512345'], ['--role', 'customer', '--tenant', 't-1']]) {
+      const { code, stdout } = await runWithEnv(env(), 'token', ...args);
+      expect(code).toBe(0);
+      expect(stdout).toMatch(/^ey[\w-]+\.[\w-]+\.[\w-]+\n$/);
     }
   });
 });

@@ -1,5 +1,6 @@
 import { spawn, type ChildProcess } from 'node:child_process';
 import { mkdtempSync } from 'node:fs';
+import { createServer, type Server } from 'node:http';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { pino } from 'pino';
@@ -85,6 +86,50 @@ describe('durable deadlines', () => {
   });
 });
 
+describe('deadlines beside webhook delivery', () => {
+  let receiver: Server | undefined;
+  afterEach(async () => {
+    receiver?.closeAllConnections();
+    await new Promise((r) => receiver?.close(r) ?? r(undefined));
+    receiver = undefined;
+  });
+
+  it('a webhook receiver that never answers does not delay deadlines: one fires within two scheduler intervals', async () => {
+    // A receiver on 127.0.0.1 that takes every request and never answers (the dispatcher waits 5 s for each).
+    let requests = 0;
+    receiver = createServer(() => void (requests += 1));
+    await new Promise<void>((r) => receiver!.listen(0, '127.0.0.1', r));
+    const hook = `http://127.0.0.1:${(receiver.address() as { port: number }).port}/hook`;
+
+    const dataDir = mkdtempSync(join(tmpdir(), 'cpor-stuck-hook-'));
+    const clock = createVirtualClock(new Date('2026-03-02T17:00:00Z'));
+    const intervalMs = 250;
+    const config = configFor(dataDir, { WEBHOOK_URLS: hook, WEBHOOK_SECRET: 'whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw', SCHEDULER_INTERVAL_MS: String(intervalMs) });
+    const service = await startService(config, { clock, logger: pino({ level: 'silent' }) });
+    running.push(service);
+    // Messages for the receiver: three claims with information requested (one outbox message each)…
+    for (let i = 0; i < 3; i++) {
+      const claim = await submittedClaim(service.service);
+      await service.service.act(claim.id, 'startReview', { role: 'reviewer' }, {});
+      await service.service.act(claim.id, 'requestInfo', { role: 'reviewer' }, { deficiencies: ['missingCustomerAcknowledgment'], comment: 'Please add the signature page' });
+    }
+    // …and a claim whose review has not started: reviewStart falls due after five business days.
+    const waiting = await submittedClaim(service.service);
+    const deadline = Date.now() + 10_000;
+    while (requests === 0 && Date.now() < deadline) await new Promise((r) => setTimeout(r, 10));
+    expect(requests, 'the dispatcher is waiting on the receiver').toBeGreaterThan(0);
+
+    clock.set(new Date('2026-03-12T00:00:00Z')); // reviewStart (five business days after 2026-03-02) is now due
+    const movedAt = Date.now();
+    while (!(await firedEvents(service.service, waiting.id)).includes('reviewStartDue') && Date.now() - movedAt < 8_000) {
+      await new Promise((r) => setTimeout(r, 10));
+    }
+    const lateMs = Date.now() - movedAt;
+    expect(await firedEvents(service.service, waiting.id)).toContain('reviewStartDue');
+    expect(lateMs).toBeLessThan(2 * intervalMs + 500); // before: 5 s per stuck message, one after another
+  }, 30_000);
+});
+
 describe('crash safety', () => {
   let child: ChildProcess | undefined;
   afterEach(() => {
@@ -135,7 +180,12 @@ describe('crash safety', () => {
       }
     };
     const writers = Array.from({ length: 8 }, writer);
-    await new Promise((r) => setTimeout(r, 1500));
+    // Kill once the stream is well under way (a condition, not a fixed sleep: a loaded machine is slower).
+    const acknowledgedEdits = () => [...acknowledged.values()].reduce((a, b) => a + b, 0);
+    const deadline = Date.now() + 30_000;
+    while ((acknowledged.size < 8 || acknowledgedEdits() <= 80) && Date.now() < deadline) {
+      await new Promise((r) => setTimeout(r, 20));
+    }
     const exited = new Promise((r) => child!.once('exit', r));
     child.kill('SIGKILL');
     stop = true;
@@ -143,7 +193,7 @@ describe('crash safety', () => {
     await exited;
     // The kill landed in a real stream: several claims, many acknowledged edits each.
     expect(acknowledged.size).toBe(8);
-    expect([...acknowledged.values()].reduce((a, b) => a + b, 0)).toBeGreaterThan(50);
+    expect(acknowledgedEdits()).toBeGreaterThan(50);
 
     const knex = createDatabase({ dataDir });
     try {

@@ -197,6 +197,56 @@ describe('createWebhookDispatcher: retries', () => {
     expect((await record()).lastError).toMatch(/webhook 1 \(127\.0\.0\.1:\d+\): no answer within 200 ms/);
   });
 
+  it("delivers different claims' messages side by side: a receiver stuck on one claim does not hold up another", async () => {
+    respond = (path, res) => {
+      if (path !== '/hook?stuck') res.writeHead(204).end();
+    };
+    const urlFor = (claimId: string) => (claimId === 'stuck' ? `${base}/hook?stuck` : `${base}/hook`);
+    // One URL per dispatcher is configured; route by claim through fetch so one claim's receiver hangs.
+    let freeSentAfterMs = Infinity;
+    const routed: typeof fetch = (input, init) => {
+      const claimId = (JSON.parse(String(init!.body)) as { claimId: string }).claimId;
+      if (claimId === 'free') freeSentAfterMs = Date.now() - started;
+      return fetch(urlFor(claimId), init);
+    };
+    await enqueue(
+      message({ id: 'stuck:1', claimId: 'stuck', at: '2026-03-10T15:00:00.000Z' }),
+      message({ id: 'free:1', claimId: 'free', at: '2026-03-10T15:10:00.000Z' }),
+    );
+    const started = Date.now();
+    const report = await dispatcher({ fetch: routed, timeoutMs: 1_500 }).deliverDue();
+    expect(report).toEqual({ delivered: 1, failed: 0, retried: 1 });
+    expect((await record('free:1')).status).toBe('delivered');
+    // Side by side: the other claim's message went out while the stuck one waited, not after its timeout.
+    expect(freeSentAfterMs).toBeLessThan(1_000);
+  });
+
+  it("keeps one claim's messages in order and never runs more than `concurrency` deliveries at once", async () => {
+    let inFlight = 0;
+    let most = 0;
+    const order: string[] = [];
+    const counting: typeof fetch = async (input, init) => {
+      inFlight += 1;
+      most = Math.max(most, inFlight);
+      order.push(String((init!.headers as Record<string, string>)['webhook-id']));
+      await new Promise((r) => setTimeout(r, 20));
+      inFlight -= 1;
+      return new Response(null, { status: 204 });
+    };
+    const messages = [];
+    for (let claim = 0; claim < 10; claim++) {
+      for (let n = 1; n <= 3; n++) {
+        messages.push(message({ id: `c${claim}:${n}`, claimId: `c${claim}`, at: `2026-03-10T15:${String(claim * 3 + n).padStart(2, '0')}:00.000Z` }));
+      }
+    }
+    await enqueue(...messages);
+    expect(await dispatcher({ fetch: counting, concurrency: 4 }).deliverDue()).toEqual({ delivered: 30, failed: 0, retried: 0 });
+    expect(most).toBe(4);
+    for (let claim = 0; claim < 10; claim++) {
+      expect(order.filter((id) => id.startsWith(`c${claim}:`))).toEqual([`c${claim}:1`, `c${claim}:2`, `c${claim}:3`]);
+    }
+  });
+
   it('retries when the connection is refused', async () => {
     await enqueue(message());
     expect(await dispatcher({ urls: [refusedUrl] }).deliverDue()).toEqual({ delivered: 0, failed: 0, retried: 1 });
