@@ -1,5 +1,6 @@
 /** An in-memory ClaimStore: simulations, backtests and tests. Transactions run one at a time. */
 import { ConflictError } from '../domain/errors';
+import { sameTenant } from '../domain/tenant-id';
 import type { ClaimRecord, HistoryEntry } from './claim-record';
 import { isInConflict, overlapOf } from './conflicts';
 import type { ClaimFilter, ClaimStore, ClaimStoreTx, OutboxRecord } from './claim-store';
@@ -16,7 +17,7 @@ export function matchesFilter(claim: ClaimRecord, filter: ClaimFilter): boolean 
   const fields = claim.snapshot.context.fields;
   if (filter.status && claim.status !== filter.status) return false;
   if (filter.overdue && !claim.overdue.includes(filter.overdue)) return false;
-  if (filter.tenantId && fields.customer?.tenantId !== filter.tenantId) return false;
+  if (filter.tenantId && !sameTenant(fields.customer?.tenantId, filter.tenantId)) return false;
   if (filter.partnerId && fields.partnerId !== filter.partnerId) return false;
   if (filter.after) {
     const { createdAt, id } = filter.after;

@@ -8,12 +8,13 @@
 import type { Knex } from 'knex';
 import type { ClaimRecord, HistoryEntry } from '../claims/claim-record';
 import type { ClaimFilter, ClaimStore, ClaimStoreTx, DeliveryStatus, OutboxRecord } from '../claims/claim-store';
-import { productCodesOf, tenantKey } from '../claims/conflicts';
+import { productCodesOf } from '../claims/conflicts';
 import type { DecisionRecord } from '../claims/decision-digest';
 import type { OutboxMessage } from '../claims/outbox';
 import { LEAF_STATES } from '../machines/claim-transitions';
 import type { StateId } from '../machines/claim-types';
 import { ConflictError } from '../domain/errors';
+import { tenantKey } from '../domain/tenant-id';
 import { commentsOf, type ClaimComment } from './claim-comments';
 
 /** Facts of a stored PoE file (content-addressed). */
@@ -94,7 +95,8 @@ function claimRow(claim: ClaimRecord) {
     substatus: claim.substatus,
     reason: claim.reason,
     partner_id: fields.partnerId ?? null,
-    tenant_id: fields.customer?.tenantId ?? null,
+    // The tenant key (lower case), as every tenant comparison uses it; `data` keeps the ID as entered.
+    tenant_id: fields.customer?.tenantId ? tenantKey(fields.customer.tenantId) : null,
     policy_id: claim.policy.id,
     policy_version: claim.policy.version,
     created_at: claim.createdAt,
@@ -391,7 +393,7 @@ export function createKnexClaimStore(knex: Knex): KnexClaimStore {
     async listClaims(filter: ClaimFilter) {
       const query = knex('claims').select('id', 'version', 'data');
       if (filter.status) query.where('status', filter.status);
-      if (filter.tenantId) query.where('tenant_id', filter.tenantId);
+      if (filter.tenantId) query.where('tenant_id', tenantKey(filter.tenantId));
       if (filter.partnerId) query.where('partner_id', filter.partnerId);
       if (filter.overdue) {
         const name = filter.overdue;
