@@ -3,7 +3,7 @@ import { ConflictError } from '../domain/errors';
 import { sameTenant } from '../domain/tenant-id';
 import type { ClaimRecord, HistoryEntry } from './claim-record';
 import { isInConflict, overlapOf } from './conflicts';
-import type { ClaimFilter, ClaimStore, ClaimStoreTx, OutboxRecord } from './claim-store';
+import type { ClaimFilter, ClaimStore, ClaimStoreTx, OutboxRecord, StoredDecision } from './claim-store';
 import type { DecisionRecord } from './decision-digest';
 import type { OutboxMessage } from './outbox';
 
@@ -30,7 +30,8 @@ export function createMemoryClaimStore(): ClaimStore {
   const claims = new Map<string, ClaimRecord>();
   const history = new Map<string, HistoryEntry[]>();
   const outbox = new Map<string, OutboxRecord>();
-  const decisions: DecisionRecord[] = [];
+  const decisions: StoredDecision[] = [];
+  const logDecision = (record: DecisionRecord) => decisions.push({ seq: decisions.length + 1, record: clone(record) });
   let queue: Promise<unknown> = Promise.resolve();
 
   const run = async <T>(fn: (tx: ClaimStoreTx) => Promise<T>): Promise<T> => {
@@ -77,7 +78,7 @@ export function createMemoryClaimStore(): ClaimStore {
       list.push(entry);
       history.set(entry.claimId, list);
     }
-    decisions.push(...stagedDecisions);
+    stagedDecisions.forEach(logDecision);
     for (const message of stagedOutbox) {
       if (outbox.has(message.id)) continue;
       outbox.set(message.id, {
@@ -142,10 +143,16 @@ export function createMemoryClaimStore(): ClaimStore {
       if (current) outbox.set(id, { ...current, ...update });
     },
     async recordDecision(record) {
-      decisions.push(clone(record));
+      logDecision(record);
     },
     async listDecisions(claimId, limit) {
-      return decisions.filter((d) => d.claimId === claimId).slice(0, limit).map(clone);
+      return decisions.filter((d) => d.record.claimId === claimId).slice(0, limit).map((d) => clone(d.record));
+    },
+    async pageDecisions(claimId, { kind, after, limit }) {
+      return decisions
+        .filter((d) => d.record.claimId === claimId && (kind === undefined || d.record.kind === kind) && (after === undefined || d.seq > after))
+        .slice(0, limit)
+        .map(clone);
     },
     async listOutbox(filter) {
       return [...outbox.values()]

@@ -1,6 +1,7 @@
 /** `/v1/claims`: create, list, read, edit, act on a claim; its comments, history, decision log and disputes. */
 import type { Request, RequestHandler, Response } from 'express';
 import { commentOf, commentsOf } from '../db/claim-comments';
+import { DECISION_KINDS, type DecisionKind } from '../claims/decision-digest';
 import { STATUSES, EVENT_TYPES, type EventType, type StateId } from '../machines/claim-types';
 import { EVENT_PAYLOAD_SCHEMAS, claimFieldsSchema } from '../machines/event-payloads';
 import { loadVisibleClaim } from './access';
@@ -21,7 +22,7 @@ import {
   commentSchema,
   commentView,
   conflictsView,
-  decisionSchema,
+  decisionPageSchema,
   decisionView,
   disputeView,
   disputeViewSchema,
@@ -90,7 +91,12 @@ export function claimsRoutes(ctx: HttpContext): RouteSpec[] {
         minimum: 1,
         maximum: MAX_DECISIONS_LIMIT,
         default: DEFAULT_DECISIONS_LIMIT,
-        description: 'At most this many records, oldest first.',
+        description: 'At most this many records per page, oldest first.',
+      },
+      cursor: { type: 'string', pattern: '^[1-9][0-9]{0,15}$', description: 'nextCursor of the previous page.' },
+      kind: {
+        enum: DECISION_KINDS,
+        description: 'Only records of this kind: `transition` (events applied or refused, deadlines fired) or `evaluation` (POST /v1/evaluate).',
       },
     },
   } as const;
@@ -357,22 +363,37 @@ export function claimsRoutes(ctx: HttpContext): RouteSpec[] {
       method: 'get',
       path: '/v1/claims/:id/decisions',
       operationId: 'listDecisions',
-      summary: "A claim's decision log, oldest first: every transition, refusal and deadline firing",
+      summary: "A claim's decision log, oldest first, a page at a time: every transition, refusal and deadline firing, and evaluations",
       description:
-        'Each record names the policy id and version that decided, a digest of the inputs, the result, and the rules ' +
-        'that fired. Visible to whoever may see the claim.',
+        'Each record names the policy id and version that decided, its author, a digest of the inputs, the result, and the rules ' +
+        'that fired. Oldest first, in the order written; `nextCursor` (and the `next` link) give the following page, null on the last. ' +
+        '`kind=transition` leaves out evaluations. Visible to whoever may see the claim.',
       tag: 'claims',
       auth: true,
       query: decisionsQuery,
-      responses: { 200: { description: 'The decision records, oldest first', content: json(itemsOf(decisionSchema)) } },
+      responses: { 200: { description: 'A page of decision records, oldest first', content: json(decisionPageSchema) } },
       problems: [400, 401, 404],
       handlers: [
         auth,
         async (req, res) => {
           const claim = await loadVisibleClaim(store, access, principalOf(res), param(req, 'id'));
-          const query = validateQuery<{ limit?: number }>(decisionsQuery, req.query as Record<string, unknown>);
-          const records = await store.listDecisions(claim.id, query.limit ?? DEFAULT_DECISIONS_LIMIT);
-          res.json({ items: records.map(decisionView) });
+          const query = validateQuery<{ limit?: number; cursor?: string; kind?: DecisionKind }>(
+            decisionsQuery,
+            req.query as Record<string, unknown>,
+          );
+          const limit = query.limit ?? DEFAULT_DECISIONS_LIMIT;
+          const found = await store.pageDecisions(claim.id, {
+            limit: limit + 1,
+            ...(query.kind ? { kind: query.kind } : {}),
+            ...(query.cursor !== undefined ? { after: Number(query.cursor) } : {}),
+          });
+          const page = found.slice(0, limit);
+          const nextCursor = found.length > limit ? String(page.at(-1)!.seq) : null;
+          const next =
+            nextCursor === null
+              ? null
+              : `${claimPath(claim.id)}/decisions?${new URLSearchParams({ limit: String(limit), cursor: nextCursor, ...(query.kind ? { kind: query.kind } : {}) })}`;
+          res.json({ items: page.map((d) => decisionView(d.record)), nextCursor, next });
         },
       ],
     },
