@@ -381,7 +381,9 @@ export function createClaimService(options: ClaimServiceOptions) {
 
   /** Outbox messages for a change; each names the claim as it is after the whole change. */
   function outboxFor(claim: ClaimRecord, entries: readonly HistoryEntry[]) {
-    return entries.flatMap((entry) => outboxMessageFor(claim, entry) ?? []);
+    // Messages name deadlines by what the claim's policy version says they do.
+    const { policy } = policyFor(claim, new Date(claim.updatedAt));
+    return entries.flatMap((entry) => outboxMessageFor(claim, entry, policy) ?? []);
   }
 
   async function load(tx: ClaimStoreTx, claimId: string): Promise<ClaimRecord> {
