@@ -12,6 +12,7 @@ import { HttpError } from './errors';
 import { checkIfMatch, etagOf, IF_MATCH, IF_MATCH_OPTIONAL, requireIfMatchHeader, setEtag, withVersionCheck } from './etag';
 import { IDEMPOTENCY_KEY, idempotent } from './idempotency';
 import { jsonBody } from './json-body';
+import { policySourceOf } from './policy-routes';
 import { param, type RouteSpec } from './route-spec';
 import { validateInput, validateQuery } from './validation';
 import {
@@ -62,12 +63,32 @@ export function claimsRoutes(ctx: HttpContext): RouteSpec[] {
   const body = jsonBody(ctx.limits.jsonBodyBytes);
   const once = idempotent(ctx.idempotency);
 
-  const listQuery = {
+  const policies = policySourceOf(deps);
+  /**
+   * Deadline names of every loaded version, read at each request: a version loaded
+   * since start may add one, and a claim pinned to an older version may be overdue on
+   * one the version in effect dropped.
+   */
+  const deadlineNames = (): string[] => {
+    const names = new Set(Object.keys(service.policy.policy.deadlines));
+    for (const ref of policies.list()) for (const name of Object.keys(policies.get(ref)?.policy.deadlines ?? {})) names.add(name);
+    return [...names].sort();
+  };
+  // One schema object per set of names, so ajv compiles it once (validation.ts caches by object).
+  let listQueryCache: { key: string; schema: ReturnType<typeof listQueryFor> } | undefined;
+  const listQuery = () => {
+    const names = deadlineNames();
+    const key = names.join('\n');
+    if (listQueryCache?.key !== key) listQueryCache = { key, schema: listQueryFor(names) };
+    return listQueryCache.schema;
+  };
+
+  const listQueryFor = (deadlines: readonly string[]) => ({
     properties: {
       status: { enum: STATUSES, description: 'Only claims with this status.' },
       overdue: {
-        enum: Object.keys(service.policy.policy.deadlines),
-        description: 'Only claims flagged overdue on this deadline.',
+        enum: deadlines,
+        description: 'Only claims flagged overdue on this deadline (a deadline of any loaded policy version).',
       },
       tenantId: { type: 'string', format: 'uuid', description: "Only claims on this customer's tenant." },
       partnerId: { type: 'string', pattern: '^[0-9]{5,12}$', description: "Only this partner ID's claims." },
@@ -79,7 +100,7 @@ export function claimsRoutes(ctx: HttpContext): RouteSpec[] {
       limit: { type: 'integer', minimum: 1, maximum: MAX_PAGE_SIZE, default: DEFAULT_PAGE_SIZE },
       cursor: { type: 'string', maxLength: 1000, description: 'nextCursor of the previous page.' },
     },
-  } as const;
+  });
 
   // Documentation only: each action is validated against its own event's schema.
   const anyActionPayload = { anyOf: ACTION_EVENTS.map((event) => ({ $ref: `#/components/schemas/${schemaName(event)}` })) };
@@ -171,13 +192,15 @@ export function claimsRoutes(ctx: HttpContext): RouteSpec[] {
         'A filter outside what the caller may see gives an empty list.',
       tag: 'claims',
       auth: true,
-      query: listQuery,
+      get query() {
+        return listQuery();
+      },
       responses: { 200: { description: 'A page of claims', content: json(claimListSchema) } },
       problems: [400, 401],
       handlers: [
         auth,
         async (req, res) => {
-          const query = validateQuery<ListQuery>(listQuery, req.query as Record<string, unknown>);
+          const query = validateQuery<ListQuery>(listQuery(), req.query as Record<string, unknown>);
           const limit = query.limit ?? DEFAULT_PAGE_SIZE;
           let conflict: { conflicted: boolean; activeStatuses: readonly StateId[] } | undefined;
           if (query.conflicted !== undefined) {
