@@ -74,14 +74,6 @@ export function claimsRoutes(ctx: HttpContext): RouteSpec[] {
     for (const ref of policies.list()) for (const name of Object.keys(policies.get(ref)?.policy.deadlines ?? {})) names.add(name);
     return [...names].sort();
   };
-  // One schema object per set of names, so ajv compiles it once (validation.ts caches by object).
-  let listQueryCache: { key: string; schema: ReturnType<typeof listQueryFor> } | undefined;
-  const listQuery = () => {
-    const names = deadlineNames();
-    const key = names.join('\n');
-    if (listQueryCache?.key !== key) listQueryCache = { key, schema: listQueryFor(names) };
-    return listQueryCache.schema;
-  };
 
   const listQueryFor = (deadlines: readonly string[]) => ({
     properties: {
@@ -90,7 +82,7 @@ export function claimsRoutes(ctx: HttpContext): RouteSpec[] {
         enum: deadlines,
         description: 'Only claims flagged overdue on this deadline (a deadline of any loaded policy version).',
       },
-      tenantId: { type: 'string', format: 'uuid', description: "Only claims on this customer's tenant." },
+      tenantId: { type: 'string', format: 'uuid', description: "Only claims on this customer's tenant (compared without case)." },
       partnerId: { type: 'string', pattern: '^[0-9]{5,12}$', description: "Only this partner ID's claims." },
       conflicted: {
         type: 'boolean',
@@ -101,6 +93,15 @@ export function claimsRoutes(ctx: HttpContext): RouteSpec[] {
       cursor: { type: 'string', maxLength: 1000, description: 'nextCursor of the previous page.' },
     },
   });
+
+  // One schema object per set of names, so ajv compiles it once (validation.ts caches by object).
+  let listQueryCache: { key: string; schema: ReturnType<typeof listQueryFor> } | undefined;
+  const listQuery = () => {
+    const names = deadlineNames();
+    const key = names.join('\n');
+    if (listQueryCache?.key !== key) listQueryCache = { key, schema: listQueryFor(names) };
+    return listQueryCache.schema;
+  };
 
   // Documentation only: each action is validated against its own event's schema.
   const anyActionPayload = { anyOf: ACTION_EVENTS.map((event) => ({ $ref: `#/components/schemas/${schemaName(event)}` })) };
