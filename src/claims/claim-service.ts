@@ -95,7 +95,7 @@ interface TransitionFacts {
   policy: { id: string; version: string };
   /** The history entry's event (`<deadline>Due` for a deadline) and payload. */
   event: string;
-  actor: { role: string };
+  actor: { role: string; id?: string };
   payload: Record<string, unknown>;
   /** The claim before the step (null: not created yet). */
   before: ClaimRecord | null;
@@ -115,6 +115,7 @@ function transitionDecision(facts: TransitionFacts): DecisionRecord {
     claimId: facts.claimId,
     at: facts.at,
     kind: 'transition',
+    author: { role: facts.actor.role, id: facts.actor.id ?? null },
     policy: { id: facts.policy.id, version: facts.policy.version },
     inputDigest: digestInput({
       event: facts.event,
@@ -380,7 +381,9 @@ export function createClaimService(options: ClaimServiceOptions) {
 
   /** Outbox messages for a change; each names the claim as it is after the whole change. */
   function outboxFor(claim: ClaimRecord, entries: readonly HistoryEntry[]) {
-    return entries.flatMap((entry) => outboxMessageFor(claim, entry) ?? []);
+    // Messages name deadlines by what the claim's policy version says they do.
+    const { policy } = policyFor(claim, new Date(claim.updatedAt));
+    return entries.flatMap((entry) => outboxMessageFor(claim, entry, policy) ?? []);
   }
 
   async function load(tx: ClaimStoreTx, claimId: string): Promise<ClaimRecord> {

@@ -1,7 +1,7 @@
 /** What the claim service needs from storage. The knex stores and the in-memory one implement it. */
 import type { StateId, Status } from '../machines/claim-types';
 import type { ClaimRecord, HistoryEntry } from './claim-record';
-import type { DecisionRecord } from './decision-digest';
+import type { DecisionKind, DecisionRecord } from './decision-digest';
 import type { OutboxMessage } from './outbox';
 
 export interface ClaimStoreTx {
@@ -35,6 +35,20 @@ export interface ClaimFilter {
   conflict?: { conflicted: boolean; activeStatuses: readonly StateId[] };
   after?: ClaimCursor;
   limit: number;
+}
+
+/** Which part of a claim's decision log to read: keyset paging in the order written. */
+export interface DecisionQuery {
+  kind?: DecisionKind;
+  /** Only records after this position (`seq` of the last record of the previous page). */
+  after?: number;
+  limit: number;
+}
+
+/** A decision-log record with its position in the log (increasing in the order written). */
+export interface StoredDecision {
+  seq: number;
+  record: DecisionRecord;
 }
 
 export type DeliveryStatus = 'pending' | 'delivered' | 'failed';
@@ -74,7 +88,9 @@ export interface ClaimStore {
   listOutbox(filter: { claimId?: string; status?: DeliveryStatus; limit: number }): Promise<OutboxRecord[]>;
   /** Records a decision outside any claim change (a stateless evaluation). */
   recordDecision(record: DecisionRecord): Promise<void>;
-  /** A claim's decision-log records, oldest first. */
+  /** A claim's decision-log records, oldest first (the first `limit`). */
   listDecisions(claimId: string, limit: number): Promise<DecisionRecord[]>;
+  /** A page of a claim's decision log, oldest first, optionally of one kind, after a position. */
+  pageDecisions(claimId: string, query: DecisionQuery): Promise<StoredDecision[]>;
   close?(): Promise<void>;
 }

@@ -4,6 +4,7 @@
  * different partners, share a product code and both are in one of the policy's
  * active states. The service only flags a conflict; the reviewer settles it.
  */
+import { sameTenant } from '../domain/tenant-id';
 import type { ClaimFields, PoeDocument, StateId } from '../machines/claim-types';
 import type { LeafState } from '../machines/claim-transitions';
 import type { ConflictPolicy, ConflictSettlement, Policy } from '../rules/policy-types';
@@ -53,9 +54,6 @@ export function productCodesOf(fields: Partial<Pick<ClaimFields, 'products'>>): 
   return [...codes].sort();
 }
 
-/** A tenant ID as conflicts compare it (GUIDs are case-insensitive). */
-export const tenantKey = (tenantId: string) => tenantId.toLowerCase();
-
 /** Whether a machine state is one of `states` (`approved` covers `approved.consentPending`). */
 export function inStates(state: LeafState, states: readonly StateId[]): boolean {
   return states.some((s) => state === s || state.startsWith(`${s}.`));
@@ -66,8 +64,7 @@ export function overlapOf(claim: ClaimRecord, other: ClaimRecord, activeStatuses
   if (claim.id === other.id || !inStates(other.state, activeStatuses)) return [];
   const mine = claim.snapshot.context.fields;
   const theirs = other.snapshot.context.fields;
-  if (!mine.customer?.tenantId || !theirs.customer?.tenantId) return [];
-  if (tenantKey(mine.customer.tenantId) !== tenantKey(theirs.customer.tenantId)) return [];
+  if (!sameTenant(mine.customer?.tenantId, theirs.customer?.tenantId)) return [];
   if (!mine.partnerId || !theirs.partnerId || mine.partnerId === theirs.partnerId) return [];
   const codes = new Set(productCodesOf(mine));
   return productCodesOf(theirs).filter((code) => codes.has(code));

@@ -12,13 +12,26 @@ export function digestInput(value: unknown): string {
   return createHash('sha256').update(canonicalJson(value)).digest('hex');
 }
 
+export const DECISION_KINDS = ['transition', 'evaluation'] as const;
+export type DecisionKind = (typeof DECISION_KINDS)[number];
+
+export interface DecisionAuthor {
+  role: string;
+  id: string | null;
+}
+
 /** One entry of the decision log. */
 export interface DecisionRecord {
   /** The claim decided on; null for an evaluation of a claim that is not stored. */
   claimId: string | null;
-  /** The instant the decision is about (an evaluation's `asOf`, a transition's `at`). */
+  /**
+   * When the decision was made, by the service's clock: a transition's `at`, the
+   * instant an evaluation was answered (never the caller's `asOf`, which its result keeps).
+   */
   at: string;
-  kind: 'evaluation' | 'transition';
+  kind: DecisionKind;
+  /** Who asked: the caller's role and subject (`system` for a deadline). Absent on records stored before authors were kept. */
+  author?: DecisionAuthor;
   policy: { id: string; version: string };
   inputDigest: string;
   result: unknown;
@@ -27,6 +40,8 @@ export interface DecisionRecord {
 
 /** The part of an evaluation a decision log keeps: the verdicts, without the explanations (the inputs reproduce them). */
 export interface EvaluationDecisionResult {
+  /** The instant the caller evaluated the claim at. */
+  asOf: string;
   status: string;
   substatus: string | null;
   allowedEvents: string[];
@@ -39,9 +54,17 @@ export interface EvaluationDecisionResult {
   event?: { type: string; allowed: boolean; code?: string; to?: string };
 }
 
-/** The decision record of one evaluation. */
-export function decisionForEvaluation(input: EvaluationInput, evaluation: ClaimEvaluation): DecisionRecord {
+/**
+ * The decision record of one evaluation: filed at `recorded.at` (the service's clock when
+ * it answered) under `recorded.author` (the caller), whatever instant the caller chose.
+ */
+export function decisionForEvaluation(
+  input: EvaluationInput,
+  evaluation: ClaimEvaluation,
+  recorded: { at: string; author: DecisionAuthor },
+): DecisionRecord {
   const result: EvaluationDecisionResult = {
+    asOf: evaluation.asOf,
     status: evaluation.status,
     substatus: evaluation.substatus,
     allowedEvents: evaluation.allowedEvents.map((e) => e.event),
@@ -58,8 +81,9 @@ export function decisionForEvaluation(input: EvaluationInput, evaluation: ClaimE
   }
   return {
     claimId: input.claim.id ?? null,
-    at: evaluation.asOf,
+    at: recorded.at,
     kind: 'evaluation',
+    author: { role: recorded.author.role, id: recorded.author.id },
     policy: { id: evaluation.policy.id, version: evaluation.policy.version },
     inputDigest: digestInput(input),
     result,

@@ -1,8 +1,9 @@
 /** An in-memory ClaimStore: simulations, backtests and tests. Transactions run one at a time. */
 import { ConflictError } from '../domain/errors';
+import { sameTenant } from '../domain/tenant-id';
 import type { ClaimRecord, HistoryEntry } from './claim-record';
 import { isInConflict, overlapOf } from './conflicts';
-import type { ClaimFilter, ClaimStore, ClaimStoreTx, OutboxRecord } from './claim-store';
+import type { ClaimFilter, ClaimStore, ClaimStoreTx, OutboxRecord, StoredDecision } from './claim-store';
 import type { DecisionRecord } from './decision-digest';
 import type { OutboxMessage } from './outbox';
 
@@ -16,7 +17,7 @@ export function matchesFilter(claim: ClaimRecord, filter: ClaimFilter): boolean 
   const fields = claim.snapshot.context.fields;
   if (filter.status && claim.status !== filter.status) return false;
   if (filter.overdue && !claim.overdue.includes(filter.overdue)) return false;
-  if (filter.tenantId && fields.customer?.tenantId !== filter.tenantId) return false;
+  if (filter.tenantId && !sameTenant(fields.customer?.tenantId, filter.tenantId)) return false;
   if (filter.partnerId && fields.partnerId !== filter.partnerId) return false;
   if (filter.after) {
     const { createdAt, id } = filter.after;
@@ -29,7 +30,8 @@ export function createMemoryClaimStore(): ClaimStore {
   const claims = new Map<string, ClaimRecord>();
   const history = new Map<string, HistoryEntry[]>();
   const outbox = new Map<string, OutboxRecord>();
-  const decisions: DecisionRecord[] = [];
+  const decisions: StoredDecision[] = [];
+  const logDecision = (record: DecisionRecord) => decisions.push({ seq: decisions.length + 1, record: clone(record) });
   let queue: Promise<unknown> = Promise.resolve();
 
   const run = async <T>(fn: (tx: ClaimStoreTx) => Promise<T>): Promise<T> => {
@@ -76,7 +78,7 @@ export function createMemoryClaimStore(): ClaimStore {
       list.push(entry);
       history.set(entry.claimId, list);
     }
-    decisions.push(...stagedDecisions);
+    stagedDecisions.forEach(logDecision);
     for (const message of stagedOutbox) {
       if (outbox.has(message.id)) continue;
       outbox.set(message.id, {
@@ -141,10 +143,16 @@ export function createMemoryClaimStore(): ClaimStore {
       if (current) outbox.set(id, { ...current, ...update });
     },
     async recordDecision(record) {
-      decisions.push(clone(record));
+      logDecision(record);
     },
     async listDecisions(claimId, limit) {
-      return decisions.filter((d) => d.claimId === claimId).slice(0, limit).map(clone);
+      return decisions.filter((d) => d.record.claimId === claimId).slice(0, limit).map((d) => clone(d.record));
+    },
+    async pageDecisions(claimId, { kind, after, limit }) {
+      return decisions
+        .filter((d) => d.record.claimId === claimId && (kind === undefined || d.record.kind === kind) && (after === undefined || d.seq > after))
+        .slice(0, limit)
+        .map(clone);
     },
     async listOutbox(filter) {
       return [...outbox.values()]

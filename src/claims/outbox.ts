@@ -2,7 +2,9 @@
  * Messages the service emits with a transition, written in the same transaction
  * (the outbox) and delivered afterwards to webhooks.
  */
+import type { Policy } from '../rules/policy-types';
 import type { ClaimRecord, HistoryEntry } from './claim-record';
+import type { DeadlineRecord } from './deadline-tracker';
 
 export const OUTBOX_TYPES = [
   'claim.approved',
@@ -23,8 +25,23 @@ export interface OutboxMessage {
   payload: Record<string, unknown>;
 }
 
-/** The message a transition emits, if any. */
-export function outboxMessageFor(claim: ClaimRecord, entry: HistoryEntry): OutboxMessage | undefined {
+/**
+ * The deadline the recipient has to act before, in the state the claim is in now: the
+ * running deadline whose `onDue` does something to the claim (sends an event, or closes
+ * a window), earliest first. Escalations only flag the claim for reviewers. Found by
+ * what the policy says each deadline does, never by name: a policy may name them as it likes.
+ */
+function actingDeadline(claim: ClaimRecord, policy: Pick<Policy, 'deadlines'>): DeadlineRecord | undefined {
+  return claim.deadlines
+    .filter((d) => {
+      if (d.status !== 'running' || !Object.hasOwn(policy.deadlines, d.name)) return false;
+      return !('escalate' in policy.deadlines[d.name]!.onDue);
+    })
+    .sort((a, b) => (a.dueAt < b.dueAt ? -1 : a.dueAt > b.dueAt ? 1 : 0))[0];
+}
+
+/** The message a transition emits, if any; `policy` is the version the claim follows (its deadlines). */
+export function outboxMessageFor(claim: ClaimRecord, entry: HistoryEntry, policy: Pick<Policy, 'deadlines'>): OutboxMessage | undefined {
   if (entry.from === entry.to) return undefined;
   const fields = claim.snapshot.context.fields;
   const base = { id: `${claim.id}:${entry.seq}`, claimId: claim.id, at: entry.at };
@@ -36,7 +53,7 @@ export function outboxMessageFor(claim: ClaimRecord, entry: HistoryEntry): Outbo
     products: fields.products,
   };
   if (entry.to === 'approved.consentPending') {
-    const window = claim.deadlines.filter((d) => d.name === 'consentWindow' && d.status === 'running').at(-1);
+    const window = actingDeadline(claim, policy);
     return {
       ...base,
       type: 'claim.approved',
@@ -75,7 +92,7 @@ export function outboxMessageFor(claim: ClaimRecord, entry: HistoryEntry): Outbo
         deficiencies: entry.payload.deficiencies,
         comment: entry.payload.comment,
         partnerContact: fields.partnerContact,
-        responseDeadline: claim.deadlines.filter((d) => d.name === 'partnerResponse' && d.status === 'running').at(-1)?.dueAt ?? null,
+        responseDeadline: actingDeadline(claim, policy)?.dueAt ?? null,
       },
     };
   }

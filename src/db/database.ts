@@ -10,6 +10,8 @@ import knexFactory, { type Knex } from 'knex';
 import type { Database as SqliteConnection } from 'better-sqlite3';
 import * as initial from '../../migrations/20261124_001_initial';
 import * as decisionsConflicts from '../../migrations/20261124_002_decisions_conflicts';
+import * as tenantKeys from '../../migrations/20261130_003_tenant_keys';
+import * as decisionAuthors from '../../migrations/20261130_004_decision_authors';
 import { ImmediateSqliteClient, SQLITE_BUSY_TIMEOUT_MS } from './immediate-sqlite-client';
 
 export interface DatabaseConfig {
@@ -30,6 +32,8 @@ interface Migration {
 const MIGRATIONS: ReadonlyArray<readonly [name: string, migration: Migration]> = [
   ['20261124_001_initial', initial],
   ['20261124_002_decisions_conflicts', decisionsConflicts],
+  ['20261130_003_tenant_keys', tenantKeys],
+  ['20261130_004_decision_authors', decisionAuthors],
 ];
 
 /** A knex migration source over the statically imported migrations. */

@@ -8,12 +8,13 @@
 import type { Knex } from 'knex';
 import type { ClaimRecord, HistoryEntry } from '../claims/claim-record';
 import type { ClaimFilter, ClaimStore, ClaimStoreTx, DeliveryStatus, OutboxRecord } from '../claims/claim-store';
-import { productCodesOf, tenantKey } from '../claims/conflicts';
+import { productCodesOf } from '../claims/conflicts';
 import type { DecisionRecord } from '../claims/decision-digest';
 import type { OutboxMessage } from '../claims/outbox';
 import { LEAF_STATES } from '../machines/claim-transitions';
 import type { StateId } from '../machines/claim-types';
 import { ConflictError } from '../domain/errors';
+import { tenantKey } from '../domain/tenant-id';
 import { commentsOf, type ClaimComment } from './claim-comments';
 
 /** Facts of a stored PoE file (content-addressed). */
@@ -59,6 +60,8 @@ interface OutboxRow {
 
 interface DecisionRow {
   claim_id: string | null;
+  author_role: string | null;
+  author_id: string | null;
   at: string;
   kind: DecisionRecord['kind'];
   policy_id: string;
@@ -94,7 +97,8 @@ function claimRow(claim: ClaimRecord) {
     substatus: claim.substatus,
     reason: claim.reason,
     partner_id: fields.partnerId ?? null,
-    tenant_id: fields.customer?.tenantId ?? null,
+    // The tenant key (lower case), as every tenant comparison uses it; `data` keeps the ID as entered.
+    tenant_id: fields.customer?.tenantId ? tenantKey(fields.customer.tenantId) : null,
     policy_id: claim.policy.id,
     policy_version: claim.policy.version,
     created_at: claim.createdAt,
@@ -151,6 +155,8 @@ function toComment(row: CommentRow): ClaimComment {
 function decisionRow(record: DecisionRecord): DecisionRow {
   return {
     claim_id: record.claimId,
+    author_role: record.author?.role ?? null,
+    author_id: record.author?.id ?? null,
     at: iso(record.at),
     kind: record.kind,
     policy_id: record.policy.id,
@@ -161,11 +167,14 @@ function decisionRow(record: DecisionRecord): DecisionRow {
   };
 }
 
+const DECISION_COLUMNS = ['claim_id', 'author_role', 'author_id', 'at', 'kind', 'policy_id', 'policy_version', 'input_digest', 'result', 'rules_fired'];
+
 function toDecision(row: DecisionRow): DecisionRecord {
   return {
     claimId: row.claim_id,
     at: row.at,
     kind: row.kind,
+    ...(row.author_role !== null ? { author: { role: row.author_role, id: row.author_id } } : {}),
     policy: { id: row.policy_id, version: row.policy_version },
     inputDigest: row.input_digest,
     result: JSON.parse(row.result) as unknown,
@@ -325,6 +334,15 @@ async function readHistoryForAudit(db: Db, claimId: string): Promise<Array<{ ent
 }
 
 export function createKnexClaimStore(knex: Knex): KnexClaimStore {
+  const pageDecisions: ClaimStore['pageDecisions'] = async (claimId, { kind, after, limit }) => {
+    // Insertion order (the id) is the log's order; (claim_id, kind, id) and (claim_id, id) serve both filters.
+    const query = knex('decisions').select('id', ...DECISION_COLUMNS).where({ claim_id: claimId });
+    if (kind !== undefined) query.where('kind', kind);
+    if (after !== undefined) query.where('id', '>', after);
+    const rows: Array<DecisionRow & { id: number | string }> = await query.orderBy('id').limit(limit);
+    return rows.map((row) => ({ seq: Number(row.id), record: toDecision(row) }));
+  };
+
   const tx = (trx: Knex.Transaction): ClaimStoreTx => ({
     async getClaim(id) {
       // FOR UPDATE serialises writers of one claim on PostgreSQL (the version check is the
@@ -391,7 +409,7 @@ export function createKnexClaimStore(knex: Knex): KnexClaimStore {
     async listClaims(filter: ClaimFilter) {
       const query = knex('claims').select('id', 'version', 'data');
       if (filter.status) query.where('status', filter.status);
-      if (filter.tenantId) query.where('tenant_id', filter.tenantId);
+      if (filter.tenantId) query.where('tenant_id', tenantKey(filter.tenantId));
       if (filter.partnerId) query.where('partner_id', filter.partnerId);
       if (filter.overdue) {
         const name = filter.overdue;
@@ -472,13 +490,10 @@ export function createKnexClaimStore(knex: Knex): KnexClaimStore {
     },
 
     async listDecisions(claimId, limit) {
-      const rows: DecisionRow[] = await knex('decisions')
-        .select('claim_id', 'at', 'kind', 'policy_id', 'policy_version', 'input_digest', 'result', 'rules_fired')
-        .where({ claim_id: claimId })
-        .orderBy('id')
-        .limit(limit);
-      return rows.map(toDecision);
+      return (await pageDecisions(claimId, { limit })).map((d) => d.record);
     },
+
+    pageDecisions,
 
     async listComments(claimId) {
       const rows: CommentRow[] = await knex('comments').select('*').where({ claim_id: claimId }).orderBy('seq');

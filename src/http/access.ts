@@ -6,6 +6,7 @@ import type { Principal } from '../auth/authenticator';
 import type { ClaimRecord } from '../claims/claim-record';
 import type { ClaimFilter } from '../claims/claim-store';
 import { NotAllowedError, NotFoundError } from '../domain/errors';
+import { sameTenant } from '../domain/tenant-id';
 import type { Policy, RoleKind } from '../rules/policy-types';
 
 export interface Access {
@@ -35,7 +36,7 @@ export function createAccess(policyOf: () => Policy): Access {
         case 'partner':
           return principal.partnerId !== undefined && principal.partnerId === fields.partnerId;
         case 'customer':
-          return principal.tenantId !== undefined && principal.tenantId === fields.customer?.tenantId;
+          return sameTenant(principal.tenantId, fields.customer?.tenantId);
         case 'reviewer':
         case 'internal':
           return true;
@@ -51,7 +52,7 @@ export function createAccess(policyOf: () => Policy): Access {
           return { ...filter, partnerId: principal.partnerId };
         case 'customer':
           if (principal.tenantId === undefined) return undefined;
-          if (filter.tenantId !== undefined && filter.tenantId !== principal.tenantId) return undefined;
+          if (filter.tenantId !== undefined && !sameTenant(filter.tenantId, principal.tenantId)) return undefined;
           return { ...filter, tenantId: principal.tenantId };
         case 'reviewer':
         case 'internal':

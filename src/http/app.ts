@@ -12,7 +12,7 @@ import { buildOpenApi, openApiRoute } from './openapi';
 import { opsRoutes } from './ops-routes';
 import { outboxRoutes } from './outbox-routes';
 import { poeRoutes } from './poe-routes';
-import { policyRoutes } from './policy-routes';
+import { policyRoutes, policySourceOf } from './policy-routes';
 import { reportRoutes } from './report-routes';
 import { mountRoutes, type RouteSpec } from './route-spec';
 import { securityHeaders } from './security-headers';
@@ -56,8 +56,18 @@ export function createApp(deps: AppDeps): express.Express {
     ...reportRoutes(ctx),
     ...backtestRoutes(ctx),
   ];
-  let document: Record<string, unknown> | undefined;
-  routes.push(openApiRoute(() => (document ??= buildOpenApi(routes, deps.service.policy.policy))));
+  // Rebuilt when the version in effect or the set of loaded versions changes (a reload, a version
+  // taking effect): the document names the version and lists what the versions define.
+  const policies = policySourceOf(deps);
+  let document: { key: string; json: Record<string, unknown> } | undefined;
+  routes.push(
+    openApiRoute(() => {
+      const { policy } = deps.service.policy;
+      const key = JSON.stringify([policy.id, policy.version, policies.list().map((v) => [v.id, v.version, v.digest, v.effective])]);
+      if (document?.key !== key) document = { key, json: buildOpenApi(routes, policy) };
+      return document.json;
+    }),
+  );
 
   const app = express();
   app.locals[DECISIONS] = decisions;

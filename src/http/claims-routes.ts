@@ -1,6 +1,7 @@
 /** `/v1/claims`: create, list, read, edit, act on a claim; its comments, history, decision log and disputes. */
 import type { Request, RequestHandler, Response } from 'express';
 import { commentOf, commentsOf } from '../db/claim-comments';
+import { DECISION_KINDS, type DecisionKind } from '../claims/decision-digest';
 import { STATUSES, EVENT_TYPES, type EventType, type StateId } from '../machines/claim-types';
 import { EVENT_PAYLOAD_SCHEMAS, claimFieldsSchema } from '../machines/event-payloads';
 import { loadVisibleClaim } from './access';
@@ -11,6 +12,7 @@ import { HttpError } from './errors';
 import { checkIfMatch, etagOf, IF_MATCH, IF_MATCH_OPTIONAL, requireIfMatchHeader, setEtag, withVersionCheck } from './etag';
 import { IDEMPOTENCY_KEY, idempotent } from './idempotency';
 import { jsonBody } from './json-body';
+import { policySourceOf } from './policy-routes';
 import { param, type RouteSpec } from './route-spec';
 import { validateInput, validateQuery } from './validation';
 import {
@@ -21,7 +23,7 @@ import {
   commentSchema,
   commentView,
   conflictsView,
-  decisionSchema,
+  decisionPageSchema,
   decisionView,
   disputeView,
   disputeViewSchema,
@@ -61,14 +63,26 @@ export function claimsRoutes(ctx: HttpContext): RouteSpec[] {
   const body = jsonBody(ctx.limits.jsonBodyBytes);
   const once = idempotent(ctx.idempotency);
 
-  const listQuery = {
+  const policies = policySourceOf(deps);
+  /**
+   * Deadline names of every loaded version, read at each request: a version loaded
+   * since start may add one, and a claim pinned to an older version may be overdue on
+   * one the version in effect dropped.
+   */
+  const deadlineNames = (): string[] => {
+    const names = new Set(Object.keys(service.policy.policy.deadlines));
+    for (const ref of policies.list()) for (const name of Object.keys(policies.get(ref)?.policy.deadlines ?? {})) names.add(name);
+    return [...names].sort();
+  };
+
+  const listQueryFor = (deadlines: readonly string[]) => ({
     properties: {
       status: { enum: STATUSES, description: 'Only claims with this status.' },
       overdue: {
-        enum: Object.keys(service.policy.policy.deadlines),
-        description: 'Only claims flagged overdue on this deadline.',
+        enum: deadlines,
+        description: 'Only claims flagged overdue on this deadline (a deadline of any loaded policy version).',
       },
-      tenantId: { type: 'string', format: 'uuid', description: "Only claims on this customer's tenant." },
+      tenantId: { type: 'string', format: 'uuid', description: "Only claims on this customer's tenant (compared without case)." },
       partnerId: { type: 'string', pattern: '^[0-9]{5,12}$', description: "Only this partner ID's claims." },
       conflicted: {
         type: 'boolean',
@@ -78,7 +92,16 @@ export function claimsRoutes(ctx: HttpContext): RouteSpec[] {
       limit: { type: 'integer', minimum: 1, maximum: MAX_PAGE_SIZE, default: DEFAULT_PAGE_SIZE },
       cursor: { type: 'string', maxLength: 1000, description: 'nextCursor of the previous page.' },
     },
-  } as const;
+  });
+
+  // One schema object per set of names, so ajv compiles it once (validation.ts caches by object).
+  let listQueryCache: { key: string; schema: ReturnType<typeof listQueryFor> } | undefined;
+  const listQuery = () => {
+    const names = deadlineNames();
+    const key = names.join('\n');
+    if (listQueryCache?.key !== key) listQueryCache = { key, schema: listQueryFor(names) };
+    return listQueryCache.schema;
+  };
 
   // Documentation only: each action is validated against its own event's schema.
   const anyActionPayload = { anyOf: ACTION_EVENTS.map((event) => ({ $ref: `#/components/schemas/${schemaName(event)}` })) };
@@ -90,7 +113,12 @@ export function claimsRoutes(ctx: HttpContext): RouteSpec[] {
         minimum: 1,
         maximum: MAX_DECISIONS_LIMIT,
         default: DEFAULT_DECISIONS_LIMIT,
-        description: 'At most this many records, oldest first.',
+        description: 'At most this many records per page, oldest first.',
+      },
+      cursor: { type: 'string', pattern: '^[1-9][0-9]{0,15}$', description: 'nextCursor of the previous page.' },
+      kind: {
+        enum: DECISION_KINDS,
+        description: 'Only records of this kind: `transition` (events applied or refused, deadlines fired) or `evaluation` (POST /v1/evaluate).',
       },
     },
   } as const;
@@ -165,13 +193,15 @@ export function claimsRoutes(ctx: HttpContext): RouteSpec[] {
         'A filter outside what the caller may see gives an empty list.',
       tag: 'claims',
       auth: true,
-      query: listQuery,
+      get query() {
+        return listQuery();
+      },
       responses: { 200: { description: 'A page of claims', content: json(claimListSchema) } },
       problems: [400, 401],
       handlers: [
         auth,
         async (req, res) => {
-          const query = validateQuery<ListQuery>(listQuery, req.query as Record<string, unknown>);
+          const query = validateQuery<ListQuery>(listQuery(), req.query as Record<string, unknown>);
           const limit = query.limit ?? DEFAULT_PAGE_SIZE;
           let conflict: { conflicted: boolean; activeStatuses: readonly StateId[] } | undefined;
           if (query.conflicted !== undefined) {
@@ -357,22 +387,37 @@ export function claimsRoutes(ctx: HttpContext): RouteSpec[] {
       method: 'get',
       path: '/v1/claims/:id/decisions',
       operationId: 'listDecisions',
-      summary: "A claim's decision log, oldest first: every transition, refusal and deadline firing",
+      summary: "A claim's decision log, oldest first, a page at a time: every transition, refusal and deadline firing, and evaluations",
       description:
-        'Each record names the policy id and version that decided, a digest of the inputs, the result, and the rules ' +
-        'that fired. Visible to whoever may see the claim.',
+        'Each record names the policy id and version that decided, its author, a digest of the inputs, the result, and the rules ' +
+        'that fired. Oldest first, in the order written; `nextCursor` (and the `next` link) give the following page, null on the last. ' +
+        '`kind=transition` leaves out evaluations. Visible to whoever may see the claim.',
       tag: 'claims',
       auth: true,
       query: decisionsQuery,
-      responses: { 200: { description: 'The decision records, oldest first', content: json(itemsOf(decisionSchema)) } },
+      responses: { 200: { description: 'A page of decision records, oldest first', content: json(decisionPageSchema) } },
       problems: [400, 401, 404],
       handlers: [
         auth,
         async (req, res) => {
           const claim = await loadVisibleClaim(store, access, principalOf(res), param(req, 'id'));
-          const query = validateQuery<{ limit?: number }>(decisionsQuery, req.query as Record<string, unknown>);
-          const records = await store.listDecisions(claim.id, query.limit ?? DEFAULT_DECISIONS_LIMIT);
-          res.json({ items: records.map(decisionView) });
+          const query = validateQuery<{ limit?: number; cursor?: string; kind?: DecisionKind }>(
+            decisionsQuery,
+            req.query as Record<string, unknown>,
+          );
+          const limit = query.limit ?? DEFAULT_DECISIONS_LIMIT;
+          const found = await store.pageDecisions(claim.id, {
+            limit: limit + 1,
+            ...(query.kind ? { kind: query.kind } : {}),
+            ...(query.cursor !== undefined ? { after: Number(query.cursor) } : {}),
+          });
+          const page = found.slice(0, limit);
+          const nextCursor = found.length > limit ? String(page.at(-1)!.seq) : null;
+          const next =
+            nextCursor === null
+              ? null
+              : `${claimPath(claim.id)}/decisions?${new URLSearchParams({ limit: String(limit), cursor: nextCursor, ...(query.kind ? { kind: query.kind } : {}) })}`;
+          res.json({ items: page.map((d) => decisionView(d.record)), nextCursor, next });
         },
       ],
     },

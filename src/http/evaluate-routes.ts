@@ -251,8 +251,9 @@ export function evaluateRoutes(ctx: HttpContext, decisions: DecisionQueue): Rout
       description:
         'Stateless: nothing about the claim is stored or changed. Evaluates under `policyVersion` when given, else under the version in effect ' +
         'at `asOf`. Every answer is recorded in the decision log (policy, input digest, result, rules fired); records are written in the ' +
-        'background in small batches, so a crash can lose the last few evaluation records (never a transition\'s). The record is kept with ' +
-        'the claim `claim.id` names when the caller may see that claim. Any authenticated role may call it.',
+        'background in small batches, so a crash can lose the last few evaluation records (never a transition\'s). The record (kind `evaluation`, ' +
+        'with the caller as `author` and the service\'s time of the answer as `at`; `asOf` is in its result) is kept with the claim `claim.id` ' +
+        'names when the caller may see that claim. Any authenticated role may call it.',
       tag: 'policy',
       auth: true,
       body: { required: true, content: { 'application/json': evaluationBodySchema } },
@@ -267,7 +268,9 @@ export function evaluateRoutes(ctx: HttpContext, decisions: DecisionQueue): Rout
           // Backpressure only when the log falls far behind; otherwise the answer never waits for it.
           if (decisions.full) await decisions.room();
           res.json(evaluation);
-          decisions.push(pendingDecision(input, evaluation, principalOf(res), store, access));
+          const principal = principalOf(res);
+          const recorded = { at: service.clock.now().toISOString(), author: { role: principal.role, id: principal.id } };
+          decisions.push(pendingDecision(input, evaluation, recorded, principal, store, access));
         },
       ],
     },
@@ -275,19 +278,23 @@ export function evaluateRoutes(ctx: HttpContext, decisions: DecisionQueue): Rout
 }
 
 /**
- * The record of one evaluation, built when the queue writes it. A partner's or a
- * customer's evaluation joins the claim's log only if it may see that claim: nobody
- * writes into the decision log of a claim that is not theirs.
+ * The record of one evaluation, built when the queue writes it, filed at the service's
+ * time of the answer under its caller. A partner's or a customer's evaluation joins
+ * the claim's log only if it may see that claim: nobody writes into the decision log of
+ * a claim that is not theirs. In the log, evaluations are kind `evaluation`, which the
+ * decisions list can leave out (`kind=transition`), and it pages, so however many
+ * evaluations a caller files, every transition stays in view.
  */
 function pendingDecision(
   input: EvaluationInput,
   evaluation: ClaimEvaluation,
+  recorded: Parameters<typeof decisionForEvaluation>[2],
   principal: Principal,
   store: Pick<ClaimStore, 'getClaim'>,
   access: Access,
 ): PendingDecision {
   return async () => {
-    const record = decisionForEvaluation(input, evaluation);
+    const record = decisionForEvaluation(input, evaluation, recorded);
     if (record.claimId === null) return record;
     const kind = access.kindOf(principal);
     if (kind === 'reviewer' || kind === 'internal') return record;

@@ -5,6 +5,7 @@ import type { ClaimRecord } from '../claims/claim-record';
 import type { ClaimCursor } from '../claims/claim-store';
 import type { Calendar } from '../calendar';
 import { InputError } from '../domain/errors';
+import { tenantKey } from '../domain/tenant-id';
 import { authenticate, principalOf } from './auth';
 import type { HttpContext } from './context';
 import { POLICY_READER_KINDS } from './policy-routes';
@@ -196,7 +197,8 @@ function assessmentRow(claim: ClaimRecord, sentAt: string): AssessmentRow {
     claimId: claim.id,
     partnerId: fields.partnerId,
     mpnId: fields.mpnId,
-    tenantId: fields.customer?.tenantId ?? '',
+    // The tenant key, as conflicts and the tenantId filter compare tenants: one tenant, one spelling.
+    tenantId: fields.customer?.tenantId ? tenantKey(fields.customer.tenantId) : '',
     customerName: fields.customer?.name ?? '',
     activity: fields.activity,
     workloads,

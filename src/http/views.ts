@@ -127,6 +127,7 @@ export function decisionView(record: DecisionRecord) {
     claimId: record.claimId,
     at: record.at,
     kind: record.kind,
+    author: record.author ? { ...record.author } : null,
     policy: { ...record.policy },
     inputDigest: record.inputDigest,
     result: record.result,
@@ -326,11 +327,19 @@ export const historyEntrySchema = {
 export const decisionSchema = {
   type: 'object',
   description: 'A decision-log record: what was decided, under which policy version, from which inputs (digest), and which rules fired.',
-  required: ['claimId', 'at', 'kind', 'policy', 'inputDigest', 'result', 'rulesFired'],
+  required: ['claimId', 'at', 'kind', 'author', 'policy', 'inputDigest', 'result', 'rulesFired'],
   properties: {
     claimId: nullable({ type: 'string' }),
-    at: instant,
+    at: { ...instant, description: "When it was decided, by the service's clock (an evaluation: when it was answered; its `asOf` is in the result)." },
     kind: { enum: ['evaluation', 'transition'] },
+    author: {
+      ...nullable({
+        type: 'object',
+        required: ['role', 'id'],
+        properties: { role: { type: 'string' }, id: nullable({ type: 'string' }) },
+      }),
+      description: "Who asked: the caller's role and subject (`system` for a deadline); null on records written before authors were kept.",
+    },
     policy: policyRef,
     inputDigest: {
       type: 'string',
@@ -346,6 +355,17 @@ export const decisionSchema = {
       items: { type: 'string' },
       description: 'For a transition: `deficiency:<code>` found, `requirement:<code>` met, `eligible:<program>`.',
     },
+  },
+} as const;
+
+/** A page of a claim's decision log. */
+export const decisionPageSchema = {
+  type: 'object',
+  required: ['items', 'nextCursor', 'next'],
+  properties: {
+    items: { type: 'array', items: decisionSchema },
+    nextCursor: { ...nullable({ type: 'string' }), description: 'The cursor of the next page; null on the last page.' },
+    next: { ...nullable({ type: 'string' }), description: 'The next page as a path with its query; null on the last page.' },
   },
 } as const;
 

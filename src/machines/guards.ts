@@ -2,6 +2,7 @@
  * The machine's guards: each asks the policy one question, and knows how to say
  * why it refused (a machine-readable code and a sentence a person can act on).
  */
+import { sameTenant } from '../domain/tenant-id';
 import type { Policy } from '../rules/policy-types';
 import { SYSTEM_ROLE } from '../rules/policy-types';
 import type { ClaimContext, ClaimEvent, DisputeOutcome } from './claim-types';
@@ -90,7 +91,7 @@ export function createGuards(policy: Policy): Record<GuardName, GuardDefinition>
           return event.actor.partnerId !== undefined && event.actor.partnerId === partnerId;
         }
         if (kind === 'customer') {
-          return event.actor.tenantId !== undefined && event.actor.tenantId === context.fields.customer?.tenantId;
+          return sameTenant(event.actor.tenantId, context.fields.customer?.tenantId);
         }
         return kind !== undefined;
       },

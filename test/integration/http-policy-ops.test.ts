@@ -67,13 +67,14 @@ describe.each([memoryDatabase, sqliteDatabase])('policy operations over HTTP ($n
       const [decision] = evaluationsOf(await t.store.listDecisions(id, 100));
       expect(decision).toMatchObject({
         claimId: id,
-        at: '2026-03-02T18:00:00.000Z',
+        at: t.clock.now().toISOString(), // when it was answered, not the asOf the caller chose
+        author: { role: 'incentivesAdmin', id: 'li@fabrikam.com' },
         kind: 'evaluation',
         policy: { id: 'cpor', version: '2026.1' },
         inputDigest: digestInput(input),
         rulesFired: res.body.rulesFired,
       });
-      expect(decision!.result).toMatchObject({ status: 'editing', requirementsPassed: true, allowedEvents: expect.arrayContaining(['submit']) });
+      expect(decision!.result).toMatchObject({ asOf: '2026-03-02T18:00:00.000Z', status: 'editing', requirementsPassed: true, allowedEvents: expect.arrayContaining(['submit']) });
       const log = await h.api().get(`/v1/claims/${id}/decisions`).set('Authorization', await h.auth('partner'));
       expect(log.status).toBe(200);
       expect(log.body.items).toContainEqual(expect.objectContaining({ kind: 'evaluation', inputDigest: digestInput(input) }));

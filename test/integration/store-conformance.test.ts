@@ -2,6 +2,7 @@
  * The claim and idempotency stores behave the same on every database: the in-memory
  * reference, SQLite and PostgreSQL. Records come from the real claim service.
  */
+import type { Knex } from 'knex';
 import { existsSync, mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
@@ -38,7 +39,18 @@ const TABLES = [
 ];
 /** Tables of migration 002. */
 const DECISION_CONFLICT_TABLES = ['decisions', 'claim_products'];
-const MIGRATIONS = ['20261124_001_initial', '20261124_002_decisions_conflicts'];
+const MIGRATIONS = ['20261124_001_initial', '20261124_002_decisions_conflicts', '20261130_003_tenant_keys', '20261130_004_decision_authors'];
+
+/** Undoes migrations, newest first, through `name`; returns the names undone. */
+async function undoThrough(knex: Knex, name: string): Promise<string[]> {
+  const undone: string[] = [];
+  while (!undone.includes(name)) {
+    const step = await migrateDown(knex);
+    if (step.length === 0) throw new Error(`${name} is not applied`);
+    undone.push(...step);
+  }
+  return undone;
+}
 const ACTIVE: StateId[] = ['submitted', 'underReview', 'partnerActionRequired', 'approved'];
 
 let policy: CompiledPolicy;
@@ -674,7 +686,7 @@ describe.each(DATABASES)('$name stores', (db) => {
         expect(await migrateLatest(knex)).toEqual(MIGRATIONS);
         expect(await migrateLatest(knex)).toEqual([]);
         for (const table of [...TABLES, ...DECISION_CONFLICT_TABLES]) expect(await knex.schema.hasTable(table)).toBe(true);
-        expect(await migrateDown(knex)).toEqual(['20261124_002_decisions_conflicts']);
+        expect(await undoThrough(knex, '20261124_002_decisions_conflicts')).toEqual(MIGRATIONS.slice(1).reverse());
         for (const table of DECISION_CONFLICT_TABLES) expect(await knex.schema.hasTable(table)).toBe(false);
         for (const table of TABLES) expect(await knex.schema.hasTable(table)).toBe(true);
         expect(await migrateDown(knex)).toEqual(['20261124_001_initial']);
@@ -711,8 +723,8 @@ describe.each(DATABASES)('$name stores', (db) => {
       const rows = () => knex('claim_products').select('*').orderBy([{ column: 'claim_id' }, { column: 'product_code' }]);
       const projected = await rows();
       expect(projected).toHaveLength(1 + 4);
-      expect(await migrateDown(knex)).toEqual(['20261124_002_decisions_conflicts']);
-      expect(await migrateLatest(knex)).toEqual(['20261124_002_decisions_conflicts']);
+      expect(await undoThrough(knex, '20261124_002_decisions_conflicts')).toEqual(MIGRATIONS.slice(1).reverse());
+      expect(await migrateLatest(knex)).toEqual(MIGRATIONS.slice(1));
       expect(await rows()).toEqual(projected);
     });
 

@@ -404,20 +404,23 @@ describe('decision log', () => {
     expect(digestInput({ a: 1 })).toMatch(/^[0-9a-f]{64}$/);
   });
 
-  it('an evaluation records the policy, the digest of its input, its verdicts and the rules that fired', async () => {
+  it('an evaluation records its author, the time it was answered, the policy, the digest of its input, its verdicts and the rules that fired', async () => {
     const given = input({ poe: [] }, { event: { type: 'submit', ...PARTNER } });
     const evaluation = await evaluateClaim(compiled, given);
 
-    const record = decisionForEvaluation(given, evaluation);
+    const author = { role: 'incentivesAdmin', id: 'li@fabrikam.com' };
+    const record = decisionForEvaluation(given, evaluation, { at: '2026-03-05T09:00:00.000Z', author });
 
     expect(record).toMatchObject({
       claimId: 'claim-1',
-      at: '2026-03-02T17:00:00.000Z',
+      at: '2026-03-05T09:00:00.000Z',
+      author,
       kind: 'evaluation',
       policy: { id: 'cpor', version: '2026.1' },
       inputDigest: digestInput(given),
       rulesFired: evaluation.rulesFired,
       result: {
+        asOf: '2026-03-02T17:00:00.000Z',
         status: 'editing',
         deficiencies: ['missingAllPoe'],
         requirementsPassed: false,

@@ -4,6 +4,9 @@ import { createMemoryClaimStore } from '../../src/claims/memory-claim-store';
 import { createSequentialIds, createVirtualClock } from '../../src/simulate/run-scenario';
 import { compiledBundledPolicy } from '../support/bundled-policy';
 import { claimFields } from '../support/claim-factory';
+import { compilePolicy } from '../../src/claims/compiled-policy';
+import { parsePolicy } from '../../src/rules/load-policy';
+import { bundledPolicyData, policyYaml } from '../support/policy-factory';
 
 const PARTNER = { role: 'incentivesAdmin', partnerId: '4512345' };
 const REVIEWER = { role: 'reviewer' };
@@ -58,5 +61,39 @@ describe('outbox', () => {
     await service.act(id, 'reject', REVIEWER, { reason: 'insufficientPoe' });
     const [message] = await store.listOutbox({ limit: 10 });
     expect(message).toMatchObject({ type: 'claim.rejected', payload: { reason: 'insufficientPoe' } });
+  });
+
+  describe('under a policy that names its deadlines otherwise', () => {
+    /** The bundled policy with consentWindow named optOutPeriod and partnerResponse named answerWithin. */
+    async function renamedSetup() {
+      const { deadlines } = bundledPolicyData() as { deadlines: Record<string, unknown> };
+      const yaml = policyYaml({
+        deadlines: { consentWindow: undefined, partnerResponse: undefined, optOutPeriod: deadlines.consentWindow, answerWithin: deadlines.partnerResponse },
+      });
+      const loaded = parsePolicy(yaml, 'renamed.yaml');
+      if (!loaded.ok) throw new Error(JSON.stringify(loaded.errors));
+      const clock = createVirtualClock(new Date('2026-03-02T17:00:00Z'));
+      const store = createMemoryClaimStore();
+      const service = createClaimService({ store, policy: compilePolicy(loaded.policy), clock, ids: createSequentialIds() });
+      const { claim } = await service.create(PARTNER, claimFields({ activity: 'deployment' }));
+      await service.act(claim.id, 'uploadPoe', PARTNER, POE);
+      await service.act(claim.id, 'submit', PARTNER, {});
+      await service.act(claim.id, 'startReview', REVIEWER, {});
+      return { store, service, id: claim.id };
+    }
+
+    it('the consent notice still carries the consent deadline, found by what the deadline does', async () => {
+      const { store, service, id } = await renamedSetup();
+      await service.act(id, 'approve', REVIEWER, {});
+      const [message] = await store.listOutbox({ claimId: id, limit: 10 });
+      expect(message!.payload).toMatchObject({ consentDeadline: { due: '2026-03-09', dueAt: '2026-03-10T07:00:00.000Z' } });
+    });
+
+    it('a request for information still carries the response deadline', async () => {
+      const { store, service, id } = await renamedSetup();
+      await service.act(id, 'requestInfo', REVIEWER, { deficiencies: ['missingProducts'], comment: 'Which workloads?' });
+      const [message] = await store.listOutbox({ claimId: id, limit: 10 });
+      expect(message!.payload).toMatchObject({ responseDeadline: '2026-03-10T07:00:00.000Z' });
+    });
   });
 });
