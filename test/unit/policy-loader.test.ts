@@ -14,6 +14,8 @@ import {
   type PolicyIssue,
   type PolicyLoadResult,
 } from '../../src/rules/load-policy';
+import { compilePolicy } from '../../src/claims/compiled-policy';
+import { computeFacts } from '../../src/rules/facts';
 import { policySchema, renderPolicySchema } from '../../src/rules/policy-schema';
 import {
   BUNDLED_POLICY_PATH,
@@ -96,6 +98,54 @@ describe('the bundled policy', () => {
     });
     expect(policy.deadlines.reviewStart!.pausedIn).toEqual([]);
     expect(policy.deadlines.partnerResponse!.onDue).toEqual({ send: 'reject', with: { reason: 'noPartnerResponse' } });
+  });
+});
+
+describe('the bundled policy: limits, removePoe and what poeRequired asks', () => {
+  const loaded = () => {
+    const result = parsePolicy(bundledPolicyText(), FILE);
+    if (!result.ok) throw new Error('bundled policy refused');
+    return result.policy;
+  };
+
+  it('limits a claim to one dispute, 25 PoE documents and 100 MiB of PoE files', () => {
+    expect(loaded().limits).toEqual({ disputesPerClaim: 1, poeDocumentsPerClaim: 25, poeBytesPerClaim: 100 * 1024 * 1024 });
+  });
+
+  it('lets the partner roles remove a PoE', () => {
+    expect(loaded().events.removePoe?.roles).toEqual(['billingAdmin', 'globalAdmin', 'incentivesAdmin']);
+  });
+
+  it("poeRequired's message promises no customer signature, since a document the customer did not sign satisfies it", async () => {
+    const compiled = compilePolicy(loaded());
+    const poe = [{ id: 'poe-1', fileName: 'draft.pdf', customerSigned: false, products: ['teams'], describesWork: true, uploadedAt: '2026-03-02T17:00:00Z', uploadedBy: 'p' }];
+    const facts = computeFacts({ fields: { products: [{ line: 'microsoft365', workload: 'teams' }] }, poe, status: 'editing', asOfDate: '2026-03-02' });
+    const { results } = await compiled.rules.evaluateRequirements(facts);
+    const poeRequired = results.find((r) => r.code === 'poeRequired')!;
+    expect(poeRequired.matched).toBe(true);
+    expect(poeRequired.message).not.toMatch(/signed by the customer/i);
+    expect(poeRequired.message).toMatch(/at least one proof-of-execution document/);
+  });
+});
+
+describe('limits and optional events', () => {
+  it.each([0, 2.5, -1, '"3"'])('refuses a disputesPerClaim of %s', (value) => {
+    const text = bundledPolicyText().replace('  disputesPerClaim: 1\n', `  disputesPerClaim: ${value}\n`);
+    expectOnlyError(text, 'schema', '$.limits.disputesPerClaim', `disputesPerClaim: ^${value}`);
+  });
+
+  it('refuses an unknown key under limits', () => {
+    const text = overridden({ limits: { poeFilesPerClaim: 3 } });
+    expectOnlyError(text, 'unknownProperty', '$.limits.poeFilesPerClaim', 'poeFilesPerClaim:');
+  });
+
+  it('loads a policy without limits and without events.removePoe (nobody may then remove a PoE)', () => {
+    const result = parsePolicy(overridden({ limits: undefined, events: { removePoe: undefined } }), FILE);
+    expect(result.ok ? [] : result.errors.map(formatIssue)).toEqual([]);
+    if (result.ok) {
+      expect(result.policy.limits).toBeUndefined();
+      expect(result.policy.events.removePoe).toBeUndefined();
+    }
   });
 });
 
