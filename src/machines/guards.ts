@@ -73,6 +73,12 @@ function outcomeGuard(outcome: DisputeOutcome): GuardDefinition {
   };
 }
 
+/** Names for a sentence: at most ten, then how many more. */
+function listed(names: string[]): string {
+  if (names.length === 0) return 'none';
+  return names.length > 10 ? `${names.slice(0, 10).join(', ')} and ${names.length - 10} more` : names.join(', ');
+}
+
 /** `104857600` → `100 MiB`; small sizes in bytes. */
 function formatBytes(bytes: number): string {
   if (bytes < 1024) return `${bytes} bytes`;
@@ -249,7 +255,7 @@ export function createGuards(policy: Policy): Record<GuardName, GuardDefinition>
         code: 'unknownPoe',
         kind: 'input',
         path: '$.poeId',
-        message: `The claim has no PoE document "${String(event.payload.poeId)}"; its documents: ${context.poe.map((d) => d.id).join(', ') || 'none'}.`,
+        message: `The claim has no PoE document "${String(event.payload.poeId)}"; its documents: ${listed(context.poe.map((d) => d.id))}.`,
         details: { poeIds: context.poe.map((d) => d.id) },
       }),
     },
