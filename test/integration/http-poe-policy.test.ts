@@ -1,4 +1,7 @@
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { compilePolicy } from '../../src/claims/compiled-policy';
+import { singlePolicySource } from '../../src/claims/policy-source';
+import { bundledPolicy, withPolicy } from '../support/bundled-policy';
 import { httpHelpers, pdfBytes, POE_FIELDS } from '../support/http-requests';
 import { createTestApp, type TestApp } from '../support/test-app';
 
@@ -100,5 +103,21 @@ describe('PoE rules of the bundled policy on upload', () => {
 
     await h.actOk(id, 'removePoe', 'partner', { poeId: last });
     expect((await h.uploadPoe(id, 'partner', POE_FIELDS, pdfBytes(700))).status).toBe(201);
+  });
+});
+
+describe('poeBytesPerClaim on upload', () => {
+  it("an upload that would take the claim's PoE files over poeBytesPerClaim is 409 poeBytesLimitReached", async () => {
+    await t.close();
+    const policy = withPolicy(await bundledPolicy(), (p) => void (p.limits = { poeBytesPerClaim: 5000 }));
+    t = await createTestApp({ policies: singlePolicySource(compilePolicy(policy)) });
+    h = httpHelpers(t);
+    const { id } = await h.createClaim();
+    expect((await h.uploadPoe(id, 'partner', POE_FIELDS, pdfBytes(3000))).status).toBe(201);
+    const over = await h.uploadPoe(id, 'partner', POE_FIELDS, pdfBytes(2001));
+    expect(over.status).toBe(409);
+    expect(over.headers['content-type']).toContain('application/problem+json');
+    expect(over.body).toMatchObject({ code: 'poeBytesLimitReached', details: { limit: 5000, bytes: 3000, size: 2001 } });
+    expect((await h.uploadPoe(id, 'partner', POE_FIELDS, pdfBytes(2000))).status).toBe(201);
   });
 });
