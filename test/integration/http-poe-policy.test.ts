@@ -1,6 +1,6 @@
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { compilePolicy } from '../../src/claims/compiled-policy';
-import { singlePolicySource } from '../../src/claims/policy-source';
+import { staticPolicySource } from '../../src/rules/policy-registry';
 import { bundledPolicy, withPolicy } from '../support/bundled-policy';
 import { httpHelpers, pdfBytes, POE_FIELDS } from '../support/http-requests';
 import { createTestApp, type TestApp } from '../support/test-app';
@@ -110,7 +110,7 @@ describe('poeBytesPerClaim on upload', () => {
   it("an upload that would take the claim's PoE files over poeBytesPerClaim is 409 poeBytesLimitReached", async () => {
     await t.close();
     const policy = withPolicy(await bundledPolicy(), (p) => void (p.limits = { poeBytesPerClaim: 5000 }));
-    t = await createTestApp({ policies: singlePolicySource(compilePolicy(policy)) });
+    t = await createTestApp({ policies: staticPolicySource(compilePolicy(policy)) });
     h = httpHelpers(t);
     const { id } = await h.createClaim();
     expect((await h.uploadPoe(id, 'partner', POE_FIELDS, pdfBytes(3000))).status).toBe(201);
