@@ -130,7 +130,14 @@ export function createGuards(policy: Policy): Record<GuardName, GuardDefinition>
   const disputeLimit = policy.limits?.disputesPerClaim ?? DEFAULT_DISPUTES_PER_CLAIM;
   const signedInFuture = ({ event }: GuardInput) => {
     const signedOn = event.payload.signedOn;
-    return typeof signedOn === 'string' && signedOn > localDate(event.at);
+    if (typeof signedOn !== 'string') return false;
+    let today: string;
+    try {
+      today = localDate(event.at);
+    } catch {
+      return false; // an event without a valid instant is refused where instants are validated, not here
+    }
+    return signedOn > today;
   };
   return {
     roleAllowed: {
@@ -256,7 +263,6 @@ export function createGuards(policy: Policy): Record<GuardName, GuardDefinition>
         kind: 'input',
         path: '$.poeId',
         message: `The claim has no PoE document "${String(event.payload.poeId)}"; its documents: ${listed(context.poe.map((d) => d.id))}.`,
-        details: { poeIds: context.poe.map((d) => d.id) },
       }),
     },
     outcomeUpheld: outcomeGuard('upheld'),
