@@ -57,6 +57,18 @@ function buildActions() {
       };
       return { poe: [...context.poe, document] };
     }),
+    removePoe: assign(({ context, event }) => {
+      const poeId = event.payload.poeId as string;
+      const removed = context.poe.find((d) => d.id === poeId)!;
+      const comment = event.payload.comment as string | undefined;
+      return {
+        poe: context.poe.filter((d) => d.id !== poeId),
+        removedPoe: [
+          ...(context.removedPoe ?? []),
+          { ...removed, removedAt: event.at, removedBy: event.actor.id ?? event.actor.role, ...(comment ? { comment } : {}) },
+        ],
+      };
+    }),
     recordRequest: assign(({ event }) => ({
       requestedDeficiencies: [...(event.payload.deficiencies as string[])],
     })),

@@ -28,6 +28,10 @@ export type GuardName =
   | 'declineReasonAllowed'
   | 'requirementsPass'
   | 'windowOpen'
+  | 'disputeLimitNotReached'
+  | 'poeWithinLimits'
+  | 'poeNotSignedInFuture'
+  | 'poeKnown'
   | 'outcomeUpheld'
   | 'outcomeApproved'
   | 'outcomePartnerActionRequired';
@@ -36,6 +40,7 @@ export type ActionName =
   | 'initializeClaim'
   | 'applyEdit'
   | 'addPoe'
+  | 'removePoe'
   | 'recordRequest'
   | 'setRejectReason'
   | 'setWithdrawReason'
@@ -67,7 +72,13 @@ export const OUTCOME_GUARD: Record<DisputeOutcome, GuardName> = {
 export const TRANSITIONS: readonly TransitionRow[] = [
   { event: 'create', from: ['new'], to: 'editing', guards: who, actions: ['initializeClaim'] },
   { event: 'edit', from: ACTIVE_STATES, guards: [...who, 'fieldsEditable'], actions: ['applyEdit'] },
-  { event: 'uploadPoe', from: ACTIVE_STATES, guards: who, actions: ['addPoe'] },
+  {
+    event: 'uploadPoe',
+    from: ACTIVE_STATES,
+    guards: [...who, 'poeNotSignedInFuture', 'poeWithinLimits'],
+    actions: ['addPoe'],
+  },
+  { event: 'removePoe', from: ACTIVE_STATES, guards: [...who, 'poeKnown'], actions: ['removePoe'] },
   { event: 'comment', from: ALL_CLAIM_STATES, guards: who, actions: [] },
   { event: 'submit', from: ['editing'], to: 'submitted', guards: [...who, 'requirementsPass'], actions: [] },
   { event: 'startReview', from: ['submitted'], to: 'underReview', guards: who, actions: [] },
@@ -101,7 +112,13 @@ export const TRANSITIONS: readonly TransitionRow[] = [
     guards: [...who, 'declineReasonAllowed'],
     actions: ['setDeclineReason'],
   },
-  { event: 'dispute', from: ['rejected'], to: 'disputed', guards: who, actions: ['recordDispute'] },
+  {
+    event: 'dispute',
+    from: ['rejected'],
+    to: 'disputed',
+    guards: [...who, 'disputeLimitNotReached'],
+    actions: ['recordDispute'],
+  },
   {
     event: 'resolveDispute',
     from: ['disputed'],

@@ -32,6 +32,7 @@ export const EVENT_TYPES = [
   'create',
   'edit',
   'uploadPoe',
+  'removePoe',
   'comment',
   'submit',
   'startReview',
@@ -150,6 +151,13 @@ export interface DisputeRecord {
   resolution?: { outcome: DisputeOutcome; comment: string; at: string; by: string };
 }
 
+/** A document taken off the claim by `removePoe`; its file stays stored (the history refers to it). */
+export interface RemovedPoeDocument extends PoeDocument {
+  removedAt: string;
+  removedBy: string;
+  comment?: string;
+}
+
 export const DISPUTE_OUTCOMES = ['upheld', 'approved', 'partnerActionRequired'] as const;
 export type DisputeOutcome = (typeof DISPUTE_OUTCOMES)[number];
 
@@ -158,6 +166,8 @@ export interface ClaimContext {
   id: string;
   fields: ClaimFields;
   poe: PoeDocument[];
+  /** Documents removed from the claim (absent until the first removal); their files stay stored and count toward `limits.poeBytesPerClaim`. */
+  removedPoe?: RemovedPoeDocument[];
   reason: string | null;
   /** Deficiency codes of the latest request for information. */
   requestedDeficiencies: string[];

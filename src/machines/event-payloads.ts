@@ -114,6 +114,15 @@ export const EVENT_PAYLOAD_SCHEMAS = {
       describesWork: { type: 'boolean', description: "The document describes the partner's solution or service." },
     },
   },
+  removePoe: {
+    type: 'object',
+    additionalProperties: false,
+    required: ['poeId'],
+    properties: {
+      poeId: { ...text(200), description: 'The id of the PoE document to take off the claim.' },
+      comment: text(10_000),
+    },
+  },
   comment: {
     type: 'object',
     additionalProperties: false,

@@ -2,6 +2,8 @@
  * The machine's guards: each asks the policy one question, and knows how to say
  * why it refused (a machine-readable code and a sentence a person can act on).
  */
+import { createCalendar, type Calendar } from '../calendar/calendar';
+import { DEFAULT_DISPUTES_PER_CLAIM } from '../rules/policy-schema';
 import { sameTenant } from '../domain/tenant-id';
 import type { Policy } from '../rules/policy-types';
 import { SYSTEM_ROLE } from '../rules/policy-types';
@@ -72,8 +74,72 @@ function outcomeGuard(outcome: DisputeOutcome): GuardDefinition {
   };
 }
 
+/** Names for a sentence: at most ten, then how many more. */
+function listed(names: string[]): string {
+  if (names.length === 0) return 'none';
+  return names.length > 10 ? `${names.slice(0, 10).join(', ')} and ${names.length - 10} more` : names.join(', ');
+}
+
+/** `104857600` → `100 MiB`; small sizes in bytes. */
+function formatBytes(bytes: number): string {
+  if (bytes < 1024) return `${bytes} bytes`;
+  const units = ['KiB', 'MiB', 'GiB', 'TiB'];
+  let value = bytes / 1024;
+  let unit = 0;
+  while (value >= 1024 && unit < units.length - 1) {
+    value /= 1024;
+    unit++;
+  }
+  return `${Number.isInteger(value) ? value : value.toFixed(1)} ${units[unit]}`;
+}
+
+/** Bytes of PoE files a claim has stored: its documents' and its removed documents' (a document without a file counts 0). */
+function storedPoeBytes(context: ClaimContext): number {
+  return [...context.poe, ...(context.removedPoe ?? [])].reduce((sum, d) => sum + (d.size ?? 0), 0);
+}
+
+/** The first per-claim PoE limit an upload would break, or undefined. */
+function poeLimitRefusal(policy: Policy, { context, event }: GuardInput): Refusal | undefined {
+  const { poeDocumentsPerClaim: maxDocuments, poeBytesPerClaim: maxBytes } = policy.limits ?? {};
+  const documents = context.poe.length;
+  if (maxDocuments !== undefined && documents >= maxDocuments) {
+    return {
+      code: 'poeLimitReached',
+      kind: 'conflict',
+      message: `The claim already has ${documents} PoE document${documents === 1 ? '' : 's'}, the most policy ${policy.id} ${policy.version} allows (limits.poeDocumentsPerClaim); remove one (removePoe) or combine documents into one file before uploading another.`,
+      details: { limit: maxDocuments, documents },
+    };
+  }
+  const size = event.meta?.file?.size ?? 0;
+  const bytes = storedPoeBytes(context);
+  if (maxBytes !== undefined && bytes + size > maxBytes) {
+    return {
+      code: 'poeBytesLimitReached',
+      kind: 'conflict',
+      message: `This file (${formatBytes(size)}) would take the claim's PoE files to ${formatBytes(bytes + size)}, over the ${formatBytes(maxBytes)} policy ${policy.id} ${policy.version} allows (limits.poeBytesPerClaim; files of removed documents count too); upload a smaller file (at most ${formatBytes(Math.max(0, maxBytes - bytes))}).`,
+      details: { limit: maxBytes, bytes, size },
+    };
+  }
+  return undefined;
+}
+
 /** Builds the guards for one policy. */
 export function createGuards(policy: Policy): Record<GuardName, GuardDefinition> {
+  // Built on first use: a machine can be built for a policy whose calendar is checked elsewhere.
+  let calendar: Calendar | undefined;
+  const localDate = (at: string) => (calendar ??= createCalendar(policy.calendar)).localDate(at);
+  const disputeLimit = policy.limits?.disputesPerClaim ?? DEFAULT_DISPUTES_PER_CLAIM;
+  const signedInFuture = ({ event }: GuardInput) => {
+    const signedOn = event.payload.signedOn;
+    if (typeof signedOn !== 'string') return false;
+    let today: string;
+    try {
+      today = localDate(event.at);
+    } catch {
+      return false; // an event without a valid instant is refused where instants are validated, not here
+    }
+    return signedOn > today;
+  };
   return {
     roleAllowed: {
       test: ({ event }) => policy.events[event.type]?.roles.includes(event.actor.role) ?? false,
@@ -164,6 +230,40 @@ export function createGuards(policy: Policy): Record<GuardName, GuardDefinition>
         code: 'windowClosed',
         kind: 'conflict',
         message: `${event.type} is no longer possible: the ${event.meta?.closedEvents?.[event.type]} deadline has passed.`,
+      }),
+    },
+    disputeLimitNotReached: {
+      test: ({ context }) => context.disputes.length < disputeLimit,
+      refusal: ({ context }) => {
+        const n = context.disputes.length;
+        return {
+          code: 'disputeLimitReached',
+          kind: 'conflict',
+          message: `This claim has already been disputed ${n === 1 ? 'once' : `${n} times`}, the most policy ${policy.id} ${policy.version} allows (limits.disputesPerClaim: ${disputeLimit}); the last resolution stands. If the situation has changed, create a new claim.`,
+          details: { limit: disputeLimit, disputes: n },
+        };
+      },
+    },
+    poeWithinLimits: {
+      test: (input) => poeLimitRefusal(policy, input) === undefined,
+      refusal: (input) => poeLimitRefusal(policy, input)!,
+    },
+    poeNotSignedInFuture: {
+      test: (input) => !signedInFuture(input),
+      refusal: ({ event }) => ({
+        code: 'poeSignedInFuture',
+        kind: 'input',
+        path: '$.signedOn',
+        message: `signedOn ${String(event.payload.signedOn)} is after today (${localDate(event.at)} in ${policy.calendar.timeZone}): a document cannot be signed in the future; give the date the customer signed it.`,
+      }),
+    },
+    poeKnown: {
+      test: ({ context, event }) => context.poe.some((d) => d.id === event.payload.poeId),
+      refusal: ({ context, event }) => ({
+        code: 'unknownPoe',
+        kind: 'input',
+        path: '$.poeId',
+        message: `The claim has no PoE document "${String(event.payload.poeId)}"; its documents: ${listed(context.poe.map((d) => d.id))}.`,
       }),
     },
     outcomeUpheld: outcomeGuard('upheld'),

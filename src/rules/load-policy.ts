@@ -809,7 +809,7 @@ function checkDeadline(policy: Policy, name: string, error: Report): void {
 
   const onDue = deadline.onDue;
   if (!('send' in onDue)) return;
-  if (!policy.events[onDue.send].roles.includes(SYSTEM_ROLE)) {
+  if (!policy.events[onDue.send]?.roles.includes(SYSTEM_ROLE)) {
     error(
       [...base, 'onDue', 'send'],
       'systemCannotSend',

@@ -3,6 +3,7 @@
  * changes: code lists compare by code, role, field and state lists by member,
  * rule conditions by structure (the order of `all` / `any` members does not matter).
  */
+import { DEFAULT_DISPUTES_PER_CLAIM } from './policy-schema';
 import type { Condition, Policy } from './policy-types';
 
 export const POLICY_DIFF_SECTIONS = [
@@ -17,6 +18,7 @@ export const POLICY_DIFF_SECTIONS = [
   'deadlines',
   'incentivePrograms',
   'conflicts',
+  'limits',
 ] as const;
 export type PolicyDiffSection = (typeof POLICY_DIFF_SECTIONS)[number];
 
@@ -164,6 +166,14 @@ export function diffPolicies(a: Policy, b: Policy): PolicyDiff {
   conflicts.members('conflicts.activeStatuses', 'conflicts', 'state', a.conflicts?.activeStatuses ?? [], b.conflicts?.activeStatuses ?? [], 'activeStatuses');
   conflicts.scalar('conflicts.validPoe', 'conflicts', 'validPoe', a.conflicts?.validPoe, b.conflicts?.validPoe);
   conflicts.scalar('conflicts.description', 'conflicts', 'description', a.conflicts?.description, b.conflicts?.description);
+
+  // Compared by meaning: an absent disputesPerClaim is its default; absent PoE limits are none.
+  const limits = section('limits');
+  const disputes = (p: Policy) => p.limits?.disputesPerClaim ?? DEFAULT_DISPUTES_PER_CLAIM;
+  limits.scalar('limits.disputesPerClaim', 'limits', 'disputesPerClaim', disputes(a), disputes(b));
+  for (const key of ['poeDocumentsPerClaim', 'poeBytesPerClaim'] as const) {
+    limits.scalar(`limits.${key}`, 'limits', key, a.limits?.[key], b.limits?.[key]);
+  }
 
   return { from: { id: a.id, version: a.version }, to: { id: b.id, version: b.version }, changes };
 }

@@ -7,7 +7,7 @@
 import { CLAIM_FIELDS, EVENT_TYPES, STATE_IDS } from '../machines/claim-types';
 import type { EventType, StateId } from '../machines/claim-types';
 import { FACT_CATALOG, OPERATORS } from './fact-catalog';
-import type { ConflictSettlement, RoleKind, Weekday } from './policy-types';
+import type { ConflictSettlement, OptionalEvent, RoleKind, Weekday } from './policy-types';
 
 export const WEEKDAYS = ['mon', 'tue', 'wed', 'thu', 'fri', 'sat', 'sun'] as const satisfies readonly Weekday[];
 export const DEFAULT_WORKWEEK = ['mon', 'tue', 'wed', 'thu', 'fri'] as const satisfies readonly Weekday[];
@@ -16,10 +16,17 @@ export const CONFLICT_SETTLEMENTS = ['mostRecentValidPoe'] as const satisfies re
 /** States in which a claim takes part in conflicts when `conflicts.activeStatuses` is not given. */
 export const DEFAULT_ACTIVE_STATUSES = ['submitted', 'underReview', 'partnerActionRequired', 'approved'] as const satisfies readonly StateId[];
 
+/** Events a policy may leave out of `events` (then nobody may send them). */
+export const OPTIONAL_EVENTS = ['removePoe'] as const satisfies readonly OptionalEvent[];
+/** Disputes a claim may have when the policy sets no `limits.disputesPerClaim`: a rejection is disputed once. */
+export const DEFAULT_DISPUTES_PER_CLAIM = 1;
+
 const EVENT_DOCS = {
   create: 'Creates a claim (status editing).',
   edit: 'Changes claim fields; which fields, per status, is `editableFields`.',
-  uploadPoe: 'Adds a proof-of-execution document.',
+  uploadPoe: 'Adds a proof-of-execution document (signed no later than the local date of the upload; within `limits`).',
+  removePoe:
+    'Takes a proof-of-execution document off the claim (`{ poeId, comment? }`), in the states where `uploadPoe` is possible; the stored file and the history stay. Optional: without this entry nobody may remove a PoE.',
   comment: 'Adds a comment, in any status.',
   submit: 'Sends the claim for review (editing → submitted); every `submissionRequirements` rule must pass.',
   startReview: 'A reviewer picks the claim up (submitted → underReview).',
@@ -122,9 +129,8 @@ export const policySchema = {
     events: {
       type: 'object',
       additionalProperties: false,
-      required: [...EVENT_TYPES],
-      description:
-        'Who may send each event of the claim lifecycle. Every event must be listed. `system` in `roles` lets the service send it when a deadline falls due.',
+      required: EVENT_TYPES.filter((event) => !(OPTIONAL_EVENTS as readonly string[]).includes(event)),
+      description: `Who may send each event of the claim lifecycle. Every event must be listed, except ${OPTIONAL_EVENTS.join(', ')} (without an entry nobody may send it). \`system\` in \`roles\` lets the service send it when a deadline falls due.`,
       properties: fromEntries(EVENT_TYPES, (event) => ({
         $ref: '#/definitions/eventPolicy',
         description: EVENT_DOCS[event],
@@ -210,6 +216,29 @@ export const policySchema = {
               description: 'Whether a PoE must be signed by the customer to count. Default true.',
             },
           },
+        },
+      },
+    },
+    limits: {
+      type: 'object',
+      additionalProperties: false,
+      description: `Bounds per claim. Without this section (or a key of it): ${DEFAULT_DISPUTES_PER_CLAIM} dispute per claim, no limit on PoE documents or bytes. A refused event answers a code (disputeLimitReached, poeLimitReached, poeBytesLimitReached) and what to do.`,
+      properties: {
+        disputesPerClaim: {
+          type: 'integer',
+          minimum: 1,
+          description: `How many times a claim may be disputed in its life, whatever the outcome of earlier disputes (an upheld dispute opens a new dispute window, but not a new dispute beyond this). Default ${DEFAULT_DISPUTES_PER_CLAIM}.`,
+        },
+        poeDocumentsPerClaim: {
+          type: 'integer',
+          minimum: 1,
+          description: 'How many PoE documents a claim may carry at once; `uploadPoe` beyond it is refused (`removePoe` frees a place). Default: no limit.',
+        },
+        poeBytesPerClaim: {
+          type: 'integer',
+          minimum: 1,
+          description:
+            "How many bytes of PoE files a claim may have stored; an upload that would take the total over it is refused. Removed documents' files stay stored and count. Default: no limit.",
         },
       },
     },

@@ -91,6 +91,25 @@ export interface ConflictPolicy {
   validPoe: { customerSigned: boolean };
 }
 
+/**
+ * Events added after policies were first written: a policy may leave them out, and
+ * then nobody may send them (older policy files stay valid).
+ */
+export type OptionalEvent = 'removePoe';
+
+/** Who may send each event: every event but the optional ones must be listed. */
+export type EventsPolicy = Record<Exclude<EventType, OptionalEvent>, EventPolicy> & Partial<Record<OptionalEvent, EventPolicy>>;
+
+/** Per-claim bounds. Absent keys: no limit, except disputes (DEFAULT_DISPUTES_PER_CLAIM). */
+export interface LimitsPolicy {
+  /** How many disputes a claim may have in its life (default 1). */
+  disputesPerClaim?: number;
+  /** How many PoE documents a claim may carry at once (default: no limit). */
+  poeDocumentsPerClaim?: number;
+  /** How many bytes of PoE files a claim may have stored, removed documents' files included (default: no limit). */
+  poeBytesPerClaim?: number;
+}
+
 export interface Policy {
   id: string;
   version: string;
@@ -100,7 +119,7 @@ export interface Policy {
   effective?: string;
   calendar: CalendarPolicy;
   roles: Record<string, RolePolicy>;
-  events: Record<EventType, EventPolicy>;
+  events: EventsPolicy;
   editableFields: Partial<Record<StateId, ClaimField[]>>;
   rejectionReasons: RejectionReason[];
   submissionRequirements: SubmissionRequirement[];
@@ -109,6 +128,8 @@ export interface Policy {
   incentivePrograms: IncentiveProgram[];
   /** Absent: the policy flags no conflicts. */
   conflicts?: ConflictPolicy;
+  /** Absent: one dispute per claim, no limit on PoE documents or bytes. */
+  limits?: LimitsPolicy;
 }
 
 /** The role name the service itself acts as (deadlines). Never a policy role. */

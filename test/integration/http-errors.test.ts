@@ -105,7 +105,7 @@ describe('problem details', () => {
     const { id } = await h.createClaim();
     const action = await h.api().post(`/v1/claims/${id}/actions/approveEverything`).set('Authorization', await h.auth('reviewer')).send({});
     expectProblem(action, 404, 'unknownAction');
-    expect(action.body.actions).toEqual(['submit', 'startReview', 'requestInfo', 'resubmit', 'approve', 'reject', 'withdraw', 'denyConsent', 'dispute', 'resolveDispute']);
+    expect(action.body.actions).toEqual(['removePoe', 'submit', 'startReview', 'requestInfo', 'resubmit', 'approve', 'reject', 'withdraw', 'denyConsent', 'dispute', 'resolveDispute']);
     for (const notAnAction of ['create', 'edit', 'uploadPoe', 'comment', 'sendForAssessment']) {
       const res = await h.api().post(`/v1/claims/${id}/actions/${notAnAction}`).set('Authorization', await h.auth('partner')).set('If-Match', '"1"').send({});
       expect(res.body.code, notAnAction).toBe('unknownAction');

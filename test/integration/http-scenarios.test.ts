@@ -64,6 +64,9 @@ async function driveOverHttp(t: TestApp, scenario: Scenario) {
   let id: string | undefined;
   let version: number | undefined;
   const outcomes: Outcome[] = [];
+  // Simulations number PoE ids (poe-1, …, one per upload sent, refused or not); the API gives its own.
+  const poeIds = new Map<string, string>();
+  let uploads = 0;
   for (const step of scenario.steps) {
     await t.advance('at' in step ? step.at : step.until);
     if (!('at' in step)) continue;
@@ -73,10 +76,13 @@ async function driveOverHttp(t: TestApp, scenario: Scenario) {
       version = Number(String(current.headers.etag).replaceAll('"', ''));
     }
     const actor = actorOf(step.by, claim, roles);
-    const payload = step.do === 'create' ? { ...claim, ...(step.with ?? {}) } : (step.with ?? {});
+    let payload = step.do === 'create' ? { ...claim, ...(step.with ?? {}) } : (step.with ?? {});
+    if (step.do === 'removePoe' && typeof payload.poeId === 'string') payload = { ...payload, poeId: poeIds.get(payload.poeId) ?? payload.poeId };
     const response = await send(t, id, version, step.do, actor, payload);
     if (response.status >= 500) throw new Error(`${step.do}: ${response.status} ${JSON.stringify(response.body)}`);
     const refused = response.status >= 400;
+    if (step.do === 'uploadPoe' && !refused) poeIds.set(`poe-${uploads + 1}`, response.body.id);
+    if (step.do === 'uploadPoe') uploads++;
     outcomes.push(refused ? { refused, code: response.body.code } : { refused });
     if (!refused && step.do === 'create') id = response.body.id;
   }

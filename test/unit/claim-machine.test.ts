@@ -28,6 +28,7 @@ const VALID: Record<EventType, Omit<ClaimEvent, 'at'>> = {
   create: { type: 'create', actor: PARTNER, payload: { ...claimFields() }, meta: { claimId: 'claim-1' } },
   edit: { type: 'edit', actor: PARTNER, payload: { mpnId: '4512399' } },
   uploadPoe: { type: 'uploadPoe', actor: PARTNER, payload: POE, meta: { poeId: 'poe-9' } },
+  removePoe: { type: 'removePoe', actor: PARTNER, payload: { poeId: 'poe-9', comment: 'Wrong file' } },
   comment: { type: 'comment', actor: REVIEWER, payload: { text: 'Looking at it' } },
   submit: { type: 'submit', actor: PARTNER, payload: {}, meta: PASSED },
   startReview: { type: 'startReview', actor: REVIEWER, payload: {} },
@@ -80,6 +81,13 @@ function driveTo(state: Exclude<LeafState, 'new'>, machine = claim): ClaimSnapsh
   return snapshot;
 }
 
+/** The snapshot after the partner uploaded VALID.uploadPoe (id poe-9). */
+function withUpload(snapshot: ClaimSnapshot, meta: ClaimEvent['meta'] = VALID.uploadPoe.meta, machine = claim): ClaimSnapshot {
+  const result = send(snapshot, { ...VALID.uploadPoe, meta }, machine);
+  if (!result.ok) throw new Error(`uploadPoe refused: ${result.refusal.message}`);
+  return result.snapshot;
+}
+
 describe('transitions of DESIGN.md', () => {
   const rows = TRANSITIONS.flatMap((row) =>
     row.from.map((from) => ({ row, from })).filter(({ from }) => from !== 'new'),
@@ -93,7 +101,9 @@ describe('transitions of DESIGN.md', () => {
         event === 'resolveDispute'
           ? { outcome: row.guards.includes('outcomeApproved') ? 'approved' : row.guards.includes('outcomePartnerActionRequired') ? 'partnerActionRequired' : 'upheld', comment: 'Decided' }
           : base.payload;
-      const result = send(driveTo(from as Exclude<LeafState, 'new'>), { ...base, payload });
+      let start = driveTo(from as Exclude<LeafState, 'new'>);
+      if (event === 'removePoe') start = withUpload(start);
+      const result = send(start, { ...base, payload });
       expect(result.ok, result.ok ? '' : result.refusal.message).toBe(true);
       if (result.ok) expect(result.to).toBe(to);
     },
@@ -262,6 +272,155 @@ describe('refusals', () => {
     const copy = structuredClone(before);
     send(before, { ...VALID.edit, payload: { activity: 'usage' } });
     expect(before).toEqual(copy);
+  });
+});
+
+describe('disputes per claim (policy limits.disputesPerClaim)', () => {
+  const upheld = { ...VALID.resolveDispute, payload: { outcome: 'upheld', comment: 'The rejection stands' } };
+  const disputeAgain = (machine: ClaimMachine, times: number) => {
+    let snapshot = driveTo('rejected', machine);
+    for (let i = 0; i < times; i++) {
+      const disputed = send(snapshot, VALID.dispute, machine);
+      if (!disputed.ok) return disputed;
+      const resolved = send(disputed.snapshot, upheld, machine);
+      if (!resolved.ok) throw new Error(resolved.refusal.message);
+      snapshot = resolved.snapshot;
+    }
+    return send(snapshot, VALID.dispute, machine);
+  };
+  const machineWith = (limits: Policy['limits']) =>
+    createClaimMachine(
+      withPolicy(policy, (p) => {
+        if (limits) p.limits = limits;
+        else delete p.limits;
+      }),
+    );
+
+  it('under the bundled policy a second dispute after an upheld one is refused with disputeLimitReached', () => {
+    const result = disputeAgain(claim, 1);
+    expect(result.ok).toBe(false);
+    if (!result.ok) {
+      expect(result.refusal).toMatchObject({ code: 'disputeLimitReached', kind: 'conflict', details: { limit: 1, disputes: 1 } });
+      expect(result.refusal.message).toMatch(/already been disputed once.*disputesPerClaim/);
+    }
+  });
+
+  it('disputesPerClaim 2 allows a second dispute and refuses the third', () => {
+    const machine = machineWith({ disputesPerClaim: 2 });
+    expect(disputeAgain(machine, 1).ok).toBe(true);
+    const third = disputeAgain(machine, 2);
+    expect(!third.ok && third.refusal.code).toBe('disputeLimitReached');
+  });
+
+  it('a policy without limits allows one dispute per claim (the default)', () => {
+    const machine = machineWith(undefined);
+    expect(send(driveTo('rejected', machine), VALID.dispute, machine).ok).toBe(true);
+    const second = disputeAgain(machine, 1);
+    expect(!second.ok && second.refusal.code).toBe('disputeLimitReached');
+  });
+});
+
+describe('PoE documents and bytes per claim (policy limits)', () => {
+  const file = (size: number) => ({ poeId: `poe-${size}`, file: { sha256: 'a'.repeat(64), size, contentType: 'application/pdf' } });
+  const limited = (limits: NonNullable<Policy['limits']>) => createClaimMachine(withPolicy(policy, (p) => void (p.limits = limits)));
+
+  it('uploadPoe is refused with poeLimitReached once the claim has poeDocumentsPerClaim documents', () => {
+    const machine = limited({ poeDocumentsPerClaim: 2 });
+    const two = withUpload(withUpload(driveTo('editing', machine), undefined, machine), undefined, machine);
+    const result = send(two, VALID.uploadPoe, machine);
+    expect(result.ok).toBe(false);
+    if (!result.ok) {
+      expect(result.refusal).toMatchObject({ code: 'poeLimitReached', kind: 'conflict', details: { limit: 2, documents: 2 } });
+      expect(result.refusal.message).toContain('remove one');
+    }
+  });
+
+  it('uploadPoe is refused with poeBytesLimitReached when the file would take the total over poeBytesPerClaim', () => {
+    const machine = limited({ poeBytesPerClaim: 1000 });
+    const first = withUpload(driveTo('editing', machine), file(600), machine);
+    expect(send(first, { ...VALID.uploadPoe, meta: file(400) }, machine).ok).toBe(true);
+    const over = send(first, { ...VALID.uploadPoe, meta: file(401) }, machine);
+    expect(!over.ok && over.refusal).toMatchObject({
+      code: 'poeBytesLimitReached',
+      kind: 'conflict',
+      details: { limit: 1000, bytes: 600, size: 401 },
+    });
+  });
+
+  it('a document without a file (a scenario) counts as 0 bytes', () => {
+    const machine = limited({ poeBytesPerClaim: 1 });
+    const two = withUpload(withUpload(driveTo('editing', machine), undefined, machine), undefined, machine);
+    expect(send(two, VALID.uploadPoe, machine).ok).toBe(true);
+  });
+
+  it('a removed document frees its place but its file, still stored, counts toward poeBytesPerClaim', () => {
+    const machine = limited({ poeDocumentsPerClaim: 1, poeBytesPerClaim: 1000 });
+    const uploaded = withUpload(driveTo('editing', machine), { ...file(700), poeId: 'poe-9' }, machine);
+    const removed = send(uploaded, VALID.removePoe, machine);
+    if (!removed.ok) throw new Error(removed.refusal.message);
+    expect(send(removed.snapshot, { ...VALID.uploadPoe, meta: file(300) }, machine).ok).toBe(true);
+    const over = send(removed.snapshot, { ...VALID.uploadPoe, meta: file(301) }, machine);
+    expect(!over.ok && over.refusal.code).toBe('poeBytesLimitReached');
+  });
+
+  it('without limits neither documents nor bytes are limited', () => {
+    const machine = createClaimMachine(withPolicy(policy, (p) => void delete p.limits));
+    let snapshot = driveTo('editing', machine);
+    for (let i = 0; i < 30; i++) snapshot = withUpload(snapshot, file(50 * 1024 * 1024), machine);
+    expect(snapshot.context.poe).toHaveLength(30);
+  });
+});
+
+describe('PoE signing dates', () => {
+  // 2026-03-03T05:00Z is 2026-03-02 21:00 in Los Angeles (the bundled calendar): UTC is a day ahead.
+  const LATE_EVENING = '2026-03-03T05:00:00.000Z';
+
+  it('a PoE signed after the local date of the upload is refused with poeSignedInFuture at $.signedOn', () => {
+    const result = stepClaim(claim, driveTo('editing'), { ...VALID.uploadPoe, at: LATE_EVENING, payload: { ...POE, signedOn: '2026-03-03' } });
+    expect(!result.ok && result.refusal).toMatchObject({ code: 'poeSignedInFuture', kind: 'input', path: '$.signedOn' });
+    expect(!result.ok && result.refusal.message).toContain('2026-03-02');
+  });
+
+  it('a PoE signed on the local date of the upload is accepted, and one without a date too', () => {
+    const today = stepClaim(claim, driveTo('editing'), { ...VALID.uploadPoe, at: LATE_EVENING, payload: { ...POE, signedOn: '2026-03-02' } });
+    expect(today.ok).toBe(true);
+    const { signedOn: _, ...undated } = POE;
+    expect(send(driveTo('editing'), { ...VALID.uploadPoe, payload: undated }).ok).toBe(true);
+  });
+});
+
+describe('removing a PoE', () => {
+  it('removePoe takes the document off the claim and keeps it among the removed ones', () => {
+    const result = send(withUpload(driveTo('editing')), VALID.removePoe);
+    expect(result.ok).toBe(true);
+    if (result.ok) {
+      expect(result.to).toBe('editing');
+      expect(result.snapshot.context.poe).toEqual([]);
+      expect(result.snapshot.context.removedPoe).toEqual([
+        { id: 'poe-9', ...POE, uploadedAt: AT, uploadedBy: 'incentivesAdmin', removedAt: AT, removedBy: 'incentivesAdmin', comment: 'Wrong file' },
+      ]);
+    }
+  });
+
+  it('removePoe of an id the claim does not have is refused with unknownPoe at $.poeId', () => {
+    const result = send(withUpload(driveTo('submitted')), { ...VALID.removePoe, payload: { poeId: 'poe-404' } });
+    expect(!result.ok && result.refusal).toMatchObject({ code: 'unknownPoe', kind: 'input', path: '$.poeId' });
+    expect(!result.ok && result.refusal.message).toContain('poe-9');
+  });
+
+  it("removePoe is refused to roles the policy's events.removePoe does not list, and to everyone when it is absent", () => {
+    const snapshot = withUpload(driveTo('partnerActionRequired'));
+    expect(send(snapshot, { ...VALID.removePoe, actor: REVIEWER })).toMatchObject({ ok: false, refusal: { code: 'forbiddenRole' } });
+    const without = createClaimMachine(withPolicy(policy, (p) => void delete (p.events as Partial<Policy['events']>).removePoe));
+    const refused = send(withUpload(driveTo('editing', without), undefined, without), VALID.removePoe, without);
+    expect(!refused.ok && refused.refusal.code).toBe('forbiddenRole');
+  });
+
+  it('removePoe is refused once the claim is under review', () => {
+    const snapshot = withUpload(driveTo('submitted'));
+    const reviewing = send(snapshot, VALID.startReview);
+    if (!reviewing.ok) throw new Error(reviewing.refusal.message);
+    expect(send(reviewing.snapshot, VALID.removePoe)).toMatchObject({ ok: false, refusal: { code: 'invalidState' } });
   });
 });
 

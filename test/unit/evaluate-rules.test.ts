@@ -200,7 +200,7 @@ describe('submission requirements', () => {
       { code: 'productsRequired', matched: true },
     ]);
     expect(requirements.results[0]?.message).toBe(
-      'Upload at least one proof-of-execution document signed by the customer before submitting.',
+      "Upload at least one proof-of-execution document before submitting (the customer's signature on it is checked in review).",
     );
   });
 

@@ -91,6 +91,15 @@ describe('diffPolicies', () => {
     ]);
   });
 
+  it('reports changed limits by meaning: an absent disputesPerClaim is the default 1, absent PoE limits are none', () => {
+    expect(changesTo({ limits: { disputesPerClaim: 2, poeDocumentsPerClaim: 30, poeBytesPerClaim: undefined } })).toEqual([
+      { section: 'limits', key: 'limits.disputesPerClaim', kind: 'changed', summary: 'limits: disputesPerClaim 1 → 2' },
+      { section: 'limits', key: 'limits.poeDocumentsPerClaim', kind: 'changed', summary: 'limits: poeDocumentsPerClaim 25 → 30' },
+      { section: 'limits', key: 'limits.poeBytesPerClaim', kind: 'removed', summary: 'limits: poeBytesPerClaim 104857600 removed' },
+    ]);
+    expect(changesTo({ limits: { disputesPerClaim: undefined } })).toEqual([]);
+  });
+
   it('reports the roles added to and removed from an event', () => {
     expect(changesTo({ events: { approve: { roles: ['programManager'] } } })).toEqual([
       { section: 'events', key: 'events.approve.roles.reviewer', kind: 'removed', summary: 'event approve: role reviewer removed' },

@@ -3,7 +3,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { lintPolicies, type PolicyLintReport } from '../../src/rules/policy-lint';
-import { BUNDLED_POLICY_PATH, bundledPolicyText, policyYaml } from '../support/policy-factory';
+import { BUNDLED_POLICY_PATH, bundledPolicyText, policyYaml, positionOf } from '../support/policy-factory';
 
 /** Collects what lintPolicies writes, as lines (each write must end with a newline). */
 function capture() {
@@ -20,6 +20,8 @@ let dir: string;
 let good: string;
 let broken: string;
 let warned: string;
+/** Where the broken file's unknown state is (line:column). */
+let unknownStateAt: string;
 
 beforeAll(async () => {
   dir = await mkdtemp(join(tmpdir(), 'policy-lint-'));
@@ -27,12 +29,12 @@ beforeAll(async () => {
   broken = join(dir, 'b-broken.yml');
   warned = join(dir, 'c-warned.yaml');
   await writeFile(good, bundledPolicyText());
-  await writeFile(
-    broken,
-    bundledPolicyText()
-      .replace('timeZone: America/Los_Angeles', 'timeZone: Mars/Olympus_Mons')
-      .replace('runsIn: [disputed]', 'runsIn: [dispute]'),
-  );
+  const brokenText = bundledPolicyText()
+    .replace('timeZone: America/Los_Angeles', 'timeZone: Mars/Olympus_Mons')
+    .replace('runsIn: [disputed]', 'runsIn: [dispute]');
+  await writeFile(broken, brokenText);
+  const at = positionOf(brokenText, 'runsIn: [^dispute]');
+  unknownStateAt = `${at.line}:${at.column}`;
   await writeFile(warned, policyYaml({ roles: { auditor: { kind: 'reviewer' } } }));
   await writeFile(join(dir, 'notes.txt'), 'not a policy');
 });
@@ -50,7 +52,7 @@ describe('lintPolicies', () => {
     expect(await lintPolicies([broken], out)).toBe(1);
     expect(stdout).toEqual([
       `${broken}:13:13 error unknownTimeZone $.calendar.timeZone: Unknown time zone "Mars/Olympus_Mons": use an IANA name such as UTC, America/Los_Angeles or Europe/Berlin.`,
-      expect.stringMatching(new RegExp(`^${escape(broken)}:186:14 error unknownState \\$\\.deadlines\\.disputeResponse\\.runsIn\\[0\\]: Unknown state "dispute"`)),
+      expect.stringMatching(new RegExp(`^${escape(broken)}:${unknownStateAt} error unknownState \\$\\.deadlines\\.disputeResponse\\.runsIn\\[0\\]: Unknown state "dispute"`)),
       `${broken}: 2 errors`,
     ]);
   });
@@ -107,7 +109,7 @@ describe('lintPolicies', () => {
         ok: false,
         errors: [
           { code: 'unknownTimeZone', line: 13, column: 13, path: '$.calendar.timeZone', severity: 'error' },
-          { code: 'unknownState', line: 186, column: 14, path: '$.deadlines.disputeResponse.runsIn[0]', severity: 'error' },
+          { code: 'unknownState', line: Number(unknownStateAt.split(':')[0]), column: 14, path: '$.deadlines.disputeResponse.runsIn[0]', severity: 'error' },
         ],
         warnings: [],
       },

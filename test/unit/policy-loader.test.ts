@@ -14,6 +14,8 @@ import {
   type PolicyIssue,
   type PolicyLoadResult,
 } from '../../src/rules/load-policy';
+import { compilePolicy } from '../../src/claims/compiled-policy';
+import { computeFacts } from '../../src/rules/facts';
 import { policySchema, renderPolicySchema } from '../../src/rules/policy-schema';
 import {
   BUNDLED_POLICY_PATH,
@@ -99,6 +101,54 @@ describe('the bundled policy', () => {
   });
 });
 
+describe('the bundled policy: limits, removePoe and what poeRequired asks', () => {
+  const loaded = () => {
+    const result = parsePolicy(bundledPolicyText(), FILE);
+    if (!result.ok) throw new Error('bundled policy refused');
+    return result.policy;
+  };
+
+  it('limits a claim to one dispute, 25 PoE documents and 100 MiB of PoE files', () => {
+    expect(loaded().limits).toEqual({ disputesPerClaim: 1, poeDocumentsPerClaim: 25, poeBytesPerClaim: 100 * 1024 * 1024 });
+  });
+
+  it('lets the partner roles remove a PoE', () => {
+    expect(loaded().events.removePoe?.roles).toEqual(['billingAdmin', 'globalAdmin', 'incentivesAdmin']);
+  });
+
+  it("poeRequired's message promises no customer signature, since a document the customer did not sign satisfies it", async () => {
+    const compiled = compilePolicy(loaded());
+    const poe = [{ id: 'poe-1', fileName: 'draft.pdf', customerSigned: false, products: ['teams'], describesWork: true, uploadedAt: '2026-03-02T17:00:00Z', uploadedBy: 'p' }];
+    const facts = computeFacts({ fields: { products: [{ line: 'microsoft365', workload: 'teams' }] }, poe, status: 'editing', asOfDate: '2026-03-02' });
+    const { results } = await compiled.rules.evaluateRequirements(facts);
+    const poeRequired = results.find((r) => r.code === 'poeRequired')!;
+    expect(poeRequired.matched).toBe(true);
+    expect(poeRequired.message).not.toMatch(/signed by the customer/i);
+    expect(poeRequired.message).toMatch(/at least one proof-of-execution document/);
+  });
+});
+
+describe('limits and optional events', () => {
+  it.each([0, 2.5, -1, '"3"'])('refuses a disputesPerClaim of %s', (value) => {
+    const text = bundledPolicyText().replace('  disputesPerClaim: 1\n', `  disputesPerClaim: ${value}\n`);
+    expectOnlyError(text, 'schema', '$.limits.disputesPerClaim', `disputesPerClaim: ^${value}`);
+  });
+
+  it('refuses an unknown key under limits', () => {
+    const text = overridden({ limits: { poeFilesPerClaim: 3 } });
+    expectOnlyError(text, 'unknownProperty', '$.limits.poeFilesPerClaim', 'poeFilesPerClaim:');
+  });
+
+  it('loads a policy without limits and without events.removePoe (nobody may then remove a PoE)', () => {
+    const result = parsePolicy(overridden({ limits: undefined, events: { removePoe: undefined } }), FILE);
+    expect(result.ok ? [] : result.errors.map(formatIssue)).toEqual([]);
+    if (result.ok) {
+      expect(result.policy.limits).toBeUndefined();
+      expect(result.policy.events.removePoe).toBeUndefined();
+    }
+  });
+});
+
 describe('defaults', () => {
   it('defaults the calendar to UTC, Monday to Friday, no holidays', () => {
     const result = parsePolicy(overridden({ calendar: undefined }), FILE);
@@ -149,13 +199,13 @@ describe('YAML errors', () => {
   it('locates a mapping nested in a compact mapping', () => {
     const text = bundledPolicyText().replace('    days: 7\n', '    days: 7 onDue: x: y\n');
     const errors = errorsOf(parsePolicy(text, FILE));
-    expect(errors[0]).toMatchObject({ code: 'yamlSyntax', line: 177 });
+    expect(errors[0]).toMatchObject({ code: 'yamlSyntax', line: positionOf(text, 'days: 7 onDue').line });
   });
 
   it('refuses a duplicate key at the second occurrence', () => {
     const text = bundledPolicyText().replace('  reviewDecision:\n', '  reviewStart:\n');
     const error = expectOnlyError(text, 'duplicateKey', '$.deadlines.reviewStart', 'reviewStart:', 2);
-    expect(error).toMatchObject({ line: 158, column: 3 });
+    expect(error).toMatchObject({ ...positionOf(text, 'reviewStart:', 2), column: 3 });
   });
 
   it('refuses a second document in the file', () => {
@@ -301,7 +351,7 @@ describe('schema errors', () => {
   it('refuses an unknown fact deep in a condition, naming the known facts', () => {
     const text = bundledPolicyText().replace('{ fact: newestPoeAgeDays,', '{ fact: newestPoeAge,');
     const error = expectOnlyError(text, 'unknownFact', '$.deficiencies[2].when.all[1].any[1].fact', 'newestPoeAge,');
-    expect(error).toMatchObject({ line: 135, column: 23 });
+    expect(error).toMatchObject({ ...positionOf(text, 'newestPoeAge,'), column: 23 });
     expect(error.message).toContain('did you mean "newestPoeAgeDays"');
     for (const fact of Object.keys(FACT_CATALOG)) expect(error.message).toContain(fact);
   });
@@ -360,7 +410,7 @@ describe('schema errors', () => {
 
   it.each([0, 2.5, -1])('refuses a duration of %s days', (days) => {
     const text = bundledPolicyText().replace('    days: 30\n', `    days: ${days}\n`);
-    expectOnlyError(text, 'schema', '$.deadlines.disputeWindow.days', { line: 182, column: 11 });
+    expectOnlyError(text, 'schema', '$.deadlines.disputeWindow.days', { line: positionOf(text, `    days: ${days}\n`).line, column: 11 });
   });
 
   it('refuses onDue doing two things', () => {
