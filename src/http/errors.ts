@@ -90,6 +90,15 @@ function mapError(error: unknown): Mapped {
     const { errors, ...extensions } = error.extensions as { errors?: ProblemIssue[] } & Record<string, unknown>;
     return { status: error.status, code: error.code, detail: error.message, ...(errors ? { errors } : {}), extensions };
   }
+  if (error instanceof URIError && (error as { status?: unknown }).status === 400) {
+    // The router could not decode a path parameter (`/v1/claims/%ZZ`): the caller's URL is malformed.
+    return {
+      status: 400,
+      code: 'malformedPath',
+      detail: 'The request path holds a malformed percent-encoding; encode reserved characters as %XX with two hex digits.',
+      errors: [{ path: '$.path', message: 'has a malformed percent-encoding' }],
+    };
+  }
   if (isParserError(error)) {
     switch (error.type) {
       case 'entity.parse.failed':

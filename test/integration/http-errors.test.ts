@@ -112,6 +112,17 @@ describe('problem details', () => {
     }
   });
 
+  it('a malformed percent-encoding in a path is a 400 malformedPath, with or without a token, and logs nothing', async () => {
+    const anonymous = await h.api().get('/v1/claims/%ZZ');
+    expectProblem(anonymous, 400, 'malformedPath');
+    expect(anonymous.body.errors).toEqual([{ path: '$.path', message: expect.stringContaining('percent-encoding') }]);
+    const withToken = await h.api().get('/v1/claims/%E0%A4%A').set('Authorization', await h.auth('reviewer'));
+    expectProblem(withToken, 400, 'malformedPath');
+    const nested = await h.api().post('/v1/claims/abc%/actions/submit').send({});
+    expectProblem(nested, 400, 'malformedPath');
+    expect(t.logs.filter((line) => (line.level as number) >= 40)).toEqual([]);
+  });
+
   it('a fault is a 500 without a stack or the error message, logged with the error; refusals are not logged', async () => {
     await h.createClaim();
     expect(t.logs).toEqual([]);
