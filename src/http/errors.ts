@@ -5,6 +5,7 @@
 import { STATUS_CODES } from 'node:http';
 import type { ErrorRequestHandler, Request, RequestHandler, Response } from 'express';
 import type { Logger } from 'pino';
+import { AuthUnavailableError } from '../auth/authenticator';
 import { DomainError, type ErrorKind } from '../domain/errors';
 
 export const PROBLEM_CONTENT_TYPE = 'application/problem+json';
@@ -90,6 +91,9 @@ function mapError(error: unknown): Mapped {
     const { errors, ...extensions } = error.extensions as { errors?: ProblemIssue[] } & Record<string, unknown>;
     return { status: error.status, code: error.code, detail: error.message, ...(errors ? { errors } : {}), extensions };
   }
+  if (error instanceof AuthUnavailableError) {
+    return { status: 503, code: 'authUnavailable', detail: error.message };
+  }
   if (error instanceof URIError && (error as { status?: unknown }).status === 400) {
     // The router could not decode a path parameter (`/v1/claims/%ZZ`): the caller's URL is malformed.
     return {
@@ -167,6 +171,7 @@ export function problemHandler(logger: Logger): ErrorRequestHandler {
         problem.code === 'missingToken' ? 'Bearer realm="cpor"' : 'Bearer realm="cpor", error="invalid_token"',
       );
     }
+    if (error instanceof AuthUnavailableError) res.set('Retry-After', String(error.retryAfterSec));
     sendProblem(res, problem);
   };
 }

@@ -1,5 +1,20 @@
+import { mkdtempSync, rmSync, statSync } from 'node:fs';
+import { createServer } from 'node:http';
+import { connect, type AddressInfo } from 'node:net';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { Writable } from 'node:stream';
 import { Ajv } from 'ajv';
+import { generateKeyPair, SignJWT } from 'jose';
+import { pino } from 'pino';
+import request from 'supertest';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { mintToken } from '../../src/auth/mint-token';
+import { loadConfig } from '../../src/config';
+import { SQLITE_FILE_NAME } from '../../src/db/database';
+import { PROBLEM_CONTENT_TYPE } from '../../src/http/errors';
+import { startService, type RunningService } from '../../src/server';
+import { BUNDLED_POLICY_PATH } from '../support/bundled-policy';
 import { claimFieldsSchema, EVENT_PAYLOAD_SCHEMAS } from '../../src/machines/event-payloads';
 import { claimFields } from '../support/claim-factory';
 import { httpHelpers } from '../support/http-requests';
@@ -230,5 +245,115 @@ describe('openapi.json', () => {
     for (const [name, schema] of Object.entries(doc.components.schemas!)) {
       expect(() => ajv.compile(schema as object), name).not.toThrow();
     }
+  });
+});
+
+describe('a real listening server', () => {
+  const SECRET = 'edge-test-secret-of-at-least-32-bytes-long';
+  const running: RunningService[] = [];
+  const dirs: string[] = [];
+  afterEach(async () => {
+    await Promise.all(running.splice(0).map((s) => s.close()));
+    for (const dir of dirs.splice(0)) rmSync(dir, { recursive: true, force: true });
+  });
+  const serve = async (env: Record<string, string> = {}, dataDir?: string) => {
+    const dir = dataDir ?? join(mkdtempSync(join(tmpdir(), 'cpor-edge-')), 'data');
+    dirs.push(dataDir ?? join(dir, '..'));
+    const config = loadConfig(
+      { DATA_DIR: dir, PORT: '0', JWT_SECRET: SECRET, LOG_LEVEL: 'silent', SHUTDOWN_TIMEOUT_MS: '1000', ...env },
+      { policyPath: BUNDLED_POLICY_PATH },
+    );
+    const logs: Array<Record<string, unknown>> = [];
+    const logger = pino(
+      { level: 'info' },
+      new Writable({
+        write(chunk: Buffer, _encoding, done) {
+          for (const line of chunk.toString('utf8').split('\n')) if (line.trim()) logs.push(JSON.parse(line) as Record<string, unknown>);
+          done();
+        },
+      }),
+    );
+    const service = await startService(config, { logger, startScheduler: false });
+    running.push(service);
+    return { service, logs, dataDir: dir };
+  };
+  /** Sends raw bytes and returns everything the server answers before it closes the connection. */
+  const raw = (url: string, bytes: string) =>
+    new Promise<string>((resolve, reject) => {
+      const { hostname, port } = new URL(url);
+      const socket = connect(Number(port), hostname, () => socket.write(bytes));
+      const chunks: Buffer[] = [];
+      socket.on('data', (chunk: Buffer) => chunks.push(chunk));
+      socket.on('error', reject);
+      socket.on('close', () => resolve(Buffer.concat(chunks).toString('utf8')));
+      socket.setTimeout(5_000, () => socket.destroy(new Error('no answer within 5 s')));
+    });
+  const parseRaw = (answer: string) => {
+    const [head, body] = answer.split('\r\n\r\n');
+    return { statusLine: head!.split('\r\n')[0], head: head!.toLowerCase(), body: JSON.parse(body!) as Record<string, unknown> };
+  };
+
+  it('answers an Authorization header over 16 KiB with a 431 problem+json, not a bare status line', async () => {
+    const { service } = await serve();
+    const answer = parseRaw(await raw(service.url, `GET /v1/claims HTTP/1.1\r\nHost: x\r\nAuthorization: Bearer ${'a'.repeat(17 * 1024)}\r\n\r\n`));
+    expect(answer.statusLine).toBe('HTTP/1.1 431 Request Header Fields Too Large');
+    expect(answer.head).toContain(`content-type: ${PROBLEM_CONTENT_TYPE}`);
+    expect(answer.head).toContain('connection: close');
+    expect(answer.body).toMatchObject({ status: 431, code: 'headersTooLarge', type: 'urn:problem-type:cpor:headersTooLarge' });
+    // The server keeps serving.
+    expect((await request(service.url).get('/healthz')).status).toBe(200);
+  });
+
+  it('answers a request that is not HTTP with a 400 problem+json', async () => {
+    const { service } = await serve();
+    const answer = parseRaw(await raw(service.url, 'HELLO\r\n\r\n'));
+    expect(answer.statusLine).toBe('HTTP/1.1 400 Bad Request');
+    expect(answer.body).toMatchObject({ status: 400, code: 'malformedRequest' });
+  });
+
+  it('accepts a token `cpor token` mints under the default configuration; refuses one valid for centuries or issued in the future', async () => {
+    const { service } = await serve();
+    const secret = new TextEncoder().encode(SECRET);
+    const minted = await mintToken({ secret, role: 'reviewer' });
+    expect((await request(service.url).get('/v1/claims').set('Authorization', `Bearer ${minted}`)).status).toBe(200);
+
+    const epoch = Math.floor(Date.now() / 1000);
+    const forever = await new SignJWT({ role: 'reviewer' }).setProtectedHeader({ alg: 'HS256' }).setSubject('rev-1').setIssuedAt(epoch).setExpirationTime(1e300).sign(secret);
+    const future = await new SignJWT({ role: 'reviewer' }).setProtectedHeader({ alg: 'HS256' }).setSubject('rev-1').setIssuedAt(epoch + 3600).setExpirationTime(epoch + 7200).sign(secret);
+    for (const token of [forever, future]) {
+      const res = await request(service.url).get('/v1/claims').set('Authorization', `Bearer ${token}`);
+      expectProblem(res, 401, 'invalidToken');
+      expect(res.headers['www-authenticate']).toContain('error="invalid_token"');
+    }
+  });
+
+  it('honours JWT_MAX_LIFETIME_SECONDS and JWT_CLOCK_TOLERANCE_SECONDS', async () => {
+    const { service } = await serve({ JWT_MAX_LIFETIME_SECONDS: '604800', JWT_CLOCK_TOLERANCE_SECONDS: '0' });
+    const secret = new TextEncoder().encode(SECRET);
+    const week = await mintToken({ secret, role: 'reviewer', expiresIn: '7d', maxLifetimeSeconds: 604_800 });
+    expect((await request(service.url).get('/v1/claims').set('Authorization', `Bearer ${week}`)).status).toBe(200);
+    const epoch = Math.floor(Date.now() / 1000);
+    const skewed = await new SignJWT({ role: 'reviewer' }).setProtectedHeader({ alg: 'HS256' }).setSubject('rev-1').setIssuedAt(epoch + 30).setExpirationTime(epoch + 600).sign(secret);
+    expectProblem(await request(service.url).get('/v1/claims').set('Authorization', `Bearer ${skewed}`), 401, 'invalidToken');
+  });
+
+  it('answers 503 authUnavailable with Retry-After when the JWKS cannot be reached', async () => {
+    const probe = createServer();
+    await new Promise<void>((resolve) => probe.listen(0, '127.0.0.1', resolve));
+    const { port } = probe.address() as AddressInfo;
+    await new Promise((resolve) => probe.close(resolve));
+    const { service, logs } = await serve({ JWKS_URL: `http://127.0.0.1:${port}/jwks.json` });
+    const { privateKey } = await generateKeyPair('RS256');
+    const token = await new SignJWT({ role: 'reviewer' }).setProtectedHeader({ alg: 'RS256', kid: 'k1' }).setSubject('anyone').setIssuedAt().setExpirationTime('10m').sign(privateKey);
+    const res = await request(service.url).get('/v1/claims').set('Authorization', `Bearer ${token}`);
+    expectProblem(res, 503, 'authUnavailable');
+    expect(Number(res.headers['retry-after'])).toBeGreaterThan(0);
+    expect(logs.some((line) => line.msg === 'request failed' && line.level === 50)).toBe(true);
+  });
+
+  it('creates a new data directory 0700 and its SQLite file 0600', async () => {
+    const { dataDir } = await serve();
+    expect(statSync(dataDir).mode & 0o777).toBe(0o700);
+    expect(statSync(join(dataDir, SQLITE_FILE_NAME)).mode & 0o777).toBe(0o600);
   });
 });
