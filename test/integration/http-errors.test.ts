@@ -155,6 +155,24 @@ describe('problem details', () => {
   });
 });
 
+describe('CSV reports', () => {
+  it('the assessment CSV neutralises customer names a spreadsheet would run as formulas (line feed, space, semicolon, full-width signs)', async () => {
+    const names = ['\n=1+1', ' =1+1', ';=1+1', '\uFF1D1+1', '\uFF20SUM(A1)'];
+    for (const name of names) {
+      const { id } = await h.createClaim({ customer: { ...claimFields().customer, name } });
+      expect((await h.uploadPoe(id)).status).toBe(201);
+      await h.actOk(id, 'submit', 'partner');
+      await h.actOk(id, 'startReview', 'reviewer');
+      await h.actOk(id, 'approve', 'reviewer', {});
+    }
+    await t.advance('2026-03-20T07:00:00.000Z'); // every consent window has passed
+    const csv = await h.api().get('/v1/reports/assessment?format=csv').set('Authorization', await h.auth('reviewer'));
+    expect(csv.status).toBe(200);
+    expect(csv.text).toContain(`,"'\n=1+1",`);
+    for (const name of names.slice(1)) expect(csv.text).toContain(`,'${name},`);
+  });
+});
+
 describe('operations', () => {
   it('healthz answers while the process is up; readyz asks the readiness check', async () => {
     expect((await h.api().get('/healthz')).body).toEqual({ status: 'ok' });
