@@ -176,7 +176,33 @@ export function problemHandler(logger: Logger): ErrorRequestHandler {
   };
 }
 
-/** Unknown routes: a 404 problem, the same for every method. */
-export const routeNotFound: RequestHandler = (req) => {
-  throw new HttpError(404, 'routeNotFound', `There is no ${req.method} ${instanceOf(req)} in this API; see /openapi.json.`);
-};
+/** A route as far as method matching is concerned: `get` and an Express path (`/v1/claims/:id`). */
+export interface KnownRoute {
+  method: string;
+  path: string;
+}
+
+/** Express's matching of our paths: `:name` is one segment, case-insensitive, an optional trailing slash. */
+const pathPattern = (path: string) =>
+  new RegExp(`^${path.replace(/[.*+?^${}()|[\]\\]/g, '\\$&').replace(/:[A-Za-z_][A-Za-z0-9_]*/g, '[^/]+')}/?$`, 'i');
+
+/**
+ * Requests no route answered: a 405 problem with `Allow` when the path exists with other
+ * methods, else a 404 problem, the same for every method.
+ */
+export function routeNotFound(routes: readonly KnownRoute[]): RequestHandler {
+  const patterns = routes.map((route) => ({ method: route.method.toUpperCase(), pattern: pathPattern(route.path) }));
+  return (req, res) => {
+    const allowed = new Set(patterns.filter(({ pattern }) => pattern.test(req.path)).map(({ method }) => method));
+    if (allowed.size === 0) {
+      throw new HttpError(404, 'routeNotFound', `There is no ${req.method} ${instanceOf(req)} in this API; see /openapi.json.`);
+    }
+    // Express answers HEAD wherever it answers GET.
+    if (allowed.has('GET')) allowed.add('HEAD');
+    const allow = [...allowed].join(', ');
+    res.set('Allow', allow);
+    throw new HttpError(405, 'methodNotAllowed', `${instanceOf(req)} does not answer ${req.method}; it answers ${allow}.`, {
+      allow: [...allowed],
+    });
+  };
+}

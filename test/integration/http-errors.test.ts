@@ -114,8 +114,8 @@ describe('problem details', () => {
     const route = await h.api().get('/v1/nothing-here');
     expectProblem(route, 404, 'routeNotFound');
     expect(route.body.instance).toBe('/v1/nothing-here');
-    const method = await h.api().delete('/v1/claims');
-    expectProblem(method, 404, 'routeNotFound');
+    const deeper = await h.api().get('/v1/claims/abc/nothing');
+    expectProblem(deeper, 404, 'routeNotFound');
 
     const { id } = await h.createClaim();
     const action = await h.api().post(`/v1/claims/${id}/actions/approveEverything`).set('Authorization', await h.auth('reviewer')).send({});
@@ -136,6 +136,26 @@ describe('problem details', () => {
     const nested = await h.api().post('/v1/claims/abc%/actions/submit').send({});
     expectProblem(nested, 400, 'malformedPath');
     expect(t.logs.filter((line) => (line.level as number) >= 40)).toEqual([]);
+  });
+
+  it('an unsupported method on a known path is a 405 problem with Allow listing the path\'s methods', async () => {
+    const cases: Array<[method: 'delete' | 'put' | 'patch' | 'get' | 'post', path: string, allow: string]> = [
+      ['delete', '/v1/claims', 'POST, GET, HEAD'],
+      ['put', '/v1/claims/some-id', 'GET, PATCH, HEAD'],
+      ['get', '/v1/claims/some-id/actions/submit', 'POST'],
+      ['delete', '/v1/claims/some-id/poe/some-poe', 'GET, HEAD'],
+      ['post', '/healthz', 'GET, HEAD'],
+      ['patch', '/openapi.json', 'GET, HEAD'],
+      ['get', '/v1/simulate', 'POST'],
+    ];
+    for (const [method, path, allow] of cases) {
+      const res = await h.api()[method](path);
+      expectProblem(res, 405, 'methodNotAllowed');
+      expect(res.headers.allow, `${method} ${path}`).toBe(allow);
+      expect(res.body.instance).toBe(path);
+    }
+    // Without a token too, and whatever the case or a trailing slash (Express matches paths so).
+    expect((await h.api().delete('/V1/Claims/')).headers.allow).toBe('POST, GET, HEAD');
   });
 
   it('a fault is a 500 without a stack or the error message, logged with the error; refusals are not logged', async () => {
