@@ -13,12 +13,13 @@ import { mintToken } from '../../src/auth/mint-token';
 import { loadConfig } from '../../src/config';
 import { SQLITE_FILE_NAME } from '../../src/db/database';
 import { PROBLEM_CONTENT_TYPE } from '../../src/http/errors';
+import { ALLOWED_POE_TYPES } from '../../src/poe/allowed-poe-types';
 import { startService, type RunningService } from '../../src/server';
 import { BUNDLED_POLICY_PATH } from '../support/bundled-policy';
 import { claimFieldsSchema, EVENT_PAYLOAD_SCHEMAS } from '../../src/machines/event-payloads';
 import { claimFields } from '../support/claim-factory';
-import { httpHelpers } from '../support/http-requests';
-import { registeredRoutes } from '../support/http-routes';
+import { CALLERS, httpHelpers } from '../support/http-requests';
+import { concretePath, registeredRoutes } from '../support/http-routes';
 import { createTestApp, type TestApp, type TestAppOptions } from '../support/test-app';
 
 let t: TestApp;
@@ -273,6 +274,34 @@ describe('openapi.json', () => {
     expect(doc.paths['/v1/claims']!.get!.parameters!.map((p) => p.name)).toEqual(['status', 'overdue', 'tenantId', 'partnerId', 'conflicted', 'limit', 'cursor']);
   });
 
+  it('documents PoE downloads with the accepted PoE content types', () => {
+    const download = doc.paths['/v1/claims/{id}/poe/{poeId}']!.get!.responses['200']!;
+    expect(Object.keys(download.content!).sort()).toEqual([...ALLOWED_POE_TYPES.map((t) => t.contentType), 'application/octet-stream'].sort());
+  });
+
+  it('documents date parameters with format date or date-time, not only a pattern', () => {
+    const param = (path: string, method: string, name: string) =>
+      (doc.paths[path]![method]!.parameters as unknown as Array<{ name: string; schema: { anyOf?: Array<{ format: string }> } }>).find((p) => p.name === name)!;
+    for (const [path, method, name] of [
+      ['/v1/reports/assessment', 'get', 'from'],
+      ['/v1/reports/assessment', 'get', 'to'],
+      ['/v1/backtest', 'post', 'since'],
+    ] as const) {
+      expect(param(path, method, name).schema.anyOf?.map((s) => s.format), `${path} ${name}`).toEqual(['date', 'date-time']);
+    }
+    expect(param('/v1/backtest', 'post', 'until').schema).toMatchObject({ format: 'date-time' });
+  });
+
+  it('documents 503 (with Retry-After) and 401 on every authenticated operation, 400 wherever a path has a parameter', () => {
+    expect(doc.components.responses!.Problem503).toMatchObject({ headers: { 'Retry-After': expect.any(Object) } });
+    for (const [path, ops] of Object.entries(doc.paths)) {
+      for (const op of Object.values(ops)) {
+        if (path.startsWith('/v1/')) expect(op.responses['503'], path).toEqual({ $ref: '#/components/responses/Problem503' });
+        if (path.includes('{')) expect(op.responses['400'], path).toEqual({ $ref: '#/components/responses/Problem400' });
+      }
+    }
+  });
+
   it('every schema in it compiles as JSON Schema and every $ref resolves', () => {
     const refs = JSON.stringify(doc).match(/"\$ref":"[^"]+"/g) ?? [];
     for (const ref of new Set(refs)) {
@@ -283,6 +312,87 @@ describe('openapi.json', () => {
     for (const [name, schema] of Object.entries(doc.components.schemas!)) {
       expect(() => ajv.compile(schema as object), name).not.toThrow();
     }
+  });
+});
+
+describe('openapi.json documents every problem the API answers', () => {
+  /** A body a route would take, or near enough to pass its first checks. */
+  const BODIES: Record<string, object> = {
+    createClaim: claimFields(),
+    editClaim: { name: 'Contoso renewal' },
+    actOnClaim: {},
+    addComment: { text: 'Looks fine.' },
+    evaluateClaim: { claim: claimFields(), asOf: '2026-03-02T17:00:00Z' },
+    simulate: { name: 'x', claim: claimFields(), steps: [] },
+    backtest: { policy: 'id: x' },
+  };
+
+  it('every problem status a route answers, to every caller and to malformed requests, is documented for that operation', async () => {
+    const doc = (await h.api().get('/openapi.json')).body as { paths: Record<string, Record<string, { responses: Record<string, unknown> }>> };
+    const { id, etag } = await h.createClaim();
+    const upload = await h.uploadPoe(id);
+    expect(upload.status).toBe(201);
+    const poeId = upload.body.id as string;
+    const submitted = await h.submittedClaim();
+
+    const seen = new Map<string, Set<number>>();
+    const undocumented = new Set<string>();
+    const record = (method: string, path: string, status: number, contentType: string | undefined) => {
+      const operation = doc.paths[path.replace(/:(\w+)/g, '{$1}')]![method]!;
+      (seen.get(`${method} ${path}`) ?? seen.set(`${method} ${path}`, new Set()).get(`${method} ${path}`)!).add(status);
+      if (status >= 400) expect(contentType, `${method} ${path} ${status}`).toMatch(/^application\/problem\+json/);
+      const documented = operation.responses[String(status)] as { $ref?: string; content?: Record<string, unknown> } | undefined;
+      if (!documented) undocumented.add(`${method} ${path} ${status}`);
+      const type = contentType?.split(';')[0]!.trim();
+      if (documented?.content && type && !(type in documented.content)) undocumented.add(`${method} ${path} ${status} ${type}`);
+    };
+
+    const callers = [undefined, 'Bearer not-a-token', ...(await Promise.all(Object.values(CALLERS).map((caller) => t.bearer(caller))))];
+    for (const route of registeredRoutes(t.app)) {
+      const method = route.method as 'get' | 'post' | 'patch';
+      const operationId = Object.values(doc.paths[route.path.replace(/:(\w+)/g, '{$1}')]!).length > 0
+        ? ((doc.paths[route.path.replace(/:(\w+)/g, '{$1}')]![method] as unknown as { operationId: string }).operationId)
+        : '';
+      const paths = [
+        concretePath(route.path, { id, poeId, event: 'submit' }),
+        concretePath(route.path, { id: submitted, poeId: 'nope', event: 'withdraw' }),
+        concretePath(route.path, { id: 'no-such-claim', poeId: 'nope', event: 'approveEverything' }),
+      ];
+      for (const path of paths) {
+        for (const authorization of callers) {
+          let req = h.api()[method](path);
+          if (authorization) req = req.set('Authorization', authorization);
+          if (method !== 'get') req = req.set('If-Match', etag);
+          const res = method === 'get' ? await req : await req.send(BODIES[operationId] ?? {});
+          record(route.method, route.path, res.status, res.headers['content-type']);
+        }
+      }
+      // Malformed requests, from a caller who may do most things.
+      const reviewer = await h.auth('reviewer');
+      const partner = await h.auth('partner');
+      const malformed = [
+        h.api()[method](route.path.includes(':') ? concretePath(route.path, { id: '%ZZ', poeId: '%E0%A4%A', event: '%' }) : `${route.path}?limit=abc&nonsense=1`).set('Authorization', reviewer),
+        h.api()[method](`${paths[0]}?limit=-1&from=2026-02-30&since=yesterday&status=nothing&format=xml`).set('Authorization', reviewer),
+        h.api()[method](`${paths[0]}?conflicted=true`).set('Authorization', partner),
+        ...(method === 'get'
+          ? []
+          : [
+              h.api()[method](paths[0]!).set('Authorization', partner).set('Content-Type', 'application/json').send('{"oops":'),
+              h.api()[method](paths[0]!).set('Authorization', partner).set('Content-Type', 'text/plain').send('hello'),
+              h.api()[method](paths[0]!).set('Authorization', partner).set('If-Match', '"999"').set('Idempotency-Key', ' ').send({}),
+              h.api()[method](paths[0]!).set('Authorization', partner).send(['not', 'an', 'object']),
+            ]),
+      ];
+      for (const req of malformed) {
+        const res = await req;
+        record(route.method, route.path, res.status, res.headers['content-type']);
+      }
+    }
+    // A download answers 200 with the content type found at upload (checked against the document above).
+    expect(seen.get('get /v1/claims/:id/poe/:poeId')).toContain(200);
+    const download = await h.api().get(`/v1/claims/${id}/poe/${poeId}`).set('Authorization', await h.auth('reviewer'));
+    expect(download.headers['content-type']).toBe('application/pdf');
+    expect([...undocumented].sort()).toEqual([]);
   });
 });
 
