@@ -1,4 +1,4 @@
-import { mkdtempSync, rmSync, statSync } from 'node:fs';
+import { chmodSync, mkdtempSync, rmSync, statSync } from 'node:fs';
 import { createServer } from 'node:http';
 import { connect, type AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
@@ -503,5 +503,14 @@ describe('a real listening server', () => {
     const { dataDir } = await serve();
     expect(statSync(dataDir).mode & 0o777).toBe(0o700);
     expect(statSync(join(dataDir, SQLITE_FILE_NAME)).mode & 0o777).toBe(0o600);
+    // SQLite gives its write-ahead log the database file's mode.
+    expect(statSync(join(dataDir, `${SQLITE_FILE_NAME}-wal`)).mode & 0o777).toBe(0o600);
+  });
+
+  it('leaves the mode of an existing data directory as the operator set it', async () => {
+    const dataDir = mkdtempSync(join(tmpdir(), 'cpor-edge-existing-'));
+    chmodSync(dataDir, 0o750);
+    await serve({}, dataDir);
+    expect(statSync(dataDir).mode & 0o777).toBe(0o750);
   });
 });
