@@ -485,6 +485,14 @@ describe('a real listening server', () => {
     expectProblem(await request(service.url).get('/v1/claims').set('Authorization', `Bearer ${skewed}`), 401, 'invalidToken');
   });
 
+  it('refuses to start with a token lifetime or clock tolerance out of range', () => {
+    const load = (env: Record<string, string>) => () => loadConfig({ DATA_DIR: tmpdir(), ...env }, { policyPath: BUNDLED_POLICY_PATH });
+    expect(load({ JWT_MAX_LIFETIME_SECONDS: '10' })).toThrow(/JWT_MAX_LIFETIME_SECONDS/);
+    expect(load({ JWT_MAX_LIFETIME_SECONDS: '1e300' })).toThrow(/JWT_MAX_LIFETIME_SECONDS/);
+    expect(load({ JWT_CLOCK_TOLERANCE_SECONDS: '-1' })).toThrow(/JWT_CLOCK_TOLERANCE_SECONDS/);
+    expect(load({})()).toMatchObject({ jwtMaxLifetimeSeconds: 86_400, jwtClockToleranceSeconds: 60 });
+  });
+
   it('answers 503 authUnavailable with Retry-After when the JWKS cannot be reached', async () => {
     const probe = createServer();
     await new Promise<void>((resolve) => probe.listen(0, '127.0.0.1', resolve));
