@@ -14,6 +14,8 @@ export interface Config {
   jwksUrl?: string;
   jwtIssuer?: string;
   jwtAudience?: string;
+  jwtMaxLifetimeSeconds: number;
+  jwtClockToleranceSeconds: number;
   webhookUrls: string[];
   webhookSecret?: string;
   schedulerIntervalMs: number;
@@ -48,6 +50,8 @@ export const CONFIG_VARIABLES = [
   ['JWKS_URL', '(unset)', 'Verify RS256/ES256 tokens against this JWKS instead of a shared secret (production).'],
   ['JWT_ISSUER', '(unset)', 'Required `iss` of tokens, when set.'],
   ['JWT_AUDIENCE', '(unset)', 'Required `aud` of tokens, when set.'],
+  ['JWT_MAX_LIFETIME_SECONDS', '86400', 'Longest token lifetime accepted (exp − iat); tokens without iat or exp, or valid longer, are refused.'],
+  ['JWT_CLOCK_TOLERANCE_SECONDS', '60', 'Clock skew allowed on exp, nbf and iat (a token issued further in the future is refused).'],
   ['WEBHOOK_URLS', '(unset)', 'Comma-separated URLs that receive outbox messages (signed).'],
   ['WEBHOOK_SECRET', '(required with WEBHOOK_URLS)', 'HMAC secret for webhook signatures.'],
   ['SCHEDULER_INTERVAL_MS', '1000', 'How often due deadlines and webhook deliveries are checked.'],
@@ -121,6 +125,8 @@ export function loadConfig(env: NodeJS.ProcessEnv, defaults: { policyPath: strin
     jwksUrl: url('JWKS_URL', ['https:', 'http:']),
     jwtIssuer: text('JWT_ISSUER'),
     jwtAudience: text('JWT_AUDIENCE'),
+    jwtMaxLifetimeSeconds: integer('JWT_MAX_LIFETIME_SECONDS', 86_400, 60, 31 * 86_400),
+    jwtClockToleranceSeconds: integer('JWT_CLOCK_TOLERANCE_SECONDS', 60, 0, 600),
     webhookUrls,
     webhookSecret,
     schedulerIntervalMs: integer('SCHEDULER_INTERVAL_MS', 1000, 50, 3_600_000),

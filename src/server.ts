@@ -16,6 +16,7 @@ import { createDatabase, migrateLatest } from './db/database';
 import { createKnexClaimStore } from './db/knex-claim-store';
 import { createKnexIdempotencyStore } from './db/knex-idempotency-store';
 import { createApp, flushDecisionLog } from './http/app';
+import { handleClientErrors } from './http/client-error';
 import { createFsPoeFileStore } from './poe/fs-poe-file-store';
 import { createPolicyRegistry, type PolicyRegistry } from './rules/policy-registry';
 import { createWebhookDispatcher } from './webhooks/webhook-dispatcher';
@@ -46,7 +47,7 @@ export async function startService(
     onLog: (level, message, details) => logger[level](details ?? {}, message),
   });
   const policy = policies.current(clock.now());
-  await mkdir(config.dataDir, { recursive: true });
+  await mkdir(config.dataDir, { recursive: true, mode: 0o700 });
   const knex = createDatabase({ databaseUrl: config.databaseUrl, dataDir: config.dataDir });
   try {
     await migrateLatest(knex);
@@ -62,12 +63,16 @@ export async function startService(
         jwksUrl: config.jwksUrl,
         issuer: config.jwtIssuer,
         audience: config.jwtAudience,
+        maxLifetimeSec: config.jwtMaxLifetimeSeconds,
+        clockToleranceSec: config.jwtClockToleranceSeconds,
         roles: () => policies.current(clock.now()).policy.roles,
       })
     : createHs256Authenticator({
         secret: await loadOrCreateSecret(config.dataDir, config.jwtSecret),
         issuer: config.jwtIssuer,
         audience: config.jwtAudience,
+        maxLifetimeSec: config.jwtMaxLifetimeSeconds,
+        clockToleranceSec: config.jwtClockToleranceSeconds,
         roles: () => policies.current(clock.now()).policy.roles,
       });
 
@@ -167,6 +172,7 @@ export async function startService(
     app,
   );
   server.keepAliveTimeout = config.keepAliveTimeoutMs;
+  handleClientErrors(server);
   try {
     await new Promise<void>((resolve, reject) => {
       server.once('error', reject);

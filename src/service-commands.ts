@@ -82,7 +82,7 @@ export async function tokenCommand(
   }
   const secret = await loadOrCreateSecret(config.dataDir, config.jwtSecret);
   out.stdout(
-    `${await mintToken({ secret, ...options, issuer: config.jwtIssuer, audience: config.jwtAudience })}\n`,
+    `${await mintToken({ secret, ...options, issuer: config.jwtIssuer, audience: config.jwtAudience, maxLifetimeSeconds: config.jwtMaxLifetimeSeconds })}\n`,
   );
   return 0;
 }

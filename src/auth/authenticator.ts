@@ -12,3 +12,16 @@ export interface Authenticator {
 
 /** The policy's roles, by name: what an authenticator needs to know of them. */
 export type RoleKinds = Readonly<Record<string, { readonly kind: RoleKind }>>;
+
+/** The authenticator cannot check tokens right now (its signing keys cannot be fetched): nobody's fault but the service's. */
+export class AuthUnavailableError extends Error {
+  override readonly name = 'AuthUnavailableError';
+  constructor(
+    message: string,
+    /** Seconds after which a retry may succeed. */
+    readonly retryAfterSec: number,
+    options?: { cause?: unknown },
+  ) {
+    super(message, options);
+  }
+}

@@ -1,14 +1,17 @@
 /** Bearer JWT authenticators: HS256 with a shared secret, or RS256/ES256 with keys from a JWKS URL. */
 import { createRemoteJWKSet, errors, jwtVerify, type JWTPayload, type JWTVerifyGetKey } from 'jose';
 import { UnauthenticatedError } from '../domain/errors';
-import type { Authenticator, Principal, RoleKinds } from './authenticator';
+import { AuthUnavailableError, type Authenticator, type Principal, type RoleKinds } from './authenticator';
 
 export interface Hs256AuthenticatorOptions {
   /** At least 32 bytes (see loadOrCreateSecret). */
   secret: Uint8Array;
   issuer?: string;
   audience?: string;
+  /** Seconds of clock skew allowed on exp, nbf and iat; default DEFAULT_CLOCK_TOLERANCE_SEC. */
   clockToleranceSec?: number;
+  /** Longest lifetime (exp − iat) accepted, in seconds; default DEFAULT_MAX_LIFETIME_SEC. */
+  maxLifetimeSec?: number;
   /** The policy's roles, or a function giving those of the policy in effect (policies reload). */
   roles: RoleKinds | (() => RoleKinds);
   now?: () => Date;
@@ -19,9 +22,17 @@ export interface JwksAuthenticatorOptions {
   issuer?: string;
   audience?: string;
   clockToleranceSec?: number;
+  maxLifetimeSec?: number;
   roles: RoleKinds | (() => RoleKinds);
   now?: () => Date;
 }
+
+/** Default clock skew tolerated between the token issuer and this service (JWT_CLOCK_TOLERANCE_SECONDS). */
+export const DEFAULT_CLOCK_TOLERANCE_SEC = 60;
+/** Default longest token lifetime, exp − iat (JWT_MAX_LIFETIME_SECONDS): a day. */
+export const DEFAULT_MAX_LIFETIME_SEC = 86_400;
+/** How long a caller should wait before retrying when the signing keys cannot be fetched (jose's cooldown). */
+const JWKS_COOLDOWN_SEC = 30;
 
 /** The minimum HMAC key length for HS256 (RFC 7518 §3.2: at least the hash output size). */
 export const MIN_SECRET_BYTES = 32;
@@ -36,6 +47,7 @@ interface VerifySettings {
   issuer?: string;
   audience?: string;
   clockToleranceSec?: number;
+  maxLifetimeSec?: number;
   roles: RoleKinds | (() => RoleKinds);
   now?: () => Date;
 }
@@ -59,7 +71,7 @@ export function createJwksAuthenticator(options: JwksAuthenticatorOptions): Auth
   if (url.protocol !== 'https:' && url.protocol !== 'http:') {
     throw new Error(`The JWKS URL must be http(s); got "${url.protocol}".`);
   }
-  const keys = createRemoteJWKSet(url, { timeoutDuration: 5_000, cooldownDuration: 30_000 });
+  const keys = createRemoteJWKSet(url, { timeoutDuration: 5_000, cooldownDuration: JWKS_COOLDOWN_SEC * 1000 });
   return createJwtAuthenticator({ ...options, key: keys, algorithms: JWKS_ALGORITHMS });
 }
 
@@ -72,6 +84,8 @@ function createJwtAuthenticator(settings: VerifySettings): Authenticator {
   // valid as it was, and the role is looked up in the policy in effect on every request.
   const verified = new Map<string, JWTPayload & { exp: number }>();
   const nowSeconds = () => (settings.now?.() ?? new Date()).getTime() / 1000;
+  const tolerance = settings.clockToleranceSec ?? DEFAULT_CLOCK_TOLERANCE_SEC;
+  const maxLifetime = settings.maxLifetimeSec ?? DEFAULT_MAX_LIFETIME_SEC;
   return {
     async verify(token) {
       const compact = token.trim();
@@ -89,8 +103,10 @@ function createJwtAuthenticator(settings: VerifySettings): Authenticator {
           algorithms: settings.algorithms,
           issuer: settings.issuer,
           audience: settings.audience,
-          clockTolerance: settings.clockToleranceSec ?? 0,
-          requiredClaims: ['sub', 'exp'],
+          clockTolerance: tolerance,
+          requiredClaims: ['sub', 'exp', 'iat'],
+          // With maxTokenAge jose also refuses an iat in the future (beyond the tolerance).
+          maxTokenAge: maxLifetime,
           currentDate: settings.now?.(),
         };
         const { key } = settings;
@@ -99,6 +115,14 @@ function createJwtAuthenticator(settings: VerifySettings): Authenticator {
         payload = result.payload;
       } catch (error) {
         throw translate(error, accepted);
+      }
+      // A token valid for longer than the service allows is refused whole, not trimmed: whoever
+      // issued it did not mean this service's rules (and `exp: 1e300` is no expiry at all).
+      const lifetime = (payload.exp as number) - (payload.iat as number);
+      if (!(lifetime <= maxLifetime)) {
+        throw invalid(
+          `The bearer token is valid for ${formatSeconds(lifetime)}; this service accepts tokens valid for at most ${formatSeconds(maxLifetime)} (exp − iat).`,
+        );
       }
       const principal = principalOf(payload, roles());
       if (typeof payload.exp === 'number') {
@@ -131,6 +155,13 @@ function principalOf(payload: JWTPayload, roles: RoleKinds): Principal {
     return { id: sub, role, tenantId };
   }
   return { id: sub, role };
+}
+
+function formatSeconds(seconds: number): string {
+  if (!Number.isFinite(seconds) || seconds > 1e12) return 'ever';
+  if (seconds >= 86_400 && seconds % 86_400 === 0) return `${seconds / 86_400} d`;
+  if (seconds >= 3_600 && seconds % 3_600 === 0) return `${seconds / 3_600} h`;
+  return `${seconds} s`;
 }
 
 function invalid(message: string): UnauthenticatedError {
@@ -170,6 +201,10 @@ function translate(error: unknown, accepted: string): Error {
     return invalid('The bearer token is malformed; it must be a signed JWT (header.payload.signature).');
   }
   // Anything else (JWKS unreachable, timed out, not a key set) is this service's problem, not the caller's:
-  // a plain Error, so the HTTP layer answers 5xx and logs it.
-  return new Error('Could not verify the bearer token: the signing keys are unavailable.', { cause: error });
+  // not a refusal, so the HTTP layer answers 503 and logs it.
+  return new AuthUnavailableError(
+    'Could not verify the bearer token: the signing keys are unavailable; try again shortly.',
+    JWKS_COOLDOWN_SEC,
+    { cause: error },
+  );
 }

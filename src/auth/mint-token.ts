@@ -1,5 +1,6 @@
 /** Development tokens (`cpor token`): HS256 JWTs the HS256 authenticator accepts. */
 import { SignJWT } from 'jose';
+import { DEFAULT_MAX_LIFETIME_SEC } from './jwt-authenticator';
 
 export interface MintTokenOptions {
   secret: Uint8Array;
@@ -10,6 +11,8 @@ export interface MintTokenOptions {
   subject?: string;
   /** Seconds, or a duration such as `1h`, `30m`, `7d`, `2 weeks`; default `1h`. */
   expiresIn?: string | number;
+  /** The service's JWT_MAX_LIFETIME_SECONDS: a longer `expiresIn` is refused, since the service would refuse the token. */
+  maxLifetimeSeconds?: number;
   issuer?: string;
   audience?: string;
   now?: () => Date;
@@ -29,6 +32,12 @@ export async function mintToken(options: MintTokenOptions): Promise<string> {
   if (options.role.trim() === '') throw new Error('A token needs a role.');
   const issuedAt = Math.floor((options.now?.() ?? new Date()).getTime() / 1000);
   const lifetime = parseDurationSeconds(options.expiresIn ?? '1h');
+  const maxLifetime = options.maxLifetimeSeconds ?? DEFAULT_MAX_LIFETIME_SEC;
+  if (lifetime > maxLifetime) {
+    throw new Error(
+      `A token valid for ${lifetime} s would be refused: the service accepts tokens valid for at most ${maxLifetime} s (JWT_MAX_LIFETIME_SECONDS).`,
+    );
+  }
   const claims: Record<string, string> = { role: options.role };
   if (options.partnerId !== undefined) claims.partnerId = options.partnerId;
   if (options.tenantId !== undefined) claims.tenantId = options.tenantId;

@@ -42,11 +42,15 @@ function csvRow(claim: ClaimBacktest): string[] {
 
 const statusText = (outcome: ClaimOutcome) => (outcome.substatus ? `${outcome.status}.${outcome.substatus}` : outcome.status);
 
+const FORMULA_START = /^[=+\-@\t\r\n ;\uFF1D\uFF0B\uFF0D\uFF20]/;
+
 /** An RFC 4180 field: quoted (with quotes doubled) when it holds a comma, a quote, CR or LF. */
 export function csvField(value: string): string {
-  // A cell a spreadsheet would run as a formula (=, +, -, @, tab, CR) is prefixed with a quote
-  // mark (OWASP's advice): customer names and comments come from outside.
-  const safe = /^[=+\-@\t\r]/.test(value) ? `'${value}` : value;
+  // A cell a spreadsheet could run as a formula is prefixed with a quote mark (OWASP's CSV injection
+  // advice): customer names and comments come from outside. Besides = + - @, that is a leading tab,
+  // CR or LF, a space or `;` (spreadsheets trim the one and split on the other in some locales), and
+  // the full-width ＝ ＋ － ＠ that some spreadsheets read as their ASCII forms.
+  const safe = FORMULA_START.test(value) ? `'${value}` : value;
   return /[",\r\n]/.test(safe) ? `"${safe.replaceAll('"', '""')}"` : safe;
 }
 

@@ -4,7 +4,7 @@
  * statically (the service runs its TypeScript through tsx, so knex's directory
  * loader cannot be relied on).
  */
-import { mkdirSync } from 'node:fs';
+import { closeSync, mkdirSync, openSync } from 'node:fs';
 import { join } from 'node:path';
 import knexFactory, { type Knex } from 'knex';
 import type { Database as SqliteConnection } from 'better-sqlite3';
@@ -64,8 +64,13 @@ export function createDatabase(config: DatabaseConfig): Knex {
       pool: { min: 0, max: 10 },
     });
   }
-  mkdirSync(config.dataDir, { recursive: true });
-  return createSqliteDatabase(join(config.dataDir, SQLITE_FILE_NAME));
+  // Claims hold customers' names and contacts: a new data directory and database file are the
+  // service account's alone (SQLite gives its -wal and -shm files the database file's mode).
+  // Existing ones keep the mode an operator gave them.
+  mkdirSync(config.dataDir, { recursive: true, mode: 0o700 });
+  const filename = join(config.dataDir, SQLITE_FILE_NAME);
+  closeSync(openSync(filename, 'a', 0o600));
+  return createSqliteDatabase(filename);
 }
 
 /** An SQLite database in `filename`; every connection gets the service's pragmas. */

@@ -76,7 +76,7 @@ export function createApp(deps: AppDeps): express.Express {
   app.set('query parser', 'simple');
   app.use(securityHeaders, metrics.middleware);
   mountRoutes(app, routes);
-  app.use(routeNotFound);
+  app.use(routeNotFound(routes));
   app.use(problemHandler(deps.logger));
   return app;
 }

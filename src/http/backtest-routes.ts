@@ -26,6 +26,7 @@ const CANDIDATE_FILE = 'candidate';
 const DATE_OR_INSTANT = '^\\d{4}-\\d{2}-\\d{2}(T\\d{2}:\\d{2}(:\\d{2}(\\.\\d+)?)?(Z|[+-]\\d{2}:\\d{2}))?$';
 const since = {
   type: 'string',
+  anyOf: [{ type: 'string', format: 'date' }, { type: 'string', format: 'date-time' }],
   pattern: DATE_OR_INSTANT,
   description: 'Only claims created at or after this instant, or from 00:00 of this date (policy time zone).',
 } as const;

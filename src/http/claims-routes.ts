@@ -197,7 +197,7 @@ export function claimsRoutes(ctx: HttpContext): RouteSpec[] {
         return listQuery();
       },
       responses: { 200: { description: 'A page of claims', content: json(claimListSchema) } },
-      problems: [400, 401],
+      problems: [400, 401, 403],
       handlers: [
         auth,
         async (req, res) => {

@@ -5,6 +5,7 @@
 import { STATUS_CODES } from 'node:http';
 import type { ErrorRequestHandler, Request, RequestHandler, Response } from 'express';
 import type { Logger } from 'pino';
+import { AuthUnavailableError } from '../auth/authenticator';
 import { DomainError, type ErrorKind } from '../domain/errors';
 
 export const PROBLEM_CONTENT_TYPE = 'application/problem+json';
@@ -90,6 +91,18 @@ function mapError(error: unknown): Mapped {
     const { errors, ...extensions } = error.extensions as { errors?: ProblemIssue[] } & Record<string, unknown>;
     return { status: error.status, code: error.code, detail: error.message, ...(errors ? { errors } : {}), extensions };
   }
+  if (error instanceof AuthUnavailableError) {
+    return { status: 503, code: 'authUnavailable', detail: error.message };
+  }
+  if (error instanceof URIError && (error as { status?: unknown }).status === 400) {
+    // The router could not decode a path parameter (`/v1/claims/%ZZ`): the caller's URL is malformed.
+    return {
+      status: 400,
+      code: 'malformedPath',
+      detail: 'The request path holds a malformed percent-encoding; encode reserved characters as %XX with two hex digits.',
+      errors: [{ path: '$.path', message: 'has a malformed percent-encoding' }],
+    };
+  }
   if (isParserError(error)) {
     switch (error.type) {
       case 'entity.parse.failed':
@@ -158,11 +171,38 @@ export function problemHandler(logger: Logger): ErrorRequestHandler {
         problem.code === 'missingToken' ? 'Bearer realm="cpor"' : 'Bearer realm="cpor", error="invalid_token"',
       );
     }
+    if (error instanceof AuthUnavailableError) res.set('Retry-After', String(error.retryAfterSec));
     sendProblem(res, problem);
   };
 }
 
-/** Unknown routes: a 404 problem, the same for every method. */
-export const routeNotFound: RequestHandler = (req) => {
-  throw new HttpError(404, 'routeNotFound', `There is no ${req.method} ${instanceOf(req)} in this API; see /openapi.json.`);
-};
+/** A route as far as method matching is concerned: `get` and an Express path (`/v1/claims/:id`). */
+export interface KnownRoute {
+  method: string;
+  path: string;
+}
+
+/** Express's matching of our paths: `:name` is one segment, case-insensitive, an optional trailing slash. */
+const pathPattern = (path: string) =>
+  new RegExp(`^${path.replace(/[.*+?^${}()|[\]\\]/g, '\\$&').replace(/:[A-Za-z_][A-Za-z0-9_]*/g, '[^/]+')}/?$`, 'i');
+
+/**
+ * Requests no route answered: a 405 problem with `Allow` when the path exists with other
+ * methods, else a 404 problem, the same for every method.
+ */
+export function routeNotFound(routes: readonly KnownRoute[]): RequestHandler {
+  const patterns = routes.map((route) => ({ method: route.method.toUpperCase(), pattern: pathPattern(route.path) }));
+  return (req, res) => {
+    const allowed = new Set(patterns.filter(({ pattern }) => pattern.test(req.path)).map(({ method }) => method));
+    if (allowed.size === 0) {
+      throw new HttpError(404, 'routeNotFound', `There is no ${req.method} ${instanceOf(req)} in this API; see /openapi.json.`);
+    }
+    // Express answers HEAD wherever it answers GET.
+    if (allowed.has('GET')) allowed.add('HEAD');
+    const allow = [...allowed].join(', ');
+    res.set('Allow', allow);
+    throw new HttpError(405, 'methodNotAllowed', `${instanceOf(req)} does not answer ${req.method}; it answers ${allow}.`, {
+      allow: [...allowed],
+    });
+  };
+}

@@ -8,7 +8,7 @@ import { claimFieldsSchema, contactSchema, EVENT_PAYLOAD_SCHEMAS, productSchema 
 import type { Policy } from '../rules/policy-types';
 import { schemaName } from './claims-routes';
 import { PROBLEM_CONTENT_TYPE } from './errors';
-import { openApiPath, type RouteSpec } from './route-spec';
+import { openApiPath, problemStatusesOf, type RouteSpec } from './route-spec';
 import {
   claimListSchema,
   claimViewSchema,
@@ -110,7 +110,7 @@ export function buildOpenApi(routes: readonly RouteSpec[], policy: Policy): Json
           : {}),
       };
     }
-    for (const status of [...route.problems, 500]) {
+    for (const status of problemStatusesOf(route)) {
       usedProblems.add(status);
       responses[String(status)] ??= { $ref: `#/components/responses/Problem${status}` };
     }
@@ -142,11 +142,12 @@ export function buildOpenApi(routes: readonly RouteSpec[], policy: Policy): Json
     ...Object.fromEntries(EVENT_TYPES.map((event) => [schemaName(event), EVENT_PAYLOAD_SCHEMAS[event]])),
   };
   const problemResponses = Object.fromEntries(
-    [...usedProblems].sort().map((status) => [
+    [...usedProblems].sort((a, b) => a - b).map((status) => [
       `Problem${status}`,
       {
         description: STATUS_CODES[status] ?? 'Error',
         ...(status === 401 ? { headers: { 'WWW-Authenticate': { schema: { type: 'string' } } } } : {}),
+        ...(status === 503 ? { headers: { 'Retry-After': { schema: { type: 'string' } } } } : {}),
         content: { [PROBLEM_CONTENT_TYPE]: { schema: { $ref: '#/components/schemas/Problem' } } },
       },
     ]),
@@ -160,7 +161,8 @@ export function buildOpenApi(routes: readonly RouteSpec[], policy: Policy): Json
       description:
         `Claimed Partner of Record customer-association claims under policy ${policy.id} ${policy.version}. ` +
         'Errors are RFC 9457 problem+json with a machine-readable code. Writes answer an ETag (the claim version); ' +
-        'PATCH and actions need If-Match. POSTs accept Idempotency-Key.',
+        'PATCH and actions need If-Match. POSTs accept Idempotency-Key. A method a path does not answer is a 405 problem ' +
+        'with Allow; requests Node refuses before routing (headers over 16 KiB: 431, malformed HTTP: 400) are problem+json too.',
     },
     servers: [{ url: '/' }],
     security: [{ bearerAuth: [] }],

@@ -175,8 +175,13 @@ export function poeRoutes(ctx: HttpContext): RouteSpec[] {
       auth: true,
       responses: {
         200: {
-          description: 'The file, as an attachment, with the content type found at upload',
-          content: { 'application/octet-stream': { type: 'string', contentMediaType: 'application/octet-stream' } },
+          description: 'The file, as an attachment, with the content type found at upload (one of the accepted PoE types)',
+          content: Object.fromEntries(
+            [...ALLOWED_POE_TYPES.map((t) => t.contentType), 'application/octet-stream'].map((type) => [
+              type,
+              { type: 'string', contentMediaType: type },
+            ]),
+          ),
           headers: ['Content-Disposition', 'X-Content-Type-Options'],
         },
       },

@@ -37,11 +37,13 @@ const assessmentQuery = {
   properties: {
     from: {
       type: 'string',
+      anyOf: [{ type: 'string', format: 'date' }, { type: 'string', format: 'date-time' }],
       pattern: DATE_OR_INSTANT,
       description: 'Only claims sent for assessment at or after this instant, or from 00:00 of this date (policy time zone).',
     },
     to: {
       type: 'string',
+      anyOf: [{ type: 'string', format: 'date' }, { type: 'string', format: 'date-time' }],
       pattern: DATE_OR_INSTANT,
       description: 'Only claims sent for assessment before this instant, or up to the end of this date (policy time zone).',
     },

@@ -43,6 +43,27 @@ export interface RouteSpec {
   handlers: RequestHandler[];
 }
 
+/**
+ * Every problem status a route can answer: its own list, plus those its shape implies
+ * wherever it is mounted (a token: 401, and 503 when the signing keys cannot be fetched;
+ * a path parameter: 400 for a malformed percent-encoding; a query or a body: 400; a body:
+ * 413 and 415; If-Match: 412, and 428 when required; Idempotency-Key: 400, 409, 422; any: 500).
+ */
+export function problemStatusesOf(route: RouteSpec): number[] {
+  const statuses = new Set<number>([...route.problems, 500]);
+  if (route.auth) statuses.add(401).add(503);
+  if (route.path.includes(':') || route.query || route.body) statuses.add(400);
+  if (route.body) statuses.add(413).add(415);
+  for (const header of route.headers ?? []) {
+    if (header.name === 'If-Match') {
+      statuses.add(412);
+      if (header.required) statuses.add(428);
+    }
+    if (header.name === 'Idempotency-Key') statuses.add(400).add(409).add(422);
+  }
+  return [...statuses].sort((a, b) => a - b);
+}
+
 /** Registers each route on the app, in order. */
 export function mountRoutes(app: Express, routes: readonly RouteSpec[]): void {
   for (const route of routes) app[route.method](route.path, ...route.handlers);

@@ -23,6 +23,9 @@ import { memoryDatabase, type DatabaseFixture, type StoreSetup } from './databas
 /** Monday 2 March 2026, 09:00 in Los Angeles. */
 export const TEST_START = '2026-03-02T17:00:00.000Z';
 
+/** The longest token lifetime the test app accepts: ten years (see createTestApp). */
+const TEST_TOKEN_MAX_LIFETIME_SEC = 3650 * 86_400;
+
 export interface TokenClaims {
   role: string;
   partnerId?: string;
@@ -67,7 +70,14 @@ export async function createTestApp(options: TestAppOptions = {}): Promise<TestA
     ? createClaimService({ store: database.store, policies: options.policies, clock })
     : createClaimService({ store: database.store, policy, clock });
   const secret = new Uint8Array(randomBytes(32));
-  const authenticator = createHs256Authenticator({ secret, roles: policy.policy.roles, now: () => clock.now() });
+  // Test tokens outlive the virtual clock's jumps of months, so this app accepts lifetimes of years;
+  // the service's default maximum (a day) is tested against a real server.
+  const authenticator = createHs256Authenticator({
+    secret,
+    roles: policy.policy.roles,
+    now: () => clock.now(),
+    maxLifetimeSec: TEST_TOKEN_MAX_LIFETIME_SEC,
+  });
   const dir = mkdtempSync(join(tmpdir(), 'cpor-http-'));
   const logs: Array<Record<string, unknown>> = [];
   const logger = pino(
@@ -99,6 +109,7 @@ export async function createTestApp(options: TestAppOptions = {}): Promise<TestA
       ...(claims.tenantId !== undefined ? { tenantId: claims.tenantId } : {}),
       ...(claims.id !== undefined ? { subject: claims.id } : {}),
       expiresIn: options.expiresIn ?? '3650d',
+      maxLifetimeSeconds: TEST_TOKEN_MAX_LIFETIME_SEC,
       now: () => options.issuedAt ?? clock.now(),
     });
   return {

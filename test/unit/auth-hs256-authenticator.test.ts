@@ -82,14 +82,14 @@ describe('createHs256Authenticator: valid tokens', () => {
 
 describe('createHs256Authenticator: time', () => {
   it('refuses an expired token with expiredToken', async () => {
-    const token = await sign({ sub: 'rev-1', role: 'reviewer', iat: at(-7200), exp: at(-1) });
+    const token = await sign({ sub: 'rev-1', role: 'reviewer', iat: at(-7200), exp: at(-61) });
     const error = await refusal(auth.verify(token));
     expect(error.code).toBe('expiredToken');
     expect(error.message).toMatch(/expired/);
   });
 
-  it('refuses a token minted an hour ago with the default lifetime', async () => {
-    const token = await mintToken({ secret: SECRET, role: 'reviewer', now: () => new Date(NOW.getTime() - 3_601_000) });
+  it('refuses a token minted an hour ago with the default lifetime, once the clock tolerance has passed too', async () => {
+    const token = await mintToken({ secret: SECRET, role: 'reviewer', now: () => new Date(NOW.getTime() - 3_661_000) });
     expect((await refusal(auth.verify(token))).code).toBe('expiredToken');
   });
 
@@ -109,8 +109,54 @@ describe('createHs256Authenticator: time', () => {
   });
 
   it('refuses a token without exp', async () => {
-    const token = await new SignJWT({ sub: 'rev-1', role: 'reviewer' }).setProtectedHeader({ alg: 'HS256' }).sign(SECRET);
+    const token = await new SignJWT({ sub: 'rev-1', role: 'reviewer', iat: at(0) }).setProtectedHeader({ alg: 'HS256' }).sign(SECRET);
     expect((await refusal(auth.verify(token))).message).toMatch(/"exp"/);
+  });
+
+  it('refuses a token without iat', async () => {
+    const token = await new SignJWT({ sub: 'rev-1', role: 'reviewer', exp: at(600) }).setProtectedHeader({ alg: 'HS256' }).sign(SECRET);
+    const error = await refusal(auth.verify(token));
+    expect(error.code).toBe('invalidToken');
+    expect(error.message).toMatch(/"iat"/);
+  });
+
+  it('tolerates 60 s of clock skew by default, and no more', async () => {
+    await expect(auth.verify(await sign({ sub: 'rev-1', role: 'reviewer', exp: at(-59) }))).resolves.toMatchObject({ id: 'rev-1' });
+    expect((await refusal(auth.verify(await sign({ sub: 'rev-1', role: 'reviewer', exp: at(-61) })))).code).toBe('expiredToken');
+    await expect(auth.verify(await sign({ sub: 'rev-1', role: 'reviewer', iat: at(59), exp: at(3600) }))).resolves.toMatchObject({ id: 'rev-1' });
+  });
+
+  it('refuses a token issued an hour in the future with invalidToken', async () => {
+    const token = await sign({ sub: 'rev-1', role: 'reviewer', iat: at(3600), exp: at(7200) });
+    const error = await refusal(auth.verify(token));
+    expect(error.code).toBe('invalidToken');
+    expect(error.message).toMatch(/issued in the future/);
+  });
+
+  it('refuses a token issued beyond a configured clock tolerance, and accepts one within it', async () => {
+    const strict = createHs256Authenticator({ secret: SECRET, roles, now, clockToleranceSec: 5 });
+    expect((await refusal(strict.verify(await sign({ sub: 'rev-1', role: 'reviewer', iat: at(6) })))).code).toBe('invalidToken');
+    await expect(strict.verify(await sign({ sub: 'rev-1', role: 'reviewer', iat: at(4) }))).resolves.toMatchObject({ id: 'rev-1' });
+  });
+
+  it('refuses a token valid for centuries (exp 1e300) with invalidToken', async () => {
+    const token = await sign({ sub: 'rev-1', role: 'reviewer', exp: 1e300 });
+    const error = await refusal(auth.verify(token));
+    expect(error.code).toBe('invalidToken');
+    expect(error.message).toMatch(/at most 1 d/);
+  });
+
+  it('accepts a lifetime of exactly the default maximum (24 h) and refuses one second more', async () => {
+    await expect(auth.verify(await sign({ sub: 'rev-1', role: 'reviewer', iat: at(-60), exp: at(86_340) }))).resolves.toMatchObject({ id: 'rev-1' });
+    const over = await refusal(auth.verify(await sign({ sub: 'rev-2', role: 'reviewer', iat: at(-60), exp: at(86_341) })));
+    expect(over.code).toBe('invalidToken');
+    expect(over.message).toMatch(/valid for 86401 s/);
+  });
+
+  it('refuses a lifetime over a configured maximum', async () => {
+    const hourly = createHs256Authenticator({ secret: SECRET, roles, now, maxLifetimeSec: 3600 });
+    await expect(hourly.verify(await sign({ sub: 'rev-1', role: 'reviewer', exp: at(3600) }))).resolves.toMatchObject({ id: 'rev-1' });
+    expect((await refusal(hourly.verify(await sign({ sub: 'rev-1', role: 'reviewer', exp: at(3601) })))).message).toMatch(/at most 1 h/);
   });
 });
 
@@ -201,6 +247,17 @@ describe('createHs256Authenticator: configuration', () => {
 });
 
 describe('mintToken', () => {
+  it('mints by default a token the default authenticator accepts', async () => {
+    const token = await mintToken({ secret: SECRET, role: 'reviewer', now });
+    await expect(createHs256Authenticator({ secret: SECRET, roles, now }).verify(token)).resolves.toMatchObject({ role: 'reviewer' });
+  });
+
+  it('refuses to mint a token valid longer than the service accepts (default 24 h, or the given maximum)', async () => {
+    await expect(mintToken({ secret: SECRET, role: 'reviewer', expiresIn: '24h', now })).resolves.toMatch(/^ey/);
+    await expect(mintToken({ secret: SECRET, role: 'reviewer', expiresIn: '25h', now })).rejects.toThrow(/at most 86400 s \(JWT_MAX_LIFETIME_SECONDS\)/);
+    await expect(mintToken({ secret: SECRET, role: 'reviewer', expiresIn: '7d', now, maxLifetimeSeconds: 7 * 86_400 })).resolves.toMatch(/^ey/);
+  });
+
   it('writes the documented claims', async () => {
     const token = await mintToken({
       secret: SECRET,

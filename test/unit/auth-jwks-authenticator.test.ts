@@ -2,7 +2,7 @@ import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { SignJWT, exportJWK, exportSPKI, generateKeyPair, type CryptoKey, type JWK } from 'jose';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import type { Authenticator, RoleKinds } from '../../src/auth/authenticator';
+import { AuthUnavailableError, type Authenticator, type RoleKinds } from '../../src/auth/authenticator';
 import { createHs256Authenticator, createJwksAuthenticator } from '../../src/auth/jwt-authenticator';
 import { mintToken } from '../../src/auth/mint-token';
 import { UnauthenticatedError } from '../../src/domain/errors';
@@ -134,7 +134,7 @@ describe('createJwksAuthenticator', () => {
     expect((await refusal(auth.verify(noPartner))).message).toMatch(/partnerId/);
   });
 
-  it('reports an unreachable JWKS as a plain error, not as the caller\'s fault', async () => {
+  it('reports an unreachable JWKS as AuthUnavailableError with a retry delay, not as the caller\'s fault', async () => {
     const probe = createServer();
     await new Promise<void>((resolve) => probe.listen(0, '127.0.0.1', resolve));
     const { port } = probe.address() as AddressInfo;
@@ -145,9 +145,17 @@ describe('createJwksAuthenticator', () => {
       () => undefined,
       (e: unknown) => e,
     );
-    expect(error).toBeInstanceOf(Error);
+    expect(error).toBeInstanceOf(AuthUnavailableError);
     expect(error).not.toBeInstanceOf(UnauthenticatedError);
-    expect((error as Error).message).toMatch(/signing keys are unavailable/);
+    expect((error as AuthUnavailableError).message).toMatch(/signing keys are unavailable/);
+    expect((error as AuthUnavailableError).retryAfterSec).toBeGreaterThan(0);
+  });
+
+  it('refuses a JWKS-signed token issued in the future or valid for centuries', async () => {
+    const future = await sign(rsa.privateKey, { alg: 'RS256', kid: 'rsa-1' }, { iat: epoch() + 3600, exp: epoch() + 7200 });
+    expect((await refusal(auth.verify(future))).message).toMatch(/issued in the future/);
+    const forever = await sign(rsa.privateKey, { alg: 'RS256', kid: 'rsa-1' }, { exp: 1e300 });
+    expect((await refusal(auth.verify(forever))).message).toMatch(/at most/);
   });
 
   it('refuses a URL that is not http(s)', () => {

@@ -336,6 +336,26 @@ describe('backtest reports', () => {
     expect(csvField('+1')).toBe("'+1");
   });
 
+  it.each([
+    ['a line feed', '\n=1+1', `"'\n=1+1"`],
+    ['a carriage return', '\r=1+1', `"'\r=1+1"`],
+    ['a tab', '\t=1+1', "'\t=1+1"],
+    ['a space', ' =1+1', "' =1+1"],
+    ['a semicolon', ';=1+1', "';=1+1"],
+    ['a minus', '-2+3', "'-2+3"],
+    ['a full-width equals sign', '\uFF1D1+1', "'\uFF1D1+1"],
+    ['a full-width plus sign', '\uFF0B1', "'\uFF0B1"],
+    ['a full-width minus sign', '\uFF0D1', "'\uFF0D1"],
+    ['a full-width commercial at', '\uFF20SUM(A1)', "'\uFF20SUM(A1)"],
+  ])('a CSV cell starting with %s is neutralised with a quote mark', (_name, value, expected) => {
+    expect(csvField(value)).toBe(expected);
+  });
+
+  it('a CSV cell that only holds such a character later is left as it is', () => {
+    expect(csvField('Contoso; Ltd = 1')).toBe('Contoso; Ltd = 1');
+    expect(csvField('a@b.c')).toBe('a@b.c');
+  });
+
   it('the summary gives the totals and a block per changed claim only', () => {
     const text = formatSummary(report());
     expect(text).toContain('Backtest of policy cpor 2026.2 until 2026-06-01T00:00:00.000Z');
