@@ -135,7 +135,13 @@ export async function startService(
     logger,
     metrics,
     policies,
-    limits: { poeMaxBytes: config.poeMaxBytes, backtestMaxClaims: config.backtestMaxClaims },
+    limits: {
+      poeMaxBytes: config.poeMaxBytes,
+      backtestMaxClaims: config.backtestMaxClaims,
+      poeMaxConcurrentUploads: config.poeMaxConcurrentUploads,
+      poeUploadIdleMs: config.poeUploadIdleMs,
+      poeUploadTimeoutMs: config.poeUploadTimeoutMs,
+    },
     ready: async () => {
       try {
         await knex.raw('select 1');

@@ -1,6 +1,10 @@
-import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { readdir } from 'node:fs/promises';
+import { createServer } from 'node:http';
+import { connect, type AddressInfo } from 'node:net';
+import { join } from 'node:path';
+import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
 import { POE_MAX_BYTES } from '../../src/poe/allowed-poe-types';
-import { httpHelpers, pdfBytes, POE_FIELDS } from '../support/http-requests';
+import { CALLERS, httpHelpers, pdfBytes, POE_FIELDS } from '../support/http-requests';
 import { createTestApp, type TestApp } from '../support/test-app';
 
 const LIMIT = 64 * 1024;
@@ -160,5 +164,109 @@ describe('downloading a PoE file', () => {
     const res = await h.api().get(`/v1/claims/${claimId}/poe/nope`).set('Authorization', await h.auth('partner'));
     expect(res.status).toBe(404);
     expect(res.body.code).toBe('poeNotFound');
+  });
+});
+
+/** The app on a real port, for requests supertest cannot send (truncated, aborted, slow). */
+async function listen(app: TestApp['app']): Promise<{ port: number; close: () => Promise<void> }> {
+  const server = createServer(app);
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  const { port } = server.address() as AddressInfo;
+  return {
+    port,
+    close: () =>
+      new Promise<void>((resolve) => {
+        server.closeAllConnections();
+        server.close(() => resolve());
+      }),
+  };
+}
+
+const BOUNDARY = 'cporTestBoundary';
+
+/** A multipart body with the PoE fields and a file part; `truncate` leaves off the file's end and the closing boundary. */
+function multipartBody(file: Buffer, options: { truncate?: boolean } = {}): Buffer {
+  const fields = Object.entries(POE_FIELDS).map(
+    ([name, value]) => `--${BOUNDARY}\r\nContent-Disposition: form-data; name="${name}"\r\n\r\n${value}\r\n`,
+  );
+  const fileHead = `--${BOUNDARY}\r\nContent-Disposition: form-data; name="file"; filename="sow.pdf"\r\nContent-Type: application/pdf\r\n\r\n`;
+  if (options.truncate) return Buffer.concat([Buffer.from(fields.join('') + fileHead), file.subarray(0, file.length >> 1)]);
+  return Buffer.concat([Buffer.from(fields.join('') + fileHead), file, Buffer.from(`\r\n--${BOUNDARY}--\r\n`)]);
+}
+
+/** Sends raw bytes (without closing its side: Node drops a half-closed request) and collects the answer until the server closes. */
+function rawRequest(port: number, head: string, body: Buffer): Promise<{ status: number; headers: string; body: string }> {
+  return new Promise((resolve, reject) => {
+    const socket = connect(port, '127.0.0.1');
+    const chunks: Buffer[] = [];
+    socket.on('data', (chunk) => chunks.push(chunk));
+    socket.on('error', reject);
+    socket.on('close', () => {
+      const text = Buffer.concat(chunks).toString('utf8');
+      const [headers = '', ...rest] = text.split('\r\n\r\n');
+      resolve({ status: Number(/^HTTP\/1\.1 (\d{3})/.exec(headers)?.[1] ?? 0), headers, body: rest.join('\r\n\r\n') });
+    });
+    socket.write(head);
+    socket.write(body);
+  });
+}
+
+async function uploadHead(t: TestApp, id: string, length: number, extra = ''): Promise<string> {
+  return (
+    `POST /v1/claims/${id}/poe HTTP/1.1\r\nHost: localhost\r\nAuthorization: ${await t.bearer(CALLERS.partner)}\r\n` +
+    `Content-Type: multipart/form-data; boundary=${BOUNDARY}\r\nContent-Length: ${length}\r\nConnection: close\r\n${extra}\r\n`
+  );
+}
+
+/** Every file under the PoE folder, temp files included. */
+async function filesUnder(dir: string): Promise<string[]> {
+  try {
+    const entries = await readdir(dir, { recursive: true, withFileTypes: true });
+    return entries.filter((e) => e.isFile()).map((e) => join(e.parentPath, e.name));
+  } catch (error) {
+    if ((error as NodeJS.ErrnoException).code === 'ENOENT') return [];
+    throw error;
+  }
+}
+
+describe('uploads a client breaks off', () => {
+  it('a file part without its closing boundary is a 400 problem, and the server keeps serving', async () => {
+    const server = await listen(t.app);
+    try {
+      const body = multipartBody(pdfBytes(20_000), { truncate: true });
+      const res = await rawRequest(server.port, await uploadHead(t, claimId, body.length), body);
+      expect(res.status).toBe(400);
+      expect(res.headers).toMatch(/content-type: application\/problem\+json/i);
+      expect(JSON.parse(res.body)).toMatchObject({ status: 400, code: 'malformedMultipart' });
+      const health = await fetch(`http://127.0.0.1:${server.port}/healthz`);
+      expect(health.status).toBe(200);
+      expect((await recorded()).snapshot.context.poe).toEqual([]);
+      expect(await filesUnder(t.poeDir)).toEqual([]);
+    } finally {
+      await server.close();
+    }
+  });
+
+  it('an upload whose connection is cut midway stores nothing and leaves the server healthy', async () => {
+    const server = await listen(t.app);
+    try {
+      const body = multipartBody(pdfBytes(40_000));
+      const head = await uploadHead(t, claimId, body.length);
+      await new Promise<void>((resolve) => {
+        const socket = connect(server.port, '127.0.0.1', () => {
+          socket.write(head);
+          socket.write(body.subarray(0, 30_000), () => setTimeout(() => socket.destroy(), 50));
+        });
+        socket.on('close', () => resolve());
+        socket.on('error', () => undefined);
+      });
+      await vi.waitFor(async () => expect(await filesUnder(t.poeDir)).toEqual([]), { timeout: 5000, interval: 50 });
+      expect((await fetch(`http://127.0.0.1:${server.port}/healthz`)).status).toBe(200);
+      expect((await recorded()).snapshot.context.poe).toEqual([]);
+      const ok = await h.uploadPoe(claimId);
+      expect(ok.status).toBe(201);
+    } finally {
+      await server.close();
+    }
   });
 });
