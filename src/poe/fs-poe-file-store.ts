@@ -41,6 +41,8 @@ export function createFsPoeFileStore(dir: string): PoeFileStore {
 
   return {
     async stage(source: Readable): Promise<StagedFile> {
+      // The source may fail before the pipeline below takes it over: that failure is the pipeline's to report.
+      source.on('error', () => undefined);
       await mkdir(stagingDir, { recursive: true, mode: 0o750 });
       const temp = join(stagingDir, `${randomBytes(12).toString('hex')}.tmp`);
       const handle = await open(temp, 'wx', 0o640);
