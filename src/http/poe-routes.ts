@@ -16,7 +16,7 @@ import { sniffContentType } from '../poe/sniff-content-type';
 import { loadVisibleClaim } from './access';
 import { authenticate, principalOf } from './auth';
 import type { HttpContext } from './context';
-import { HttpError, type ProblemIssue } from './errors';
+import { HttpError, problemFor, sendProblem, type ProblemIssue } from './errors';
 import { checkIfMatch, IF_MATCH_OPTIONAL, setEtag, withVersionCheck } from './etag';
 import { IDEMPOTENCY_KEY, requestHash, runIdempotently } from './idempotency';
 import { parseUpload, type ParsedUpload } from './multipart-upload';
@@ -26,6 +26,8 @@ import { poePath, poeView, poeViewSchema } from './views';
 
 const uploadSchema = EVENT_PAYLOAD_SCHEMAS.uploadPoe;
 const FILE_FIELD = 'file';
+/** What a 503 for too many uploads at once tells the client to wait. */
+const RETRY_AFTER_SECONDS = 5;
 const TEXT_FIELDS = ['customerSigned', 'signedOn', 'products', 'describesWork'] as const;
 
 /** The multipart form, documented from the uploadPoe payload schema it is turned into. */
@@ -161,10 +163,13 @@ export function poeRoutes(ctx: HttpContext): RouteSpec[] {
           const early = refusalBeforeUpload(service, claim, principal);
           if (early) throw refusalError(early);
           if (uploading >= poeMaxConcurrentUploads) {
-            res.set({ 'Retry-After': '5', Connection: 'close' });
-            throw new HttpError(503, 'tooManyUploads', `${poeMaxConcurrentUploads} uploads are being received; retry in a few seconds.`, {
+            // Back-pressure, not a fault: answered here so the error handler does not log it as one.
+            const busy = new HttpError(503, 'tooManyUploads', `${poeMaxConcurrentUploads} uploads are being received; retry in a few seconds.`, {
               limit: poeMaxConcurrentUploads,
             });
+            res.set({ 'Retry-After': String(RETRY_AFTER_SECONDS), Connection: 'close' });
+            sendProblem(res, problemFor(busy, req.originalUrl.split('?')[0]!));
+            return;
           }
           uploading++;
           let upload: ParsedUpload | undefined;

@@ -337,6 +337,8 @@ describe('upload limits', () => {
       expect(refused.headers['content-type']).toMatch(/^application\/problem\+json/);
       expect(refused.headers['retry-after']).toBe('5');
       expect(refused.body).toMatchObject({ code: 'tooManyUploads', limit: 1 });
+      // Back-pressure is not a fault: nothing is logged as an error.
+      expect(t.logs.filter((line) => line.level === 50)).toEqual([]);
       held.socket.write(held.rest);
       expect((await held.answer).status).toBe(201);
       expect((await h.uploadPoe(claimId)).status).toBe(201);
