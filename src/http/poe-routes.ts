@@ -139,7 +139,10 @@ export function poeRoutes(ctx: HttpContext): RouteSpec[] {
       path: '/v1/claims/:id/poe',
       operationId: 'uploadPoe',
       summary: 'Upload a proof-of-execution document (the uploadPoe event)',
-      description: `At most ${ctx.limits.poeMaxBytes} bytes. The file name is sanitised and its extension follows the content.`,
+      description:
+        `At most ${ctx.limits.poeMaxBytes} bytes. The file name is sanitised and its extension follows the content. ` +
+        `At most ${ctx.limits.poeMaxConcurrentUploads} uploads are received at once (503 with Retry-After past that); an upload that sends ` +
+        `nothing for ${ctx.limits.poeUploadIdleMs} ms or takes longer than ${ctx.limits.poeUploadTimeoutMs} ms is cut off (408). Nothing is stored for a refused upload.`,
       tag: 'poe',
       auth: true,
       headers: [IF_MATCH_OPTIONAL, IDEMPOTENCY_KEY],

@@ -3,7 +3,7 @@
  * being received are staged under `${dir}/.staging/` (same file system, so the move is a rename).
  */
 import { createHash, randomBytes } from 'node:crypto';
-import { mkdir, open, rename, stat, unlink } from 'node:fs/promises';
+import { mkdir, open, readdir, rename, stat, unlink } from 'node:fs/promises';
 import { join } from 'node:path';
 import { Writable, type Readable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
@@ -13,8 +13,17 @@ import type { PoeFileStore, StagedFile, StoredFile } from './poe-file-store';
 
 const ADDRESS = /^[0-9a-f]{64}$/;
 
+export interface FsPoeFileStore extends PoeFileStore {
+  /**
+   * Removes staged uploads untouched for `olderThanMs` (what a crash mid-upload leaves); an upload
+   * still being received is written to at least every POE_UPLOAD_IDLE_MS, so a longer age is safe
+   * also with other instances sharing the folder. Answers how many were removed.
+   */
+  sweepStaging(olderThanMs: number, now?: Date): Promise<number>;
+}
+
 /** A PoeFileStore under `dir`; files are written to a temp file, fsynced, then renamed into place. */
-export function createFsPoeFileStore(dir: string): PoeFileStore {
+export function createFsPoeFileStore(dir: string): FsPoeFileStore {
   const folderOf = (sha256: string) => join(dir, sha256.slice(0, 2), sha256.slice(2, 4));
   const pathOf = (sha256: string) => join(folderOf(sha256), sha256);
   const stagingDir = join(dir, '.staging');
@@ -40,6 +49,24 @@ export function createFsPoeFileStore(dir: string): PoeFileStore {
   }
 
   return {
+    async sweepStaging(olderThanMs, now = new Date()) {
+      let names: string[];
+      try {
+        names = await readdir(stagingDir);
+      } catch (error) {
+        if ((error as NodeJS.ErrnoException).code === 'ENOENT') return 0;
+        throw error;
+      }
+      let removed = 0;
+      for (const name of names.filter((n) => n.endsWith('.tmp'))) {
+        const path = join(stagingDir, name);
+        const modified = await stat(path).then((s) => s.mtimeMs, () => undefined);
+        if (modified === undefined || now.getTime() - modified < olderThanMs) continue;
+        await unlink(path).then(() => removed++, () => undefined);
+      }
+      return removed;
+    },
+
     async stage(source: Readable): Promise<StagedFile> {
       // The source may fail before the pipeline below takes it over: that failure is the pipeline's to report.
       source.on('error', () => undefined);

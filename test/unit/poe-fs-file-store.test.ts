@@ -170,3 +170,19 @@ describe('staging an upload', () => {
     expect(await listFiles(join(dir, 'poe'))).toHaveLength(1);
   });
 });
+
+describe('sweeping staged uploads', () => {
+  it('removes staged files older than the age given and keeps younger ones', async () => {
+    const fsStore = createFsPoeFileStore(join(dir, 'poe'));
+    const staged = await fsStore.stage(Readable.from([Buffer.from('left by a crash')]));
+    await expect(fsStore.sweepStaging(60_000)).resolves.toBe(0);
+    expect(await listFiles(join(dir, 'poe'))).toHaveLength(1);
+    await expect(fsStore.sweepStaging(60_000, new Date(Date.now() + 61_000))).resolves.toBe(1);
+    expect(await listFiles(join(dir, 'poe'))).toEqual([]);
+    await staged.discard();
+  });
+
+  it('has nothing to sweep before the first upload', async () => {
+    await expect(createFsPoeFileStore(join(dir, 'never-used')).sweepStaging(0)).resolves.toBe(0);
+  });
+});
