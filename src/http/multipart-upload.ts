@@ -88,7 +88,7 @@ export function parseUpload(req: Request, limits: UploadLimits): Promise<ParsedU
     const stopTimers = () => timers.splice(0).forEach((timer) => clearTimeout(timer));
     const slow = (message: string) => () =>
       abort(new HttpError(408, 'uploadTimeout', message, { idleMs: limits.idleMs, totalMs: limits.totalMs }));
-    let idle = setTimeout(slow(`The upload sent nothing for ${limits.idleMs} ms.`), limits.idleMs);
+    const idle = setTimeout(slow(`The upload sent nothing for ${limits.idleMs} ms.`), limits.idleMs);
     timers.push(idle, setTimeout(slow(`The upload took longer than ${limits.totalMs} ms.`), limits.totalMs));
     const onData = () => {
       idle.refresh();
@@ -162,8 +162,10 @@ export function parseUpload(req: Request, limits: UploadLimits): Promise<ParsedU
       return settle(undefined);
     });
     req.on('data', onData);
-    req.on('error', (error) => abort(error));
-    req.on('aborted', () => abort(new InputError('requestAborted', 'The upload was aborted before it ended.', '$')));
+    // The client went away (a reset, a closed connection): its fault, never the service's.
+    const aborted = () => abort(new InputError('requestAborted', 'The upload was aborted before it ended.', '$'));
+    req.on('error', aborted);
+    req.on('aborted', aborted);
     req.pipe(parser);
   });
 }

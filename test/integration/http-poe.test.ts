@@ -302,6 +302,7 @@ describe('uploads a client breaks off', () => {
         socket.on('error', () => undefined);
       });
       await vi.waitFor(async () => expect(await filesUnder(t.poeDir)).toEqual([]), { timeout: 5000, interval: 50 });
+      expect(t.logs.filter((line) => (line.level as number) >= 50)).toEqual([]);
       expect((await fetch(`http://127.0.0.1:${server.port}/healthz`)).status).toBe(200);
       expect((await recorded()).snapshot.context.poe).toEqual([]);
       const ok = await h.uploadPoe(claimId);
