@@ -20,8 +20,9 @@ export interface PagedFile extends ByteSource {
   readonly peakBytes: number;
 }
 
-export const DEFAULT_PAGE_BYTES = 64 * 1024;
-export const DEFAULT_MAX_PAGES = 16;
+// Small pages: an OLE2 chain may hop between far-apart sectors, and each miss is a read of one page.
+export const DEFAULT_PAGE_BYTES = 4 * 1024;
+export const DEFAULT_MAX_PAGES = 256;
 
 /**
  * A ByteSource over an open file descriptor of a file `size` bytes long that no one

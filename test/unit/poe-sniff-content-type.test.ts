@@ -266,7 +266,7 @@ describe('sniffing a file on disk through a page cache', () => {
     }
   });
 
-  it('recognises a 10 MiB Word file while holding at most its page cache (16 pages of 64 KiB) in memory', () => {
+  it('recognises a 10 MiB Word file while holding at most its page cache (256 pages of 4 KiB) in memory', () => {
     const padded = zip([CONTENT_TYPES, { name: 'media/scan.bin', data: 'x'.repeat(POE_MAX_BYTES - 1024) }, { name: 'word/document.xml', data: '<x/>' }]);
     expect(padded.length).toBeGreaterThan(POE_MAX_BYTES - 1024);
     const docx = sniffOnDisk(padded);
