@@ -141,6 +141,30 @@ describe('uploading a PoE file', () => {
     expect(await filesUnder(t.poeDir)).toEqual(before);
   });
 
+  it('the role and the claim\'s state are checked before the body is read: a withdrawn claim answers 409 to the headers alone', async () => {
+    const id = await h.submittedClaim();
+    await h.actOk(id, 'withdraw', 'partner');
+    const server = await listen(t.app);
+    try {
+      const socket = connect(server.port, '127.0.0.1');
+      const status = new Promise<number>((resolve, reject) => {
+        let text = '';
+        socket.on('data', (chunk) => {
+          text += chunk.toString('latin1');
+          if (text.includes('\r\n\r\n')) resolve(Number(/^HTTP\/1\.1 (\d{3})/.exec(text)?.[1] ?? 0));
+        });
+        socket.on('error', reject);
+      });
+      // Headers announcing a 60 KB body, and not one byte of it.
+      socket.write(await uploadHead(t, id, 60_000));
+      expect(await status).toBe(409);
+      socket.destroy();
+      expect(await filesUnder(join(t.poeDir, '.staging'))).toEqual([]);
+    } finally {
+      await server.close();
+    }
+  });
+
   it('an upload refused by the claim after its file arrived (withdrawn meanwhile) answers 409 and leaves no file, staged or stored', async () => {
     const id = await h.submittedClaim();
     const before = await filesUnder(t.poeDir);
