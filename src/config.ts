@@ -20,6 +20,9 @@ export interface Config {
   webhookSecret?: string;
   schedulerIntervalMs: number;
   poeMaxBytes: number;
+  poeMaxConcurrentUploads: number;
+  poeUploadIdleMs: number;
+  poeUploadTimeoutMs: number;
   backtestMaxClaims: number;
   idempotencyTtlHours: number;
   logLevel: 'fatal' | 'error' | 'warn' | 'info' | 'debug' | 'trace' | 'silent';
@@ -56,6 +59,9 @@ export const CONFIG_VARIABLES = [
   ['WEBHOOK_SECRET', '(required with WEBHOOK_URLS)', 'HMAC secret for webhook signatures.'],
   ['SCHEDULER_INTERVAL_MS', '1000', 'How often due deadlines and webhook deliveries are checked.'],
   ['POE_MAX_BYTES', '10485760', 'Largest PoE upload accepted, in bytes.'],
+  ['POE_MAX_CONCURRENT_UPLOADS', '8', 'PoE uploads received at once; more answer 503 with Retry-After.'],
+  ['POE_UPLOAD_IDLE_MS', '30000', 'An upload that sends nothing this long is cut off (408) and its file removed.'],
+  ['POE_UPLOAD_TIMEOUT_MS', '300000', 'An upload whose body takes longer than this is cut off (408) and its file removed.'],
   ['BACKTEST_MAX_CLAIMS', '50000', 'Most claims one POST /v1/backtest may replay (larger runs: `cpor backtest`).'],
   ['IDEMPOTENCY_TTL_HOURS', '24', 'How long an Idempotency-Key is remembered (a retry after that runs again).'],
   ['LOG_LEVEL', 'info', 'pino level: fatal, error, warn, info, debug, trace, silent.'],
@@ -131,6 +137,9 @@ export function loadConfig(env: NodeJS.ProcessEnv, defaults: { policyPath: strin
     webhookSecret,
     schedulerIntervalMs: integer('SCHEDULER_INTERVAL_MS', 1000, 50, 3_600_000),
     poeMaxBytes: integer('POE_MAX_BYTES', 10 * 1024 * 1024, 1024, 1024 * 1024 * 1024),
+    poeMaxConcurrentUploads: integer('POE_MAX_CONCURRENT_UPLOADS', 8, 1, 10_000),
+    poeUploadIdleMs: integer('POE_UPLOAD_IDLE_MS', 30_000, 100, 3_600_000),
+    poeUploadTimeoutMs: integer('POE_UPLOAD_TIMEOUT_MS', 300_000, 1000, 24 * 3_600_000),
     backtestMaxClaims: integer('BACKTEST_MAX_CLAIMS', 50_000, 1, 10_000_000),
     idempotencyTtlHours: integer('IDEMPOTENCY_TTL_HOURS', 24, 1, 24 * 365),
     logLevel,

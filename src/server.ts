@@ -131,16 +131,26 @@ export async function startService(
     },
   );
 
+  const files = createFsPoeFileStore(join(config.dataDir, 'poe'));
+  // Uploads a crash broke off; one still being received anywhere is younger than this.
+  const swept = await files.sweepStaging(config.poeUploadTimeoutMs + config.poeUploadIdleMs);
+  if (swept) logger.info({ swept }, 'stale staged uploads removed');
   const app = createApp({
     service,
     store,
-    files: createFsPoeFileStore(join(config.dataDir, 'poe')),
+    files,
     idempotency,
     authenticator,
     logger,
     metrics,
     policies,
-    limits: { poeMaxBytes: config.poeMaxBytes, backtestMaxClaims: config.backtestMaxClaims },
+    limits: {
+      poeMaxBytes: config.poeMaxBytes,
+      backtestMaxClaims: config.backtestMaxClaims,
+      poeMaxConcurrentUploads: config.poeMaxConcurrentUploads,
+      poeUploadIdleMs: config.poeUploadIdleMs,
+      poeUploadTimeoutMs: config.poeUploadTimeoutMs,
+    },
     ready: async () => {
       try {
         await knex.raw('select 1');

@@ -4,7 +4,15 @@ import { POE_MAX_BYTES } from '../poe/allowed-poe-types';
 import { createAccess } from './access';
 import { backtestRoutes } from './backtest-routes';
 import { claimsRoutes } from './claims-routes';
-import { DEFAULT_BACKTEST_MAX_CLAIMS, DEFAULT_JSON_BODY_BYTES, type AppDeps, type HttpContext } from './context';
+import {
+  DEFAULT_BACKTEST_MAX_CLAIMS,
+  DEFAULT_JSON_BODY_BYTES,
+  DEFAULT_POE_MAX_CONCURRENT_UPLOADS,
+  DEFAULT_POE_UPLOAD_IDLE_MS,
+  DEFAULT_POE_UPLOAD_TIMEOUT_MS,
+  type AppDeps,
+  type HttpContext,
+} from './context';
 import { problemHandler, routeNotFound } from './errors';
 import { createDecisionQueue, evaluateRoutes, type DecisionQueue } from './evaluate-routes';
 import { createHttpMetrics } from './metrics';
@@ -40,6 +48,9 @@ export function createApp(deps: AppDeps): express.Express {
       poeMaxBytes: deps.limits?.poeMaxBytes ?? POE_MAX_BYTES,
       jsonBodyBytes: deps.limits?.jsonBodyBytes ?? DEFAULT_JSON_BODY_BYTES,
       backtestMaxClaims: deps.limits?.backtestMaxClaims ?? DEFAULT_BACKTEST_MAX_CLAIMS,
+      poeMaxConcurrentUploads: deps.limits?.poeMaxConcurrentUploads ?? DEFAULT_POE_MAX_CONCURRENT_UPLOADS,
+      poeUploadIdleMs: deps.limits?.poeUploadIdleMs ?? DEFAULT_POE_UPLOAD_IDLE_MS,
+      poeUploadTimeoutMs: deps.limits?.poeUploadTimeoutMs ?? DEFAULT_POE_UPLOAD_TIMEOUT_MS,
     },
   };
   const metrics = createHttpMetrics(deps.metrics);

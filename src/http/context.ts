@@ -40,16 +40,35 @@ export interface AppDeps {
    * the claim service's source.
    */
   policies?: PolicySource & { status?(): unknown };
-  limits?: { poeMaxBytes?: number; jsonBodyBytes?: number; backtestMaxClaims?: number };
+  limits?: {
+    poeMaxBytes?: number;
+    jsonBodyBytes?: number;
+    backtestMaxClaims?: number;
+    /** Uploads received at once; more answer 503 with Retry-After. */
+    poeMaxConcurrentUploads?: number;
+    /** The longest an upload may send nothing, and may take in all (ms); 408 past either. */
+    poeUploadIdleMs?: number;
+    poeUploadTimeoutMs?: number;
+  };
 }
 
 export const DEFAULT_JSON_BODY_BYTES = 256 * 1024;
 /** Most claims one POST /v1/backtest replays; more is refused (tooManyClaims). */
 export const DEFAULT_BACKTEST_MAX_CLAIMS = 50_000;
+export const DEFAULT_POE_MAX_CONCURRENT_UPLOADS = 8;
+export const DEFAULT_POE_UPLOAD_IDLE_MS = 30_000;
+export const DEFAULT_POE_UPLOAD_TIMEOUT_MS = 300_000;
 
 export interface HttpContext {
   deps: AppDeps;
   access: Access;
   idempotency: IdempotencyOptions;
-  limits: { poeMaxBytes: number; jsonBodyBytes: number; backtestMaxClaims: number };
+  limits: {
+    poeMaxBytes: number;
+    jsonBodyBytes: number;
+    backtestMaxClaims: number;
+    poeMaxConcurrentUploads: number;
+    poeUploadIdleMs: number;
+    poeUploadTimeoutMs: number;
+  };
 }

@@ -1,16 +1,20 @@
 /**
- * Reads a multipart/form-data PoE upload with busboy: one file part, a handful of
- * text fields, and a size limit enforced while streaming (exactly the limit passes).
+ * Reads a multipart/form-data PoE upload with busboy: one file part, streamed to a staged
+ * temp file as it arrives (never held in memory), a handful of text fields, a size limit
+ * enforced while streaming (exactly the limit passes), and time limits for slow clients.
  */
+import type { Readable } from 'node:stream';
 import type { Request } from 'express';
 import busboy from 'busboy';
 import { InputError } from '../domain/errors';
+import type { StagedFile } from '../poe/poe-file-store';
 import { HttpError, type ProblemIssue } from './errors';
 
 export interface UploadedFile {
   /** The name the client gave (not yet sanitised). */
   name: string;
-  content: Buffer;
+  /** The bytes, staged on disk: the caller commits or discards them. */
+  staged: StagedFile;
 }
 
 export interface ParsedUpload {
@@ -25,6 +29,12 @@ export interface UploadLimits {
   fileField: string;
   /** Names of the text fields accepted. */
   fields: readonly string[];
+  /** Writes the file part somewhere (a temp file) as it arrives. */
+  stage: (source: Readable) => Promise<StagedFile>;
+  /** The longest the client may send nothing, in ms (408 past it). */
+  idleMs: number;
+  /** The longest the whole body may take, in ms (408 past it). */
+  totalMs: number;
 }
 
 /** Room for the multipart framing and the text fields around the file. */
@@ -33,7 +43,13 @@ export const MULTIPART_OVERHEAD_BYTES = 64 * 1024;
 const tooLarge = (limit: number) =>
   new HttpError(413, 'poeTooLarge', `A PoE file may be at most ${limit} bytes.`, { limit });
 
-/** Parses the upload; a file over the limit is a 413, a malformed form or an unknown part a 400. */
+const malformed = (error: Error) =>
+  new InputError('malformedMultipart', `The multipart body cannot be read: ${error.message}.`, '$');
+
+/**
+ * Parses the upload; a file over the limit is a 413, a malformed or truncated form or an
+ * unknown part a 400, a client too slow a 408. When it rejects, nothing it staged is left.
+ */
 export function parseUpload(req: Request, limits: UploadLimits): Promise<ParsedUpload> {
   if (!req.is('multipart/form-data')) {
     return Promise.reject(
@@ -56,36 +72,67 @@ export function parseUpload(req: Request, limits: UploadLimits): Promise<ParsedU
         limits: { fileSize: limits.fileBytes + 1, files: 1, fields: 50, parts: 51, fieldSize: 16 * 1024, fieldNameSize: 200 },
       });
     } catch (error) {
-      reject(new InputError('malformedMultipart', `The multipart body cannot be read: ${(error as Error).message}.`, '$'));
+      reject(malformed(error as Error));
       return;
     }
     const fields = new Map<string, string[]>();
     const issues: ProblemIssue[] = [];
-    let file: UploadedFile | undefined;
+    let fileName: string | undefined;
+    let fileStream: Readable | undefined;
+    let staging: Promise<StagedFile> | undefined;
     let failure: Error | undefined;
-    let fileRead: Promise<void> = Promise.resolve();
+    let settled = false;
     const fail = (error: Error) => (failure ??= error);
 
+    const timers: NodeJS.Timeout[] = [];
+    const stopTimers = () => timers.splice(0).forEach((timer) => clearTimeout(timer));
+    const slow = (message: string) => () =>
+      abort(new HttpError(408, 'uploadTimeout', message, { idleMs: limits.idleMs, totalMs: limits.totalMs }));
+    const idle = setTimeout(slow(`The upload sent nothing for ${limits.idleMs} ms.`), limits.idleMs);
+    timers.push(idle, setTimeout(slow(`The upload took longer than ${limits.totalMs} ms.`), limits.totalMs));
+    const onData = () => {
+      idle.refresh();
+    };
+
+    /** Settles once: on failure, waits for the file part to stop and removes what it staged. */
+    const settle = async (error: Error | undefined) => {
+      if (settled) return;
+      settled = true;
+      stopTimers();
+      req.off('data', onData);
+      const staged = await staging?.catch(() => undefined);
+      if (error) {
+        await staged?.discard();
+        reject(error);
+      } else {
+        resolve({ fields, file: staged && { name: formFileName(fileName ?? ''), staged } });
+      }
+    };
+    /** Stops reading the body (what is left of it is not wanted) and fails. */
+    const abort = (error: Error) => {
+      if (settled) return;
+      fail(error);
+      req.unpipe(parser);
+      fileStream?.destroy(error);
+      void settle(failure);
+    };
+
     parser.on('file', (name, stream, info) => {
-      if (name !== limits.fileField || file) {
+      // Busboy destroys a part's stream with an error when the body ends inside it.
+      stream.on('error', () => undefined);
+      if (name !== limits.fileField || fileStream) {
         issues.push({ path: `$.${name}`, message: name === limits.fileField ? 'only one file may be uploaded' : 'unknown part' });
         stream.resume();
         return;
       }
-      const chunks: Buffer[] = [];
-      let size = 0;
-      let done!: () => void;
-      fileRead = new Promise((resolveRead) => (done = resolveRead));
-      stream.on('close', () => done());
-      stream.on('data', (chunk: Buffer) => {
-        size += chunk.length;
-        if (size <= limits.fileBytes) chunks.push(chunk);
-      });
+      fileStream = stream;
+      fileName = info.filename ?? '';
+      let streamError: Error | undefined;
+      stream.on('error', (error: Error) => (streamError = error));
       stream.on('limit', () => fail(tooLarge(limits.fileBytes)));
-      stream.on('end', () => {
-        if (size > limits.fileBytes) fail(tooLarge(limits.fileBytes));
-        else file = { name: formFileName(info.filename ?? ''), content: Buffer.concat(chunks, size) };
-      });
+      staging = limits.stage(stream);
+      // The part broke off (a truncated body: the parser's own error says so as well) or the disk failed.
+      staging.catch((error: Error) => abort(error === streamError ? malformed(error) : error));
     });
     parser.on('field', (name, value, info) => {
       if (!limits.fields.includes(name)) {
@@ -101,19 +148,24 @@ export function parseUpload(req: Request, limits: UploadLimits): Promise<ParsedU
     parser.on('error', (error: Error) => {
       req.unpipe(parser);
       req.resume();
-      reject(failure ?? new InputError('malformedMultipart', `The multipart body cannot be read: ${error.message}.`, '$'));
+      fileStream?.destroy(error);
+      void settle(failure ?? malformed(error));
     });
     parser.on('close', async () => {
-      await fileRead;
-      if (failure) return reject(failure);
+      // A staging that fails settles through abort.
+      if (!(await staging?.then(() => true, () => false) ?? true)) return;
+      if (failure) return settle(failure);
       if (issues.length > 0) {
         const first = issues[0]!;
-        return reject(new InputError('invalidPayload', `The upload is not valid: ${first.path}: ${first.message}.`, first.path, { errors: issues }));
+        return settle(new InputError('invalidPayload', `The upload is not valid: ${first.path}: ${first.message}.`, first.path, { errors: issues }));
       }
-      resolve({ fields, file });
+      return settle(undefined);
     });
-    req.on('error', (error) => reject(error));
-    req.on('aborted', () => reject(new InputError('requestAborted', 'The upload was aborted before it ended.', '$')));
+    req.on('data', onData);
+    // The client went away (a reset, a closed connection): its fault, never the service's.
+    const aborted = () => abort(new InputError('requestAborted', 'The upload was aborted before it ended.', '$'));
+    req.on('error', aborted);
+    req.on('aborted', aborted);
     req.pipe(parser);
   });
 }

@@ -2,11 +2,13 @@
  * Proof-of-execution files: upload (multipart, size-limited, type checked by content,
  * name sanitised, stored before the claim records it) and download.
  */
-import { createHash } from 'node:crypto';
 import { pipeline } from 'node:stream';
-import { refusalError } from '../claims/claim-service';
+import type { ClaimRecord } from '../claims/claim-record';
+import { refusalError, type ClaimService } from '../claims/claim-service';
 import { InputError, NotFoundError } from '../domain/errors';
-import type { ClaimEvent } from '../machines/claim-types';
+import type { Refusal } from '../machines/guards';
+import { TRANSITIONS } from '../machines/claim-transitions';
+import type { Actor, ClaimEvent } from '../machines/claim-types';
 import { EVENT_PAYLOAD_SCHEMAS } from '../machines/event-payloads';
 import { ALLOWED_POE_TYPES } from '../poe/allowed-poe-types';
 import { sanitizeFileName } from '../poe/sanitize-file-name';
@@ -14,7 +16,7 @@ import { sniffContentType } from '../poe/sniff-content-type';
 import { loadVisibleClaim } from './access';
 import { authenticate, principalOf } from './auth';
 import type { HttpContext } from './context';
-import { HttpError, type ProblemIssue } from './errors';
+import { HttpError, problemFor, sendProblem, type ProblemIssue } from './errors';
 import { checkIfMatch, IF_MATCH_OPTIONAL, setEtag, withVersionCheck } from './etag';
 import { IDEMPOTENCY_KEY, requestHash, runIdempotently } from './idempotency';
 import { parseUpload, type ParsedUpload } from './multipart-upload';
@@ -24,6 +26,8 @@ import { poePath, poeView, poeViewSchema } from './views';
 
 const uploadSchema = EVENT_PAYLOAD_SCHEMAS.uploadPoe;
 const FILE_FIELD = 'file';
+/** What a 503 for too many uploads at once tells the client to wait. */
+const RETRY_AFTER_SECONDS = 5;
 const TEXT_FIELDS = ['customerSigned', 'signedOn', 'products', 'describesWork'] as const;
 
 /** The multipart form, documented from the uploadPoe payload schema it is turned into. */
@@ -89,15 +93,45 @@ function formPayload(upload: ParsedUpload): Record<string, unknown> {
 /** What a retry must repeat to be the same upload: the fields and the file's bytes (not the multipart boundary). */
 function uploadHash(method: string, path: string, upload: ParsedUpload): string {
   const fields = [...upload.fields.entries()].sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0));
-  const file = upload.file && { name: upload.file.name, sha256: createHash('sha256').update(upload.file.content).digest('hex') };
+  const file = upload.file && { name: upload.file.name, sha256: upload.file.staged.sha256 };
   return requestHash(method, path, JSON.stringify({ fields, file }));
 }
+
+/**
+ * Why the claim would refuse an upload from this actor now, judged before its body is read
+ * by the policy version the claim follows: the role first, then the claim's state (the
+ * claim service judges the whole event again when it applies it).
+ */
+function refusalBeforeUpload(service: ClaimService, claim: ClaimRecord, actor: Actor): Refusal | undefined {
+  const now = service.clock.now();
+  const { guards } = service.policyFor(claim, now).claim;
+  const probe: ClaimEvent = { type: 'uploadPoe', actor, at: now.toISOString(), payload: {} };
+  const input = { context: claim.snapshot.context, event: probe, state: claim.state };
+  if (!guards.roleAllowed.test(input)) return guards.roleAllowed.refusal(input);
+  const from = [...new Set(TRANSITIONS.filter((row) => row.event === 'uploadPoe').flatMap((row) => row.from))];
+  if (from.includes(claim.state)) return undefined;
+  return {
+    code: 'invalidState',
+    kind: 'conflict',
+    message: `uploadPoe is not possible while the claim is ${claim.state}; it is possible from ${from.join(', ')}.`,
+    details: { state: claim.state, allowedFrom: from },
+  };
+}
+
+const unsupportedFileType = () =>
+  new HttpError(
+    415,
+    'unsupportedFileType',
+    `The file is not one of the accepted types (${ALLOWED_POE_TYPES.map((t) => t.description).join(', ')}); its content was checked, not its name.`,
+    { accepted: ALLOWED_POE_TYPES.map((t) => t.contentType) },
+  );
 
 export function poeRoutes(ctx: HttpContext): RouteSpec[] {
   const { deps, access } = ctx;
   const { service, store, files } = deps;
   const auth = authenticate(deps.authenticator);
-  const { guards } = service.policy.claim;
+  const { poeMaxConcurrentUploads, poeUploadIdleMs, poeUploadTimeoutMs } = ctx.limits;
+  let uploading = 0;
 
   return [
     {
@@ -105,7 +139,10 @@ export function poeRoutes(ctx: HttpContext): RouteSpec[] {
       path: '/v1/claims/:id/poe',
       operationId: 'uploadPoe',
       summary: 'Upload a proof-of-execution document (the uploadPoe event)',
-      description: `At most ${ctx.limits.poeMaxBytes} bytes. The file name is sanitised and its extension follows the content.`,
+      description:
+        `At most ${ctx.limits.poeMaxBytes} bytes. The file name is sanitised and its extension follows the content. ` +
+        `At most ${ctx.limits.poeMaxConcurrentUploads} uploads are received at once (503 with Retry-After past that); an upload that sends ` +
+        `nothing for ${ctx.limits.poeUploadIdleMs} ms or takes longer than ${ctx.limits.poeUploadTimeoutMs} ms is cut off (408). Nothing is stored for a refused upload.`,
       tag: 'poe',
       auth: true,
       headers: [IF_MATCH_OPTIONAL, IDEMPOTENCY_KEY],
@@ -118,51 +155,67 @@ export function poeRoutes(ctx: HttpContext): RouteSpec[] {
       responses: {
         201: { description: 'The document as recorded', content: { 'application/json': poeViewSchema }, headers: ['ETag', 'Location'] },
       },
-      problems: [400, 401, 403, 404, 409, 412, 413, 415, 422],
+      problems: [400, 401, 403, 404, 408, 409, 412, 413, 415, 422, 503],
       handlers: [
         auth,
         async (req, res) => {
           const principal = principalOf(res);
           const claim = await loadVisibleClaim(store, access, principal, param(req, 'id'));
           const expectedVersion = checkIfMatch(req, claim.version, { required: false });
-          // Refuse a role that may not upload before reading (and storing) its file.
-          const probe: ClaimEvent = { type: 'uploadPoe', actor: principal, at: service.clock.now().toISOString(), payload: {} };
-          const input = { context: claim.snapshot.context, event: probe, state: claim.state };
-          if (!guards.roleAllowed.test(input)) throw refusalError(guards.roleAllowed.refusal(input));
-
-          const upload = await parseUpload(req, {
-            fileBytes: ctx.limits.poeMaxBytes,
-            fileField: FILE_FIELD,
-            fields: TEXT_FIELDS,
-          });
-          await runIdempotently(ctx.idempotency, req, res, uploadHash(req.method, req.originalUrl, upload), async () => {
-            const fields = formPayload(upload);
-            const content = upload.file!.content;
-            const type = sniffContentType(content);
-            if (!type) {
-              throw new HttpError(
-                415,
-                'unsupportedFileType',
-                `The file is not one of the accepted types (${ALLOWED_POE_TYPES.map((t) => t.description).join(', ')}); its content was checked, not its name.`,
-                { accepted: ALLOWED_POE_TYPES.map((t) => t.contentType) },
-              );
-            }
-            const payload = validateInput<Record<string, unknown>>(uploadSchema, {
-              fileName: sanitizeFileName(upload.file!.name, type.extension),
-              ...fields,
+          // Refuse what the claim would refuse anyway before reading (and staging) a file.
+          const early = refusalBeforeUpload(service, claim, principal);
+          if (early) throw refusalError(early);
+          if (uploading >= poeMaxConcurrentUploads) {
+            // Back-pressure, not a fault: answered here so the error handler does not log it as one.
+            const busy = new HttpError(503, 'tooManyUploads', `${poeMaxConcurrentUploads} uploads are being received; retry in a few seconds.`, {
+              limit: poeMaxConcurrentUploads,
             });
-            const stored = await files.put(content);
-            const file = { sha256: stored.sha256, size: stored.size, contentType: type.contentType };
-            await store.recordPoeFile?.(file, service.clock.now().toISOString());
-            const result = await withVersionCheck(expectedVersion, () =>
-              service.act(claim.id, 'uploadPoe', principal, payload, { file, expectedVersion }),
-            );
-            const poeId = result.entries.at(-1)?.refs?.poeId;
-            const poe = result.claim.snapshot.context.poe;
-            const doc = poe.find((d) => d.id === poeId) ?? poe.at(-1)!;
-            setEtag(res, result.claim.version);
-            res.status(201).location(poePath(claim.id, doc.id)).json(poeView(claim.id, doc));
-          });
+            res.set({ 'Retry-After': String(RETRY_AFTER_SECONDS), Connection: 'close' });
+            sendProblem(res, problemFor(busy, req.originalUrl.split('?')[0]!));
+            return;
+          }
+          uploading++;
+          let upload: ParsedUpload | undefined;
+          try {
+            upload = await parseUpload(req, {
+              fileBytes: ctx.limits.poeMaxBytes,
+              fileField: FILE_FIELD,
+              fields: TEXT_FIELDS,
+              stage: (source) => files.stage(source),
+              idleMs: poeUploadIdleMs,
+              totalMs: poeUploadTimeoutMs,
+            }).catch((error: unknown) => {
+              // The rest of the body is not read: the connection cannot carry another request.
+              if (!req.complete) res.set('Connection', 'close');
+              throw error;
+            });
+            const parsed = upload;
+            await runIdempotently(ctx.idempotency, req, res, uploadHash(req.method, req.originalUrl, parsed), async () => {
+              const fields = formPayload(parsed);
+              const staged = parsed.file!.staged;
+              const type = await staged.inspect(sniffContentType);
+              if (!type) throw unsupportedFileType();
+              const payload = validateInput<Record<string, unknown>>(uploadSchema, {
+                fileName: sanitizeFileName(parsed.file!.name, type.extension),
+                ...fields,
+              });
+              const file = { sha256: staged.sha256, size: staged.size, contentType: type.contentType };
+              const result = await withVersionCheck(expectedVersion, () =>
+                service.act(claim.id, 'uploadPoe', principal, payload, { file, expectedVersion }),
+              );
+              // Only an upload the claim took is stored.
+              await staged.commit();
+              await store.recordPoeFile?.(file, service.clock.now().toISOString());
+              const poeId = result.entries.at(-1)?.refs?.poeId;
+              const poe = result.claim.snapshot.context.poe;
+              const doc = poe.find((d) => d.id === poeId) ?? poe.at(-1)!;
+              setEtag(res, result.claim.version);
+              res.status(201).location(poePath(claim.id, doc.id)).json(poeView(claim.id, doc));
+            });
+          } finally {
+            uploading--;
+            await upload?.file?.staged.discard();
+          }
         },
       ],
     },

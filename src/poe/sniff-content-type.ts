@@ -1,5 +1,6 @@
 /** What a PoE file really is, from its bytes: the client's Content-Type and file name are not trusted. */
 import { poeTypeByExtension, type PoeType } from './allowed-poe-types';
+import type { ByteSource } from './paged-file';
 
 const PDF = Buffer.from('%PDF-', 'latin1');
 const PNG = Buffer.from([0x89, 0x50, 0x4e, 0x47, 0x0d, 0x0a, 0x1a, 0x0a]);
@@ -9,9 +10,13 @@ const TIFF_BE = Buffer.from([0x4d, 0x4d, 0x00, 0x2a]);
 const ZIP_LOCAL = Buffer.from([0x50, 0x4b, 0x03, 0x04]);
 const OLE2 = Buffer.from([0xd0, 0xcf, 0x11, 0xe0, 0xa1, 0xb1, 0x1a, 0xe1]);
 
-/** The allowed PoE type the content is, by magic bytes (and zip / OLE2 directory names), or undefined. */
-export function sniffContentType(content: Buffer): PoeType | undefined {
-  const starts = (magic: Buffer) => content.length >= magic.length && content.subarray(0, magic.length).equals(magic);
+/**
+ * The allowed PoE type the content is, by magic bytes (and zip / OLE2 directory names), or undefined.
+ * It reads the first 8 bytes, and for a zip or an OLE2 file only the records that name its entries:
+ * over a PagedFile a staged upload is never read whole.
+ */
+export function sniffContentType(content: ByteSource): PoeType | undefined {
+  const starts = (magic: Buffer) => content.length >= magic.length && magic.every((byte, i) => content.readUInt8(i) === byte);
   if (starts(PDF)) return poeTypeByExtension('pdf');
   if (starts(PNG)) return poeTypeByExtension('png');
   if (starts(JPEG)) return poeTypeByExtension('jpg');
@@ -46,7 +51,7 @@ const CENTRAL_SIGNATURE = 0x02014b50;
 const MAX_ZIP_ENTRIES = 100_000;
 
 /** Entry names from a zip's central directory, or undefined when it has none that can be read. */
-export function zipEntryNames(zip: Buffer): string[] | undefined {
+export function zipEntryNames(zip: ByteSource): string[] | undefined {
   const eocd = findEndOfCentralDirectory(zip);
   if (eocd === undefined) return undefined;
   let count = zip.readUInt16LE(eocd + 10);
@@ -72,7 +77,7 @@ export function zipEntryNames(zip: Buffer): string[] | undefined {
   return names;
 }
 
-function findEndOfCentralDirectory(zip: Buffer): number | undefined {
+function findEndOfCentralDirectory(zip: ByteSource): number | undefined {
   // The record is 22 bytes plus a comment of at most 65535 bytes, at the very end.
   const lowest = Math.max(0, zip.length - 22 - 0xffff);
   for (let at = zip.length - 22; at >= lowest; at--) {
@@ -81,7 +86,7 @@ function findEndOfCentralDirectory(zip: Buffer): number | undefined {
   return undefined;
 }
 
-function readZip64Directory(zip: Buffer, eocd: number): { count: number; offset: number } | undefined {
+function readZip64Directory(zip: ByteSource, eocd: number): { count: number; offset: number } | undefined {
   const locator = eocd - 20;
   if (locator < 0 || zip.readUInt32LE(locator) !== ZIP64_LOCATOR_SIGNATURE) return undefined;
   const record = Number(zip.readBigUInt64LE(locator + 8));
@@ -98,7 +103,7 @@ const END_OF_CHAIN = 0xfffffffe;
 const MAX_SECTOR = 0xfffffffa;
 
 /** Names of the storages and streams in an OLE2 compound file (MS-CFB), or undefined when it cannot be read. */
-export function compoundFileNames(file: Buffer): string[] | undefined {
+export function compoundFileNames(file: ByteSource): string[] | undefined {
   if (file.length < 512 || file.readUInt16LE(0x1c) !== 0xfffe) return undefined;
   const shift = file.readUInt16LE(0x1e);
   if (shift !== 9 && shift !== 12) return undefined;
@@ -137,7 +142,7 @@ export function compoundFileNames(file: Buffer): string[] | undefined {
     const base = sectorOffset(sector);
     for (let entry = base; entry < base + sectorSize; entry += 128) {
       const nameBytes = file.readUInt16LE(entry + 0x40);
-      const type = file[entry + 0x42];
+      const type = file.readUInt8(entry + 0x42);
       if (type === 0 || nameBytes < 2 || nameBytes > 64) continue;
       names.push(file.toString('utf16le', entry, entry + nameBytes - 2));
     }

@@ -57,6 +57,8 @@ export interface TestApp {
   bearer(claims: TokenClaims): Promise<string>;
   /** Moves the clock and fires the deadlines that fell due, as the scheduler would. */
   advance(to: string): Promise<void>;
+  /** The folder the PoE files are stored under. */
+  poeDir: string;
   /** Log lines the app wrote (JSON objects). */
   logs: Array<Record<string, unknown>>;
   close(): Promise<void>;
@@ -124,6 +126,7 @@ export async function createTestApp(options: TestAppOptions = {}): Promise<TestA
       clock.set(new Date(to));
       await service.fireDue();
     },
+    poeDir: join(dir, 'poe'),
     logs,
     async close() {
       await database.teardown();

@@ -2,7 +2,7 @@ import { createHash } from 'node:crypto';
 import { mkdir, mkdtemp, readdir, readFile, rm, stat, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join, relative } from 'node:path';
-import type { Readable } from 'node:stream';
+import { PassThrough, Readable } from 'node:stream';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { InputError } from '../../src/domain/errors';
 import { createFsPoeFileStore } from '../../src/poe/fs-poe-file-store';
@@ -117,5 +117,72 @@ describe('createFsPoeFileStore', () => {
     const error = await store.open(address).catch((e: unknown) => e);
     expect(error).toBeInstanceOf(InputError);
     expect((error as InputError).code).toBe('invalidPoeAddress');
+  });
+});
+
+describe('staging an upload', () => {
+  const chunksOf = (content: Buffer, size = 4096) =>
+    Readable.from((function* () {
+      for (let at = 0; at < content.length; at += size) yield content.subarray(at, at + size);
+    })());
+
+  it('hashes the stream while writing it to a temp file under the PoE folder, and stores it only on commit', async () => {
+    const content = Buffer.alloc(200_000, 3);
+    content.write('%PDF-1.7', 0);
+    const staged = await store.stage(chunksOf(content));
+    expect(staged).toMatchObject({ sha256: sha256(content), size: content.length });
+    const waiting = await listFiles(join(dir, 'poe'));
+    expect(waiting).toEqual([expect.stringMatching(/^\.staging\/[0-9a-f]+\.tmp$/)]);
+    await expect(store.open(staged.sha256)).resolves.toBeUndefined();
+    expect(await staged.inspect((bytes) => bytes.toString('latin1', 0, 8))).toBe('%PDF-1.7');
+
+    await expect(staged.commit()).resolves.toEqual({ sha256: staged.sha256, size: content.length });
+    const hash = staged.sha256;
+    expect(await listFiles(join(dir, 'poe'))).toEqual([`${hash.slice(0, 2)}/${hash.slice(2, 4)}/${hash}`]);
+    expect(await readAll((await store.open(hash))!.stream)).toEqual(content);
+  });
+
+  it('a discarded upload leaves nothing behind', async () => {
+    const staged = await store.stage(chunksOf(Buffer.from('refused')));
+    await staged.discard();
+    await staged.discard();
+    expect(await listFiles(join(dir, 'poe'))).toEqual([]);
+    await expect(staged.commit()).rejects.toThrow(/discarded/);
+  });
+
+  it('a source that breaks off rejects and leaves no temp file', async () => {
+    const source = new PassThrough();
+    const staging = store.stage(source);
+    source.write(Buffer.alloc(10_000, 1));
+    setImmediate(() => source.destroy(new Error('Unexpected end of form')));
+    await expect(staging).rejects.toThrow('Unexpected end of form');
+    expect(await listFiles(join(dir, 'poe'))).toEqual([]);
+  });
+
+  it('committing content already stored keeps the stored file and drops the temp one', async () => {
+    const content = Buffer.from('same content twice');
+    const first = await store.put(content);
+    const path = join(dir, 'poe', first.sha256.slice(0, 2), first.sha256.slice(2, 4), first.sha256);
+    const before = await stat(path);
+    const staged = await store.stage(chunksOf(content, 5));
+    await expect(staged.commit()).resolves.toEqual(first);
+    expect((await stat(path)).ino).toBe(before.ino);
+    expect(await listFiles(join(dir, 'poe'))).toHaveLength(1);
+  });
+});
+
+describe('sweeping staged uploads', () => {
+  it('removes staged files older than the age given and keeps younger ones', async () => {
+    const fsStore = createFsPoeFileStore(join(dir, 'poe'));
+    const staged = await fsStore.stage(Readable.from([Buffer.from('left by a crash')]));
+    await expect(fsStore.sweepStaging(60_000)).resolves.toBe(0);
+    expect(await listFiles(join(dir, 'poe'))).toHaveLength(1);
+    await expect(fsStore.sweepStaging(60_000, new Date(Date.now() + 61_000))).resolves.toBe(1);
+    expect(await listFiles(join(dir, 'poe'))).toEqual([]);
+    await staged.discard();
+  });
+
+  it('has nothing to sweep before the first upload', async () => {
+    await expect(createFsPoeFileStore(join(dir, 'never-used')).sweepStaging(0)).resolves.toBe(0);
   });
 });

@@ -1,6 +1,10 @@
+import { closeSync, mkdtempSync, openSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { crc32 } from 'node:zlib';
-import { describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { ALLOWED_POE_TYPES, POE_MAX_BYTES } from '../../src/poe/allowed-poe-types';
+import { createPagedFile, DEFAULT_MAX_PAGES, DEFAULT_PAGE_BYTES } from '../../src/poe/paged-file';
 import { sanitizeFileName } from '../../src/poe/sanitize-file-name';
 import { compoundFileNames, sniffContentType, zipEntryNames } from '../../src/poe/sniff-content-type';
 
@@ -214,5 +218,65 @@ describe('sniffing and naming an upload together', () => {
 
   it('refuses plain text uploaded as "sow.pdf"', () => {
     expect(sniffContentType(Buffer.from('This statement of work...'))).toBeUndefined();
+  });
+});
+
+describe('sniffing a file on disk through a page cache', () => {
+  let dir: string;
+  beforeAll(() => {
+    dir = mkdtempSync(join(tmpdir(), 'cpor-sniff-'));
+  });
+  afterAll(() => rmSync(dir, { recursive: true, force: true }));
+
+  /** Writes `content` to a file and sniffs it through a PagedFile; also answers the most bytes the cache held. */
+  function sniffOnDisk(content: Buffer, options: { pageBytes?: number; maxPages?: number } = {}) {
+    const path = join(dir, `${Math.random().toString(36).slice(2)}.bin`);
+    writeFileSync(path, content);
+    const fd = openSync(path, 'r');
+    try {
+      const paged = createPagedFile(fd, content.length, options);
+      const names = content.length >= 4 && content.readUInt32LE(0) === 0x04034b50 ? zipEntryNames(paged) : undefined;
+      return { type: sniffContentType(paged), names, peakBytes: paged.peakBytes };
+    } finally {
+      closeSync(fd);
+    }
+  }
+
+  it('answers what the in-memory sniffer answers for every sample, also with pages smaller than the records read', () => {
+    const samples = [PDF, PNG, JPEG, TIFF_LE, TIFF_BE, DOCX, XLSX, PPTX, DOC, XLS, PPT, compoundFile(['WordDocument'], 109 * 128 + 5),
+      zip([CONTENT_TYPES, { name: 'word/document.xml' }], { comment: 'made by hand' }), ooxml('word/document.xml', 'word/vbaProject.bin'),
+      DOCX.subarray(0, DOCX.length - 30), Buffer.alloc(0), Buffer.from('PK\x03\x04garbage-without-a-directory', 'latin1')];
+    for (const sample of samples) {
+      expect(sniffOnDisk(sample, { pageBytes: 7, maxPages: 3 }).type).toBe(sniffContentType(sample));
+      expect(sniffOnDisk(sample).type).toBe(sniffContentType(sample));
+    }
+    expect(sniffOnDisk(DOCX, { pageBytes: 5, maxPages: 2 }).names).toEqual(zipEntryNames(DOCX));
+  });
+
+  it('never throws on corrupted zip and OLE2 files read from disk', () => {
+    let seed = 7;
+    const random = () => ((seed = (seed * 1_103_515_245 + 12_345) % 2 ** 31) / 2 ** 31);
+    for (const sample of [DOCX, DOC]) {
+      for (let round = 0; round < 40; round++) {
+        const copy = Buffer.from(sample);
+        for (let flips = 0; flips < 8; flips++) copy[8 + Math.floor(random() * (copy.length - 8))] = Math.floor(random() * 256);
+        expect(() => sniffOnDisk(copy, { pageBytes: 64, maxPages: 2 })).not.toThrow();
+        expect(sniffOnDisk(copy, { pageBytes: 64, maxPages: 2 }).type).toBe(sniffContentType(copy));
+      }
+    }
+  });
+
+  it('recognises a 10 MiB Word file while holding at most its page cache (256 pages of 4 KiB) in memory', () => {
+    const padded = zip([CONTENT_TYPES, { name: 'media/scan.bin', data: 'x'.repeat(POE_MAX_BYTES - 1024) }, { name: 'word/document.xml', data: '<x/>' }]);
+    expect(padded.length).toBeGreaterThan(POE_MAX_BYTES - 1024);
+    const docx = sniffOnDisk(padded);
+    expect(docx.type?.extension).toBe('docx');
+    expect(docx.peakBytes).toBeLessThanOrEqual(DEFAULT_MAX_PAGES * DEFAULT_PAGE_BYTES);
+
+    const ole = compoundFile(['WordDocument'], 109 * 128 + 5);
+    const legacy = sniffOnDisk(ole);
+    expect(legacy.type?.extension).toBe('doc');
+    expect(legacy.peakBytes).toBeLessThanOrEqual(DEFAULT_MAX_PAGES * DEFAULT_PAGE_BYTES);
+    expect(legacy.peakBytes).toBeLessThan(ole.length / 4);
   });
 });
