@@ -40,7 +40,13 @@ export interface AppDeps {
    * the claim service's source.
    */
   policies?: PolicySource & { status?(): unknown };
-  limits?: { poeMaxBytes?: number; jsonBodyBytes?: number; backtestMaxClaims?: number };
+  limits?: {
+    poeMaxBytes?: number;
+    jsonBodyBytes?: number;
+    backtestMaxClaims?: number;
+    /** Worker threads for simulations and backtests: jobs at once, heap MiB and ms per job. */
+    workers?: { size?: number; memoryMb?: number; timeoutMs?: number };
+  };
 }
 
 export const DEFAULT_JSON_BODY_BYTES = 256 * 1024;
