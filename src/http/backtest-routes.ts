@@ -5,10 +5,10 @@
  */
 import type { IncomingMessage } from 'node:http';
 import express, { type RequestHandler } from 'express';
-import { runBacktest, type BacktestReport } from '../claims/backtest';
+import type { BacktestReport } from '../claims/backtest';
 import { toCsv } from '../claims/backtest-report';
-import { compilePolicy } from '../claims/compiled-policy';
-import { ConflictError, InputError } from '../domain/errors';
+import { ConflictError, DomainError, InputError } from '../domain/errors';
+import { shipPolicies } from '../simulate/shipped-policies';
 import { parsePolicy } from '../rules/load-policy';
 import { authenticate, principalOf } from './auth';
 import type { HttpContext } from './context';
@@ -17,6 +17,7 @@ import { POLICY_READER_KINDS, policySourceOf } from './policy-routes';
 import { wantsCsv } from './report-routes';
 import type { RouteSpec } from './route-spec';
 import { validateInput, validateQuery } from './validation';
+import { runInWorker } from './worker-jobs';
 
 const JSON_TYPES = ['application/json', 'application/*+json'];
 const YAML_TYPES = ['application/yaml', 'application/x-yaml', 'text/yaml', 'text/x-yaml'];
@@ -120,13 +121,6 @@ export interface CandidateIssue {
 // Per process, not per app: a backtest's cost is the process's CPU, which every app in it shares.
 let backtestRunning = false;
 
-/** Refused when the backtest would replay more claims than allowed. */
-class TooManyClaims extends Error {
-  constructor(readonly claims: number) {
-    super('too many claims');
-  }
-}
-
 const hasBody = (req: IncomingMessage) =>
   req.headers['transfer-encoding'] !== undefined || Number(req.headers['content-length'] ?? 0) > 0;
 
@@ -166,7 +160,7 @@ export function backtestRoutes(ctx: HttpContext): RouteSpec[] {
         'The body is `{ policy, since?, until? }` with the candidate policy as YAML text, or the YAML itself (Content-Type: ' +
         'application/yaml) with `since` and `until` as query parameters. A candidate that does not load answers 422 with its ' +
         `located errors (line, column, path). At most ${maxClaims} claims per backtest (422 tooManyClaims: narrow it with since); ` +
-        'one backtest at a time (409 backtestRunning). CSV with `format=csv` or `Accept: text/csv`.',
+        'one backtest at a time (409 backtestRunning), in a worker thread with a time and memory budget (422 backtestTooExpensive). CSV with `format=csv` or `Accept: text/csv`.',
       tag: 'policy',
       auth: true,
       query: backtestQuery,
@@ -177,7 +171,7 @@ export function backtestRoutes(ctx: HttpContext): RouteSpec[] {
       responses: {
         200: { description: 'The report', content: { 'application/json': reportSchema, 'text/csv': { type: 'string' } } },
       },
-      problems: [400, 401, 403, 409, 413, 415, 422],
+      problems: [400, 401, 403, 409, 413, 415, 422, 503],
       handlers: [
         authenticate(deps.authenticator),
         readersOnly,
@@ -226,25 +220,27 @@ export function backtestRoutes(ctx: HttpContext): RouteSpec[] {
           backtestRunning = true;
           let report: BacktestReport;
           try {
-            report = await runBacktest({
-              store,
-              policies,
-              candidate: compilePolicy(parsed.policy),
-              until: untilAt,
-              ...(sinceAt ? { since: sinceAt } : {}),
-              onProgress: (done, total) => {
-                // Called with (0, total) before any replay: refuse before doing the work.
-                if (done === 0 && total > maxClaims) throw new TooManyClaims(total);
+            // Replays run in a worker thread; it reads the claims through the store the service holds (SQLite or PostgreSQL).
+            report = await runInWorker<BacktestReport>(
+              ctx,
+              res,
+              'backtest',
+              {
+                candidate: parsed.policy,
+                policies: shipPolicies(policies, untilAt),
+                until: untilAt.toISOString(),
+                ...(sinceAt ? { since: sinceAt.toISOString() } : {}),
+                maxClaims,
               },
-            });
-          } catch (error) {
-            if (!(error instanceof TooManyClaims)) throw error;
-            throw new HttpError(
-              422,
-              'tooManyClaims',
-              `The backtest would replay ${error.claims} claims; at most ${maxClaims} at a time: narrow it with since.`,
-              { claims: error.claims, limit: maxClaims },
+              {
+                allClaimIds: () => store.allClaimIds(),
+                getClaim: (id: string) => store.getClaim(id),
+                listHistory: (id: string) => store.listHistory(id),
+              },
             );
+          } catch (error) {
+            if (!(error instanceof DomainError && error.code === 'tooManyClaims')) throw error;
+            throw new HttpError(422, 'tooManyClaims', error.message, { ...(error.details ?? {}) });
           } finally {
             backtestRunning = false;
           }
