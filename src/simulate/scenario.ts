@@ -38,6 +38,9 @@ const outcomeExpectations = {
   },
 } as const;
 
+/** Most steps a scenario may have (each may fire deadlines): simulations stay bounded. */
+export const MAX_SCENARIO_STEPS = 500;
+
 export const scenarioSchema = {
   $schema: 'http://json-schema.org/draft-07/schema#',
   type: 'object',
@@ -51,6 +54,7 @@ export const scenarioSchema = {
     steps: {
       type: 'array',
       minItems: 1,
+      maxItems: MAX_SCENARIO_STEPS,
       items: {
         oneOf: [
           {
