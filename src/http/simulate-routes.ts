@@ -1,6 +1,6 @@
 /** `/v1/simulate`: runs a scenario (the scenario file format, as JSON) under the policy in effect, on a virtual clock. */
 import type { ScenarioResult } from '../simulate/run-scenario';
-import { scenarioSchema, type Scenario } from '../simulate/scenario';
+import { scenarioSchema, systemActorIssues, type Scenario } from '../simulate/scenario';
 import { shipPolicies } from '../simulate/shipped-policies';
 import { InputError } from '../domain/errors';
 import { authenticate } from './auth';
@@ -53,6 +53,12 @@ export function simulateRoutes(ctx: HttpContext): RouteSpec[] {
         ...jsonBody(ctx.limits.jsonBodyBytes),
         idempotent(ctx.idempotency),
         async (req, res) => {
+          const system = systemActorIssues(req.body);
+          if (system.length > 0) {
+            throw new InputError('invalidPayload', `The request body is not valid: ${system[0]!.path}: ${system[0]!.message}.`, system[0]!.path, {
+              errors: system.map(({ path, message }) => ({ path, message })),
+            });
+          }
           const body = validateInput<Omit<Scenario, 'steps'> & { steps: Array<Record<string, unknown>> }>(scenarioBodySchema, req.body);
           if (body.policy !== undefined) {
             throw new InputError(

@@ -3,6 +3,7 @@
  * uses, over an in-memory store.
  */
 import { DomainError } from '../domain/errors';
+import { SYSTEM_ROLE } from '../rules/policy-types';
 import type { Actor } from '../machines/claim-types';
 import type { ClaimRecord, HistoryEntry } from '../claims/claim-record';
 import { createClaimService, type IdSource } from '../claims/claim-service';
@@ -108,6 +109,13 @@ export async function runScenario(
     const expectRefusal = step.expect?.refused;
     try {
       if (step.do !== 'create' && !claim) throw new DomainError('conflict', 'invalidState', 'No claim yet: the first action must be create.');
+      // A scenario follows one claim: a second create would leave the first one's deadlines running unseen.
+      if (step.do === 'create' && claim) {
+        throw new DomainError('conflict', 'invalidState', `The scenario's claim exists already (${claim.id}): a scenario creates its claim once.`);
+      }
+      if (actor.role === SYSTEM_ROLE) {
+        throw new DomainError('notAllowed', 'forbiddenRole', 'A step cannot act as system: system acts only through deadlines.');
+      }
       const result =
         step.do === 'create' ? await service.create(actor, payload) : await service.act(claim!.id, step.do, actor, payload);
       claim = result.claim;

@@ -13,7 +13,7 @@ export interface WorkerPoolOptions {
   size?: number;
   /** Heap budget of each worker (old generation), MiB; default 256. */
   memoryMb?: number;
-  /** Time budget of each job, ms, from the moment its worker is ready; default 20 s. */
+  /** Time budget of each job, ms, from the moment its worker is ready; default 30 s. */
   timeoutMs?: number;
   /** An idle worker ends after this long; default 60 s. */
   idleMs?: number;
@@ -63,7 +63,7 @@ function revive(error: SerializedError): Error {
 export function createWorkerPool(options: WorkerPoolOptions = {}): WorkerPool {
   const size = Math.max(1, options.size ?? 2);
   const memoryMb = options.memoryMb ?? 256;
-  const timeoutMs = options.timeoutMs ?? 20_000;
+  const timeoutMs = options.timeoutMs ?? 30_000;
   const idleMs = options.idleMs ?? 60_000;
   const idle: Slot[] = [];
   const all = new Set<Slot>();
