@@ -8,11 +8,13 @@ import express, { type RequestHandler } from 'express';
 import type { BacktestReport } from '../claims/backtest';
 import { toCsv } from '../claims/backtest-report';
 import { ConflictError, DomainError, InputError } from '../domain/errors';
+import { parseInstant, parseLocalDate } from '../domain/instants';
 import { shipPolicies } from '../simulate/shipped-policies';
 import { parsePolicy } from '../rules/load-policy';
 import { authenticate, principalOf } from './auth';
 import type { HttpContext } from './context';
 import { HttpError } from './errors';
+import { refuseDeepJson } from './json-body';
 import { POLICY_READER_KINDS, policySourceOf } from './policy-routes';
 import { wantsCsv } from './report-routes';
 import type { RouteSpec } from './route-spec';
@@ -177,7 +179,7 @@ export function backtestRoutes(ctx: HttpContext): RouteSpec[] {
         readersOnly,
         jsonOrYaml,
         express.text({ type: YAML_TYPES, limit }),
-        express.json({ type: JSON_TYPES, limit, strict: true }),
+        express.json({ type: JSON_TYPES, limit, strict: true, verify: (_req, _res, buf) => refuseDeepJson(buf) }),
         defaultEmpty,
         async (req, res) => {
           const query = validateQuery<{ since?: string; until?: string; format?: 'json' | 'csv' }>(
@@ -259,11 +261,11 @@ export function backtestRoutes(ctx: HttpContext): RouteSpec[] {
 /** `since`: an instant as given, or 00:00 of a date in the policy's time zone. */
 function sinceOf(value: string, calendar: { startOfLocalDay(date: string): Date }): Date {
   if (value.includes('T')) {
-    const at = new Date(value);
-    if (Number.isNaN(at.getTime())) throw new InputError('invalidQuery', `since: ${JSON.stringify(value)} is not a valid instant.`, '$.since');
-    return at;
+    const at = parseInstant(value);
+    if (!at.ok) throw new InputError('invalidQuery', `since: ${JSON.stringify(value)} ${at.problem}.`, '$.since');
+    return at.value;
   }
-  const valid = !Number.isNaN(Date.parse(`${value}T00:00:00Z`)) && new Date(`${value}T00:00:00Z`).toISOString().startsWith(value);
-  if (!valid) throw new InputError('invalidQuery', `since: ${JSON.stringify(value)} is not a date or an instant.`, '$.since');
+  const date = parseLocalDate(value);
+  if (!date.ok) throw new InputError('invalidQuery', `since: ${JSON.stringify(value)} ${date.problem}.`, '$.since');
   return calendar.startOfLocalDay(value);
 }

@@ -99,7 +99,13 @@ export async function runScenario(
       break;
     }
     previous = at.getTime();
-    await advance(at);
+    try {
+      await advance(at);
+    } catch (error) {
+      if (!(error instanceof RangeError)) throw error;
+      failures.push(`${label}: ${outOfRange(error)}`);
+      break;
+    }
     if (!('at' in step)) {
       if (step.expect) checkOutcome(claim, step.expect, `${label}`, failures);
       continue;
@@ -124,6 +130,10 @@ export async function runScenario(
         failures.push(`${label}: expected ${step.do} by ${actor.role} to be refused${typeof expectRefusal === 'string' ? ` with ${expectRefusal}` : ''}, but it was applied`);
       }
     } catch (error) {
+      if (error instanceof RangeError) {
+        failures.push(`${label}: ${step.do} by ${actor.role}: ${outOfRange(error)}`);
+        break;
+      }
       if (!(error instanceof DomainError)) throw error;
       if (claim) claim = await service.getClaim(claim.id);
       const state = claim?.state ?? null;
@@ -167,6 +177,10 @@ export async function runScenario(
     })),
   };
 }
+
+/** A deadline or date the calendar cannot compute (past the year 9999): the scenario stops there. */
+const outOfRange = (error: RangeError) =>
+  `a date falls outside the years deadlines can be computed in (${error.message}); the scenario stops here`;
 
 /** A scenario's `by`: a role name, or an actor; partner roles default to the claim's partner, customers to its tenant. */
 function actorOf(

@@ -5,8 +5,14 @@ import { isMap, isScalar, isSeq, LineCounter, parseDocument, type Node } from 'y
 import { EVENT_TYPES, STATUSES, SUBSTATUSES } from '../machines/claim-types';
 import { describeAjvError } from '../machines/event-payloads';
 import { SYSTEM_ROLE } from '../rules/policy-types';
+import { addStrictTimeFormats, formatProblem, valueAtPointer } from '../domain/instants';
 
-const instant = { type: 'string', pattern: '^\\d{4}-\\d{2}-\\d{2}T\\d{2}:\\d{2}(:\\d{2}(\\.\\d+)?)?(Z|[+-]\\d{2}:\\d{2})$' } as const;
+const instant = {
+  type: 'string',
+  format: 'date-time',
+  pattern: '^\\d{4}-\\d{2}-\\d{2}T\\d{2}:\\d{2}(:\\d{2}(\\.\\d+)?)?(Z|[+-]\\d{2}:\\d{2})$',
+  description: 'A real instant with a zone, years 1970 to 9999, offsets within ±18:00.',
+} as const;
 
 /** `system` acts only through deadlines (DESIGN.md): no step may act as it. */
 const notSystem = { not: { const: SYSTEM_ROLE } } as const;
@@ -128,7 +134,9 @@ export interface Scenario {
 
 export type ScenarioLoadResult = { ok: true; scenario: Scenario } | { ok: false; error: string };
 
-const validate = new Ajv({ allErrors: false, strict: true, allowUnionTypes: true }).compile(scenarioSchema);
+const scenarioAjv = new Ajv({ allErrors: false, strict: true, allowUnionTypes: true });
+addStrictTimeFormats(scenarioAjv);
+const validate = scenarioAjv.compile(scenarioSchema);
 
 /** Parses a scenario file's text; errors name the file and line. */
 export function parseScenario(text: string, file: string): ScenarioLoadResult {
@@ -147,7 +155,10 @@ export function parseScenario(text: string, file: string): ScenarioLoadResult {
     return { ok: false, error: `${file}:${pos.line}:${pos.col}: ${systemStep.path}: ${systemStep.message}` };
   }
   if (!validate(data)) {
-    const issue = describeAjvError(validate.errors?.[0]);
+    const error = validate.errors?.[0];
+    const described = describeAjvError(error);
+    const problem = error?.keyword === 'format' ? formatProblem(String(error.params.format), valueAtPointer(data, error.instancePath)) : undefined;
+    const issue = problem ? { ...described, message: problem } : described;
     const node = nodeAt(doc.contents, validate.errors?.[0]?.instancePath ?? '');
     const pos = node?.range ? lineCounter.linePos(node.range[0]) : { line: 1, col: 1 };
     return { ok: false, error: `${file}:${pos.line}:${pos.col}: ${issue.path}: ${issue.message}` };
