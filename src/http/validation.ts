@@ -40,7 +40,9 @@ export function issuesOf(schema: object, value: unknown): ProblemIssue[] {
   if (validate(value)) return [];
   const seen = new Set<string>();
   const issues: ProblemIssue[] = [];
-  for (const error of validate.errors ?? []) {
+  // An impossible instant or date first: under a oneOf (a scenario step) it tells which branch was meant.
+  const errors = [...(validate.errors ?? [])].sort((a, b) => Number(b.keyword === 'format') - Number(a.keyword === 'format'));
+  for (const error of errors) {
     // oneOf/anyOf summaries repeat what their branches said.
     if (error.keyword === 'oneOf' || error.keyword === 'anyOf' || error.keyword === 'discriminator') continue;
     const issue = describeWithValue(error, value);
