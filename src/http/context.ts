@@ -44,8 +44,8 @@ export interface AppDeps {
     poeMaxBytes?: number;
     jsonBodyBytes?: number;
     backtestMaxClaims?: number;
-    /** Worker threads for simulations and backtests: jobs at once, heap MiB and ms per job. */
-    workers?: { size?: number; memoryMb?: number; timeoutMs?: number };
+    /** Worker threads for simulations and backtests: jobs at once, heap MiB per worker, ms per simulation and per backtest. */
+    workers?: { size?: number; memoryMb?: number; timeoutMs?: number; backtestTimeoutMs?: number };
   };
 }
 

@@ -4,6 +4,9 @@ import { WorkBudgetError, WorkersBusyError, workerPoolFor } from '../workers/wor
 import type { HttpContext } from './context';
 import { HttpError } from './errors';
 
+/** A backtest's time budget (up to BACKTEST_MAX_CLAIMS replays): 10 minutes. */
+export const DEFAULT_BACKTEST_TIMEOUT_MS = 600_000;
+
 /** Seconds a caller refused for busy workers is asked to wait. */
 export const BUSY_RETRY_AFTER_SECONDS = 2;
 
@@ -18,9 +21,11 @@ export async function runInWorker<T>(
   input: unknown,
   calls?: Record<string, (...args: never[]) => Promise<unknown>>,
 ): Promise<T> {
-  const pool = workerPoolFor(ctx.deps, ctx.deps.limits?.workers);
+  const limits = ctx.deps.limits?.workers;
+  const pool = workerPoolFor(ctx.deps, limits);
+  const timeoutMs = kind === 'backtest' ? (limits?.backtestTimeoutMs ?? DEFAULT_BACKTEST_TIMEOUT_MS) : limits?.timeoutMs;
   try {
-    return await pool.run<T>(kind, input, calls);
+    return await pool.run<T>(kind, input, calls, timeoutMs === undefined ? {} : { timeoutMs });
   } catch (error) {
     const what = kind === 'simulate' ? 'simulation' : 'backtest';
     if (error instanceof WorkersBusyError) {

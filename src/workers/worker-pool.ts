@@ -11,9 +11,9 @@ import type { SerializedError, ToMain, ToWorker } from './protocol';
 export interface WorkerPoolOptions {
   /** Jobs (and workers) at once; default 2. */
   size?: number;
-  /** Heap budget of each worker (old generation), MiB; default 256. */
+  /** Heap budget of each worker (old generation), MiB; default 512. */
   memoryMb?: number;
-  /** Time budget of each job, ms, from the moment its worker is ready; default 30 s. */
+  /** Time budget of a job (unless the job says otherwise), ms, from the moment its worker is ready; default 30 s. */
   timeoutMs?: number;
   /** An idle worker ends after this long; default 60 s. */
   idleMs?: number;
@@ -37,7 +37,12 @@ export class WorkBudgetError extends Error {
 
 export interface WorkerPool {
   /** Runs a job of `kind` in a worker; `calls` are the functions the job may ask the main thread to run. */
-  run<T>(kind: string, input: unknown, calls?: Record<string, (...args: never[]) => Promise<unknown>>): Promise<T>;
+  run<T>(
+    kind: string,
+    input: unknown,
+    calls?: Record<string, (...args: never[]) => Promise<unknown>>,
+    options?: { timeoutMs?: number },
+  ): Promise<T>;
   /** Jobs running now. */
   running(): number;
   /** Ends every worker. */
@@ -62,7 +67,7 @@ function revive(error: SerializedError): Error {
 
 export function createWorkerPool(options: WorkerPoolOptions = {}): WorkerPool {
   const size = Math.max(1, options.size ?? 2);
-  const memoryMb = options.memoryMb ?? 256;
+  const memoryMb = options.memoryMb ?? 512;
   const timeoutMs = options.timeoutMs ?? 30_000;
   const idleMs = options.idleMs ?? 60_000;
   const idle: Slot[] = [];
@@ -120,7 +125,13 @@ export function createWorkerPool(options: WorkerPoolOptions = {}): WorkerPool {
 
   return {
     running: () => running,
-    async run<T>(kind: string, input: unknown, calls: Record<string, (...args: never[]) => Promise<unknown>> = {}): Promise<T> {
+    async run<T>(
+      kind: string,
+      input: unknown,
+      calls: Record<string, (...args: never[]) => Promise<unknown>> = {},
+      runOptions: { timeoutMs?: number } = {},
+    ): Promise<T> {
+      const budgetMs = runOptions.timeoutMs ?? timeoutMs;
       if (running >= size) throw new WorkersBusyError(`All ${size} workers are busy.`);
       running += 1;
       const slot = idle.pop() ?? spawn();
@@ -158,9 +169,9 @@ export function createWorkerPool(options: WorkerPoolOptions = {}): WorkerPool {
           void slot.ready.then(() => {
             if (settled) return;
             timer = setTimeout(() => {
-              settle(() => reject(new WorkBudgetError('time', timeoutMs)));
+              settle(() => reject(new WorkBudgetError('time', budgetMs)));
               discard(slot);
-            }, timeoutMs);
+            }, budgetMs);
             slot.worker.postMessage({ type: 'job', id, kind, input } satisfies ToWorker);
           });
         });

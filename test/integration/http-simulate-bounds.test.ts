@@ -8,6 +8,7 @@ import { performance } from 'node:perf_hooks';
 import { afterEach, describe, expect, it } from 'vitest';
 import { claimFields } from '../support/claim-factory';
 import { httpHelpers } from '../support/http-requests';
+import { bundledPolicyText } from '../support/policy-factory';
 import { createTestApp, type TestApp } from '../support/test-app';
 
 const POE = { fileName: 'sow.pdf', customerSigned: true, signedOn: '2026-02-20', products: ['teams'], describesWork: true };
@@ -142,5 +143,18 @@ describe('POST /v1/simulate bounds', () => {
     expect((await first).status).toBe(200);
     const third = await h.api().post('/v1/simulate').set('Authorization', auth).send(reviewCycles(1));
     expect(third.status).toBe(200);
+  });
+
+  it('stops a backtest past its time budget: 422 backtestTooExpensive', async () => {
+    t = await createTestApp({ limits: { workers: { backtestTimeoutMs: 1 } } });
+    const h = httpHelpers(t);
+    await h.createClaim();
+    const res = await h.api()
+      .post('/v1/backtest')
+      .set('Authorization', await h.auth('reviewer'))
+      .set('content-type', 'application/yaml')
+      .send(bundledPolicyText());
+    expect(res.status).toBe(422);
+    expect(res.body).toMatchObject({ code: 'backtestTooExpensive', budget: 'time', limit: 1 });
   });
 });
