@@ -105,4 +105,14 @@ describe('impossible instants and deep nesting', () => {
     expect(res.body.errors[0]).toMatchObject({ code: 'nestingTooDeep', line: expect.any(Number) });
     expect(res.body.detail).not.toMatch(/call stack/);
   });
+
+  it.each([
+    ['from', '2026-02-30T00:00:00Z'],
+    ['from', '0001-01-01T00:00Z'],
+    ['to', '2026-02-30'],
+  ])('refuses an assessment report %s of %s with 400 at its path (not 2 March)', async (name, value) => {
+    const res = await h.api().get(`/v1/reports/assessment?${name}=${encodeURIComponent(value)}`).set('Authorization', await h.auth('reviewer'));
+    expect(res.status).toBe(400);
+    expect(res.body.errors[0].path).toBe(`$.${name}`);
+  });
 });
