@@ -157,4 +157,35 @@ describe('POST /v1/simulate bounds', () => {
     expect(res.status).toBe(422);
     expect(res.body).toMatchObject({ code: 'backtestTooExpensive', budget: 'time', limit: 1 });
   });
+
+  it('/healthz stays fast while a large backtest runs (measured against an idle baseline in the same run)', async () => {
+    t = await createTestApp();
+    const partner = { role: 'incentivesAdmin', partnerId: '4512345' };
+    for (let i = 0; i < 3000; i++) await t.service.create(partner, claimFields());
+    const base = await listen(t.app);
+    const token = await t.bearer({ role: 'reviewer' });
+    // The same rules as another version: every claim is still replayed under it and compared.
+    const candidate = bundledPolicyText().replace('version: "2026.1"', 'version: "2026.9"');
+
+    const idle = await healthzLatencies(base, 30);
+    let answeredAt = Infinity;
+    const run = fetch(`${base}/v1/backtest`, { method: 'POST', headers: { authorization: token, 'content-type': 'application/yaml' }, body: candidate }).then(
+      async (res) => {
+        answeredAt = performance.now();
+        return { status: res.status, body: (await res.json()) as { totals: { claims: number } } };
+      },
+    );
+    const busy: number[] = [];
+    while (answeredAt === Infinity) {
+      const [latency] = await healthzLatencies(base, 1);
+      if (answeredAt === Infinity) busy.push(latency!);
+    }
+    const result = await run;
+
+    expect(result.status).toBe(200);
+    expect(result.body.totals.claims).toBe(3000);
+    expect(busy.length).toBeGreaterThanOrEqual(20);
+    expect(median(busy)).toBeLessThan(Math.max(10 * median(idle), 50));
+    expect(quantile(busy, 0.9)).toBeLessThan(200);
+  });
 });
