@@ -5,18 +5,21 @@
  */
 import type { IncomingMessage } from 'node:http';
 import express, { type RequestHandler } from 'express';
-import { runBacktest, type BacktestReport } from '../claims/backtest';
+import type { BacktestReport } from '../claims/backtest';
 import { toCsv } from '../claims/backtest-report';
-import { compilePolicy } from '../claims/compiled-policy';
-import { ConflictError, InputError } from '../domain/errors';
+import { ConflictError, DomainError, InputError } from '../domain/errors';
+import { parseInstant, parseLocalDate } from '../domain/instants';
+import { shipPolicies } from '../simulate/shipped-policies';
 import { parsePolicy } from '../rules/load-policy';
 import { authenticate, principalOf } from './auth';
 import type { HttpContext } from './context';
 import { HttpError } from './errors';
+import { refuseDeepJson } from './json-body';
 import { POLICY_READER_KINDS, policySourceOf } from './policy-routes';
 import { wantsCsv } from './report-routes';
 import type { RouteSpec } from './route-spec';
 import { validateInput, validateQuery } from './validation';
+import { runInWorker } from './worker-jobs';
 
 const JSON_TYPES = ['application/json', 'application/*+json'];
 const YAML_TYPES = ['application/yaml', 'application/x-yaml', 'text/yaml', 'text/x-yaml'];
@@ -121,13 +124,6 @@ export interface CandidateIssue {
 // Per process, not per app: a backtest's cost is the process's CPU, which every app in it shares.
 let backtestRunning = false;
 
-/** Refused when the backtest would replay more claims than allowed. */
-class TooManyClaims extends Error {
-  constructor(readonly claims: number) {
-    super('too many claims');
-  }
-}
-
 const hasBody = (req: IncomingMessage) =>
   req.headers['transfer-encoding'] !== undefined || Number(req.headers['content-length'] ?? 0) > 0;
 
@@ -167,7 +163,7 @@ export function backtestRoutes(ctx: HttpContext): RouteSpec[] {
         'The body is `{ policy, since?, until? }` with the candidate policy as YAML text, or the YAML itself (Content-Type: ' +
         'application/yaml) with `since` and `until` as query parameters. A candidate that does not load answers 422 with its ' +
         `located errors (line, column, path). At most ${maxClaims} claims per backtest (422 tooManyClaims: narrow it with since); ` +
-        'one backtest at a time (409 backtestRunning). CSV with `format=csv` or `Accept: text/csv`.',
+        'one backtest at a time (409 backtestRunning), in a worker thread with a time and memory budget (422 backtestTooExpensive). CSV with `format=csv` or `Accept: text/csv`.',
       tag: 'policy',
       auth: true,
       query: backtestQuery,
@@ -178,13 +174,13 @@ export function backtestRoutes(ctx: HttpContext): RouteSpec[] {
       responses: {
         200: { description: 'The report', content: { 'application/json': reportSchema, 'text/csv': { type: 'string' } } },
       },
-      problems: [400, 401, 403, 409, 413, 415, 422],
+      problems: [400, 401, 403, 409, 413, 415, 422, 503],
       handlers: [
         authenticate(deps.authenticator),
         readersOnly,
         jsonOrYaml,
         express.text({ type: YAML_TYPES, limit }),
-        express.json({ type: JSON_TYPES, limit, strict: true }),
+        express.json({ type: JSON_TYPES, limit, strict: true, verify: (_req, _res, buf) => refuseDeepJson(buf) }),
         defaultEmpty,
         async (req, res) => {
           const query = validateQuery<{ since?: string; until?: string; format?: 'json' | 'csv' }>(
@@ -227,25 +223,27 @@ export function backtestRoutes(ctx: HttpContext): RouteSpec[] {
           backtestRunning = true;
           let report: BacktestReport;
           try {
-            report = await runBacktest({
-              store,
-              policies,
-              candidate: compilePolicy(parsed.policy),
-              until: untilAt,
-              ...(sinceAt ? { since: sinceAt } : {}),
-              onProgress: (done, total) => {
-                // Called with (0, total) before any replay: refuse before doing the work.
-                if (done === 0 && total > maxClaims) throw new TooManyClaims(total);
+            // Replays run in a worker thread; it reads the claims through the store the service holds (SQLite or PostgreSQL).
+            report = await runInWorker<BacktestReport>(
+              ctx,
+              res,
+              'backtest',
+              {
+                candidate: parsed.policy,
+                policies: shipPolicies(policies, untilAt),
+                until: untilAt.toISOString(),
+                ...(sinceAt ? { since: sinceAt.toISOString() } : {}),
+                maxClaims,
               },
-            });
-          } catch (error) {
-            if (!(error instanceof TooManyClaims)) throw error;
-            throw new HttpError(
-              422,
-              'tooManyClaims',
-              `The backtest would replay ${error.claims} claims; at most ${maxClaims} at a time: narrow it with since.`,
-              { claims: error.claims, limit: maxClaims },
+              {
+                allClaimIds: () => store.allClaimIds(),
+                getClaim: (id: string) => store.getClaim(id),
+                listHistory: (id: string) => store.listHistory(id),
+              },
             );
+          } catch (error) {
+            if (!(error instanceof DomainError && error.code === 'tooManyClaims')) throw error;
+            throw new HttpError(422, 'tooManyClaims', error.message, { ...(error.details ?? {}) });
           } finally {
             backtestRunning = false;
           }
@@ -264,11 +262,11 @@ export function backtestRoutes(ctx: HttpContext): RouteSpec[] {
 /** `since`: an instant as given, or 00:00 of a date in the policy's time zone. */
 function sinceOf(value: string, calendar: { startOfLocalDay(date: string): Date }): Date {
   if (value.includes('T')) {
-    const at = new Date(value);
-    if (Number.isNaN(at.getTime())) throw new InputError('invalidQuery', `since: ${JSON.stringify(value)} is not a valid instant.`, '$.since');
-    return at;
+    const at = parseInstant(value);
+    if (!at.ok) throw new InputError('invalidQuery', `since: ${JSON.stringify(value)} ${at.problem}.`, '$.since');
+    return at.value;
   }
-  const valid = !Number.isNaN(Date.parse(`${value}T00:00:00Z`)) && new Date(`${value}T00:00:00Z`).toISOString().startsWith(value);
-  if (!valid) throw new InputError('invalidQuery', `since: ${JSON.stringify(value)} is not a date or an instant.`, '$.since');
+  const date = parseLocalDate(value);
+  if (!date.ok) throw new InputError('invalidQuery', `since: ${JSON.stringify(value)} ${date.problem}.`, '$.since');
   return calendar.startOfLocalDay(value);
 }

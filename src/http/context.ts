@@ -49,6 +49,8 @@ export interface AppDeps {
     /** The longest an upload may send nothing, and may take in all (ms); 408 past either. */
     poeUploadIdleMs?: number;
     poeUploadTimeoutMs?: number;
+    /** Worker threads for simulations and backtests: jobs at once, heap MiB per worker, ms per simulation and per backtest. */
+    workers?: { size?: number; memoryMb?: number; timeoutMs?: number; backtestTimeoutMs?: number };
   };
 }
 

@@ -13,6 +13,35 @@ export function rawBodyOf(req: IncomingMessage): Buffer {
   return rawBodies.get(req) ?? Buffer.alloc(0);
 }
 
+/** Deepest nesting of arrays and objects a JSON body may have; deeper is refused before it is parsed. */
+export const MAX_JSON_DEPTH = 64;
+
+/** How deep `bytes` (JSON text) nests, counted without parsing (strings skipped); stops counting past `max`. */
+export function jsonDepthExceeds(bytes: Buffer, max: number): boolean {
+  let depth = 0;
+  let inString = false;
+  for (let i = 0; i < bytes.length; i++) {
+    const c = bytes[i]!;
+    if (inString) {
+      if (c === 0x5c) i++; // backslash: skip the escaped byte
+      else if (c === 0x22) inString = false;
+    } else if (c === 0x22) inString = true;
+    else if (c === 0x7b || c === 0x5b) {
+      if (++depth > max) return true;
+    } else if (c === 0x7d || c === 0x5d) depth--;
+  }
+  return false;
+}
+
+/** body-parser's `verify`: refuses (400 jsonTooDeep) a body nested deeper than MAX_JSON_DEPTH, before JSON.parse. */
+export function refuseDeepJson(buf: Buffer): void {
+  if (jsonDepthExceeds(buf, MAX_JSON_DEPTH)) {
+    throw new HttpError(400, 'jsonTooDeep', `The request body nests arrays and objects deeper than ${MAX_JSON_DEPTH} levels.`, {
+      errors: [{ path: '$', message: `nests deeper than ${MAX_JSON_DEPTH} levels` }],
+    });
+  }
+}
+
 const hasBody = (req: IncomingMessage) =>
   req.headers['transfer-encoding'] !== undefined || Number(req.headers['content-length'] ?? 0) > 0;
 
@@ -23,6 +52,7 @@ export function jsonBody(limit: number): RequestHandler[] {
     strict: true,
     type: ['application/json', 'application/*+json'],
     verify: (req, _res, buf) => {
+      refuseDeepJson(buf);
       rawBodies.set(req, Buffer.from(buf));
     },
   });

@@ -6,6 +6,7 @@ import type { ClaimCursor } from '../claims/claim-store';
 import type { Calendar } from '../calendar';
 import { InputError } from '../domain/errors';
 import { tenantKey } from '../domain/tenant-id';
+import { parseInstant, parseLocalDate } from '../domain/instants';
 import { authenticate, principalOf } from './auth';
 import type { HttpContext } from './context';
 import { POLICY_READER_KINDS } from './policy-routes';
@@ -174,12 +175,12 @@ export function wantsCsv(req: Request, format: 'json' | 'csv' | undefined): bool
  */
 function boundOf(value: string, name: 'from' | 'to', calendar: Calendar): Date {
   if (value.includes('T')) {
-    const at = new Date(value);
-    if (Number.isNaN(at.getTime())) throw invalidBound(name, value);
-    return at;
+    const at = parseInstant(value);
+    if (!at.ok) throw invalidBound(name, value);
+    return at.value;
   }
+  if (!parseLocalDate(value).ok) throw invalidBound(name, value);
   const day = Date.parse(`${value}T00:00:00Z`);
-  if (Number.isNaN(day) || new Date(day).toISOString().slice(0, 10) !== value) throw invalidBound(name, value);
   const date = name === 'to' ? new Date(day + DAY_MS).toISOString().slice(0, 10) : value;
   return calendar.startOfLocalDay(date);
 }

@@ -2,15 +2,17 @@
  * Edge validation with ajv: request bodies and queries are checked against the same
  * JSON Schemas that document them, and every problem is reported with its JSONPath.
  */
-import { Ajv, type ValidateFunction } from 'ajv';
+import { Ajv, type ErrorObject, type ValidateFunction } from 'ajv';
 import addFormatsPlugin from 'ajv-formats';
 import { InputError } from '../domain/errors';
+import { addStrictTimeFormats, formatProblem, valueAtPointer } from '../domain/instants';
 import { describeAjvError } from '../machines/event-payloads';
 import type { ProblemIssue } from './errors';
 
 const ajv = new Ajv({ allErrors: true, strict: true, allowUnionTypes: true, discriminator: true });
 // ajv-formats' default export is typed for CommonJS consumers.
 (addFormatsPlugin as unknown as (a: Ajv) => Ajv)(ajv);
+addStrictTimeFormats(ajv);
 
 const compiled = new WeakMap<object, ValidateFunction>();
 
@@ -24,16 +26,26 @@ function validatorFor(schema: object): ValidateFunction {
   return validate;
 }
 
+/** An ajv error in words; an impossible instant or date says what is impossible about it. */
+function describeWithValue(error: ErrorObject, root: unknown): ProblemIssue {
+  const issue = describeAjvError(error);
+  if (error.keyword !== 'format') return issue;
+  const problem = formatProblem(String((error.params as { format?: unknown }).format), valueAtPointer(root, error.instancePath));
+  return problem ? { path: issue.path, message: problem } : issue;
+}
+
 /** The problems of `value` against `schema`, each located; empty when it is valid. */
 export function issuesOf(schema: object, value: unknown): ProblemIssue[] {
   const validate = validatorFor(schema);
   if (validate(value)) return [];
   const seen = new Set<string>();
   const issues: ProblemIssue[] = [];
-  for (const error of validate.errors ?? []) {
+  // An impossible instant or date first: under a oneOf (a scenario step) it tells which branch was meant.
+  const errors = [...(validate.errors ?? [])].sort((a, b) => Number(b.keyword === 'format') - Number(a.keyword === 'format'));
+  for (const error of errors) {
     // oneOf/anyOf summaries repeat what their branches said.
     if (error.keyword === 'oneOf' || error.keyword === 'anyOf' || error.keyword === 'discriminator') continue;
-    const issue = describeAjvError(error);
+    const issue = describeWithValue(error, value);
     const key = `${issue.path} ${issue.message}`;
     if (!seen.has(key)) issues.push(issue), seen.add(key);
   }
@@ -53,6 +65,7 @@ export function validateInput<T>(schema: object, value: unknown, { code = 'inval
 
 const queryAjv = new Ajv({ allErrors: true, strict: true, allowUnionTypes: true, coerceTypes: true });
 (addFormatsPlugin as unknown as (a: Ajv) => Ajv)(queryAjv);
+addStrictTimeFormats(queryAjv);
 const compiledQueries = new WeakMap<object, ValidateFunction>();
 
 /**
@@ -73,7 +86,7 @@ export function validateQuery<T>(schema: object, query: Record<string, unknown>)
     }
   }
   if (validate(copy)) return copy as T;
-  const issues = (validate.errors ?? []).map((error) => describeAjvError(error));
+  const issues = (validate.errors ?? []).map((error) => describeWithValue(error, copy));
   const first = issues[0]!;
   throw new InputError('invalidQuery', `The query is not valid: ${first.path}: ${first.message}.`, first.path, { errors: issues });
 }

@@ -4,6 +4,7 @@
  */
 import { Ajv, type ErrorObject, type ValidateFunction } from 'ajv';
 import addFormatsPlugin from 'ajv-formats';
+import { addStrictTimeFormats } from '../domain/instants';
 import {
   ACTIVITIES,
   BUSINESS_APPLICATIONS,
@@ -174,6 +175,7 @@ export interface PayloadIssue {
 const ajv = new Ajv({ allErrors: false, strict: true, allowUnionTypes: true, discriminator: true });
 // ajv-formats' default export is typed for CommonJS consumers.
 (addFormatsPlugin as unknown as (a: Ajv) => Ajv)(ajv);
+addStrictTimeFormats(ajv);
 
 const validators = new Map<EventType, ValidateFunction>(
   (Object.keys(EVENT_PAYLOAD_SCHEMAS) as EventType[]).map((type) => [

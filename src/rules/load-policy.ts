@@ -89,6 +89,18 @@ export function parsePolicy(text: string, file: string): PolicyLoadResult {
   });
   const located = new Locator(doc, lineCounter, file);
 
+  // Before anything walks the tree recursively (checks, toJS, the schema, the rule engines).
+  const tooDeep = deepestBeyond(doc.contents, MAX_POLICY_DEPTH);
+  if (tooDeep) {
+    return result([
+      located.atOffset(
+        tooDeep.range?.[0] ?? 0,
+        'nestingTooDeep',
+        `The policy nests deeper than ${MAX_POLICY_DEPTH} levels here (a condition's all/any/not, say): flatten it.`,
+      ),
+    ]);
+  }
+
   const yamlIssues = checkYaml(doc, text, located);
   if (yamlIssues.some((i) => i.severity === 'error')) return result(yamlIssues);
 
@@ -119,6 +131,25 @@ export function parsePolicy(text: string, file: string): PolicyLoadResult {
   ];
   if (!valid || issues.some((i) => i.severity === 'error')) return result(issues);
   return { ok: true, policy: deepFreeze(data as Policy), warnings: sortIssues(dedupe(issues)) };
+}
+
+/** Deepest nesting of mappings and sequences a policy file may have. */
+export const MAX_POLICY_DEPTH = 64;
+
+/** The first node nested deeper than `max` collections (walked without recursion), if any. */
+function deepestBeyond(root: unknown, max: number): YamlNode | undefined {
+  const stack: Array<{ node: unknown; depth: number }> = [{ node: root, depth: 0 }];
+  while (stack.length > 0) {
+    const { node, depth } = stack.pop()!;
+    if (!isCollection(node)) continue;
+    if (depth + 1 > max) return node as YamlNode;
+    for (const item of node.items as unknown[]) {
+      if (isPair(item)) {
+        stack.push({ node: item.key, depth: depth + 1 }, { node: item.value, depth: depth + 1 });
+      } else stack.push({ node: item, depth: depth + 1 });
+    }
+  }
+  return undefined;
 }
 
 // ---------------------------------------------------------------------------

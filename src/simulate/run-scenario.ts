@@ -3,6 +3,7 @@
  * uses, over an in-memory store.
  */
 import { DomainError } from '../domain/errors';
+import { SYSTEM_ROLE } from '../rules/policy-types';
 import type { Actor } from '../machines/claim-types';
 import type { ClaimRecord, HistoryEntry } from '../claims/claim-record';
 import { createClaimService, type IdSource } from '../claims/claim-service';
@@ -98,7 +99,13 @@ export async function runScenario(
       break;
     }
     previous = at.getTime();
-    await advance(at);
+    try {
+      await advance(at);
+    } catch (error) {
+      if (!(error instanceof RangeError)) throw error;
+      failures.push(`${label}: ${outOfRange(error)}`);
+      break;
+    }
     if (!('at' in step)) {
       if (step.expect) checkOutcome(claim, step.expect, `${label}`, failures);
       continue;
@@ -108,6 +115,13 @@ export async function runScenario(
     const expectRefusal = step.expect?.refused;
     try {
       if (step.do !== 'create' && !claim) throw new DomainError('conflict', 'invalidState', 'No claim yet: the first action must be create.');
+      // A scenario follows one claim: a second create would leave the first one's deadlines running unseen.
+      if (step.do === 'create' && claim) {
+        throw new DomainError('conflict', 'invalidState', `The scenario's claim exists already (${claim.id}): a scenario creates its claim once.`);
+      }
+      if (actor.role === SYSTEM_ROLE) {
+        throw new DomainError('notAllowed', 'forbiddenRole', 'A step cannot act as system: system acts only through deadlines.');
+      }
       const result =
         step.do === 'create' ? await service.create(actor, payload) : await service.act(claim!.id, step.do, actor, payload);
       claim = result.claim;
@@ -116,6 +130,10 @@ export async function runScenario(
         failures.push(`${label}: expected ${step.do} by ${actor.role} to be refused${typeof expectRefusal === 'string' ? ` with ${expectRefusal}` : ''}, but it was applied`);
       }
     } catch (error) {
+      if (error instanceof RangeError) {
+        failures.push(`${label}: ${step.do} by ${actor.role}: ${outOfRange(error)}`);
+        break;
+      }
       if (!(error instanceof DomainError)) throw error;
       if (claim) claim = await service.getClaim(claim.id);
       const state = claim?.state ?? null;
@@ -159,6 +177,10 @@ export async function runScenario(
     })),
   };
 }
+
+/** A deadline or date the calendar cannot compute (past the year 9999): the scenario stops there. */
+const outOfRange = (error: RangeError) =>
+  `a date falls outside the years deadlines can be computed in (${error.message}); the scenario stops here`;
 
 /** A scenario's `by`: a role name, or an actor; partner roles default to the claim's partner, customers to its tenant. */
 function actorOf(

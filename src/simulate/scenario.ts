@@ -4,18 +4,29 @@ import { Ajv } from 'ajv';
 import { isMap, isScalar, isSeq, LineCounter, parseDocument, type Node } from 'yaml';
 import { EVENT_TYPES, STATUSES, SUBSTATUSES } from '../machines/claim-types';
 import { describeAjvError } from '../machines/event-payloads';
+import { SYSTEM_ROLE } from '../rules/policy-types';
+import { addStrictTimeFormats, formatProblem, valueAtPointer } from '../domain/instants';
 
-const instant = { type: 'string', pattern: '^\\d{4}-\\d{2}-\\d{2}T\\d{2}:\\d{2}(:\\d{2}(\\.\\d+)?)?(Z|[+-]\\d{2}:\\d{2})$' } as const;
+const instant = {
+  type: 'string',
+  format: 'date-time',
+  pattern: '^\\d{4}-\\d{2}-\\d{2}T\\d{2}:\\d{2}(:\\d{2}(\\.\\d+)?)?(Z|[+-]\\d{2}:\\d{2})$',
+  description: 'A real instant with a zone, years 1970 to 9999, offsets within ±18:00.',
+} as const;
+
+/** `system` acts only through deadlines (DESIGN.md): no step may act as it. */
+const notSystem = { not: { const: SYSTEM_ROLE } } as const;
 
 const actorSchema = {
+  description: 'A role name, or an actor; never `system`, which acts only through deadlines.',
   oneOf: [
-    { type: 'string', minLength: 1 },
+    { type: 'string', minLength: 1, ...notSystem },
     {
       type: 'object',
       additionalProperties: false,
       required: ['role'],
       properties: {
-        role: { type: 'string', minLength: 1 },
+        role: { type: 'string', minLength: 1, ...notSystem },
         partnerId: { type: 'string' },
         tenantId: { type: 'string' },
         id: { type: 'string' },
@@ -38,6 +49,9 @@ const outcomeExpectations = {
   },
 } as const;
 
+/** Most steps a scenario may have (each may fire deadlines): simulations stay bounded. */
+export const MAX_SCENARIO_STEPS = 500;
+
 export const scenarioSchema = {
   $schema: 'http://json-schema.org/draft-07/schema#',
   type: 'object',
@@ -51,6 +65,7 @@ export const scenarioSchema = {
     steps: {
       type: 'array',
       minItems: 1,
+      maxItems: MAX_SCENARIO_STEPS,
       items: {
         oneOf: [
           {
@@ -119,7 +134,9 @@ export interface Scenario {
 
 export type ScenarioLoadResult = { ok: true; scenario: Scenario } | { ok: false; error: string };
 
-const validate = new Ajv({ allErrors: false, strict: true, allowUnionTypes: true }).compile(scenarioSchema);
+const scenarioAjv = new Ajv({ allErrors: false, strict: true, allowUnionTypes: true });
+addStrictTimeFormats(scenarioAjv);
+const validate = scenarioAjv.compile(scenarioSchema);
 
 /** Parses a scenario file's text; errors name the file and line. */
 export function parseScenario(text: string, file: string): ScenarioLoadResult {
@@ -131,8 +148,17 @@ export function parseScenario(text: string, file: string): ScenarioLoadResult {
     return { ok: false, error: `${file}:${pos.line}:${pos.col}: ${error.message.split('\n')[0]}` };
   }
   const data: unknown = doc.toJS({ maxAliasCount: 100 });
+  const [systemStep] = systemActorIssues(data);
+  if (systemStep) {
+    const node = nodeAt(doc.contents, systemStep.pointer);
+    const pos = node?.range ? lineCounter.linePos(node.range[0]) : { line: 1, col: 1 };
+    return { ok: false, error: `${file}:${pos.line}:${pos.col}: ${systemStep.path}: ${systemStep.message}` };
+  }
   if (!validate(data)) {
-    const issue = describeAjvError(validate.errors?.[0]);
+    const error = validate.errors?.[0];
+    const described = describeAjvError(error);
+    const problem = error?.keyword === 'format' ? formatProblem(String(error.params.format), valueAtPointer(data, error.instancePath)) : undefined;
+    const issue = problem ? { ...described, message: problem } : described;
     const node = nodeAt(doc.contents, validate.errors?.[0]?.instancePath ?? '');
     const pos = node?.range ? lineCounter.linePos(node.range[0]) : { line: 1, col: 1 };
     return { ok: false, error: `${file}:${pos.line}:${pos.col}: ${issue.path}: ${issue.message}` };
@@ -154,6 +180,25 @@ export async function loadScenarioFile(file: string): Promise<ScenarioLoadResult
     return { ok: false, error: `${file}: cannot read: ${(error as NodeJS.ErrnoException).code ?? String(error)}` };
   }
   return parseScenario(text, file);
+}
+
+/** Steps that act as `system` (refused: it acts only through deadlines), located. */
+export function systemActorIssues(data: unknown): Array<{ path: string; pointer: string; message: string }> {
+  const steps = (data as { steps?: unknown } | null)?.steps;
+  if (!Array.isArray(steps)) return [];
+  const issues: Array<{ path: string; pointer: string; message: string }> = [];
+  steps.forEach((step: unknown, index) => {
+    const by = (step as { by?: unknown } | null)?.by;
+    const role = typeof by === 'string' ? by : (by as { role?: unknown } | null)?.role;
+    if (role !== SYSTEM_ROLE) return;
+    const nested = typeof by !== 'string';
+    issues.push({
+      path: `$.steps[${index}].by${nested ? '.role' : ''}`,
+      pointer: `/steps/${index}/by${nested ? '/role' : ''}`,
+      message: 'a step cannot act as system: system acts only through deadlines (onDue), when they fall due',
+    });
+  });
+  return issues;
 }
 
 function nodeAt(root: unknown, pointer: string): Node | undefined {

@@ -372,7 +372,7 @@ describe.each([memoryDatabase, sqliteDatabase])('policy operations over HTTP ($n
       };
       const auth = await h.auth('reviewer');
       const first = h.api().post('/v1/backtest').set('Authorization', auth).send({ policy: candidate() }).then((res) => res);
-      await vi.waitFor(() => expect(entered).toBe(true));
+      await vi.waitFor(() => expect(entered).toBe(true), { timeout: 10_000 }); // the backtest starts in a worker thread
       const second = await h.api().post('/v1/backtest').set('Authorization', auth).send({ policy: candidate() });
       expect(second.status).toBe(409);
       expect(second.body.code).toBe('backtestRunning');

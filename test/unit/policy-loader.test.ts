@@ -719,3 +719,16 @@ describe('the policy schema', () => {
     expect(Object.keys(policySchema.properties.events.properties)).toEqual([...EVENT_TYPES]);
   });
 });
+
+describe('policy nesting', () => {
+  it('a condition nested 5,000 deep is a located nestingTooDeep error, not a stack overflow', async () => {
+    const { parsePolicy } = await import('../../src/rules/load-policy');
+    const { bundledPolicyText } = await import('../support/policy-factory');
+    const deep = '{ not: '.repeat(5000) + '{ fact: poeCount, operator: equal, value: 0 }' + ' }'.repeat(5000);
+    const text = bundledPolicyText().replace(/^deficiencies:\n/m, `deficiencies:\n  - code: deep\n    description: Deep\n    when: ${deep}\n`);
+    const result = parsePolicy(text, 'deep.yaml');
+    expect(result.ok).toBe(false);
+    const line = text.split('\n').findIndex((l) => l.includes('when: { not:')) + 1;
+    expect(!result.ok && result.errors[0]).toMatchObject({ file: 'deep.yaml', code: 'nestingTooDeep', line });
+  });
+});

@@ -1,0 +1,103 @@
+/**
+ * The worker thread's side: runs simulations and backtests away from the thread that
+ * serves requests. Jobs arrive as messages; a backtest reads claims by asking the main
+ * thread (which owns the database connection: SQLite or PostgreSQL alike).
+ */
+import { parentPort } from 'node:worker_threads';
+import { runBacktest } from '../claims/backtest';
+import type { ClaimRecord, HistoryEntry } from '../claims/claim-record';
+import { compilePolicy } from '../claims/compiled-policy';
+import { DomainError, InputError } from '../domain/errors';
+import type { Policy } from '../rules/policy-types';
+import { runScenario } from '../simulate/run-scenario';
+import type { Scenario } from '../simulate/scenario';
+import { shippedPolicySource, type ShippedPolicies } from '../simulate/shipped-policies';
+import type { SerializedError, ToMain, ToWorker } from './protocol';
+
+const port = parentPort;
+if (!port) throw new Error('job-worker runs in a worker thread');
+
+let nextCall = 0;
+const pending = new Map<number, { resolve(value: unknown): void; reject(error: Error): void }>();
+
+/** Asks the main thread to run `method` (one the job was given) and waits for the answer. */
+function call<T>(jobId: number, method: string, args: unknown[]): Promise<T> {
+  const callId = ++nextCall;
+  return new Promise<T>((resolve, reject) => {
+    pending.set(callId, { resolve: resolve as (value: unknown) => void, reject });
+    port!.postMessage({ type: 'call', id: jobId, callId, method, args } satisfies ToMain);
+  });
+}
+
+export interface SimulateJob {
+  scenario: Scenario;
+  policies: ShippedPolicies;
+}
+
+export interface BacktestJob {
+  candidate: Policy;
+  policies: ShippedPolicies;
+  until: string;
+  since?: string;
+  maxClaims: number;
+}
+
+const jobs: Record<string, (id: number, input: never) => Promise<unknown>> = {
+  simulate: (_id, input: SimulateJob) =>
+    runScenario(input.scenario, { file: '(request)', policies: shippedPolicySource(input.policies) }),
+  backtest: (id, input: BacktestJob) =>
+    runBacktest({
+      store: {
+        allClaimIds: () => call<string[]>(id, 'allClaimIds', []),
+        getClaim: (claimId: string) => call<ClaimRecord | undefined>(id, 'getClaim', [claimId]),
+        listHistory: (claimId: string) => call<HistoryEntry[]>(id, 'listHistory', [claimId]),
+      },
+      policies: shippedPolicySource(input.policies),
+      candidate: compilePolicy(input.candidate),
+      until: new Date(input.until),
+      ...(input.since !== undefined ? { since: new Date(input.since) } : {}),
+      onProgress: (done, total) => {
+        // Called with (0, total) before any replay: refuse before doing the work.
+        if (done === 0 && total > input.maxClaims) {
+          throw new InputError(
+            'tooManyClaims',
+            `The backtest would replay ${total} claims; at most ${input.maxClaims} at a time: narrow it with since.`,
+            undefined,
+            { claims: total, limit: input.maxClaims },
+          );
+        }
+      },
+    }),
+};
+
+function serialize(error: unknown): SerializedError {
+  if (error instanceof DomainError) {
+    return {
+      message: error.message,
+      kind: error.kind,
+      code: error.code,
+      ...(error.path !== undefined ? { path: error.path } : {}),
+      ...(error.details !== undefined ? { details: error.details } : {}),
+    };
+  }
+  return { message: error instanceof Error ? error.message : String(error) };
+}
+
+port.on('message', (message: ToWorker) => {
+  if (message.type === 'reply') {
+    const waiting = pending.get(message.callId);
+    pending.delete(message.callId);
+    if (!waiting) return;
+    if (message.error) waiting.reject(new Error(message.error.message));
+    else waiting.resolve(message.value);
+    return;
+  }
+  const run = jobs[message.kind];
+  const work = run ? run(message.id, message.input as never) : Promise.reject(new Error(`unknown job ${message.kind}`));
+  work.then(
+    (value) => port.postMessage({ type: 'done', id: message.id, value } satisfies ToMain),
+    (error: unknown) => port.postMessage({ type: 'failed', id: message.id, error: serialize(error) } satisfies ToMain),
+  );
+});
+
+port.postMessage({ type: 'ready' } satisfies ToMain);
