@@ -1,0 +1,267 @@
+/**
+ * The API fuzzed from its own /openapi.json: for every operation, as every role of the
+ * bundled policy (and anonymous, with a bad token, with an expired one), schema-valid
+ * and malformed requests go to the real app on a listening server over a SQLite file.
+ * Every answer must be below 500, problem+json when it is an error, of a status and
+ * content type the operation documents, and valid against the documented schema.
+ * Afterwards the service must still be healthy and `cpor audit verify` clean.
+ *
+ * Reproduce a failure with the seed it prints: FUZZ_SEED=<seed> npx vitest run test/integration/api-fuzz.test.ts
+ * (FUZZ_RUNS sets the requests per operation and caller).
+ */
+import { mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
+import type { AddressInfo } from 'node:net';
+import type { Server } from 'node:http';
+import { tmpdir } from 'node:os';
+import { join, resolve } from 'node:path';
+import fc from 'fast-check';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { parse as parseYaml } from 'yaml';
+import { main } from '../../src/cli';
+import { createDatabase, migrateLatest } from '../../src/db/database';
+import { createKnexClaimStore } from '../../src/db/knex-claim-store';
+import { createKnexIdempotencyStore } from '../../src/db/knex-idempotency-store';
+import { BUNDLED_POLICY_PATH, bundledPolicy } from '../support/bundled-policy';
+import { claimFields } from '../support/claim-factory';
+import type { DatabaseFixture } from '../support/databases';
+import { CALLERS, httpHelpers, OTHER_PARTNER_ID, OTHER_TENANT_ID, PARTNER_ID, TENANT_ID } from '../support/http-requests';
+import {
+  createResponseChecker,
+  CURRENT_ETAG,
+  describeExchange,
+  operationsOf,
+  requestArbitrary,
+  sendRaw,
+  type FuzzRequest,
+  type Json,
+  type Operation,
+  type RequestContext,
+} from '../support/openapi-requests';
+import { createTestApp, type TestApp } from '../support/test-app';
+
+const SEED = process.env.FUZZ_SEED !== undefined ? Number(process.env.FUZZ_SEED) : 20260302;
+const RUNS = process.env.FUZZ_RUNS !== undefined ? Number(process.env.FUZZ_RUNS) : 8;
+/** Requests without a valid token stop at authentication: a few suffice. */
+const RUNS_UNAUTHENTICATED = Math.max(2, Math.ceil(RUNS / 3));
+
+// ---- The app on a real SQLite file, served by a real listening server ----
+
+const dataDir = mkdtempSync(join(tmpdir(), 'cpor-fuzz-'));
+const sqliteFile: DatabaseFixture = {
+  name: 'sqlite',
+  sql: true,
+  async start() {},
+  async stop() {},
+  async setup() {
+    const knex = createDatabase({ dataDir });
+    await migrateLatest(knex);
+    const connection = { store: createKnexClaimStore(knex), idempotency: createKnexIdempotencyStore(knex), knex };
+    return {
+      ...connection,
+      async connectAgain() {
+        const again = createDatabase({ dataDir });
+        return { store: createKnexClaimStore(again), idempotency: createKnexIdempotencyStore(again), knex: again, close: () => again.destroy() };
+      },
+      teardown: () => knex.destroy(),
+    };
+  },
+};
+
+const t: TestApp = await createTestApp({ database: sqliteFile });
+const server: Server = await new Promise((ready) => {
+  const s = t.app.listen(0, '127.0.0.1', () => ready(s));
+});
+const base = { host: '127.0.0.1', port: (server.address() as AddressInfo).port };
+const doc = JSON.parse((await sendRaw(base, { method: 'GET', target: '/openapi.json', headers: {}, note: [] })).body.toString('utf8')) as Json;
+const operations = operationsOf(doc);
+const checkResponse = createResponseChecker(doc);
+
+// ---- Who calls: every role of the policy, and callers without a valid token ----
+
+interface Caller {
+  name: string;
+  authorization?: string;
+}
+
+const policy = await bundledPolicy();
+const callers: Caller[] = [];
+for (const [role, { kind }] of Object.entries(policy.roles)) {
+  const claims =
+    kind === 'partner' ? { role, partnerId: PARTNER_ID } : kind === 'customer' ? { role, tenantId: TENANT_ID } : { role };
+  callers.push({ name: role, authorization: await t.bearer({ ...claims, id: `${role}@fuzz` }) });
+}
+callers.push(
+  { name: 'other partner (incentivesAdmin)', authorization: await t.bearer(CALLERS.otherPartner) },
+  { name: 'anonymous' },
+  { name: 'bad token', authorization: 'Bearer not.a.jwt' },
+  { name: 'expired token', authorization: `Bearer ${await t.token(CALLERS.reviewer, { expiresIn: '1s', issuedAt: new Date('2020-01-01T00:00:00Z') })}` },
+  { name: 'wrong scheme', authorization: 'Basic cmV2aWV3ZXI6c2VjcmV0' },
+);
+const authenticated = (c: Caller) => c.authorization?.startsWith('Bearer ') && c.name !== 'bad token' && c.name !== 'expired token';
+
+// ---- Claims in several states: ids in paths hit real, hidden and missing claims ----
+
+const claimIds: string[] = [];
+const poeIds: string[] = [];
+
+async function seed() {
+  const h = httpHelpers(t);
+  const editing = await h.createClaim();
+  const upload = await h.uploadPoe(editing.id);
+  expect(upload.status).toBe(201);
+  poeIds.push(upload.body.id as string);
+  const submitted = await h.submittedClaim();
+  const rejected = await h.rejectedClaim();
+  const approved = await h.submittedClaim({ customer: { tenantId: TENANT_ID, domain: 'contoso.com', name: 'Contoso' } });
+  await h.actOk(approved, 'startReview', 'reviewer');
+  await h.actOk(approved, 'approve', 'reviewer');
+  const withdrawn = await h.createClaim();
+  await h.actOk(withdrawn.id, 'withdraw', 'partner', { comment: 'Wrong MPN ID.' });
+  const hidden = await h.createClaim(
+    { partnerId: OTHER_PARTNER_ID, mpnId: OTHER_PARTNER_ID, customer: { tenantId: OTHER_TENANT_ID, domain: 'tailspin.com', name: 'Tailspin' } },
+    'otherPartner',
+  );
+  claimIds.push(editing.id, submitted, rejected, approved, withdrawn.id, hidden.id);
+  for (const id of [submitted, rejected, approved]) {
+    const claim = await h.getClaim(id);
+    for (const doc of claim.body.poe as Array<{ id: string }>) poeIds.push(doc.id);
+  }
+}
+
+// ---- Realistic valid bodies beside the schema-generated ones ----
+
+const bundledYaml = readFileSync(BUNDLED_POLICY_PATH, 'utf8');
+const scenarioDir = resolve(import.meta.dirname, '..', '..', 'scenarios');
+const scenarios = readdirSync(scenarioDir)
+  .filter((f) => f.endsWith('.yaml'))
+  .sort()
+  .slice(0, 6)
+  .map((f) => {
+    const { policy: _ignored, ...scenario } = parseYaml(readFileSync(join(scenarioDir, f), 'utf8')) as Json;
+    return scenario;
+  });
+
+const context: RequestContext = {
+  doc,
+  pathValues(name) {
+    if (name === 'id') {
+      return fc.oneof(
+        { weight: 6, arbitrary: fc.constantFrom(...claimIds).map((id) => ({ raw: encodeURIComponent(id), claimId: id })) },
+        { weight: 1, arbitrary: fc.constantFrom('claim-missing', 'CLAIM-1', '0').map((raw) => ({ raw })) },
+      );
+    }
+    if (name === 'poeId') return fc.constantFrom(...poeIds, 'poe-missing').map((id) => ({ raw: encodeURIComponent(id) }));
+    return undefined;
+  },
+  examples(op, contentType) {
+    switch (op.operationId) {
+      case 'createClaim':
+        return fc.constantFrom(
+          claimFields(),
+          claimFields({ products: [{ line: 'businessApplications', product: 'powerBI', subscriptionId: 'sub-1' }] }),
+          claimFields({ partnerId: OTHER_PARTNER_ID }),
+        );
+      case 'editClaim':
+        return fc.constantFrom({ name: 'Renamed' }, { products: [{ line: 'microsoft365', workload: 'intune' }] }, { activity: 'usage' });
+      case 'simulate':
+        return fc.constantFrom(...scenarios);
+      case 'evaluateClaim':
+        return fc.constantFrom(...claimIds, undefined).map((id) => ({
+          claim: { ...(id ? { id } : {}), fields: claimFields(), status: 'editing' },
+          asOf: '2026-03-02T17:00:00Z',
+        }));
+      case 'backtest':
+        return contentType === 'application/yaml' ? fc.constant(bundledYaml) : fc.constantFrom({ policy: bundledYaml }, { policy: bundledYaml, since: '2026-01-01' });
+      default:
+        return undefined;
+    }
+  },
+};
+
+/** Fills in the caller's token and the claim's current ETag. */
+async function concrete(req: FuzzRequest, caller: Caller): Promise<FuzzRequest> {
+  const headers = { ...req.headers };
+  for (const [name, value] of Object.entries(headers)) {
+    if (value !== CURRENT_ETAG) continue;
+    const claim = req.claimId ? await t.store.getClaim(req.claimId) : undefined;
+    headers[name] = `"${claim?.version ?? 1}"`;
+  }
+  if (caller.authorization) headers.authorization = caller.authorization;
+  return { ...req, headers };
+}
+
+/** Runs the property for one operation and caller; the failure (shrunk) as a readable message, or undefined. */
+async function fuzz(op: Operation, caller: Caller, callerIndex: number): Promise<string | undefined> {
+  const seed = SEED + callerIndex * 7919 + [...op.operationId].reduce((h, c) => (h * 31 + c.charCodeAt(0)) | 0, 0);
+  let last = '';
+  const property = fc.asyncProperty(requestArbitrary(context, op), async (generated) => {
+    const req = await concrete(generated, caller);
+    let res;
+    try {
+      res = await sendRaw(base, req);
+    } catch (error) {
+      last = `no answer (${(error as Error).message})\n${describeExchange(req, undefined, caller.name)}`;
+      throw new Error(last);
+    }
+    const issues = checkResponse(op, res);
+    if (issues.length > 0) {
+      last = `${issues.join('\n  ')}\n${describeExchange(req, res, caller.name)}`;
+      throw new Error(last);
+    }
+  });
+  const runs = authenticated(caller) ? RUNS : RUNS_UNAUTHENTICATED;
+  const details = await fc.check(property, { seed, numRuns: runs, endOnFailure: false, interruptAfterTimeLimit: 20_000 });
+  if (!details.failed) return undefined;
+  const error = details.errorInstance instanceof Error ? details.errorInstance.message : last;
+  return `${op.operationId} (${op.method.toUpperCase()} ${op.path}) as ${caller.name}: ${error}\n  seed ${seed} (FUZZ_SEED=${SEED}), path ${details.counterexamplePath}, ${details.numShrinks} shrinks`;
+}
+
+describe('the API under generated requests, from /openapi.json', () => {
+  beforeAll(seed, 60_000);
+
+  afterAll(async () => {
+    await new Promise((done) => server.close(done));
+    await t.close();
+    rmSync(dataDir, { recursive: true, force: true });
+  });
+
+  it('documents operations to fuzz, and the seed claims exist', () => {
+    expect(operations.length).toBeGreaterThan(10);
+    expect(claimIds).toHaveLength(6);
+    expect(poeIds.length).toBeGreaterThan(2);
+  });
+
+  it.each(operations.map((op) => [op.operationId, op] as const))(
+    '%s: every answer, to every caller, is below 500, documented, and valid against its schema',
+    async (_id, op) => {
+      const failures: string[] = [];
+      for (const [i, caller] of callers.entries()) {
+        const failure = await fuzz(op, caller, i);
+        if (failure) failures.push(failure);
+      }
+      if (failures.length > 0) expect.fail(`${failures.length} of ${callers.length} callers found a defect:\n\n${failures.join('\n\n')}\n`);
+    },
+    60_000,
+  );
+
+  it('afterwards the service is healthy and every history chain holds (cpor audit verify)', async () => {
+    const health = await sendRaw(base, { method: 'GET', target: '/healthz', headers: {}, note: [] });
+    expect(health.status, health.body.toString('utf8')).toBe(200);
+
+    const saved = { DATA_DIR: process.env.DATA_DIR, DATABASE_URL: process.env.DATABASE_URL };
+    process.env.DATA_DIR = dataDir;
+    delete process.env.DATABASE_URL;
+    let out = '';
+    try {
+      const code = await main(['audit', 'verify'], { stdout: (s) => (out += s), stderr: (s) => (out += s) });
+      expect(code, out).toBe(0);
+      expect(out).toMatch(/claims, \d+ history entries checked: every chain holds/);
+      expect(Number(/^(\d+) claims/m.exec(out)?.[1])).toBeGreaterThanOrEqual(claimIds.length);
+    } finally {
+      for (const [key, value] of Object.entries(saved)) {
+        if (value === undefined) delete process.env[key];
+        else process.env[key] = value;
+      }
+    }
+  });
+});
