@@ -1,7 +1,8 @@
 /**
  * The API fuzzed from its own /openapi.json: for every operation, as every role of the
  * bundled policy (and anonymous, with a bad token, with an expired one), schema-valid
- * and malformed requests go to the real app on a listening server over a SQLite file.
+ * and malformed requests go to the service as `cpor serve` starts it (startService: a SQLite
+ * file in a temporary data directory, a real listening server, the scheduler running).
  * Every answer must be below 500, problem+json when it is an error, of a status and
  * content type the operation documents, and valid against the documented schema.
  * Afterwards the service must still be healthy and `cpor audit verify` clean.
@@ -11,19 +12,21 @@
  */
 import { mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
 import type { AddressInfo } from 'node:net';
-import type { Server } from 'node:http';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
+import { Writable } from 'node:stream';
 import fc from 'fast-check';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { pino } from 'pino';
 import { parse as parseYaml } from 'yaml';
+import { loadOrCreateSecret } from '../../src/auth/load-or-create-secret';
+import { mintToken } from '../../src/auth/mint-token';
 import { main } from '../../src/cli';
-import { createDatabase, migrateLatest } from '../../src/db/database';
-import { createKnexClaimStore } from '../../src/db/knex-claim-store';
-import { createKnexIdempotencyStore } from '../../src/db/knex-idempotency-store';
+import { loadConfig } from '../../src/config';
+import { startService, type RunningService } from '../../src/server';
+import { BUNDLED_POLICY_DIR } from '../../src/simulate/policy-files';
 import { BUNDLED_POLICY_PATH, bundledPolicy } from '../support/bundled-policy';
 import { claimFields } from '../support/claim-factory';
-import type { DatabaseFixture } from '../support/databases';
 import { CALLERS, httpHelpers, OTHER_PARTNER_ID, OTHER_TENANT_ID, PARTNER_ID, TENANT_ID } from '../support/http-requests';
 import {
   createResponseChecker,
@@ -37,44 +40,42 @@ import {
   type Operation,
   type RequestContext,
 } from '../support/openapi-requests';
-import { createTestApp, type TestApp } from '../support/test-app';
+import type { TestApp, TokenClaims } from '../support/test-app';
 
 const SEED = process.env.FUZZ_SEED !== undefined ? Number(process.env.FUZZ_SEED) : 20260302;
 const RUNS = process.env.FUZZ_RUNS !== undefined ? Number(process.env.FUZZ_RUNS) : 8;
 /** Requests without a valid token stop at authentication: a few suffice. */
 const RUNS_UNAUTHENTICATED = Math.max(2, Math.ceil(RUNS / 3));
 
-// ---- The app on a real SQLite file, served by a real listening server ----
+// ---- The service as `cpor serve` runs it: a SQLite file in a temporary data directory ----
 
 const dataDir = mkdtempSync(join(tmpdir(), 'cpor-fuzz-'));
-const sqliteFile: DatabaseFixture = {
-  name: 'sqlite',
-  sql: true,
-  async start() {},
-  async stop() {},
-  async setup() {
-    const knex = createDatabase({ dataDir });
-    await migrateLatest(knex);
-    const connection = { store: createKnexClaimStore(knex), idempotency: createKnexIdempotencyStore(knex), knex };
-    return {
-      ...connection,
-      async connectAgain() {
-        const again = createDatabase({ dataDir });
-        return { store: createKnexClaimStore(again), idempotency: createKnexIdempotencyStore(again), knex: again, close: () => again.destroy() };
-      },
-      teardown: () => knex.destroy(),
-    };
-  },
-};
-
-const t: TestApp = await createTestApp({ database: sqliteFile });
-const server: Server = await new Promise((ready) => {
-  const s = t.app.listen(0, '127.0.0.1', () => ready(s));
-});
-const base = { host: '127.0.0.1', port: (server.address() as AddressInfo).port };
+/** Error-level log lines (a 5xx logs its cause): shown beside a failure. */
+const errorLogs: string[] = [];
+const logger = pino(
+  { level: 'info' },
+  new Writable({
+    write(chunk: Buffer, _encoding, done) {
+      for (const line of chunk.toString('utf8').split('\n')) {
+        if (!line.trim()) continue;
+        const entry = JSON.parse(line) as { level: number; msg?: string; err?: { message?: string } };
+        if (entry.level >= 50) errorLogs.push(`${entry.msg ?? ''}: ${entry.err?.message ?? ''}`);
+      }
+      done();
+    },
+  }),
+);
+const config = loadConfig({ DATA_DIR: dataDir, PORT: '0', HOST: '127.0.0.1' }, { policyPath: BUNDLED_POLICY_DIR });
+const running: RunningService = await startService(config, { logger });
+const { port } = running.server.address() as AddressInfo;
+const base = { host: '127.0.0.1', port };
 const doc = JSON.parse((await sendRaw(base, { method: 'GET', target: '/openapi.json', headers: {}, note: [] })).body.toString('utf8')) as Json;
 const operations = operationsOf(doc);
 const checkResponse = createResponseChecker(doc);
+
+/** Exceptions nothing handled while a request ran (in the real service they end the process). */
+const uncaught: string[] = [];
+const onUncaught = (error: unknown) => uncaught.push(error instanceof Error ? `${error.name}: ${error.message}` : String(error));
 
 // ---- Who calls: every role of the policy, and callers without a valid token ----
 
@@ -83,21 +84,35 @@ interface Caller {
   authorization?: string;
 }
 
+const secret = await loadOrCreateSecret(dataDir);
+const token = (claims: TokenClaims, options: { expiresIn?: string; now?: () => Date } = {}) =>
+  mintToken({
+    secret,
+    role: claims.role,
+    ...(claims.partnerId !== undefined ? { partnerId: claims.partnerId } : {}),
+    ...(claims.tenantId !== undefined ? { tenantId: claims.tenantId } : {}),
+    ...(claims.id !== undefined ? { subject: claims.id } : {}),
+    expiresIn: options.expiresIn ?? '1d',
+    ...(options.now ? { now: options.now } : {}),
+  });
+const bearer = async (claims: TokenClaims) => `Bearer ${await token(claims)}`;
+
 const policy = await bundledPolicy();
 const callers: Caller[] = [];
 for (const [role, { kind }] of Object.entries(policy.roles)) {
   const claims =
     kind === 'partner' ? { role, partnerId: PARTNER_ID } : kind === 'customer' ? { role, tenantId: TENANT_ID } : { role };
-  callers.push({ name: role, authorization: await t.bearer({ ...claims, id: `${role}@fuzz` }) });
+  callers.push({ name: role, authorization: await bearer({ ...claims, id: `${role}@fuzz` }) });
 }
 callers.push(
-  { name: 'other partner (incentivesAdmin)', authorization: await t.bearer(CALLERS.otherPartner) },
+  { name: 'other partner (incentivesAdmin)', authorization: await bearer(CALLERS.otherPartner) },
   { name: 'anonymous' },
   { name: 'bad token', authorization: 'Bearer not.a.jwt' },
-  { name: 'expired token', authorization: `Bearer ${await t.token(CALLERS.reviewer, { expiresIn: '1s', issuedAt: new Date('2020-01-01T00:00:00Z') })}` },
+  { name: 'expired token', authorization: `Bearer ${await token(CALLERS.reviewer, { expiresIn: '1s', now: () => new Date('2020-01-01T00:00:00Z') })}` },
   { name: 'wrong scheme', authorization: 'Basic cmV2aWV3ZXI6c2VjcmV0' },
 );
 const authenticated = (c: Caller) => c.authorization?.startsWith('Bearer ') && c.name !== 'bad token' && c.name !== 'expired token';
+const reviewerAuth = callers.find((c) => c.name === 'reviewer')!.authorization!;
 
 // ---- Claims in several states: ids in paths hit real, hidden and missing claims ----
 
@@ -105,7 +120,8 @@ const claimIds: string[] = [];
 const poeIds: string[] = [];
 
 async function seed() {
-  const h = httpHelpers(t);
+  // The usual request helpers, over the running service's URL.
+  const h = httpHelpers({ app: running.url, bearer } as unknown as TestApp);
   const editing = await h.createClaim();
   const upload = await h.uploadPoe(editing.id);
   expect(upload.status).toBe(201);
@@ -183,8 +199,10 @@ async function concrete(req: FuzzRequest, caller: Caller): Promise<FuzzRequest> 
   const headers = { ...req.headers };
   for (const [name, value] of Object.entries(headers)) {
     if (value !== CURRENT_ETAG) continue;
-    const claim = req.claimId ? await t.store.getClaim(req.claimId) : undefined;
-    headers[name] = `"${claim?.version ?? 1}"`;
+    const current = req.claimId
+      ? await sendRaw(base, { method: 'GET', target: `/v1/claims/${encodeURIComponent(req.claimId)}`, headers: { authorization: reviewerAuth }, note: [] })
+      : undefined;
+    headers[name] = String(current?.headers.etag ?? '"1"');
   }
   if (caller.authorization) headers.authorization = caller.authorization;
   return { ...req, headers };
@@ -204,6 +222,11 @@ async function fuzz(op: Operation, caller: Caller, callerIndex: number): Promise
       throw new Error(last);
     }
     const issues = checkResponse(op, res);
+    // A request that raised an exception nothing handled would have ended the real process.
+    await new Promise((settle) => setImmediate(settle));
+    if (uncaught.length > 0) issues.push(`an exception nobody handled (it ends the process): ${uncaught.splice(0).join('; ')}`);
+    if (res.status >= 500 && errorLogs.length > 0) issues.push(`logged: ${errorLogs.slice(-2).join(' | ')}`);
+    errorLogs.length = 0;
     if (issues.length > 0) {
       last = `${issues.join('\n  ')}\n${describeExchange(req, res, caller.name)}`;
       throw new Error(last);
@@ -217,11 +240,16 @@ async function fuzz(op: Operation, caller: Caller, callerIndex: number): Promise
 }
 
 describe('the API under generated requests, from /openapi.json', () => {
-  beforeAll(seed, 60_000);
+  beforeAll(async () => {
+    process.on('uncaughtException', onUncaught);
+    process.on('unhandledRejection', onUncaught);
+    await seed();
+  }, 60_000);
 
   afterAll(async () => {
-    await new Promise((done) => server.close(done));
-    await t.close();
+    process.off('uncaughtException', onUncaught);
+    process.off('unhandledRejection', onUncaught);
+    await running.close();
     rmSync(dataDir, { recursive: true, force: true });
   });
 

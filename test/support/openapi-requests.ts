@@ -326,7 +326,10 @@ function pathArbitrary(ctx: RequestContext, op: Operation) {
   const perName = names.map((name) => {
     const param = op.parameters.find((p) => p.in === 'path' && p.name === name);
     const own = ctx.pathValues(name, op);
-    const fromSchema = schemaArbitrary(ctx.doc, param?.schema).map((v) => ({ raw: encodeURIComponent(String(v)) }));
+    // A path parameter is never empty (`/v1/claims/` is another operation).
+    const fromSchema = schemaArbitrary(ctx.doc, param?.schema)
+      .map((v) => ({ raw: encodeURIComponent(String(v)) }))
+      .filter((v) => v.raw !== '');
     const bad = fc.oneof(
       fc.constantFrom(...BAD_SEGMENTS),
       fc.string({ unit: 'binary', minLength: 1, maxLength: 12 }).map((s) => encodeURIComponent(s)),
