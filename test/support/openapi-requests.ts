@@ -319,7 +319,7 @@ export interface RequestContext {
   examples?(op: Operation, contentType: string): fc.Arbitrary<unknown> | undefined;
 }
 
-const BAD_SEGMENTS = ['%ZZ', '%', '%E0%A4%A', '%C0%AF', '%00', '..', '%2e%2e%2f', 'x'.repeat(5000), '%F0%9F%92%A9', 'a%2Fb'];
+const BAD_SEGMENTS = ['%ZZ', '%', '%E0%A4%A', '%C0%AF', '%ED%A0%80', '%00', '..', '%2e%2e%2f', 'x'.repeat(5000), '%F0%9F%92%A9', 'a%2Fb'];
 
 function pathArbitrary(ctx: RequestContext, op: Operation) {
   const names = [...op.path.matchAll(/\{([^}]+)\}/g)].map((m) => m[1]!);
@@ -328,11 +328,11 @@ function pathArbitrary(ctx: RequestContext, op: Operation) {
     const own = ctx.pathValues(name, op);
     // A path parameter is never empty (`/v1/claims/` is another operation).
     const fromSchema = schemaArbitrary(ctx.doc, param?.schema)
-      .map((v) => ({ raw: encodeURIComponent(String(v)) }))
+      .map((v) => ({ raw: percentEncode(String(v)) }))
       .filter((v) => v.raw !== '');
     const bad = fc.oneof(
       fc.constantFrom(...BAD_SEGMENTS),
-      fc.string({ unit: 'binary', minLength: 1, maxLength: 12 }).map((s) => encodeURIComponent(s)),
+      fc.string({ unit: 'binary', minLength: 1, maxLength: 12 }).map(percentEncode),
     ).map((raw) => ({ raw, bad: true }));
     return fc
       .oneof({ weight: 5, arbitrary: own ?? fromSchema }, { weight: 2, arbitrary: fromSchema }, { weight: 1, arbitrary: bad })
@@ -351,20 +351,36 @@ function pathArbitrary(ctx: RequestContext, op: Operation) {
   });
 }
 
-const encodeQueryValue = (v: unknown) => encodeURIComponent(typeof v === 'string' ? v : JSON.stringify(v));
+/** Percent-encodes a value; a lone surrogate (which encodeURIComponent refuses) goes as its WTF-8 bytes, which no UTF-8 decoder takes. */
+export function percentEncode(value: string): string {
+  return [...value]
+    .map((ch) => {
+      const code = ch.codePointAt(0)!;
+      return code >= 0xd800 && code <= 0xdfff
+        ? `%${(0xe0 | (code >> 12)).toString(16).toUpperCase()}%${(0x80 | ((code >> 6) & 0x3f)).toString(16).toUpperCase()}%${(0x80 | (code & 0x3f)).toString(16).toUpperCase()}`
+        : encodeURIComponent(ch);
+    })
+    .join('');
+}
+
+const encodeQueryValue = (v: unknown) => percentEncode(typeof v === 'string' ? v : JSON.stringify(v));
+
+/** Present or absent (absent twice as often), for optional parts. */
+const sometimes = <T>(arb: fc.Arbitrary<T>) =>
+  fc.oneof({ weight: 2, arbitrary: fc.constant(undefined) }, { weight: 1, arbitrary: arb });
 
 function queryArbitrary(ctx: RequestContext, op: Operation) {
   const params = op.parameters.filter((p) => p.in === 'query');
   const one = (p: Parameter) =>
     fc.oneof(
-      { weight: 5, arbitrary: schemaArbitrary(ctx.doc, p.schema).map((v) => ({ text: `${p.name}=${encodeQueryValue(v)}`, bad: false })) },
+      { weight: 9, arbitrary: schemaArbitrary(ctx.doc, p.schema).map((v) => ({ text: `${p.name}=${encodeQueryValue(v)}`, bad: false })) },
       {
         weight: 2,
         arbitrary: fc
           .oneof(wrongTypeValue, fc.constantFrom(...BAD_DATES))
           .map((v) => ({ text: `${p.name}=${encodeQueryValue(v)}`, bad: true })),
       },
-      { weight: 1, arbitrary: fc.constantFrom('%ZZ', '%', 'a&b', '').map((raw) => ({ text: `${p.name}=${raw}`, bad: true })) },
+      { weight: 1, arbitrary: fc.constantFrom('%ZZ', '%', '%ED%A0%80', 'a&b', '').map((raw) => ({ text: `${p.name}=${raw}`, bad: true })) },
       {
         weight: 1,
         arbitrary: fc
@@ -372,10 +388,10 @@ function queryArbitrary(ctx: RequestContext, op: Operation) {
           .map(([a, b]) => ({ text: `${p.name}=${encodeQueryValue(a)}&${p.name}=${encodeQueryValue(b)}`, bad: true })),
       },
     );
-  const parts = params.map((p) => (p.required ? one(p).map((v) => [v]) : fc.option(one(p), { nil: undefined }).map((v) => (v ? [v] : []))));
-  const unknown = fc.option(
-    fc.constantFrom('unknown=1', 'limit[]=1', '__proto__[x]=1', `x=${'y'.repeat(9000)}`).map((text) => ({ text, bad: true })),
-    { nil: undefined, freq: 6 },
+  const parts = params.map((p) => (p.required ? one(p).map((v) => [v]) : sometimes(one(p)).map((v) => (v ? [v] : []))));
+  const unknown = fc.oneof(
+    { weight: 10, arbitrary: fc.constant(undefined) },
+    { weight: 1, arbitrary: fc.constantFrom('unknown=1', 'limit[]=1', '__proto__[x]=1', `x=${'y'.repeat(9000)}`).map((text) => ({ text, bad: true })) },
   );
   return fc.tuple(fc.tuple(...parts), unknown).map(([lists, extra]) => {
     const chosen = [...lists.flat(), ...(extra ? [extra] : [])];
@@ -398,7 +414,7 @@ function headerArbitrary(op: Operation) {
     const pair = values.map((v) => [p.name, v] as [string, string]);
     return p.required
       ? fc.oneof({ weight: 9, arbitrary: pair }, { weight: 1, arbitrary: fc.constant(undefined) })
-      : fc.option(pair, { nil: undefined });
+      : sometimes(pair);
   };
   return fc.tuple(...params.map(one)).map((pairs) => Object.fromEntries(pairs.filter((p): p is [string, string] => p !== undefined)));
 }
