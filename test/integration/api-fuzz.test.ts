@@ -1,6 +1,6 @@
 /**
  * The API fuzzed from its own /openapi.json: for every operation, as every role of the
- * bundled policy (and anonymous, with a bad token, with an expired one), schema-valid
+ * bundled policy (and anonymous, with a bad, expired or oversized token), schema-valid
  * and malformed requests go to the service as `cpor serve` starts it (startService: a SQLite
  * file in a temporary data directory, a real listening server, the scheduler running).
  * Every answer must be below 500, problem+json when it is an error, of a status and
@@ -15,6 +15,8 @@ import type { AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { Writable } from 'node:stream';
+import { Ajv2020 } from 'ajv/dist/2020.js';
+import addFormatsPlugin from 'ajv-formats';
 import fc from 'fast-check';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { pino } from 'pino';
@@ -34,6 +36,7 @@ import {
   describeExchange,
   operationsOf,
   requestArbitrary,
+  schemaArbitrary,
   sendRaw,
   type FuzzRequest,
   type Json,
@@ -112,8 +115,9 @@ callers.push(
   { name: 'bad token', authorization: 'Bearer not.a.jwt' },
   { name: 'expired token', authorization: `Bearer ${await token(CALLERS.reviewer, { expiresIn: '1s', now: () => new Date('2020-01-01T00:00:00Z') })}` },
   { name: 'wrong scheme', authorization: 'Basic cmV2aWV3ZXI6c2VjcmV0' },
+  { name: 'oversized token', authorization: `Bearer ${'a'.repeat(17 * 1024)}` },
 );
-const authenticated = (c: Caller) => c.authorization?.startsWith('Bearer ') && c.name !== 'bad token' && c.name !== 'expired token';
+const authenticated = (c: Caller) => c.authorization?.startsWith('Bearer ') && !['bad token', 'expired token', 'oversized token'].includes(c.name);
 const reviewerAuth = callers.find((c) => c.name === 'reviewer')!.authorization!;
 
 // ---- Claims in several states: ids in paths hit real, hidden and missing claims ----
@@ -207,6 +211,11 @@ const context: RequestContext = {
   },
 };
 
+/** A schema of the document with its local `$ref`s pointed at the document (to compile it on its own). */
+function rebase(schema: object): object {
+  return JSON.parse(JSON.stringify(schema).replace(/"\$ref":"#\//g, '"$ref":"https://cpor.test/generator.json#/')) as object;
+}
+
 /** Fills in the caller's token and the claim's current ETag. */
 async function concrete(req: FuzzRequest, caller: Caller): Promise<FuzzRequest> {
   const headers = { ...req.headers };
@@ -285,6 +294,41 @@ describe('the API under generated requests, from /openapi.json', () => {
     expect(operations.length).toBeGreaterThan(10);
     expect(claimIds).toHaveLength(6);
     expect(poeIds.length).toBeGreaterThan(2);
+  });
+
+  it('the generated valid values are valid against the schemas they come from (request bodies and parameters)', () => {
+    const ajv = new Ajv2020({ strict: false, allowUnionTypes: true, validateSchema: false });
+    (addFormatsPlugin as unknown as (a: Ajv2020) => Ajv2020)(ajv);
+    ajv.addSchema({ ...doc, $id: 'https://cpor.test/generator.json' }, undefined, undefined, false);
+    const schemas = operations.flatMap((op) => [
+      ...op.parameters.filter((p) => p.schema).map((p) => ({ where: `${op.operationId} ${p.in} ${p.name}`, schema: p.schema! })),
+      ...Object.entries(op.requestBody?.content ?? {})
+        .filter(([type]) => type.endsWith('json'))
+        .map(([type, media]) => ({ where: `${op.operationId} body ${type}`, schema: media.schema! })),
+    ]);
+    expect(schemas.length).toBeGreaterThan(20);
+    for (const { where, schema } of schemas) {
+      const validate = ajv.compile({ $id: `https://cpor.test/check/${encodeURIComponent(where)}`, $defs: {}, allOf: [rebase(schema)] });
+      fc.assert(
+        fc.property(schemaArbitrary(doc, schema), (value) => {
+          if (!validate(value)) throw new Error(`${where}: ${JSON.stringify(value)?.slice(0, 300)}: ${ajv.errorsText(validate.errors)}`);
+        }),
+        { seed: SEED, numRuns: 30 },
+      );
+    }
+  });
+
+  it('the answer checker refuses an undocumented status, a wrong content type and a body off its schema', () => {
+    const getClaim = operations.find((op) => op.operationId === 'getClaim')!;
+    const answer = (status: number, type: string, body: unknown) => ({
+      status,
+      headers: { 'content-type': type },
+      body: Buffer.from(JSON.stringify(body)),
+    });
+    expect(checkResponse(getClaim, answer(200, 'application/json', { id: 1 })).join()).toMatch(/does not match the documented schema/);
+    expect(checkResponse(getClaim, answer(418, 'application/problem+json', {})).join()).toMatch(/status 418 is not documented/);
+    expect(checkResponse(getClaim, answer(404, 'application/json', {})).join()).toMatch(/must be application\/problem\+json/);
+    expect(checkResponse(getClaim, answer(500, 'application/problem+json', {})).join()).toMatch(/answered 500/);
   });
 
   it.each(operations.map((op) => [op.operationId, op] as const))(
