@@ -291,6 +291,10 @@ function mutate(value: unknown): fc.Arbitrary<unknown> {
     }
     return fc.oneof(...options);
   }
+  // A date or instant: mostly an impossible one of the same shape.
+  if (typeof value === 'string' && /^\d{4}-\d{2}-\d{2}/.test(value)) {
+    return fc.oneof({ weight: 3, arbitrary: fc.constantFrom(...BAD_DATES) }, { weight: 1, arbitrary: wrongTypeValue });
+  }
   return wrongTypeValue;
 }
 
