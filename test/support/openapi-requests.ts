@@ -720,7 +720,7 @@ export function describeExchange(req: FuzzRequest, res: FuzzResponse | undefined
   const lines = [
     `as ${caller}: ${req.method} ${clip(req.target, 200)}`,
     `  request headers: ${headers || '(none)'}`,
-    `  request body: ${req.body ? clip(JSON.stringify(req.body.toString('utf8')), 400) : '(none)'}`,
+    `  request body: ${req.body ? clip(JSON.stringify(req.body.toString('utf8')), 1500) : '(none)'}`,
     `  kind: ${req.note.join(', ') || 'valid request'}`,
   ];
   if (res) {
