@@ -8,7 +8,7 @@
  * Afterwards the service must still be healthy and `cpor audit verify` clean.
  *
  * Reproduce a failure with the seed it prints: FUZZ_SEED=<seed> npx vitest run test/integration/api-fuzz.test.ts
- * (FUZZ_RUNS sets the requests per operation and caller).
+ * (FUZZ_RUNS sets the requests per operation and caller; FUZZ_STATS=1 prints the statuses reached per operation).
  */
 import { mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
 import type { AddressInfo } from 'node:net';
@@ -169,7 +169,7 @@ const context: RequestContext = {
     if (name === 'id') {
       return fc.oneof(
         { weight: 6, arbitrary: fc.constantFrom(...claimIds).map((id) => ({ raw: encodeURIComponent(id), claimId: id })) },
-        { weight: 1, arbitrary: fc.constantFrom('claim-missing', 'CLAIM-1', '0').map((raw) => ({ raw })) },
+        { weight: 1, arbitrary: fc.constantFrom('claim-missing', '0', ...claimIds.map((id) => id.toUpperCase())).map((raw) => ({ raw })) },
       );
     }
     if (name === 'poeId') return fc.constantFrom(...poeIds, 'poe-missing').map((id) => ({ raw: encodeURIComponent(id) }));
@@ -232,6 +232,7 @@ async function concrete(req: FuzzRequest, caller: Caller): Promise<FuzzRequest> 
 
 /** Statuses answered, by operation: printed at the end, to see which paths the requests reached. */
 const tally: Record<string, Record<number, number>> = {};
+let failed = false;
 
 /** Runs the property for one operation and caller; the failure (shrunk) as a readable message, or undefined. */
 async function fuzz(op: Operation, caller: Caller, callerIndex: number): Promise<string | undefined> {
@@ -279,11 +280,12 @@ describe('the API under generated requests, from /openapi.json', () => {
   }, 60_000);
 
   afterAll(async () => {
-    console.info(
-      `API fuzz (FUZZ_SEED=${SEED}, FUZZ_RUNS=${RUNS}): statuses by operation\n${Object.entries(tally)
-        .map(([id, counts]) => `  ${id}: ${Object.entries(counts).map(([status, n]) => `${status}×${n}`).join(' ')}`)
-        .join('\n')}`,
-    );
+    if (failed || process.env.FUZZ_STATS) {
+      const lines = Object.entries(tally).map(
+        ([id, counts]) => `  ${id}: ${Object.entries(counts).map(([status, n]) => `${status}×${n}`).join(' ')}`,
+      );
+      console.info(`API fuzz (FUZZ_SEED=${SEED}, FUZZ_RUNS=${RUNS}): statuses by operation\n${lines.join('\n')}`);
+    }
     process.off('uncaughtException', onUncaught);
     process.off('unhandledRejection', onUncaught);
     await running.close();
@@ -339,6 +341,7 @@ describe('the API under generated requests, from /openapi.json', () => {
         const failure = await fuzz(op, caller, i);
         if (failure) failures.push(failure);
       }
+      failed ||= failures.length > 0;
       if (failures.length > 0) expect.fail(`${failures.length} of ${callers.length} callers found a defect:\n\n${failures.join('\n\n')}\n`);
     },
     60_000,
