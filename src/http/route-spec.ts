@@ -47,10 +47,11 @@ export interface RouteSpec {
  * Every problem status a route can answer: its own list, plus those its shape implies
  * wherever it is mounted (a token: 401, and 503 when the signing keys cannot be fetched;
  * a path parameter: 400 for a malformed percent-encoding; a query or a body: 400; a body:
- * 413 and 415; If-Match: 412, and 428 when required; Idempotency-Key: 400, 409, 422; any: 500).
+ * 413 and 415; If-Match: 412, and 428 when required; Idempotency-Key: 400, 409, 422; any: 500, and the server's own
+ * answers before routing: 408 for a request that takes too long, 431 for headers over 16 KiB).
  */
 export function problemStatusesOf(route: RouteSpec): number[] {
-  const statuses = new Set<number>([...route.problems, 500]);
+  const statuses = new Set<number>([...route.problems, 408, 431, 500]);
   if (route.auth) statuses.add(401).add(503);
   if (route.path.includes(':') || route.query || route.body) statuses.add(400);
   if (route.body) statuses.add(413).add(415);

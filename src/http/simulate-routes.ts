@@ -47,7 +47,7 @@ export function simulateRoutes(ctx: HttpContext): RouteSpec[] {
       headers: [IDEMPOTENCY_KEY],
       body: { required: true, content: { 'application/json': scenarioBodySchema } },
       responses: { 200: { description: 'The result, as `cpor simulate --json` prints it', content: { 'application/json': resultSchema } } },
-      problems: [400, 401, 413, 415, 422, 503],
+      problems: [400, 401, 404, 413, 415, 422, 503],
       handlers: [
         authenticate(ctx.deps.authenticator),
         ...jsonBody(ctx.limits.jsonBodyBytes),
