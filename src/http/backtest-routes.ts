@@ -174,7 +174,7 @@ export function backtestRoutes(ctx: HttpContext): RouteSpec[] {
       responses: {
         200: { description: 'The report', content: { 'application/json': reportSchema, 'text/csv': { type: 'string' } } },
       },
-      problems: [400, 401, 403, 409, 413, 415, 422, 503],
+      problems: [400, 401, 403, 404, 409, 413, 415, 422, 503],
       handlers: [
         authenticate(deps.authenticator),
         readersOnly,
