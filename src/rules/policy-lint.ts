@@ -2,10 +2,12 @@
  * `cpor policy lint PATH…`: loads each policy file and reports every issue on a
  * located line, then one summary line per file. Exit code 1 if any file has an error.
  */
-import { readdir, stat } from 'node:fs/promises';
+import { createHash } from 'node:crypto';
+import { readFile, readdir, stat } from 'node:fs/promises';
 import { join } from 'node:path';
 import { formatIssue, loadPolicyFile } from './load-policy';
 import type { PolicyIssue } from './load-policy';
+import { duplicateIssue } from './policy-registry';
 
 /** Where the report goes; each call is given whole lines, newline included. */
 export interface LintOutput {
@@ -40,9 +42,11 @@ export async function lintPolicies(paths: string[], out: LintOutput, opts: { jso
   }
 
   const reports: PolicyLintReport[] = [];
+  // As the service's policy folder does: one content per id and version, the first file in name order holding it.
+  const holders = new Map<string, { file: string; digest: string }>();
   for (const file of files) {
     const result = await loadPolicyFile(file);
-    const report: PolicyLintReport = result.ok
+    let report: PolicyLintReport = result.ok
       ? {
           file,
           ok: true,
@@ -51,6 +55,16 @@ export async function lintPolicies(paths: string[], out: LintOutput, opts: { jso
           warnings: result.warnings,
         }
       : { file, ok: false, errors: result.errors, warnings: result.warnings };
+    if (result.ok) {
+      const text = await readFile(file, 'utf8');
+      const digest = createHash('sha256').update(text).digest('hex');
+      const key = JSON.stringify([result.policy.id, result.policy.version]);
+      const holder = holders.get(key);
+      if (!holder) holders.set(key, { file, digest });
+      else if (holder.digest !== digest) {
+        report = { file, ok: false, errors: [duplicateIssue(file, text, result.policy, holder.file)], warnings: result.warnings };
+      }
+    }
     reports.push(report);
     if (!report.ok) failed = true;
     if (!opts.json) {

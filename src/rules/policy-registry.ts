@@ -231,7 +231,11 @@ export async function createPolicyRegistry(options: PolicyRegistryOptions): Prom
       nextActive.set(key, entry);
     };
 
-    for (const item of read) {
+    // A file that already serves a version keeps it: a copy dropped in beside it (whatever its
+    // name) is the duplicate, never the other way round. Otherwise files count in name order.
+    const incumbents = new Set([...active.values()].map((entry) => entry.file));
+    const ordered = [...read].sort((a, b) => Number(incumbents.has(b.file)) - Number(incumbents.has(a.file)));
+    for (const item of ordered) {
       const { file } = item;
       const previous = files.get(file);
       // An unreadable file has no content: it parses as its one issue.
@@ -485,8 +489,8 @@ function fileIssue(file: string, code: string | undefined, error: Error): Policy
   };
 }
 
-/** Located at the `version:` key of the later file. */
-function duplicateIssue(file: string, text: string, policy: Policy, earlierFile: string): PolicyIssue {
+/** A second file with the same id and version but other content, located at its `version:` key. */
+export function duplicateIssue(file: string, text: string, policy: Policy, earlierFile: string): PolicyIssue {
   const match = /^version[ \t]*:/m.exec(text);
   const before = text.slice(0, match?.index ?? 0).split('\n');
   return {

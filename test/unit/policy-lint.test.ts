@@ -35,7 +35,7 @@ beforeAll(async () => {
   await writeFile(broken, brokenText);
   const at = positionOf(brokenText, 'runsIn: [^dispute]');
   unknownStateAt = `${at.line}:${at.column}`;
-  await writeFile(warned, policyYaml({ roles: { auditor: { kind: 'reviewer' } } }));
+  await writeFile(warned, policyYaml({ version: '2026.2', roles: { auditor: { kind: 'reviewer' } } }));
   await writeFile(join(dir, 'notes.txt'), 'not a policy');
 });
 
@@ -62,7 +62,7 @@ describe('lintPolicies', () => {
     expect(await lintPolicies([warned], out)).toBe(0);
     expect(stdout).toHaveLength(2);
     expect(stdout[0]).toMatch(/ warning unusedRole \$\.roles\.auditor: /);
-    expect(stdout[1]).toBe(`${warned}: ok (policy cpor 2026.1), 1 warning`);
+    expect(stdout[1]).toBe(`${warned}: ok (policy cpor 2026.2), 1 warning`);
   });
 
   it('lints every *.yaml and *.yml file of a directory, in name order, and exits 1 if one has an error', async () => {
@@ -72,8 +72,29 @@ describe('lintPolicies', () => {
     expect(summaries).toEqual([
       `${good}: ok (policy cpor 2026.1)`,
       `${broken}: 2 errors`,
-      `${warned}: ok (policy cpor 2026.1), 1 warning`,
+      `${warned}: ok (policy cpor 2026.2), 1 warning`,
     ]);
+  });
+
+  it('refuses a later file (name order) with the same id and version but other content, located at its version; identical copies pass', async () => {
+    const copies = await mkdtemp(join(tmpdir(), 'policy-lint-copies-'));
+    const original = join(copies, 'a-cpor.yaml');
+    const copy = join(copies, 'b-copy.yaml');
+    const same = join(copies, 'c-same.yaml');
+    await writeFile(original, bundledPolicyText());
+    const copyText = policyYaml({ name: 'Edited copy' });
+    await writeFile(copy, copyText);
+    await writeFile(same, bundledPolicyText());
+    const { out, stdout } = capture();
+
+    expect(await lintPolicies([copies], out)).toBe(1);
+
+    const at = positionOf(copyText, 'version:');
+    expect(stdout).toContain(
+      `${copy}:${at.line}:${at.column} error duplicateVersion $.version: Duplicate version cpor 2026.1 in ${original} and ${copy} with different content: give this file a new version.`,
+    );
+    expect(stdout).toContain(`${original}: ok (policy cpor 2026.1)`);
+    expect(stdout).toContain(`${same}: ok (policy cpor 2026.1)`);
   });
 
   it('reports a missing file as an error line, not a crash', async () => {

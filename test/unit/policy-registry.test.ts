@@ -152,6 +152,26 @@ describe('createPolicyRegistry: loading', () => {
     expect(registry.current(NOW).policy.name).toBe(bundledPolicyData().name);
   });
 
+  it('keeps serving the file that holds a version when a copy with other content is dropped in, even one whose name sorts first', async () => {
+    const original = await write('cpor.yaml', policy('2026.1', '2026-01-01T00:00:00Z'));
+    const registry = await open();
+    const text = policy('2026.1', '2026-01-01T00:00:00Z', { name: 'Copied and edited' });
+    const copy = await write('a-copy.yaml', text);
+
+    await registry.reload();
+
+    expect(registry.current(NOW).policy.name).toBe(bundledPolicyData().name);
+    const { line, column } = positionOf(text, 'version:');
+    expect(registry.status().broken).toEqual([
+      {
+        file: copy,
+        errors: [
+          `${copy}:${line}:${column} error duplicateVersion $.version: Duplicate version cpor 2026.1 in ${original} and ${copy} with different content: give this file a new version.`,
+        ],
+      },
+    ]);
+  });
+
   it('accepts the same version in two files when their content is the same', async () => {
     await write('a.yaml', policy('2026.1', null));
     await write('b.yaml', policy('2026.1', null));
