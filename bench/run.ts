@@ -5,15 +5,19 @@
  *   1. requests/s through POST /v1/evaluate   vs a bare Express JSON echo route   (goal ≥ 70%)
  *   2. in-process evaluations/s (evaluateClaim) vs raw json-rules-engine, same rules (goal: overhead < 25%)
  *   3. time to backtest 10,000 stored claims (SQLite)                              (goal < 30 s)
+ *   4. start-up: `cpor --version` (the compiled build) vs `node -e 0`, and vs the sources
+ *      through tsx as bin/cpor.mjs ran them before the build                      (goal < 50% of tsx)
  *
  * Options: BENCH_SECONDS (per HTTP/in-process round, default 4), BENCH_CLAIMS (default 10000),
- * BENCH_ONLY=http|engine|backtest.
+ * BENCH_ROUNDS (start-up runs of each command, default 7), BENCH_ONLY=http|engine|backtest|startup
+ * (or the section as an argument: `npm run bench -- startup`).
  */
+import { spawnSync } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { mkdtempSync, rmSync } from 'node:fs';
 import type { Server } from 'node:http';
 import { tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { join, resolve } from 'node:path';
 import express from 'express';
 import { Engine } from 'json-rules-engine';
 import { pino } from 'pino';
@@ -36,10 +40,13 @@ import type { Condition, Policy } from '../src/rules/policy-types';
 import { createSequentialIds, createVirtualClock } from '../src/simulate/run-scenario';
 import { BUNDLED_POLICY_DIR } from '../src/simulate/policy-files';
 import { loadInWorker } from './load';
+// @ts-expect-error: plain JavaScript module without type declarations
+import { distIsCurrent } from '../scripts/dist-state.mjs';
 
 const SECONDS = Number(process.env.BENCH_SECONDS ?? 4);
 const CLAIMS = Number(process.env.BENCH_CLAIMS ?? 10_000);
-const ONLY = process.env.BENCH_ONLY;
+const ROUNDS = Math.max(5, Number(process.env.BENCH_ROUNDS ?? 7));
+const ONLY = process.env.BENCH_ONLY ?? process.argv[2];
 const fmt = (n: number) => n.toLocaleString('en-US', { maximumFractionDigits: 0 });
 const pct = (n: number) => `${(n * 100).toFixed(1)}%`;
 
@@ -245,9 +252,57 @@ async function benchBacktest(policy: CompiledPolicy) {
   );
 }
 
-const policy = await bundled();
+const ROOT = resolve(import.meta.dirname, '..');
+
+/** Wall-clock ms of one run of node with `args` in the project folder; throws unless it exits 0. */
+function timeRun(args: string[]): number {
+  const start = performance.now();
+  const result = spawnSync(process.execPath, args, { cwd: ROOT, stdio: ['ignore', 'pipe', 'pipe'] });
+  const ms = performance.now() - start;
+  if (result.status !== 0) throw new Error(`node ${args.join(' ')} exited with ${result.status}: ${result.stderr}`);
+  return ms;
+}
+
+function spread(samples: number[]) {
+  const sorted = [...samples].sort((a, b) => a - b);
+  const median = sorted.length % 2 ? sorted[(sorted.length - 1) / 2]! : (sorted[sorted.length / 2 - 1]! + sorted[sorted.length / 2]!) / 2;
+  return { min: sorted[0]!, median, max: sorted.at(-1)! };
+}
+
+async function benchStartup() {
+  if (!(distIsCurrent as (root: string) => boolean)(ROOT)) throw new Error('dist/ is missing or older than src/: run `npm run build` first (npm run bench does)');
+  const commands = {
+    node: ['-e', '0'],
+    compiled: ['bin/cpor.mjs', '--version'],
+    // What bin/cpor.mjs did before the build: register tsx, import src/cli.ts, run main.
+    tsx: ['--import', 'tsx', '--input-type=module', '-e', "process.exitCode = await (await import('./src/cli.ts')).main(['--version'])"],
+  };
+  const samples: Record<keyof typeof commands, number[]> = { node: [], compiled: [], tsx: [] };
+  for (const args of Object.values(commands)) timeRun(args); // warm the file cache
+  for (let i = 0; i < ROUNDS; i++) {
+    // Alternating spreads the machine's noise over all three.
+    for (const [name, args] of Object.entries(commands)) samples[name as keyof typeof commands].push(timeRun(args));
+  }
+  const node = spread(samples.node);
+  const compiled = spread(samples.compiled);
+  const tsx = spread(samples.tsx);
+  const line = (label: string, s: ReturnType<typeof spread>) =>
+    `${label} median ${fmt(s.median)} ms (min ${fmt(s.min)}, max ${fmt(s.max)}) = ${(s.median / node.median).toFixed(2)}× node -e 0`;
+  const ratio = compiled.median / tsx.median;
+  console.log(`4. Start  ${ROUNDS} runs each, beside node -e 0: median ${fmt(node.median)} ms (min ${fmt(node.min)}, max ${fmt(node.max)})`);
+  console.log(`         ${line('cpor --version (dist/, plain node)      ', compiled)}`);
+  console.log(`         ${line('cpor --version (src/ through tsx, before)', tsx)}`);
+  console.log(`         compiled / tsx ${pct(ratio)} of the time (goal < 50%) ${ratio < 0.5 ? 'MET' : 'NOT MET'}`);
+}
+
 console.log(`cpor bench — node ${process.version}, ${(await import('node:os')).cpus().length} cores; each figure beside its baseline in this run\n`);
+if (ONLY === 'startup') {
+  await benchStartup();
+  process.exit(0);
+}
+const policy = await bundled();
 if (!ONLY || ONLY === 'http') await benchHttp(policy);
 if (!ONLY || ONLY === 'engine') await benchEngine(policy);
 if (!ONLY || ONLY === 'backtest') await benchBacktest(policy);
+if (!ONLY) await benchStartup();
 process.exit(0);

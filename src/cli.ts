@@ -1,7 +1,6 @@
 /** The `cpor` command: composition root of the command-line tools. */
 import { parseArgs, type ParseArgsConfig } from 'node:util';
-import { lintPolicies } from './rules/policy-lint';
-import { simulateCommand, testCommand, type Output } from './simulate/scenario-commands';
+import type { Output } from './simulate/scenario-commands';
 
 interface Command {
   summary: string;
@@ -23,7 +22,7 @@ Exit status: 0 when every file is valid (warnings allowed), 1 otherwise.`,
     options: { json: { type: 'boolean' } },
     async run(paths, values, out) {
       if (paths.length === 0) return usageError(this, 'name at least one policy file', out);
-      return lintPolicies(paths, out, { json: values.json === true });
+      return (await import('./rules/policy-lint')).lintPolicies(paths, out, { json: values.json === true });
     },
   },
   'policy diff': {
@@ -62,7 +61,7 @@ Exit status: 1 when a scenario with expectations fails or a file is broken.`,
     options: { json: { type: 'boolean' }, policy: { type: 'string' } },
     async run(files, values, out) {
       if (files.length === 0) return usageError(this, 'name at least one scenario file', out);
-      return simulateCommand(files, { json: values.json === true, policy: values.policy as string | undefined }, out);
+      return (await import('./simulate/scenario-commands')).simulateCommand(files, { json: values.json === true, policy: values.policy as string | undefined }, out);
     },
   },
   test: {
@@ -75,7 +74,7 @@ or nothing was found.`,
     options: { policy: { type: 'string' }, verbose: { type: 'boolean', short: 'v' } },
     async run(paths, values, out) {
       if (paths.length === 0) return usageError(this, 'name at least one directory', out);
-      return testCommand(paths, { policy: values.policy as string | undefined, verbose: values.verbose === true }, out);
+      return (await import('./simulate/scenario-commands')).testCommand(paths, { policy: values.policy as string | undefined, verbose: values.verbose === true }, out);
     },
   },
   evaluate: {

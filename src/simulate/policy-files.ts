@@ -1,14 +1,22 @@
 /** Finding and compiling policy files for the CLI (cached per path). */
 import { existsSync } from 'node:fs';
-import { dirname, isAbsolute, resolve } from 'node:path';
+import { dirname, isAbsolute, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { compilePolicy, type CompiledPolicy } from '../claims/compiled-policy';
 import { formatIssue, loadPolicyFile } from '../rules/load-policy';
 import { createPolicyRegistry } from '../rules/policy-registry';
 import type { PolicySource } from '../claims/policy-source';
 
-/** The project's root: where `policies/` and `scenarios/` are bundled. */
-export const PACKAGE_ROOT = resolve(dirname(fileURLToPath(import.meta.url)), '..', '..');
+/** The nearest folder at or above `dir` that holds a package.json. */
+function packageRootOf(dir: string): string {
+  for (let at = dir; ; at = dirname(at)) {
+    if (existsSync(join(at, 'package.json'))) return at;
+    if (dirname(at) === at) return dir;
+  }
+}
+
+/** The project's root: where `policies/` and `scenarios/` are bundled (found from src/simulate/ and from the compiled dist/ alike). */
+export const PACKAGE_ROOT = packageRootOf(dirname(fileURLToPath(import.meta.url)));
 
 /** Where the policies in effect are when none is named: $CPOR_POLICY (a file or a folder of versions), else the bundled folder. */
 export function defaultPolicyPath(env: NodeJS.ProcessEnv = process.env): string {

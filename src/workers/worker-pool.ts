@@ -49,7 +49,14 @@ export interface WorkerPool {
   close(): Promise<void>;
 }
 
-const BOOTSTRAP = new URL('./bootstrap.mjs', import.meta.url);
+/**
+ * A worker's entry. From the sources (vitest, tsx) a worker thread has its own module loader,
+ * so bootstrap.mjs registers tsx there before loading job-worker.ts; from the compiled build
+ * (dist/, flat) it is the compiled job-worker.js beside this module, run by plain node.
+ */
+const WORKER_ENTRY = import.meta.url.endsWith('.ts')
+  ? new URL('./bootstrap.mjs', import.meta.url)
+  : new URL('./job-worker.js', import.meta.url);
 
 interface Slot {
   worker: Worker;
@@ -84,7 +91,7 @@ export function createWorkerPool(options: WorkerPoolOptions = {}): WorkerPool {
   };
 
   const spawn = (): Slot => {
-    const worker = new Worker(BOOTSTRAP, { resourceLimits: { maxOldGenerationSizeMb: memoryMb } });
+    const worker = new Worker(WORKER_ENTRY, { resourceLimits: { maxOldGenerationSizeMb: memoryMb } });
     worker.unref();
     let readyResolve!: () => void;
     const slot: Slot = {

@@ -1,0 +1,55 @@
+#!/usr/bin/env node
+// `npm run build` (also run by `npm ci` through `prepare`, and by `npm test` first): compiles
+// src/ into dist/ with esbuild, so the installed service runs plain JavaScript and no
+// TypeScript compiler loads at run time.
+//
+// Why esbuild and not `tsc`: a `tsc` emit keeps every import path as written, and ours are
+// extensionless (moduleResolution "Bundler"), which Node's ESM loader refuses; it would take a
+// `.js` on every relative import in the tree. esbuild resolves them as vitest and tsx do, and
+// `npm run typecheck` (tsc --noEmit) still checks the types. The output is ESM for Node 20;
+// dependencies stay in node_modules (better-sqlite3 is native), and code splitting keeps the
+// commands lazily loaded as in src/cli.ts (`cpor --version` loads neither Express nor knex).
+//
+// dist/ is flat (entries and shared chunks side by side), so a module that finds files
+// relative to itself sees the same parent folder from dist/ as from src/'s first level.
+// dist/.built is written last: bin/cpor.mjs runs dist/ only when it is newer than every source.
+import { readdirSync, rmSync, writeFileSync } from 'node:fs';
+import { basename } from 'node:path';
+import { fileURLToPath } from 'node:url';
+
+const root = fileURLToPath(new URL('..', import.meta.url));
+const outdir = fileURLToPath(new URL('../dist', import.meta.url));
+
+let esbuild;
+try {
+  esbuild = await import('esbuild');
+} catch {
+  // An install without devDependencies (npm ci --omit=dev): ship a dist/ built elsewhere.
+  console.error('build: esbuild is not installed (devDependencies omitted?): dist/ not built');
+  process.exit(0);
+}
+
+const started = performance.now();
+// Until the new mark is written, bin/cpor.mjs runs the sources: never a half-written dist/.
+rmSync(`${outdir}/.built`, { force: true });
+const result = await esbuild.build({
+  absWorkingDir: root,
+  entryPoints: { cli: 'src/cli.ts', 'job-worker': 'src/workers/job-worker.ts' },
+  outdir,
+  bundle: true,
+  splitting: true,
+  format: 'esm',
+  platform: 'node',
+  target: 'node20',
+  packages: 'external',
+  sourcemap: 'linked',
+  chunkNames: 'chunk-[hash]',
+  logLevel: 'warning',
+  metafile: true,
+});
+// Chunks of earlier builds (their names are content hashes) go.
+const current = new Set(Object.keys(result.metafile.outputs).map((file) => basename(file)));
+for (const file of readdirSync(outdir)) if (!current.has(file)) rmSync(`${outdir}/${file}`, { force: true });
+writeFileSync(`${outdir}/.built`, `${new Date().toISOString()}\n`);
+const files = Object.keys(result.metafile.outputs).filter((file) => file.endsWith('.js')).length;
+console.error(`build: dist/ (${files} files) in ${Math.round(performance.now() - started)} ms`);
