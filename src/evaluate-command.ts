@@ -3,12 +3,12 @@ import { readFile } from 'node:fs/promises';
 import { resolve } from 'node:path';
 import { isMap, isPair, isScalar, isSeq, LineCounter, parseDocument, type Document, type Node } from 'yaml';
 import type { Clock } from './claims/claim-service';
-import type { CompiledPolicy } from './claims/compiled-policy';
+import type { CompiledPolicy } from './policies/compiled-policy';
 import { evaluateClaim, evaluationInputSchema, type EvaluationInput } from './claims/evaluate-claim';
 import { DomainError } from './domain/errors';
 import { issuesOf } from './http/validation';
 import { PolicyError, formatIssue } from './rules/load-policy';
-import { createPolicyRegistry } from './rules/policy-registry';
+import { createPolicyRegistry } from './policies/policy-registry';
 import { BUNDLED_POLICY_DIR, loadCompiledPolicy, PolicyLoadError } from './simulate/policy-files';
 import type { Output } from './simulate/scenario-commands';
 

@@ -7,17 +7,17 @@
 import { randomUUID } from 'node:crypto';
 import { ConflictError, DomainError, InputError, NotAllowedError, NotFoundError } from '../domain/errors';
 import { initialSnapshot, stepClaim, type ClaimSnapshot } from '../machines/claim-machine';
-import type { Actor, ClaimEvent, EventMeta, EventType } from '../machines/claim-types';
+import type { Actor, ClaimEvent, EventMeta, EventType } from '../domain/claim-types';
 import type { LeafState } from '../machines/claim-transitions';
 import type { Refusal } from '../machines/guards';
 import { computeFacts, type Facts } from '../rules/facts';
 import { SYSTEM_ROLE } from '../rules/policy-types';
 import { statusOf, type ClaimRecord, type HistoryEntry } from './claim-record';
 import type { ClaimStore, ClaimStoreTx } from './claim-store';
-import type { CompiledPolicy } from './compiled-policy';
+import type { CompiledPolicy } from '../policies/compiled-policy';
 import { describeConflicts, inStates, type ConflictReport } from './conflicts';
 import { digestInput, type DecisionRecord } from './decision-digest';
-import { singlePolicySource, type PolicySource } from './policy-source';
+import { singlePolicySource, type PolicySource } from '../policies/policy-source';
 import { sealEntry } from './history-chain';
 import { outboxMessageFor } from './outbox';
 import {

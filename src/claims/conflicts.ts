@@ -5,7 +5,7 @@
  * active states. The service only flags a conflict; the reviewer settles it.
  */
 import { sameTenant } from '../domain/tenant-id';
-import type { ClaimFields, PoeDocument, StateId } from '../machines/claim-types';
+import type { ClaimFields, PoeDocument, StateId } from '../domain/claim-types';
 import type { LeafState } from '../machines/claim-transitions';
 import type { ConflictPolicy, ConflictSettlement, Policy } from '../rules/policy-types';
 import type { ClaimRecord } from './claim-record';

@@ -17,7 +17,7 @@ import {
   type PoeDocument,
   type StateId,
   type Substatus,
-} from '../machines/claim-types';
+} from '../domain/claim-types';
 import { EVENT_PAYLOAD_SCHEMAS, claimFieldsSchema } from '../machines/event-payloads';
 import type { Refusal } from '../machines/guards';
 import type { ConditionExplanation } from '../rules/evaluate-rules';
@@ -25,7 +25,7 @@ import { computeFacts } from '../rules/facts';
 import type { Policy } from '../rules/policy-types';
 import { InputError, NotFoundError } from '../domain/errors';
 import { statusOf } from './claim-record';
-import type { CompiledPolicy } from './compiled-policy';
+import type { CompiledPolicy } from '../policies/compiled-policy';
 import { closedEvents, overdueNames, trackDeadlines, type DeadlineRecord, type DeadlineStatus } from './deadline-tracker';
 
 // ---------------------------------------------------------------------------

@@ -12,7 +12,7 @@ import { productCodesOf } from '../claims/conflicts';
 import type { DecisionRecord } from '../claims/decision-digest';
 import type { OutboxMessage } from '../claims/outbox';
 import { LEAF_STATES } from '../machines/claim-transitions';
-import type { StateId } from '../machines/claim-types';
+import type { StateId } from '../domain/claim-types';
 import { ConflictError } from '../domain/errors';
 import { tenantKey } from '../domain/tenant-id';
 import { commentsOf, type ClaimComment } from './claim-comments';

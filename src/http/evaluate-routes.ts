@@ -5,7 +5,7 @@
 import type { Logger } from 'pino';
 import type { Principal } from '../auth/authenticator';
 import type { ClaimStore } from '../claims/claim-store';
-import type { CompiledPolicy } from '../claims/compiled-policy';
+import type { CompiledPolicy } from '../policies/compiled-policy';
 import { decisionForEvaluation, type DecisionRecord } from '../claims/decision-digest';
 import { evaluateClaim, evaluationInputSchema, type ClaimEvaluation, type EvaluationInput } from '../claims/evaluate-claim';
 import { NotFoundError } from '../domain/errors';

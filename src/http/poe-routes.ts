@@ -8,7 +8,7 @@ import { refusalError, type ClaimService } from '../claims/claim-service';
 import { InputError, NotFoundError } from '../domain/errors';
 import type { Refusal } from '../machines/guards';
 import { TRANSITIONS } from '../machines/claim-transitions';
-import type { Actor, ClaimEvent } from '../machines/claim-types';
+import type { Actor, ClaimEvent } from '../domain/claim-types';
 import { EVENT_PAYLOAD_SCHEMAS } from '../machines/event-payloads';
 import { ALLOWED_POE_TYPES } from '../poe/allowed-poe-types';
 import { sanitizeFileName } from '../poe/sanitize-file-name';

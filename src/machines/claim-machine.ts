@@ -13,7 +13,7 @@ import type {
   PoeDocument,
   Product,
   StateId,
-} from './claim-types';
+} from '../domain/claim-types';
 import { LEAF_STATES, TRANSITIONS, type ActionName, type GuardName, type LeafState } from './claim-transitions';
 import { createGuards, type Refusal } from './guards';
 import { validatePayload } from './event-payloads';

@@ -7,7 +7,7 @@ import { DEFAULT_DISPUTES_PER_CLAIM } from '../rules/policy-schema';
 import { sameTenant } from '../domain/tenant-id';
 import type { Policy } from '../rules/policy-types';
 import { SYSTEM_ROLE } from '../rules/policy-types';
-import type { ClaimContext, ClaimEvent, DisputeOutcome } from './claim-types';
+import type { ClaimContext, ClaimEvent, DisputeOutcome } from '../domain/claim-types';
 import type { GuardName, LeafState } from './claim-transitions';
 
 export interface GuardInput {

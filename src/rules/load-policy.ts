@@ -8,7 +8,7 @@ import type { ErrorObject } from 'ajv';
 import addFormatsPlugin from 'ajv-formats';
 import { LineCounter, isAlias, isCollection, isMap, isPair, isScalar, isSeq, parseDocument, visit } from 'yaml';
 import type { Document, Node as YamlNode } from 'yaml';
-import { EVENT_TYPES, STATE_IDS } from '../machines/claim-types';
+import { EVENT_TYPES, STATE_IDS } from '../domain/claim-types';
 import { policySchema } from './policy-schema';
 import { SYSTEM_ROLE } from './policy-types';
 import type { Condition, Policy } from './policy-types';

@@ -2,10 +2,10 @@
 import { existsSync } from 'node:fs';
 import { dirname, isAbsolute, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { compilePolicy, type CompiledPolicy } from '../claims/compiled-policy';
+import { compilePolicy, type CompiledPolicy } from '../policies/compiled-policy';
 import { formatIssue, loadPolicyFile } from '../rules/load-policy';
-import { createPolicyRegistry } from '../rules/policy-registry';
-import type { PolicySource } from '../claims/policy-source';
+import { createPolicyRegistry } from '../policies/policy-registry';
+import type { PolicySource } from '../policies/policy-source';
 
 /** The project's root: where `policies/` and `scenarios/` are bundled. */
 export const PACKAGE_ROOT = resolve(dirname(fileURLToPath(import.meta.url)), '..', '..');
