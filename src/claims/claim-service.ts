@@ -5,7 +5,7 @@
  * fired, leaves a decision-log record in the same transaction.
  */
 import { randomUUID } from 'node:crypto';
-import type { Actor, ClaimEvent, EventMeta, EventType } from '../domain/claim-types';
+import { isInAnyState, type Actor, type ClaimEvent, type EventMeta, type EventType } from '../domain/claim-types';
 import { ConflictError, DomainError, InputError, NotAllowedError, NotFoundError } from '../domain/errors';
 import type { Refusal } from '../machines/guards';
 import type { CompiledPolicy } from '../policies/compiled-policy';
@@ -14,7 +14,7 @@ import { resolvePolicyVersion } from '../policies/resolve-policy-version';
 import type { Facts } from '../rules/facts';
 import type { ClaimRecord, HistoryEntry } from './claim-record';
 import type { ClaimStore, ClaimStoreTx } from './claim-store';
-import { describeConflicts, inStates, type ConflictReport } from './conflicts';
+import { describeConflicts, type ConflictReport } from './conflicts';
 import type { DecisionRecord } from './decision-digest';
 import { applyEvent, claimFacts, fireDeadlines, type HistoryRefs } from './lifecycle';
 import { outboxMessageFor } from './outbox';
@@ -238,7 +238,7 @@ export function createClaimService(options: ClaimServiceOptions) {
     async conflicts(record: ClaimRecord): Promise<ConflictReport | null> {
       const policy = service.policy.policy;
       const rule = policy.conflicts;
-      if (!rule || !inStates(record.state, rule.activeStatuses)) return null;
+      if (!rule || !isInAnyState(record.state, rule.activeStatuses)) return null;
       return describeConflicts(record, await store.findOverlaps(record, rule.activeStatuses), policy);
     },
 

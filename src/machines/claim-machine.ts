@@ -12,7 +12,6 @@ import type {
   DisputeOutcome,
   PoeDocument,
   Product,
-  StateId,
 } from '../domain/claim-types';
 import { LEAF_STATES, TRANSITIONS, type ActionName, type GuardName, type LeafState } from './claim-transitions';
 import { createGuards, type Refusal } from './guards';
@@ -172,11 +171,6 @@ export function leafStateOf(value: ClaimSnapshot['value']): LeafState {
   const id = typeof value === 'string' ? value : `approved.${value.approved}`;
   if (!(LEAF_STATES as readonly string[]).includes(id)) throw new Error(`unknown claim state ${JSON.stringify(value)}`);
   return id as LeafState;
-}
-
-/** Whether a leaf state lies in a policy state (`approved` covers both substates). */
-export function stateMatches(leaf: LeafState | StateId, policyState: StateId): boolean {
-  return leaf === policyState || leaf.startsWith(`${policyState}.`);
 }
 
 /** The snapshot of a claim not yet created. */
