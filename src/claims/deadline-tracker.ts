@@ -103,6 +103,12 @@ export function dueDeadlines(deadlines: readonly DeadlineRecord[], until: Date):
     .sort((a, b) => Date.parse(a.dueAt) - Date.parse(b.dueAt));
 }
 
+/** A running deadline fired at its due instant: lapsed, unless its onDue sends an event (which moves the claim on). */
+export function firedDeadline(policy: Policy, deadline: DeadlineRecord): DeadlineRecord {
+  const action = policy.deadlines[deadline.name]?.onDue;
+  return { ...deadline, status: 'fired', endedAt: deadline.dueAt, lapsed: !(action && 'send' in action) };
+}
+
 /** The earliest instant a running deadline falls due, or null. */
 export function nextDueAt(deadlines: readonly DeadlineRecord[]): string | null {
   let best: string | null = null;

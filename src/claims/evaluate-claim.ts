@@ -26,7 +26,7 @@ import type { Policy } from '../rules/policy-types';
 import { InputError, NotFoundError } from '../domain/errors';
 import { statusOf } from './claim-record';
 import type { CompiledPolicy } from '../policies/compiled-policy';
-import { closedEvents, overdueNames, trackDeadlines, type DeadlineRecord, type DeadlineStatus } from './deadline-tracker';
+import { closedEvents, firedDeadline, overdueNames, trackDeadlines, type DeadlineRecord, type DeadlineStatus } from './deadline-tracker';
 
 // ---------------------------------------------------------------------------
 // Input
@@ -232,9 +232,8 @@ function markDue(policy: Policy, deadlines: readonly DeadlineRecord[], until: nu
   for (let i = 0; i < deadlines.length; i++) {
     const d = deadlines[i]!;
     if (d.status !== 'running' || Date.parse(d.dueAt) > until) continue;
-    const action = policy.deadlines[d.name]?.onDue;
     changed ??= [...deadlines];
-    changed[i] = { ...d, status: 'fired', endedAt: d.dueAt, lapsed: !(action && 'send' in action) };
+    changed[i] = firedDeadline(policy, d);
   }
   return changed ?? deadlines;
 }

@@ -15,7 +15,7 @@ import { SYSTEM_ROLE } from '../rules/policy-types';
 import { statusOf, type ClaimRecord, type HistoryEntry } from './claim-record';
 import { digestInput, type DecisionRecord } from './decision-digest';
 import { sealEntry } from './history-chain';
-import { closedEvents, dueDeadlines, nextDueAt, overdueNames, trackDeadlines, type DeadlineRecord } from './deadline-tracker';
+import { closedEvents, dueDeadlines, firedDeadline, nextDueAt, overdueNames, trackDeadlines, type DeadlineRecord } from './deadline-tracker';
 
 /** Ids and file facts the service generated for an event, kept so a replay reproduces them. */
 export interface HistoryRefs {
@@ -219,12 +219,7 @@ export async function fireDeadlines(
     const { policy } = compiled;
     const spec = policy.deadlines[deadline.name];
     const action = spec?.onDue ?? { escalate: true as const };
-    const fired: DeadlineRecord = {
-      ...deadline,
-      status: 'fired',
-      endedAt: deadline.dueAt,
-      lapsed: !('send' in action),
-    };
+    const fired = firedDeadline(policy, deadline);
     const deadlines = record.deadlines.map((d) => (d.id === deadline.id ? fired : d));
     const withFired: ClaimRecord = {
       ...record,
