@@ -1,8 +1,8 @@
 /**
- * The claim service: load → lifecycle core (fire due deadlines, apply the event) → save,
- * in one transaction per call; the core (./lifecycle) is pure. Simulation, the API and backtests all run it; only
- * the clock and the store differ. Every event applied or refused, and every deadline
- * fired, leaves a decision-log record in the same transaction.
+ * The claim service: load → the pure lifecycle core (./lifecycle: fire due deadlines,
+ * apply the event) → save, in one transaction per call. Simulation, the API and
+ * backtests all run it; only the clock and the store differ. Every event applied or
+ * refused, and every deadline fired, leaves a decision-log record in the same transaction.
  */
 import { randomUUID } from 'node:crypto';
 import { isInAnyState, type Actor, type ClaimEvent, type EventMeta, type EventType } from '../domain/claim-types';
