@@ -217,8 +217,7 @@ export async function fireDeadlines(
     if (!deadline) break;
     const compiled = policyFor(record, new Date(deadline.dueAt));
     const { policy } = compiled;
-    const spec = policy.deadlines[deadline.name];
-    const action = spec?.onDue ?? { escalate: true as const };
+    const action = policy.deadlines[deadline.name]?.onDue ?? { escalate: true as const };
     const fired = firedDeadline(policy, deadline);
     const deadlines = record.deadlines.map((d) => (d.id === deadline.id ? fired : d));
     const withFired: ClaimRecord = {
