@@ -3,12 +3,13 @@ import { readFile } from 'node:fs/promises';
 import { resolve } from 'node:path';
 import { isMap, isPair, isScalar, isSeq, LineCounter, parseDocument, type Document, type Node } from 'yaml';
 import type { Clock } from './claims/claim-service';
-import type { CompiledPolicy } from './claims/compiled-policy';
+import type { CompiledPolicy } from './policies/compiled-policy';
 import { evaluateClaim, evaluationInputSchema, type EvaluationInput } from './claims/evaluate-claim';
 import { DomainError } from './domain/errors';
 import { issuesOf } from './http/validation';
 import { PolicyError, formatIssue } from './rules/load-policy';
-import { createPolicyRegistry } from './rules/policy-registry';
+import { createPolicyRegistry } from './policies/policy-registry';
+import { resolvePolicyVersion } from './policies/resolve-policy-version';
 import { BUNDLED_POLICY_DIR, loadCompiledPolicy, PolicyLoadError } from './simulate/policy-files';
 import type { Output } from './simulate/scenario-commands';
 
@@ -90,14 +91,7 @@ export async function evaluateCommand(
 async function policyFor(input: EvaluationInput, options: EvaluateCommandOptions, env: NodeJS.ProcessEnv, clock: Clock): Promise<CompiledPolicy> {
   if (options.policy !== undefined) return loadCompiledPolicy(resolve(options.policy));
   const registry = await createPolicyRegistry({ path: env.CPOR_POLICY ? resolve(env.CPOR_POLICY) : BUNDLED_POLICY_DIR, clock });
-  if (input.policyVersion === undefined) return registry.current(new Date(input.asOf));
-  const { id } = registry.current(clock.now()).policy;
-  const named = registry.get({ id, version: input.policyVersion });
-  if (!named) {
-    const loaded = registry.list().filter((v) => v.id === id).map((v) => v.version);
-    throw new DomainError('notFound', 'unknownPolicyVersion', `Policy ${id} version ${input.policyVersion} is not loaded; loaded: ${loaded.join(', ')}.`, '$.policyVersion');
-  }
-  return named;
+  return resolvePolicyVersion(registry, { at: new Date(input.asOf), requested: input.policyVersion, now: clock.now() });
 }
 
 interface LocatedText {

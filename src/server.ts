@@ -18,7 +18,7 @@ import { createKnexIdempotencyStore } from './db/knex-idempotency-store';
 import { createApp, flushDecisionLog } from './http/app';
 import { handleClientErrors } from './http/client-error';
 import { createFsPoeFileStore } from './poe/fs-poe-file-store';
-import { createPolicyRegistry, type PolicyRegistry } from './rules/policy-registry';
+import { createPolicyRegistry, type PolicyRegistry } from './policies/policy-registry';
 import { createWebhookDispatcher } from './webhooks/webhook-dispatcher';
 
 export interface RunningService {

@@ -9,7 +9,7 @@ import { ConfigError, loadConfig, type Config } from './config';
 import { createDatabase, SQLITE_FILE_NAME } from './db/database';
 import { createKnexClaimStore } from './db/knex-claim-store';
 import { PolicyError, formatIssue } from './rules/load-policy';
-import { createPolicyRegistry } from './rules/policy-registry';
+import { createPolicyRegistry } from './policies/policy-registry';
 import { BUNDLED_POLICY_DIR } from './simulate/policy-files';
 import type { Output } from './simulate/scenario-commands';
 

@@ -1,5 +1,5 @@
 /** Who is calling: the bearer token's verified claims, as the domain's actor. */
-import type { Actor } from '../machines/claim-types';
+import type { Actor } from '../domain/claim-types';
 import type { RoleKind } from '../rules/policy-types';
 
 /** A verified caller. `id` is the token's `sub`. */

@@ -6,8 +6,8 @@
 import { performance } from 'node:perf_hooks';
 import type { ClaimRecord, HistoryEntry } from './claim-record';
 import type { ClaimStore } from './claim-store';
-import type { CompiledPolicy } from './compiled-policy';
-import type { PolicySource } from './policy-source';
+import type { CompiledPolicy } from '../policies/compiled-policy';
+import type { PolicySource } from '../policies/policy-source';
 import { replayHistory } from './replay';
 
 export interface BacktestOptions {

@@ -1,5 +1,5 @@
 /** What the claim service needs from storage. The knex stores and the in-memory one implement it. */
-import type { StateId, Status } from '../machines/claim-types';
+import type { StateId, Status } from '../domain/claim-types';
 import type { ClaimRecord, HistoryEntry } from './claim-record';
 import type { DecisionKind, DecisionRecord } from './decision-digest';
 import type { OutboxMessage } from './outbox';

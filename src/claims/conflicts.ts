@@ -5,8 +5,7 @@
  * active states. The service only flags a conflict; the reviewer settles it.
  */
 import { sameTenant } from '../domain/tenant-id';
-import type { ClaimFields, PoeDocument, StateId } from '../machines/claim-types';
-import type { LeafState } from '../machines/claim-transitions';
+import { isInAnyState, type ClaimFields, type PoeDocument, type StateId } from '../domain/claim-types';
 import type { ConflictPolicy, ConflictSettlement, Policy } from '../rules/policy-types';
 import type { ClaimRecord } from './claim-record';
 
@@ -54,14 +53,10 @@ export function productCodesOf(fields: Partial<Pick<ClaimFields, 'products'>>): 
   return [...codes].sort();
 }
 
-/** Whether a machine state is one of `states` (`approved` covers `approved.consentPending`). */
-export function inStates(state: LeafState, states: readonly StateId[]): boolean {
-  return states.some((s) => state === s || state.startsWith(`${s}.`));
-}
 
 /** The common product codes of two claims that overlap under `activeStatuses`; empty when they do not. */
 export function overlapOf(claim: ClaimRecord, other: ClaimRecord, activeStatuses: readonly StateId[]): string[] {
-  if (claim.id === other.id || !inStates(other.state, activeStatuses)) return [];
+  if (claim.id === other.id || !isInAnyState(other.state, activeStatuses)) return [];
   const mine = claim.snapshot.context.fields;
   const theirs = other.snapshot.context.fields;
   if (!sameTenant(mine.customer?.tenantId, theirs.customer?.tenantId)) return [];
@@ -72,7 +67,7 @@ export function overlapOf(claim: ClaimRecord, other: ClaimRecord, activeStatuses
 
 /** Whether a claim is in a conflict among `claims`: it is active and overlaps one of them (stores that filter in memory). */
 export function isInConflict(claim: ClaimRecord, claims: Iterable<ClaimRecord>, activeStatuses: readonly StateId[]): boolean {
-  if (!inStates(claim.state, activeStatuses)) return false;
+  if (!isInAnyState(claim.state, activeStatuses)) return false;
   for (const other of claims) if (overlapOf(claim, other, activeStatuses).length > 0) return true;
   return false;
 }
@@ -100,7 +95,7 @@ export function describeConflicts(
   policy: Pick<Policy, 'conflicts'>,
 ): ConflictReport | null {
   const rule = policy.conflicts;
-  if (!rule || !inStates(claim.state, rule.activeStatuses)) return null;
+  if (!rule || !isInAnyState(claim.state, rule.activeStatuses)) return null;
   const validPoe = rule.validPoe ?? { customerSigned: true };
   const conflicts: ClaimConflict[] = [];
   const seen = new Set<string>();

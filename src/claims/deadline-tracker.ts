@@ -4,7 +4,7 @@
  */
 import { dueDateFor, extendDueDate, fallsDueAt, type Calendar, type DeadlineDuration } from '../calendar';
 import type { LeafState } from '../machines/claim-transitions';
-import { stateMatches } from '../machines/claim-machine';
+import { isInAnyState } from '../domain/claim-types';
 import type { DeadlinePolicy, Policy } from '../rules/policy-types';
 
 export type DeadlineStatus = 'running' | 'paused' | 'fired' | 'met';
@@ -33,9 +33,6 @@ export function durationOf(spec: DeadlinePolicy): DeadlineDuration {
   return spec.businessDays !== undefined ? { businessDays: spec.businessDays } : { days: spec.days ?? 0 };
 }
 
-const inAny = (state: LeafState, states: readonly string[] | undefined) =>
-  (states ?? []).some((s) => stateMatches(state, s as never));
-
 /**
  * The deadlines after a claim moves `from` → `to` at instant `at`. A self-transition
  * changes nothing. Returns a new list; records are never mutated.
@@ -53,12 +50,12 @@ export function trackDeadlines(
   const next = deadlines.map((record) => {
     const spec = policy.deadlines[record.name];
     if (!spec) return record;
-    const stays = inAny(to, spec.runsIn) || inAny(to, spec.pausedIn);
+    const stays = isInAnyState(to, spec.runsIn) || isInAnyState(to, spec.pausedIn);
     if (record.status === 'fired' || record.status === 'met') {
       return record.lapsed && !stays ? { ...record, lapsed: false } : record;
     }
     if (!stays) return { ...record, status: 'met' as const, endedAt: at.toISOString(), pausedOn: undefined };
-    if (inAny(to, spec.runsIn) && record.status === 'paused') {
+    if (isInAnyState(to, spec.runsIn) && record.status === 'paused') {
       const due = extendDueDate(calendar, durationOf(spec), record.due, record.pausedOn!, today);
       return {
         ...record,
@@ -68,14 +65,14 @@ export function trackDeadlines(
         pausedOn: undefined,
       };
     }
-    if (inAny(to, spec.pausedIn) && record.status === 'running') {
+    if (isInAnyState(to, spec.pausedIn) && record.status === 'running') {
       return { ...record, status: 'paused' as const, pausedOn: today };
     }
     return record;
   });
   for (const [name, spec] of Object.entries(policy.deadlines)) {
     // A clock starts only when the claim enters a runsIn state from outside runsIn ∪ pausedIn.
-    if (!inAny(to, spec.runsIn) || inAny(from, spec.runsIn) || inAny(from, spec.pausedIn)) continue;
+    if (!isInAnyState(to, spec.runsIn) || isInAnyState(from, spec.runsIn) || isInAnyState(from, spec.pausedIn)) continue;
     const due = dueDateFor(calendar, durationOf(spec), today);
     // Ids are derived, not random, so that replaying a history reproduces them.
     const run = next.filter((d) => d.name === name).length + 1;
@@ -104,6 +101,12 @@ export function dueDeadlines(deadlines: readonly DeadlineRecord[], until: Date):
   return deadlines
     .filter((d) => d.status === 'running' && Date.parse(d.dueAt) <= limit)
     .sort((a, b) => Date.parse(a.dueAt) - Date.parse(b.dueAt));
+}
+
+/** A running deadline fired at its due instant: lapsed, unless its onDue sends an event (which moves the claim on). */
+export function firedDeadline(policy: Policy, deadline: DeadlineRecord): DeadlineRecord {
+  const action = policy.deadlines[deadline.name]?.onDue;
+  return { ...deadline, status: 'fired', endedAt: deadline.dueAt, lapsed: !(action && 'send' in action) };
 }
 
 /** The earliest instant a running deadline falls due, or null. */

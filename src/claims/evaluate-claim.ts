@@ -3,8 +3,8 @@
  * says about a claim at an instant. Pure; time comes only from `asOf`. One rule
  * engine run per call; everything that depends on the policy alone is built once.
  */
-import { explainRefusal, type ClaimSnapshot } from '../machines/claim-machine';
-import { LEAF_STATES, TRANSITIONS, type LeafState, type TransitionRow } from '../machines/claim-transitions';
+import { explainRefusal, sendableEvents, snapshotValueOf, targetOf, type ClaimSnapshot, type SendableEvent } from '../machines/claim-machine';
+import { LEAF_STATES, type LeafState } from '../machines/claim-transitions';
 import {
   EVENT_TYPES,
   STATE_IDS,
@@ -17,7 +17,7 @@ import {
   type PoeDocument,
   type StateId,
   type Substatus,
-} from '../machines/claim-types';
+} from '../domain/claim-types';
 import { EVENT_PAYLOAD_SCHEMAS, claimFieldsSchema } from '../machines/event-payloads';
 import type { Refusal } from '../machines/guards';
 import type { ConditionExplanation } from '../rules/evaluate-rules';
@@ -25,8 +25,8 @@ import { computeFacts } from '../rules/facts';
 import type { Policy } from '../rules/policy-types';
 import { InputError, NotFoundError } from '../domain/errors';
 import { statusOf } from './claim-record';
-import type { CompiledPolicy } from './compiled-policy';
-import { closedEvents, overdueNames, trackDeadlines, type DeadlineRecord, type DeadlineStatus } from './deadline-tracker';
+import type { CompiledPolicy } from '../policies/compiled-policy';
+import { closedEvents, firedDeadline, overdueNames, trackDeadlines, type DeadlineRecord, type DeadlineStatus } from './deadline-tracker';
 
 // ---------------------------------------------------------------------------
 // Input
@@ -172,14 +172,9 @@ export interface ClaimEvaluation {
 // ---------------------------------------------------------------------------
 // What depends on the policy alone, built once per compiled policy
 
-interface StateEvents {
-  event: EventType;
-  roles: readonly string[];
-}
-
 interface PreparedPolicy {
   /** Per leaf state: the events some role may send there, and those roles. */
-  events: ReadonlyMap<LeafState, readonly StateEvents[]>;
+  events: ReadonlyMap<LeafState, readonly SendableEvent[]>;
   deficiencyDescriptions: ReadonlyMap<string, string>;
   programs: ReadonlyMap<string, { name: string; illustrative: boolean }>;
   /** Replayed histories by their entries (`at>to;…`). */
@@ -188,35 +183,12 @@ interface PreparedPolicy {
 
 const prepared = new WeakMap<CompiledPolicy, PreparedPolicy>();
 
-/**
- * Whether `role` passes the guards of `row` that depend on the role alone: the
- * event's roles, and the reasons the role may give (withdraw, denyConsent, reject).
- */
-function roleMaySend(policy: Policy, row: TransitionRow, role: string): boolean {
-  if (!policy.events[row.event]?.roles.includes(role)) return false;
-  const mayGive = (code: string) => policy.rejectionReasons.some((r) => r.code === code && r.usableBy.includes(role));
-  for (const guard of row.guards) {
-    if (guard === 'withdrawReasonAllowed' && !mayGive('partnerRequest')) return false;
-    if (guard === 'declineReasonAllowed' && !mayGive('customerDecline')) return false;
-    if (guard === 'rejectReasonAllowed' && !policy.rejectionReasons.some((r) => r.usableBy.includes(role))) return false;
-  }
-  return true;
-}
-
 function prepare(compiled: CompiledPolicy): PreparedPolicy {
   let ready = prepared.get(compiled);
   if (ready) return ready;
   const { policy } = compiled;
-  const events = new Map<LeafState, StateEvents[]>();
-  for (const state of LEAF_STATES) {
-    const here: StateEvents[] = [];
-    for (const event of EVENT_TYPES) {
-      const rows = TRANSITIONS.filter((row) => row.event === event && row.from.includes(state));
-      const roles = (policy.events[event]?.roles ?? []).filter((role) => rows.some((row) => roleMaySend(policy, row, role)));
-      if (roles.length > 0) here.push({ event, roles });
-    }
-    events.set(state, here);
-  }
+  const events = new Map<LeafState, readonly SendableEvent[]>();
+  for (const state of LEAF_STATES) events.set(state, sendableEvents(compiled.claim, state));
   ready = {
     events,
     deficiencyDescriptions: new Map(policy.deficiencies.map((d) => [d.code, d.description])),
@@ -260,9 +232,8 @@ function markDue(policy: Policy, deadlines: readonly DeadlineRecord[], until: nu
   for (let i = 0; i < deadlines.length; i++) {
     const d = deadlines[i]!;
     if (d.status !== 'running' || Date.parse(d.dueAt) > until) continue;
-    const action = policy.deadlines[d.name]?.onDue;
     changed ??= [...deadlines];
-    changed[i] = { ...d, status: 'fired', endedAt: d.dueAt, lapsed: !(action && 'send' in action) };
+    changed[i] = firedDeadline(policy, d);
   }
   return changed ?? deadlines;
 }
@@ -334,23 +305,10 @@ function deadlinesOf(
   return markDue(compiled.policy, replayed.deadlines, asOf.getTime());
 }
 
-function snapshotValue(state: LeafState): ClaimSnapshot['value'] {
-  return state.startsWith('approved.') ? { approved: state.slice('approved.'.length) } : state;
-}
-
 const publicRefusal = (refusal: Refusal) =>
   refusal.path === undefined
     ? { code: refusal.code, message: refusal.message }
     : { code: refusal.code, message: refusal.message, path: refusal.path };
-
-/** The state an allowed event leads to: the first row whose guards all pass, as the machine picks it. */
-function targetOf(compiled: CompiledPolicy, context: ClaimContext, event: ClaimEvent, state: LeafState): LeafState {
-  for (const row of TRANSITIONS) {
-    if (row.event !== event.type || !row.from.includes(state)) continue;
-    if (row.guards.every((name) => compiled.claim.guards[name].test({ context, event, state }))) return row.to ?? state;
-  }
-  return state;
-}
 
 /**
  * Evaluates a claim under a compiled policy at `input.asOf`: allowed and blocked
@@ -481,11 +439,11 @@ export async function evaluateClaim(compiled: CompiledPolicy, input: EvaluationI
       payload,
       meta: type === 'submit' ? submitMeta : meta,
     };
-    const snapshot: ClaimSnapshot = { value: snapshotValue(state), context };
+    const snapshot: ClaimSnapshot = { value: snapshotValueOf(state), context };
     const refusal = explainRefusal(machine, snapshot, event);
     evaluation.event = refusal
       ? { type, allowed: false, refusal: publicRefusal(refusal) }
-      : { type, allowed: true, to: targetOf(compiled, context, event, state) };
+      : { type, allowed: true, to: targetOf(machine, snapshot, event) };
   }
   return evaluation;
 }

@@ -5,7 +5,7 @@
  */
 import type { ClaimRecord, HistoryEntry } from './claim-record';
 import { createClaimService } from './claim-service';
-import type { CompiledPolicy } from './compiled-policy';
+import type { CompiledPolicy } from '../policies/compiled-policy';
 import { createMemoryClaimStore } from './memory-claim-store';
 import { SYSTEM_ROLE } from '../rules/policy-types';
 import { DomainError } from '../domain/errors';

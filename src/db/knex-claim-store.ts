@@ -12,7 +12,7 @@ import { productCodesOf } from '../claims/conflicts';
 import type { DecisionRecord } from '../claims/decision-digest';
 import type { OutboxMessage } from '../claims/outbox';
 import { LEAF_STATES } from '../machines/claim-transitions';
-import type { StateId } from '../machines/claim-types';
+import { isInAnyState, type StateId } from '../domain/claim-types';
 import { ConflictError } from '../domain/errors';
 import { tenantKey } from '../domain/tenant-id';
 import { commentsOf, type ClaimComment } from './claim-comments';
@@ -184,7 +184,7 @@ function toDecision(row: DecisionRow): DecisionRecord {
 
 /** The machine states `states` select (`approved` → both of its substates): what claim_products.state holds. */
 function leafStatesOf(states: readonly StateId[]): string[] {
-  return LEAF_STATES.filter((leaf) => states.some((s) => leaf === s || leaf.startsWith(`${s}.`)));
+  return LEAF_STATES.filter((leaf) => isInAnyState(leaf, states));
 }
 
 /** claim_products rows of a claim: one per product code (conflicts.ts), none without a tenant or partner. */

@@ -6,6 +6,7 @@ import type { Principal } from '../auth/authenticator';
 import type { ClaimRecord } from '../claims/claim-record';
 import type { ClaimFilter } from '../claims/claim-store';
 import { NotAllowedError, NotFoundError } from '../domain/errors';
+import { mayAccessClaim, ownersOf } from '../domain/access';
 import { sameTenant } from '../domain/tenant-id';
 import type { Policy, RoleKind } from '../rules/policy-types';
 
@@ -31,18 +32,7 @@ export function createAccess(policyOf: () => Policy): Access {
   return {
     kindOf,
     canSee(principal, claim) {
-      const fields = claim.snapshot.context.fields;
-      switch (kindOf(principal)) {
-        case 'partner':
-          return principal.partnerId !== undefined && principal.partnerId === fields.partnerId;
-        case 'customer':
-          return sameTenant(principal.tenantId, fields.customer?.tenantId);
-        case 'reviewer':
-        case 'internal':
-          return true;
-        default:
-          return false;
-      }
+      return mayAccessClaim(kindOf(principal), principal, ownersOf(claim.snapshot.context.fields));
     },
     scope(principal, filter) {
       switch (kindOf(principal)) {

@@ -2,7 +2,7 @@
 import type { Request, RequestHandler, Response } from 'express';
 import { commentOf, commentsOf } from '../db/claim-comments';
 import { DECISION_KINDS, type DecisionKind } from '../claims/decision-digest';
-import { STATUSES, EVENT_TYPES, type EventType, type StateId } from '../machines/claim-types';
+import { STATUSES, EVENT_TYPES, type EventType, type StateId } from '../domain/claim-types';
 import { EVENT_PAYLOAD_SCHEMAS, claimFieldsSchema } from '../machines/event-payloads';
 import { loadVisibleClaim } from './access';
 import { authenticate, principalOf } from './auth';

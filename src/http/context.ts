@@ -7,7 +7,7 @@ import type { ClaimStore } from '../claims/claim-store';
 import type { ClaimComment } from '../db/claim-comments';
 import type { IdempotencyStore } from '../idempotency/idempotency-store';
 import type { PoeFileStore } from '../poe/poe-file-store';
-import type { PolicySource } from '../rules/policy-registry';
+import type { PolicySource } from '../policies/policy-registry';
 import type { Access } from './access';
 import type { IdempotencyOptions } from './idempotency';
 

@@ -5,10 +5,10 @@
 import type { Logger } from 'pino';
 import type { Principal } from '../auth/authenticator';
 import type { ClaimStore } from '../claims/claim-store';
-import type { CompiledPolicy } from '../claims/compiled-policy';
+import type { CompiledPolicy } from '../policies/compiled-policy';
+import { resolvePolicyVersion } from '../policies/resolve-policy-version';
 import { decisionForEvaluation, type DecisionRecord } from '../claims/decision-digest';
 import { evaluateClaim, evaluationInputSchema, type ClaimEvaluation, type EvaluationInput } from '../claims/evaluate-claim';
-import { NotFoundError } from '../domain/errors';
 import type { Access } from './access';
 import { authenticate, principalOf } from './auth';
 import type { HttpContext } from './context';
@@ -228,19 +228,8 @@ export function evaluateRoutes(ctx: HttpContext, decisions: DecisionQueue): Rout
   const policies = policySourceOf(deps);
 
   /** The named version of the service's program, or the version in effect at `asOf`. */
-  const policyFor = (input: EvaluationInput): CompiledPolicy => {
-    if (input.policyVersion === undefined) return policies.current(new Date(input.asOf));
-    const { id } = policies.current(service.clock.now()).policy;
-    const named = policies.get({ id, version: input.policyVersion });
-    if (!named) {
-      const loaded = policies.list().filter((v) => v.id === id).map((v) => v.version);
-      throw new NotFoundError(
-        'unknownPolicyVersion',
-        `Policy ${id} version ${input.policyVersion} is not loaded; loaded versions: ${loaded.join(', ') || 'none'} (GET /v1/policies).`,
-      );
-    }
-    return named;
-  };
+  const policyFor = (input: EvaluationInput): CompiledPolicy =>
+    resolvePolicyVersion(policies, { at: new Date(input.asOf), requested: input.policyVersion, now: service.clock.now() });
 
   return [
     {

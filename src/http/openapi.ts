@@ -3,7 +3,7 @@
  * same JSON Schemas that validate requests, so the two cannot drift apart.
  */
 import { STATUS_CODES } from 'node:http';
-import { EVENT_TYPES } from '../machines/claim-types';
+import { EVENT_TYPES } from '../domain/claim-types';
 import { claimFieldsSchema, contactSchema, EVENT_PAYLOAD_SCHEMAS, productSchema } from '../machines/event-payloads';
 import type { Policy } from '../rules/policy-types';
 import { schemaName } from './claims-routes';

@@ -7,8 +7,8 @@ import type { ClaimRecord } from '../claims/claim-record';
 import { refusalError, type ClaimService } from '../claims/claim-service';
 import { InputError, NotFoundError } from '../domain/errors';
 import type { Refusal } from '../machines/guards';
-import { TRANSITIONS } from '../machines/claim-transitions';
-import type { Actor, ClaimEvent } from '../machines/claim-types';
+import type { Actor, ClaimEvent } from '../domain/claim-types';
+import { refusalBeforePayload } from '../machines/claim-machine';
 import { EVENT_PAYLOAD_SCHEMAS } from '../machines/event-payloads';
 import { ALLOWED_POE_TYPES } from '../poe/allowed-poe-types';
 import { sanitizeFileName } from '../poe/sanitize-file-name';
@@ -104,18 +104,8 @@ function uploadHash(method: string, path: string, upload: ParsedUpload): string 
  */
 function refusalBeforeUpload(service: ClaimService, claim: ClaimRecord, actor: Actor): Refusal | undefined {
   const now = service.clock.now();
-  const { guards } = service.policyFor(claim, now).claim;
   const probe: ClaimEvent = { type: 'uploadPoe', actor, at: now.toISOString(), payload: {} };
-  const input = { context: claim.snapshot.context, event: probe, state: claim.state };
-  if (!guards.roleAllowed.test(input)) return guards.roleAllowed.refusal(input);
-  const from = [...new Set(TRANSITIONS.filter((row) => row.event === 'uploadPoe').flatMap((row) => row.from))];
-  if (from.includes(claim.state)) return undefined;
-  return {
-    code: 'invalidState',
-    kind: 'conflict',
-    message: `uploadPoe is not possible while the claim is ${claim.state}; it is possible from ${from.join(', ')}.`,
-    details: { state: claim.state, allowedFrom: from },
-  };
+  return refusalBeforePayload(service.policyFor(claim, now).claim, claim.snapshot, probe);
 }
 
 const unsupportedFileType = () =>

@@ -1,7 +1,7 @@
 /** `/v1/policies`: the policy versions the service knows, which one is in effect, and the files that do not load. */
-import type { CompiledPolicy } from '../claims/compiled-policy';
+import type { CompiledPolicy } from '../policies/compiled-policy';
 import { NotFoundError } from '../domain/errors';
-import { staticPolicySource, type PolicySource } from '../rules/policy-registry';
+import { staticPolicySource, type PolicySource } from '../policies/policy-registry';
 import { authenticate, principalOf } from './auth';
 import type { AppDeps, HttpContext } from './context';
 import type { RouteSpec } from './route-spec';

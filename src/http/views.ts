@@ -7,8 +7,8 @@ import type { OutboxRecord } from '../claims/claim-store';
 import type { ConflictReport } from '../claims/conflicts';
 import type { DecisionRecord } from '../claims/decision-digest';
 import type { ClaimComment } from '../db/claim-comments';
-import type { DisputeRecord, PoeDocument } from '../machines/claim-types';
-import { STATUSES, SUBSTATUSES } from '../machines/claim-types';
+import type { DisputeRecord, PoeDocument } from '../domain/claim-types';
+import { STATUSES, SUBSTATUSES } from '../domain/claim-types';
 import { claimFieldsSchema, productSchema } from '../machines/event-payloads';
 
 export const claimPath = (id: string) => `/v1/claims/${encodeURIComponent(id)}`;

@@ -5,16 +5,17 @@
  */
 import { and, assign, initialTransition, setup, transition, type AnyStateMachine } from 'xstate';
 import type { Policy } from '../rules/policy-types';
-import type {
-  ClaimContext,
-  ClaimEvent,
-  ClaimFields,
-  DisputeOutcome,
-  PoeDocument,
-  Product,
-  StateId,
-} from './claim-types';
-import { LEAF_STATES, TRANSITIONS, type ActionName, type GuardName, type LeafState } from './claim-transitions';
+import {
+  EVENT_TYPES,
+  type ClaimContext,
+  type ClaimEvent,
+  type ClaimFields,
+  type DisputeOutcome,
+  type EventType,
+  type PoeDocument,
+  type Product,
+} from '../domain/claim-types';
+import { LEAF_STATES, TRANSITIONS, type ActionName, type GuardName, type LeafState, type TransitionRow } from './claim-transitions';
 import { createGuards, type Refusal } from './guards';
 import { validatePayload } from './event-payloads';
 
@@ -174,9 +175,9 @@ export function leafStateOf(value: ClaimSnapshot['value']): LeafState {
   return id as LeafState;
 }
 
-/** Whether a leaf state lies in a policy state (`approved` covers both substates). */
-export function stateMatches(leaf: LeafState | StateId, policyState: StateId): boolean {
-  return leaf === policyState || leaf.startsWith(`${policyState}.`);
+/** `approved.consentPending` → `{ approved: 'consentPending' }`: the state value a snapshot holds. */
+export function snapshotValueOf(leaf: LeafState): ClaimSnapshot['value'] {
+  return leaf.startsWith('approved.') ? { approved: leaf.slice('approved.'.length) } : leaf;
 }
 
 /** The snapshot of a claim not yet created. */
@@ -213,35 +214,18 @@ export function stepClaim(claim: ClaimMachine, current: ClaimSnapshot, event: Cl
  * Checks in order: payload, role, state, then each row's guards.
  */
 export function explainRefusal(claim: ClaimMachine, current: ClaimSnapshot, event: ClaimEvent): Refusal | undefined {
-  const state = leafStateOf(current.value);
-  const rows = TRANSITIONS.filter((row) => row.event === event.type);
-  if (rows.length === 0) {
+  if (rowsOf(event.type).length === 0) {
     return { code: 'unknownEvent', kind: 'input', message: `Unknown event "${event.type}".` };
   }
   const issue = validatePayload(event.type, event.payload);
   if (issue) {
     return { code: 'invalidPayload', kind: 'input', path: issue.path, message: `${issue.path}: ${issue.message}` };
   }
-  // A role that may never send this event hears so first: that is the more useful answer.
-  const roleGuard = claim.guards.roleAllowed;
-  if (!roleGuard.test({ context: current.context, event, state })) {
-    return roleGuard.refusal({ context: current.context, event, state });
-  }
-  const here = rows.filter((row) => row.from.includes(state));
-  if (here.length === 0) {
-    const from = [...new Set(rows.flatMap((row) => row.from))];
-    return {
-      code: 'invalidState',
-      kind: 'conflict',
-      message:
-        state === 'new'
-          ? 'The claim does not exist yet: create it first.'
-          : `${event.type} is not possible while the claim is ${state}; it is possible from ${from.join(', ')}.`,
-      details: { state, allowedFrom: from },
-    };
-  }
+  const early = refusalBeforePayload(claim, current, event);
+  if (early) return early;
+  const state = leafStateOf(current.value);
   let first: Refusal | undefined;
-  for (const row of here) {
+  for (const row of rowsOf(event.type, state)) {
     const failing = row.guards.find((name) => !claim.guards[name].test({ context: current.context, event, state }));
     if (!failing) return undefined;
     // A row whose only failing guard selects another outcome is not the one meant.
@@ -250,4 +234,88 @@ export function explainRefusal(claim: ClaimMachine, current: ClaimSnapshot, even
     first ??= refusal;
   }
   return first;
+}
+
+/**
+ * The refusals that do not depend on the payload: the role, then the state. What a
+ * caller can be told before reading a body (an upload); `explainRefusal` judges the rest.
+ */
+export function refusalBeforePayload(claim: ClaimMachine, current: ClaimSnapshot, event: ClaimEvent): Refusal | undefined {
+  const state = leafStateOf(current.value);
+  // A role that may never send this event hears so first: that is the more useful answer.
+  const roleGuard = claim.guards.roleAllowed;
+  if (!roleGuard.test({ context: current.context, event, state })) {
+    return roleGuard.refusal({ context: current.context, event, state });
+  }
+  if (rowsOf(event.type, state).length > 0) return undefined;
+  const from = [...new Set(rowsOf(event.type).flatMap((row) => row.from))];
+  return {
+    code: 'invalidState',
+    kind: 'conflict',
+    message:
+      state === 'new'
+        ? 'The claim does not exist yet: create it first.'
+        : `${event.type} is not possible while the claim is ${state}; it is possible from ${from.join(', ')}.`,
+    details: { state, allowedFrom: from },
+  };
+}
+
+/**
+ * The table's rows for `event` (from `state`, when given), in the order the machine
+ * tries them. Outside building the machine, the table is read only through here.
+ */
+function rowsOf(event: string, state?: LeafState): TransitionRow[] {
+  return TRANSITIONS.filter((row) => row.event === event && (state === undefined || row.from.includes(state)));
+}
+
+/**
+ * Whether `role` passes the guards of `row` that depend on the role alone: the
+ * event's roles, and the reasons the role may give (withdraw, denyConsent, reject).
+ */
+function roleMaySend(policy: Policy, row: TransitionRow, role: string): boolean {
+  if (!policy.events[row.event]?.roles.includes(role)) return false;
+  const mayGive = (code: string) => policy.rejectionReasons.some((r) => r.code === code && r.usableBy.includes(role));
+  for (const guard of row.guards) {
+    if (guard === 'withdrawReasonAllowed' && !mayGive('partnerRequest')) return false;
+    if (guard === 'declineReasonAllowed' && !mayGive('customerDecline')) return false;
+    if (guard === 'rejectReasonAllowed' && !policy.rejectionReasons.some((r) => r.usableBy.includes(role))) return false;
+  }
+  return true;
+}
+
+/** An event some role may send in a state, and those roles. */
+export interface SendableEvent {
+  event: EventType;
+  roles: string[];
+}
+
+/**
+ * The events some role may send in `state` under the machine's policy, each with the
+ * roles that may: those that pass the guards depending on the role alone. Guards that
+ * depend on the claim or the payload (ownership, requirements, windows) are left to
+ * `explainRefusal`.
+ */
+export function sendableEvents(claim: ClaimMachine, state: LeafState): SendableEvent[] {
+  const { policy } = claim;
+  const sendable: SendableEvent[] = [];
+  for (const event of EVENT_TYPES) {
+    const rows = rowsOf(event, state);
+    const roles = (policy.events[event]?.roles ?? []).filter((role) => rows.some((row) => roleMaySend(policy, row, role)));
+    if (roles.length > 0) sendable.push({ event, roles });
+  }
+  return sendable;
+}
+
+/**
+ * The state `event` leads to from `current`, as the machine picks it: the target of the
+ * first row whose guards all pass (the same state for a self-transition, or when none does).
+ * Runs no action: a partial claim (an evaluation's) is enough.
+ */
+export function targetOf(claim: ClaimMachine, current: ClaimSnapshot, event: ClaimEvent): LeafState {
+  const state = leafStateOf(current.value);
+  const { context } = current;
+  for (const row of rowsOf(event.type, state)) {
+    if (row.guards.every((name) => claim.guards[name].test({ context, event, state }))) return row.to ?? state;
+  }
+  return state;
 }

@@ -2,7 +2,7 @@
  * DESIGN.md's transition table as data. The machine is generated from it, and a
  * refused event is explained by walking the same rows and guards.
  */
-import type { DisputeOutcome, EventType } from './claim-types';
+import type { DisputeOutcome, EventType } from '../domain/claim-types';
 
 /** Leaf states of the machine (`new` is the state before `create`). */
 export const LEAF_STATES = [

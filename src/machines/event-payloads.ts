@@ -11,7 +11,7 @@ import {
   DISPUTE_OUTCOMES,
   WORKLOADS,
   type EventType,
-} from './claim-types';
+} from '../domain/claim-types';
 
 const text = (maxLength: number) => ({ type: 'string', minLength: 1, maxLength }) as const;
 const localDate = { type: 'string', format: 'date' } as const;

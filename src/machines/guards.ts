@@ -4,10 +4,10 @@
  */
 import { createCalendar, type Calendar } from '../calendar/calendar';
 import { DEFAULT_DISPUTES_PER_CLAIM } from '../rules/policy-schema';
-import { sameTenant } from '../domain/tenant-id';
+import { mayAccessClaim, ownersOf, type AccessKind } from '../domain/access';
 import type { Policy } from '../rules/policy-types';
 import { SYSTEM_ROLE } from '../rules/policy-types';
-import type { ClaimContext, ClaimEvent, DisputeOutcome } from './claim-types';
+import type { ClaimContext, ClaimEvent, DisputeOutcome } from '../domain/claim-types';
 import type { GuardName, LeafState } from './claim-transitions';
 
 export interface GuardInput {
@@ -30,8 +30,8 @@ export interface GuardDefinition {
   refusal(input: GuardInput): Refusal;
 }
 
-const roleKind = (policy: Policy, role: string) =>
-  role === SYSTEM_ROLE ? 'system' : policy.roles[role]?.kind;
+const roleKind = (policy: Policy, role: string): AccessKind | undefined =>
+  role === SYSTEM_ROLE ? 'system' : Object.hasOwn(policy.roles, role) ? policy.roles[role]!.kind : undefined;
 
 function reasonRefusal(policy: Policy, reason: unknown, role: string): Refusal | undefined {
   const known = policy.rejectionReasons.find((r) => r.code === reason);
@@ -151,15 +151,10 @@ export function createGuards(policy: Policy): Record<GuardName, GuardDefinition>
     },
     actorOwnsClaim: {
       test: ({ context, event }) => {
-        const kind = roleKind(policy, event.actor.role);
-        if (kind === 'partner') {
-          const partnerId = event.type === 'create' ? event.payload.partnerId : context.fields.partnerId;
-          return event.actor.partnerId !== undefined && event.actor.partnerId === partnerId;
-        }
-        if (kind === 'customer') {
-          return sameTenant(event.actor.tenantId, context.fields.customer?.tenantId);
-        }
-        return kind !== undefined;
+        const owners = ownersOf(context.fields);
+        // A claim being created belongs to the partner ID it names.
+        if (event.type === 'create') owners.partnerId = event.payload.partnerId;
+        return mayAccessClaim(roleKind(policy, event.actor.role), event.actor, owners);
       },
       refusal: ({ event }) => ({
         code: 'notYourClaim',

@@ -2,7 +2,7 @@
  * Derives the facts policy rules see (FACT_CATALOG) from a claim. Pure: the evaluation
  * date is an input, never the clock.
  */
-import type { ClaimFields, PoeDocument, Product } from '../machines/claim-types';
+import type { ClaimFields, PoeDocument, Product } from '../domain/claim-types';
 import type { FACT_CATALOG, FactDefinition, FactName } from './fact-catalog';
 
 export interface FactInput {

@@ -8,7 +8,7 @@ import type { ErrorObject } from 'ajv';
 import addFormatsPlugin from 'ajv-formats';
 import { LineCounter, isAlias, isCollection, isMap, isPair, isScalar, isSeq, parseDocument, visit } from 'yaml';
 import type { Document, Node as YamlNode } from 'yaml';
-import { EVENT_TYPES, STATE_IDS } from '../machines/claim-types';
+import { EVENT_TYPES, STATE_IDS, isInAnyState, isInState } from '../domain/claim-types';
 import { policySchema } from './policy-schema';
 import { SYSTEM_ROLE } from './policy-types';
 import type { Condition, Policy } from './policy-types';
@@ -823,7 +823,7 @@ function checkDeadline(policy: Policy, name: string, error: Report): void {
   const pausedIn = deadline.pausedIn ?? [];
   if (deadline.runsIn.length === 0) {
     error([...base, 'runsIn'], 'deadlineNeverStarts', `Deadline ${name} never starts: runsIn lists no state.`);
-  } else if (deadline.runsIn.every((state) => pausedIn.some((paused) => contains(paused, state)))) {
+  } else if (deadline.runsIn.every((state) => isInAnyState(state, pausedIn))) {
     error([...base, 'pausedIn'], 'deadlineNeverStarts', `Deadline ${name} never starts: every runsIn state is also in pausedIn.`);
   } else {
     pausedIn.forEach((paused, i) => {
@@ -873,13 +873,8 @@ function checkDeadline(policy: Policy, name: string, error: Report): void {
   }
 }
 
-/** Being in `approved.consentPending` is being in `approved`. */
-function contains(outer: string, inner: string): boolean {
-  return outer === inner || inner.startsWith(`${outer}.`);
-}
-
 function overlaps(a: string, b: string): boolean {
-  return contains(a, b) || contains(b, a);
+  return isInState(a, b) || isInState(b, a);
 }
 
 function isRealDate(date: string): boolean {

@@ -4,8 +4,8 @@
  * help. What a schema cannot say (role names, cross-references, time zones) the
  * loader checks afterwards (`load-policy.ts`).
  */
-import { CLAIM_FIELDS, EVENT_TYPES, STATE_IDS } from '../machines/claim-types';
-import type { EventType, StateId } from '../machines/claim-types';
+import { CLAIM_FIELDS, EVENT_TYPES, STATE_IDS } from '../domain/claim-types';
+import type { EventType, StateId } from '../domain/claim-types';
 import { FACT_CATALOG, OPERATORS } from './fact-catalog';
 import type { ConflictSettlement, OptionalEvent, RoleKind, Weekday } from './policy-types';
 

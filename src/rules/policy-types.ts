@@ -2,7 +2,7 @@
  * The shape of a loaded, validated policy. The JSON Schema in `policy-schema.ts`
  * validates the YAML; this is the type code reads. A loaded policy is deeply frozen.
  */
-import type { ClaimField, EventType, StateId } from '../machines/claim-types';
+import type { ClaimField, EventType, StateId } from '../domain/claim-types';
 
 export type Weekday = 'mon' | 'tue' | 'wed' | 'thu' | 'fri' | 'sat' | 'sun';
 

@@ -2,10 +2,10 @@
 import { existsSync } from 'node:fs';
 import { dirname, isAbsolute, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { compilePolicy, type CompiledPolicy } from '../claims/compiled-policy';
+import { compilePolicy, type CompiledPolicy } from '../policies/compiled-policy';
 import { formatIssue, loadPolicyFile } from '../rules/load-policy';
-import { createPolicyRegistry } from '../rules/policy-registry';
-import type { PolicySource } from '../claims/policy-source';
+import { createPolicyRegistry } from '../policies/policy-registry';
+import type { PolicySource } from '../policies/policy-source';
 
 /** The nearest folder at or above `dir` that holds a package.json. */
 function packageRootOf(dir: string): string {

@@ -4,11 +4,11 @@
  */
 import { DomainError } from '../domain/errors';
 import { SYSTEM_ROLE } from '../rules/policy-types';
-import type { Actor } from '../machines/claim-types';
+import type { Actor } from '../domain/claim-types';
 import type { ClaimRecord, HistoryEntry } from '../claims/claim-record';
 import { createClaimService, type IdSource } from '../claims/claim-service';
-import type { CompiledPolicy } from '../claims/compiled-policy';
-import { singlePolicySource, type PolicySource } from '../claims/policy-source';
+import type { CompiledPolicy } from '../policies/compiled-policy';
+import { singlePolicySource, type PolicySource } from '../policies/policy-source';
 import { createMemoryClaimStore } from '../claims/memory-claim-store';
 import type { OutcomeExpectation, Scenario, ScenarioActor } from './scenario';
 

@@ -2,7 +2,7 @@
 import { readFile } from 'node:fs/promises';
 import { Ajv } from 'ajv';
 import { isMap, isScalar, isSeq, LineCounter, parseDocument, type Node } from 'yaml';
-import { EVENT_TYPES, STATUSES, SUBSTATUSES } from '../machines/claim-types';
+import { EVENT_TYPES, STATUSES, SUBSTATUSES } from '../domain/claim-types';
 import { describeAjvError } from '../machines/event-payloads';
 import { SYSTEM_ROLE } from '../rules/policy-types';
 import { addStrictTimeFormats, formatProblem, valueAtPointer } from '../domain/instants';

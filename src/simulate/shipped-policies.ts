@@ -4,8 +4,8 @@
  * compiles it (once per content) and picks the version in effect exactly as the
  * registry does.
  */
-import { compilePolicy, type CompiledPolicy } from '../claims/compiled-policy';
-import type { PolicySource } from '../claims/policy-source';
+import { compilePolicy, type CompiledPolicy } from '../policies/compiled-policy';
+import type { PolicySource } from '../policies/policy-source';
 import { NotFoundError } from '../domain/errors';
 import type { Policy } from '../rules/policy-types';
 

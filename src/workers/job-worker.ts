@@ -6,7 +6,7 @@
 import { parentPort } from 'node:worker_threads';
 import { runBacktest } from '../claims/backtest';
 import type { ClaimRecord, HistoryEntry } from '../claims/claim-record';
-import { compilePolicy } from '../claims/compiled-policy';
+import { compilePolicy } from '../policies/compiled-policy';
 import { DomainError, InputError } from '../domain/errors';
 import type { Policy } from '../rules/policy-types';
 import { runScenario } from '../simulate/run-scenario';

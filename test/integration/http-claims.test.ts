@@ -1,5 +1,5 @@
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import type { ClaimFields } from '../../src/machines/claim-types';
+import type { ClaimFields } from '../../src/domain/claim-types';
 import { claimFields } from '../support/claim-factory';
 import { DATABASES, useDatabase } from '../support/databases';
 import { CALLERS, httpHelpers, OTHER_PARTNER_ID, OTHER_TENANT_ID, PARTNER_ID, TENANT_ID } from '../support/http-requests';

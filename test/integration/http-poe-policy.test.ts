@@ -1,6 +1,6 @@
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { compilePolicy } from '../../src/claims/compiled-policy';
-import { staticPolicySource } from '../../src/rules/policy-registry';
+import { compilePolicy } from '../../src/policies/compiled-policy';
+import { staticPolicySource } from '../../src/policies/policy-registry';
 import { bundledPolicy, withPolicy } from '../support/bundled-policy';
 import { httpHelpers, pdfBytes, POE_FIELDS } from '../support/http-requests';
 import { createTestApp, type TestApp } from '../support/test-app';

@@ -6,7 +6,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
 import { POE_MAX_BYTES } from '../../src/poe/allowed-poe-types';
-import { createPolicyRegistry, type PolicyRegistry } from '../../src/rules/policy-registry';
+import { createPolicyRegistry, type PolicyRegistry } from '../../src/policies/policy-registry';
 import { CALLERS, httpHelpers, PARTNER_ID, pdfBytes, POE_FIELDS } from '../support/http-requests';
 import { policyYaml } from '../support/policy-factory';
 import { createTestApp, TEST_START, type TestApp } from '../support/test-app';

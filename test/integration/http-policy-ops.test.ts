@@ -7,7 +7,7 @@ import { digestInput, type DecisionRecord } from '../../src/claims/decision-dige
 import type { EvaluationInput } from '../../src/claims/evaluate-claim';
 import { flushDecisionLog } from '../../src/http/app';
 import { createDecisionQueue } from '../../src/http/evaluate-routes';
-import { createPolicyRegistry, type PolicyRegistry } from '../../src/rules/policy-registry';
+import { createPolicyRegistry, type PolicyRegistry } from '../../src/policies/policy-registry';
 import { claimFields } from '../support/claim-factory';
 import { memoryDatabase, sqliteDatabase, useDatabase } from '../support/databases';
 import { httpHelpers, PARTNER_ID, TENANT_ID, type CallerName } from '../support/http-requests';

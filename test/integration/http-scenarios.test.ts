@@ -5,7 +5,7 @@
 import { resolve } from 'node:path';
 import request from 'supertest';
 import { beforeAll, describe, expect, it } from 'vitest';
-import type { Actor } from '../../src/machines/claim-types';
+import type { Actor } from '../../src/domain/claim-types';
 import { loadScenarioFile, type Scenario, type ScenarioActor } from '../../src/simulate/scenario';
 import { runScenario } from '../../src/simulate/run-scenario';
 import { scenarioFiles } from '../../src/simulate/scenario-commands';

@@ -3,7 +3,7 @@ import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
-import { createPolicyRegistry, type PolicyRegistry } from '../../src/rules/policy-registry';
+import { createPolicyRegistry, type PolicyRegistry } from '../../src/policies/policy-registry';
 import { parseScenario } from '../../src/simulate/scenario';
 import { claimFields } from '../support/claim-factory';
 import { httpHelpers } from '../support/http-requests';

@@ -7,7 +7,7 @@ import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { createPolicyRegistry, type PolicyRegistry } from '../../src/rules/policy-registry';
+import { createPolicyRegistry, type PolicyRegistry } from '../../src/policies/policy-registry';
 import { httpHelpers } from '../support/http-requests';
 import { policyYaml } from '../support/policy-factory';
 import { createTestApp, type TestApp } from '../support/test-app';

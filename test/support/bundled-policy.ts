@@ -1,6 +1,6 @@
 /** The bundled policy, loaded through the real loader, for tests. */
 import { resolve } from 'node:path';
-import { compilePolicy, type CompiledPolicy } from '../../src/claims/compiled-policy';
+import { compilePolicy, type CompiledPolicy } from '../../src/policies/compiled-policy';
 import { loadPolicyFile } from '../../src/rules/load-policy';
 import type { Policy } from '../../src/rules/policy-types';
 

@@ -1,5 +1,5 @@
 /** Test-data factories: valid claim fields and PoE documents, with overrides. */
-import type { ClaimFields, PoeDocument } from '../../src/machines/claim-types';
+import type { ClaimFields, PoeDocument } from '../../src/domain/claim-types';
 
 /** Valid claim fields (Contoso, Teams, pre-sales); overrides replace whole top-level fields. */
 export function claimFields(overrides: Partial<ClaimFields> = {}): ClaimFields {

@@ -1,7 +1,7 @@
 /** Callers and request helpers for the HTTP integration tests: who is who, and the usual steps of a claim. */
 import request from 'supertest';
 import { expect } from 'vitest';
-import type { ClaimFields } from '../../src/machines/claim-types';
+import type { ClaimFields } from '../../src/domain/claim-types';
 import { claimFields } from './claim-factory';
 import type { TestApp, TokenClaims } from './test-app';
 

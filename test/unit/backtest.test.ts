@@ -3,10 +3,10 @@ import { runBacktest, type BacktestOptions, type BacktestReport } from '../../sr
 import { csvField, formatSummary, toCsv } from '../../src/claims/backtest-report';
 import { createClaimService } from '../../src/claims/claim-service';
 import type { ClaimStore } from '../../src/claims/claim-store';
-import { compilePolicy, type CompiledPolicy } from '../../src/claims/compiled-policy';
+import { compilePolicy, type CompiledPolicy } from '../../src/policies/compiled-policy';
 import { createMemoryClaimStore } from '../../src/claims/memory-claim-store';
-import { singlePolicySource } from '../../src/claims/policy-source';
-import type { Actor } from '../../src/machines/claim-types';
+import { singlePolicySource } from '../../src/policies/policy-source';
+import type { Actor } from '../../src/domain/claim-types';
 import { createVirtualClock } from '../../src/simulate/run-scenario';
 import { compiledBundledPolicy, withPolicy } from '../support/bundled-policy';
 import { claimFields } from '../support/claim-factory';

@@ -8,7 +8,7 @@ import {
   type ClaimSnapshot,
 } from '../../src/machines/claim-machine';
 import { TRANSITIONS, type LeafState } from '../../src/machines/claim-transitions';
-import type { Actor, ClaimEvent, EventType } from '../../src/machines/claim-types';
+import type { Actor, ClaimEvent, EventType } from '../../src/domain/claim-types';
 import type { Policy } from '../../src/rules/policy-types';
 import { bundledPolicy, withPolicy } from '../support/bundled-policy';
 import { claimFields } from '../support/claim-factory';

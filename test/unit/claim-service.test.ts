@@ -1,11 +1,11 @@
 import { beforeAll, describe, expect, it } from 'vitest';
 import { createClaimService, type ClaimService } from '../../src/claims/claim-service';
-import { compilePolicy, type CompiledPolicy } from '../../src/claims/compiled-policy';
+import { compilePolicy, type CompiledPolicy } from '../../src/policies/compiled-policy';
 import { createMemoryClaimStore } from '../../src/claims/memory-claim-store';
 import { replayHistory } from '../../src/claims/replay';
 import type { ClaimRecord } from '../../src/claims/claim-record';
 import { DomainError } from '../../src/domain/errors';
-import type { Actor } from '../../src/machines/claim-types';
+import type { Actor } from '../../src/domain/claim-types';
 import { createSequentialIds, createVirtualClock } from '../../src/simulate/run-scenario';
 import { compiledBundledPolicy, withPolicy } from '../support/bundled-policy';
 import { claimFields } from '../support/claim-factory';

@@ -2,7 +2,7 @@ import { describe, expect, it } from 'vitest';
 import type { ClaimRecord } from '../../src/claims/claim-record';
 import { describeConflicts, isInConflict, newestValidPoe, productCodesOf } from '../../src/claims/conflicts';
 import type { LeafState } from '../../src/machines/claim-transitions';
-import type { ClaimFields, PoeDocument } from '../../src/machines/claim-types';
+import type { ClaimFields, PoeDocument } from '../../src/domain/claim-types';
 import { parsePolicy } from '../../src/rules/load-policy';
 import type { ConflictPolicy, Policy } from '../../src/rules/policy-types';
 import { claimFields, poeDocument } from '../support/claim-factory';

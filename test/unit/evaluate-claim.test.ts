@@ -1,11 +1,11 @@
 import { Ajv } from 'ajv';
 import addFormatsPlugin from 'ajv-formats';
 import { beforeAll, describe, expect, it } from 'vitest';
-import { compilePolicy, type CompiledPolicy } from '../../src/claims/compiled-policy';
+import { compilePolicy, type CompiledPolicy } from '../../src/policies/compiled-policy';
 import { decisionForEvaluation, digestInput } from '../../src/claims/decision-digest';
 import { evaluateClaim, evaluationInputSchema, type EvaluationInput } from '../../src/claims/evaluate-claim';
 import { stepClaim } from '../../src/machines/claim-machine';
-import type { ClaimEvent } from '../../src/machines/claim-types';
+import type { ClaimEvent } from '../../src/domain/claim-types';
 import { DomainError } from '../../src/domain/errors';
 import { compiledBundledPolicy, withPolicy } from '../support/bundled-policy';
 import { claimFields, poeDocument } from '../support/claim-factory';

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import type { ClaimFields, PoeDocument } from '../../src/machines/claim-types';
+import type { ClaimFields, PoeDocument } from '../../src/domain/claim-types';
 import { FACT_CATALOG } from '../../src/rules/fact-catalog';
 import { computeFacts, type FactInput } from '../../src/rules/facts';
 import { claimFields, poeDocument } from '../support/claim-factory';

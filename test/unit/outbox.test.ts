@@ -4,7 +4,7 @@ import { createMemoryClaimStore } from '../../src/claims/memory-claim-store';
 import { createSequentialIds, createVirtualClock } from '../../src/simulate/run-scenario';
 import { compiledBundledPolicy } from '../support/bundled-policy';
 import { claimFields } from '../support/claim-factory';
-import { compilePolicy } from '../../src/claims/compiled-policy';
+import { compilePolicy } from '../../src/policies/compiled-policy';
 import { parsePolicy } from '../../src/rules/load-policy';
 import { bundledPolicyData, policyYaml } from '../support/policy-factory';
 

@@ -4,7 +4,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { describe, expect, it } from 'vitest';
-import { CLAIM_FIELDS, EVENT_TYPES, STATE_IDS } from '../../src/machines/claim-types';
+import { CLAIM_FIELDS, EVENT_TYPES, STATE_IDS } from '../../src/domain/claim-types';
 import { FACT_CATALOG, OPERATORS } from '../../src/rules/fact-catalog';
 import {
   PolicyError,
@@ -14,7 +14,7 @@ import {
   type PolicyIssue,
   type PolicyLoadResult,
 } from '../../src/rules/load-policy';
-import { compilePolicy } from '../../src/claims/compiled-policy';
+import { compilePolicy } from '../../src/policies/compiled-policy';
 import { computeFacts } from '../../src/rules/facts';
 import { policySchema, renderPolicySchema } from '../../src/rules/policy-schema';
 import {

@@ -3,19 +3,19 @@ import { mkdtemp, rm, unlink, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
-import { compilePolicy } from '../../src/claims/compiled-policy';
+import { compilePolicy } from '../../src/policies/compiled-policy';
 import { PolicyError } from '../../src/rules/load-policy';
 import {
   createPolicyRegistry,
   staticPolicySource,
   type PolicyRegistry,
   type PolicyRegistryOptions,
-} from '../../src/rules/policy-registry';
+} from '../../src/policies/policy-registry';
 import { bundledPolicyData, policyYaml, positionOf, type PolicyOverrides } from '../support/policy-factory';
 
 // Wraps the real compilePolicy so a test can count compilations.
-vi.mock('../../src/claims/compiled-policy', async (importOriginal) => {
-  const original = await importOriginal<typeof import('../../src/claims/compiled-policy')>();
+vi.mock('../../src/policies/compiled-policy', async (importOriginal) => {
+  const original = await importOriginal<typeof import('../../src/policies/compiled-policy')>();
   return { ...original, compilePolicy: vi.fn(original.compilePolicy) };
 });
 

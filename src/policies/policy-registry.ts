@@ -4,15 +4,15 @@
  * hot reload that validates first and keeps serving the last good version of a file
  * that breaks.
  */
-import type { PolicySource as ClaimPolicySource } from '../claims/policy-source';
+import type { PolicySource as ClaimPolicySource } from './policy-source';
 import { createHash } from 'node:crypto';
 import { watch as watchDirectory, type FSWatcher } from 'node:fs';
 import { readFile, readdir, stat } from 'node:fs/promises';
 import { dirname, join } from 'node:path';
-import { compilePolicy, type CompiledPolicy } from '../claims/compiled-policy';
+import { compilePolicy, type CompiledPolicy } from './compiled-policy';
 import { NotFoundError } from '../domain/errors';
-import { PolicyError, formatIssue, parsePolicy, type PolicyIssue, type PolicyLoadResult } from './load-policy';
-import type { Policy } from './policy-types';
+import { PolicyError, formatIssue, parsePolicy, type PolicyIssue, type PolicyLoadResult } from '../rules/load-policy';
+import type { Policy } from '../rules/policy-types';
 
 export interface PolicyVersion {
   id: string;

@@ -28,6 +28,16 @@ export const STATE_IDS = [
 ] as const;
 export type StateId = (typeof STATE_IDS)[number];
 
+/** Whether a machine state lies in a state a policy names: `approved.consentPending` is in `approved`, and each state in itself. */
+export function isInState(state: string, policyState: string): boolean {
+  return state === policyState || state.startsWith(`${policyState}.`);
+}
+
+/** Whether a machine state lies in any of the states a policy names (none: false). */
+export function isInAnyState(state: string, policyStates: readonly string[] | undefined): boolean {
+  return (policyStates ?? []).some((policyState) => isInState(state, policyState));
+}
+
 export const EVENT_TYPES = [
   'create',
   'edit',
