@@ -11,7 +11,7 @@ import { readFile, readdir, stat } from 'node:fs/promises';
 import { dirname, join } from 'node:path';
 import { compilePolicy, type CompiledPolicy } from './compiled-policy';
 import { NotFoundError } from '../domain/errors';
-import { PolicyError, formatIssue, parsePolicy, type PolicyIssue, type PolicyLoadResult } from '../rules/load-policy';
+import { PolicyError, duplicateIssue, formatIssue, parsePolicy, type PolicyIssue, type PolicyLoadResult } from '../rules/load-policy';
 import type { Policy } from '../rules/policy-types';
 
 export interface PolicyVersion {
@@ -489,20 +489,6 @@ function fileIssue(file: string, code: string | undefined, error: Error): Policy
   };
 }
 
-/** A second file with the same id and version but other content, located at its `version:` key. */
-export function duplicateIssue(file: string, text: string, policy: Policy, earlierFile: string): PolicyIssue {
-  const match = /^version[ \t]*:/m.exec(text);
-  const before = text.slice(0, match?.index ?? 0).split('\n');
-  return {
-    file,
-    line: before.length,
-    column: before[before.length - 1]!.length + 1,
-    path: '$.version',
-    code: 'duplicateVersion',
-    message: `Duplicate version ${policy.id} ${policy.version} in ${earlierFile} and ${file} with different content: give this file a new version.`,
-    severity: 'error',
-  };
-}
 
 function noValidPolicy(path: string, singleFile: boolean, issues: PolicyIssue[]): PolicyError {
   const all: PolicyIssue[] = issues.length

@@ -885,3 +885,18 @@ function isRealDate(date: string): boolean {
 function isEmptyCondition(condition: Condition): boolean {
   return ('all' in condition && condition.all.length === 0) || ('any' in condition && condition.any.length === 0);
 }
+
+/** A second file with the same id and version but other content, located at its `version:` key. */
+export function duplicateIssue(file: string, text: string, policy: Policy, earlierFile: string): PolicyIssue {
+  const match = /^version[ \t]*:/m.exec(text);
+  const before = text.slice(0, match?.index ?? 0).split('\n');
+  return {
+    file,
+    line: before.length,
+    column: before[before.length - 1]!.length + 1,
+    path: '$.version',
+    code: 'duplicateVersion',
+    message: `Duplicate version ${policy.id} ${policy.version} in ${earlierFile} and ${file} with different content: give this file a new version.`,
+    severity: 'error',
+  };
+}

@@ -5,9 +5,8 @@
 import { createHash } from 'node:crypto';
 import { readFile, readdir, stat } from 'node:fs/promises';
 import { join } from 'node:path';
-import { formatIssue, loadPolicyFile } from './load-policy';
+import { duplicateIssue, formatIssue, loadPolicyFile } from './load-policy';
 import type { PolicyIssue } from './load-policy';
-import { duplicateIssue } from './policy-registry';
 
 /** Where the report goes; each call is given whole lines, newline included. */
 export interface LintOutput {
