@@ -1,4 +1,13 @@
-import type { CalendarPolicy, Weekday } from '../rules/policy-types';
+export type Weekday = 'mon' | 'tue' | 'wed' | 'thu' | 'fri' | 'sat' | 'sun';
+
+/** A policy's `calendar:` section, as the calendar reads it. */
+export interface CalendarPolicy {
+  /** IANA time zone; default UTC. */
+  timeZone: string;
+  workweek: Weekday[];
+  /** Local dates, YYYY-MM-DD. */
+  holidays: string[];
+}
 
 /**
  * A business calendar: local dates in one IANA time zone, a workweek and holidays.
