@@ -5,7 +5,7 @@
  * fired, leaves a decision-log record in the same transaction.
  */
 import { randomUUID } from 'node:crypto';
-import { ConflictError, DomainError, InputError, NotAllowedError, NotFoundError } from '../domain/errors';
+import { ConflictError, type DomainError, InputError, NotAllowedError, NotFoundError } from '../domain/errors';
 import { initialSnapshot, stepClaim, type ClaimSnapshot } from '../machines/claim-machine';
 import type { Actor, ClaimEvent, EventMeta, EventType } from '../machines/claim-types';
 import type { LeafState } from '../machines/claim-transitions';

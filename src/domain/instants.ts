@@ -36,10 +36,9 @@ export function parseInstant(text: string): Parsed<Date> {
   const dateIssue = dateProblem(year, month, day);
   if (dateIssue) return { ok: false, problem: `is not a real instant: ${dateIssue}` };
   if (hour > 23 || minute > 59 || second > 59) return { ok: false, problem: 'is not a real instant: the time must be 00:00:00 to 23:59:59' };
-  let offset = 0;
   if (m[9]) {
     const [oh, om] = [Number(m[10]), Number(m[11])];
-    offset = (oh * 60 + om) * (m[9] === '-' ? -1 : 1);
+    const offset = (oh * 60 + om) * (m[9] === '-' ? -1 : 1);
     if (om > 59 || Math.abs(offset) > MAX_OFFSET_MINUTES) return { ok: false, problem: 'is not a real instant: the UTC offset must be within ±18:00' };
   }
   const value = new Date(text);
