@@ -38,7 +38,7 @@ export interface IdSource {
   next(kind: 'claim' | 'poe'): string;
 }
 
-export const randomIds: IdSource = { next: () => randomUUID() };
+const randomIds: IdSource = { next: () => randomUUID() };
 
 export interface ClaimServiceOptions {
   store: ClaimStore;

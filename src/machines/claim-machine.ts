@@ -24,7 +24,7 @@ export interface ClaimSnapshot {
   context: ClaimContext;
 }
 
-export const EMPTY_CONTEXT: ClaimContext = {
+const EMPTY_CONTEXT: ClaimContext = {
   id: '',
   fields: {} as ClaimFields,
   poe: [],
