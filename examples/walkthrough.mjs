@@ -10,7 +10,7 @@
 // Exit status: 0 when every answer is the expected one; 1 on the first unexpected answer.
 // Needs only node (no curl or jq). Tokens come from `cpor token` (run in this process).
 import { spawn } from 'node:child_process';
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { parseArgs } from 'node:util';
@@ -209,7 +209,7 @@ async function walkthrough() {
   r = await call('partner edits claim A (If-Match: the version last seen)', { method: 'PATCH', path: `/v1/claims/${A}`, as: P, ifMatch: versionOf(r), json: { name: 'Contoso Teams pre-sales (phase 1)' }, expect: 200 });
   check(r.body.fields?.name === 'Contoso Teams pre-sales (phase 1)' || r.body.name === 'Contoso Teams pre-sales (phase 1)', 'the edit is not in the claim');
   await call('an edit with a stale If-Match is refused', { method: 'PATCH', path: `/v1/claims/${A}`, as: P, ifMatch: 1, json: { name: 'stale' }, expect: 412 });
-  r = await uploadPoe('partner uploads a customer-signed PoE', A, P);
+  await uploadPoe('partner uploads a customer-signed PoE', A, P);
   await call('partner comments', { method: 'POST', path: `/v1/claims/${A}/comments`, as: P, json: { text: 'The signed statement of work is attached.' }, expect: 201 });
   let version = versionOf(await call('partner reads claim A', { path: `/v1/claims/${A}`, as: P, expect: 200 }));
   r = await act('partner submits', A, 'submit', P, version);
@@ -220,7 +220,7 @@ async function walkthrough() {
   check(r.body.status === 'partnerActionRequired', `after requestInfo: ${r.body.status}`);
   r = await call('reviewer lists claims waiting for partners', { path: '/v1/claims?status=partnerActionRequired&limit=25', as: R, expect: 200 });
   check(r.body.items.some((c) => c.id === A), 'claim A is not listed as partnerActionRequired');
-  r = await uploadPoe('partner adds the signature page', A, P);
+  await uploadPoe('partner adds the signature page', A, P);
   version = versionOf(await call('partner reads claim A', { path: `/v1/claims/${A}`, as: P, expect: 200 }));
   r = await act('partner resubmits', A, 'resubmit', P, version);
   check(r.body.status === 'underReview', `after resubmit: ${r.body.status}`);
@@ -247,7 +247,7 @@ async function walkthrough() {
   version = versionOf(await call('partner reads claim B', { path: `/v1/claims/${Bid}`, as: G, expect: 200 }));
   r = await act('partner submits', Bid, 'submit', G, version);
   r = await act('reviewer starts the review', Bid, 'startReview', R, versionOf(r));
-  r = await act('reviewer approves', Bid, 'approve', R, versionOf(r));
+  await act('reviewer approves', Bid, 'approve', R, versionOf(r));
   r = await call('claim B waits for the customer (consentWindow: 7 days)', { path: `/v1/claims/${Bid}`, as: R, expect: 200 });
   check(r.body.substatus === 'consentPending', `claim B: ${r.body.substatus}`);
   // The service's scheduler works on real time: seven days are not waited for here. The same

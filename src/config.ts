@@ -42,35 +42,6 @@ export class ConfigError extends Error {
   }
 }
 
-/** The variables the service reads, with their meaning (README's configuration table). */
-export const CONFIG_VARIABLES = [
-  ['PORT', '8080', 'TCP port of the HTTP server (0 picks a free one).'],
-  ['HOST', '127.0.0.1', 'Interface to listen on (0.0.0.0 for all).'],
-  ['DATA_DIR', './data', 'Where the SQLite file, PoE files and the generated JWT secret live.'],
-  ['DATABASE_URL', '(unset: SQLite)', 'postgres://… to use PostgreSQL (several instances may share it).'],
-  ['CPOR_POLICY', 'policies/ (bundled)', 'A policy file, or a directory of policy versions (*.yaml with `effective` instants); watched and reloaded.'],
-  ['JWT_SECRET', '(generated into DATA_DIR)', 'HS256 secret for bearer tokens, at least 32 bytes.'],
-  ['JWKS_URL', '(unset)', 'Verify RS256/ES256 tokens against this JWKS instead of a shared secret (production).'],
-  ['JWT_ISSUER', '(unset)', 'Required `iss` of tokens, when set.'],
-  ['JWT_AUDIENCE', '(unset)', 'Required `aud` of tokens, when set.'],
-  ['JWT_MAX_LIFETIME_SECONDS', '86400', 'Longest token lifetime accepted (exp − iat); tokens without iat or exp, or valid longer, are refused.'],
-  ['JWT_CLOCK_TOLERANCE_SECONDS', '60', 'Clock skew allowed on exp, nbf and iat (a token issued further in the future is refused).'],
-  ['WEBHOOK_URLS', '(unset)', 'Comma-separated URLs that receive outbox messages (signed).'],
-  ['WEBHOOK_SECRET', '(required with WEBHOOK_URLS)', 'HMAC secret for webhook signatures.'],
-  ['SCHEDULER_INTERVAL_MS', '1000', 'How often due deadlines and webhook deliveries are checked.'],
-  ['POE_MAX_BYTES', '10485760', 'Largest PoE upload accepted, in bytes.'],
-  ['POE_MAX_CONCURRENT_UPLOADS', '8', 'PoE uploads received at once; more answer 503 with Retry-After.'],
-  ['POE_UPLOAD_IDLE_MS', '30000', 'An upload that sends nothing this long is cut off (408) and its file removed.'],
-  ['POE_UPLOAD_TIMEOUT_MS', '300000', 'An upload whose body takes longer than this is cut off (408) and its file removed.'],
-  ['BACKTEST_MAX_CLAIMS', '50000', 'Most claims one POST /v1/backtest may replay (larger runs: `cpor backtest`).'],
-  ['IDEMPOTENCY_TTL_HOURS', '24', 'How long an Idempotency-Key is remembered (a retry after that runs again).'],
-  ['LOG_LEVEL', 'info', 'pino level: fatal, error, warn, info, debug, trace, silent.'],
-  ['SHUTDOWN_TIMEOUT_MS', '10000', 'How long SIGTERM waits for requests in flight.'],
-  ['REQUEST_TIMEOUT_MS', '120000', 'A request (headers and body, uploads included) must arrive within this; else 408 and the connection closes.'],
-  ['HEADERS_TIMEOUT_MS', '20000', 'Request headers must arrive within this (at most REQUEST_TIMEOUT_MS); else 408.'],
-  ['KEEP_ALIVE_TIMEOUT_MS', '5000', 'An idle keep-alive connection is closed after this.'],
-] as const;
-
 const LOG_LEVELS = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'] as const;
 
 /** Reads and validates the configuration; throws ConfigError listing every bad value. */

@@ -195,7 +195,7 @@ export async function startService(
     // Nothing is left running: no scheduler, no watcher, no database handle.
     policies.stop();
     await knex.destroy();
-    throw new Error(listenFailure(error as NodeJS.ErrnoException, config.host, config.port));
+    throw new Error(listenFailure(error as NodeJS.ErrnoException, config.host, config.port), { cause: error });
   }
   const address = server.address();
   const url = typeof address === 'object' && address ? `http://${config.host}:${address.port}` : String(address);

@@ -28,7 +28,7 @@ export interface JwksAuthenticatorOptions {
 }
 
 /** Default clock skew tolerated between the token issuer and this service (JWT_CLOCK_TOLERANCE_SECONDS). */
-export const DEFAULT_CLOCK_TOLERANCE_SEC = 60;
+const DEFAULT_CLOCK_TOLERANCE_SEC = 60;
 /** Default longest token lifetime, exp − iat (JWT_MAX_LIFETIME_SECONDS): a day. */
 export const DEFAULT_MAX_LIFETIME_SEC = 86_400;
 /** How long a caller should wait before retrying when the signing keys cannot be fetched (jose's cooldown). */

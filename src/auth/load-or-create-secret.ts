@@ -4,7 +4,7 @@ import { chmod, link, mkdir, open, readFile, unlink } from 'node:fs/promises';
 import { join } from 'node:path';
 import { MIN_SECRET_BYTES } from './jwt-authenticator';
 
-export const SECRET_FILE_NAME = 'jwt-secret';
+const SECRET_FILE_NAME = 'jwt-secret';
 
 /**
  * Returns `envSecret` as UTF-8 bytes when it is given (at least 32 bytes), else the bytes of

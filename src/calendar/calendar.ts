@@ -1,4 +1,13 @@
-import type { CalendarPolicy, Weekday } from '../rules/policy-types';
+export type Weekday = 'mon' | 'tue' | 'wed' | 'thu' | 'fri' | 'sat' | 'sun';
+
+/** A policy's `calendar:` section, as the calendar reads it. */
+export interface CalendarPolicy {
+  /** IANA time zone; default UTC. */
+  timeZone: string;
+  workweek: Weekday[];
+  /** Local dates, YYYY-MM-DD. */
+  holidays: string[];
+}
 
 /**
  * A business calendar: local dates in one IANA time zone, a workweek and holidays.
@@ -102,7 +111,7 @@ export function toEpochDay(date: string): number {
 }
 
 /** The `YYYY-MM-DD` date of an epoch day (H. Hinnant's civil_from_days); throws RangeError outside years 0001–9999. */
-export function fromEpochDay(epochDay: number): string {
+function fromEpochDay(epochDay: number): string {
   if (!Number.isSafeInteger(epochDay) || epochDay < MIN_EPOCH_DAY || epochDay > MAX_EPOCH_DAY) {
     throw new RangeError(`Date out of range (years 0001-9999): epoch day ${epochDay}`);
   }

@@ -1,2 +1,2 @@
-export { createCalendar, daysBetween, fromEpochDay, toEpochDay, type Calendar } from './calendar';
+export { createCalendar, type Calendar } from './calendar';
 export { dueDateFor, extendDueDate, fallsDueAt, type DeadlineDuration } from './deadline-arithmetic';

@@ -1,7 +1,7 @@
 /** Backtest reports as CSV (one row per claim) and as a readable summary. */
 import { CHANGED_FIELDS, type BacktestReport, type ClaimBacktest, type ClaimOutcome } from './backtest';
 
-export const CSV_COLUMNS = [
+const CSV_COLUMNS = [
   'claimId',
   'changed',
   'fieldsChanged',

@@ -233,7 +233,7 @@ const samePolicy = (ref: { id: string; version: string }, compiled: CompiledPoli
   ref.id === compiled.policy.id && ref.version === compiled.policy.version;
 
 /** The comparable outcome of a claim record (undefined: its create was refused). */
-export function outcomeOf(
+function outcomeOf(
   record: ClaimRecord | undefined,
   refused: ReadonlyArray<{ seq: number; event: string; code: string }>,
 ): ClaimOutcome {
@@ -266,7 +266,7 @@ export function outcomeOf(
 }
 
 /** What differs from `before` to `after`, field by field; sets compare as sets, deadlines per run. */
-export function compareOutcomes(before: ClaimOutcome, after: ClaimOutcome): FieldChange[] {
+function compareOutcomes(before: ClaimOutcome, after: ClaimOutcome): FieldChange[] {
   const changes: FieldChange[] = [];
   for (const field of ['status', 'substatus', 'reason'] as const) {
     if (before[field] !== after[field]) {

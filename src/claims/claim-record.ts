@@ -1,5 +1,5 @@
 /** A stored claim and its history entries: plain JSON, the same in every store. */
-import type { Actor, ClaimContext, Status, Substatus } from '../domain/claim-types';
+import type { Actor, Status, Substatus } from '../domain/claim-types';
 import type { ClaimSnapshot } from '../machines/claim-machine';
 import type { LeafState } from '../machines/claim-transitions';
 import type { DeadlineRecord } from './deadline-tracker';
@@ -65,5 +65,3 @@ export function statusOf(state: LeafState): { status: Status; substatus: Substat
   const [status, substatus] = state.split('.') as [Status, Substatus | undefined];
   return { status, substatus: substatus ?? null };
 }
-
-export type { ClaimContext };

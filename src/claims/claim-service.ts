@@ -6,7 +6,7 @@
  */
 import { randomUUID } from 'node:crypto';
 import { isInAnyState, type Actor, type ClaimEvent, type EventMeta, type EventType } from '../domain/claim-types';
-import { ConflictError, DomainError, InputError, NotAllowedError, NotFoundError } from '../domain/errors';
+import { ConflictError, type DomainError, InputError, NotAllowedError, NotFoundError } from '../domain/errors';
 import type { Refusal } from '../machines/guards';
 import type { CompiledPolicy } from '../policies/compiled-policy';
 import { singlePolicySource, type PolicySource } from '../policies/policy-source';
@@ -28,7 +28,7 @@ export interface IdSource {
   next(kind: 'claim' | 'poe'): string;
 }
 
-export const randomIds: IdSource = { next: () => randomUUID() };
+const randomIds: IdSource = { next: () => randomUUID() };
 
 export interface ClaimServiceOptions {
   store: ClaimStore;

@@ -33,7 +33,7 @@ export interface ConflictReport {
 }
 
 /** Prefix of the product code a Business Applications subscription ID gives. */
-export const SUBSCRIPTION_CODE_PREFIX = 'subscription:';
+const SUBSCRIPTION_CODE_PREFIX = 'subscription:';
 
 /**
  * The product codes a claim holds: Microsoft 365 workloads (`teams`), Business

@@ -29,7 +29,7 @@ export interface DeadlineRecord {
   lapsed: boolean;
 }
 
-export function durationOf(spec: DeadlinePolicy): DeadlineDuration {
+function durationOf(spec: DeadlinePolicy): DeadlineDuration {
   return spec.businessDays !== undefined ? { businessDays: spec.businessDays } : { days: spec.days ?? 0 };
 }
 

@@ -13,7 +13,7 @@ const byCreation = (a: ClaimRecord, b: ClaimRecord) =>
   a.createdAt < b.createdAt ? -1 : a.createdAt > b.createdAt ? 1 : a.id < b.id ? -1 : a.id > b.id ? 1 : 0;
 
 /** Whether a claim passes a list filter (shared by stores that filter in memory). */
-export function matchesFilter(claim: ClaimRecord, filter: ClaimFilter): boolean {
+function matchesFilter(claim: ClaimRecord, filter: ClaimFilter): boolean {
   const fields = claim.snapshot.context.fields;
   if (filter.status && claim.status !== filter.status) return false;
   if (filter.overdue && !claim.overdue.includes(filter.overdue)) return false;

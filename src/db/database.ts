@@ -74,7 +74,7 @@ export function createDatabase(config: DatabaseConfig): Knex {
 }
 
 /** An SQLite database in `filename`; every connection gets the service's pragmas. */
-export function createSqliteDatabase(filename: string): Knex {
+function createSqliteDatabase(filename: string): Knex {
   return knexFactory({
     client: ImmediateSqliteClient,
     connection: { filename },
@@ -123,12 +123,6 @@ export async function migrateLatest(knex: Knex, lockWaitMs = 60_000): Promise<st
 /** Undoes the most recent migration; returns the names undone. */
 export async function migrateDown(knex: Knex): Promise<string[]> {
   const [, undone] = (await knex.migrate.down({ migrationSource })) as [number, string[]];
-  return undone;
-}
-
-/** Undoes the last batch of migrations, or all of them; returns the names undone. */
-export async function migrateRollback(knex: Knex, all = false): Promise<string[]> {
-  const [, undone] = (await knex.migrate.rollback({ migrationSource }, all)) as [number, string[]];
   return undone;
 }
 

@@ -73,9 +73,6 @@ export type ClaimField = (typeof CLAIM_FIELDS)[number];
 export const ACTIVITIES = ['preSales', 'deployment', 'usage', 'revenueAssociation'] as const;
 export type Activity = (typeof ACTIVITIES)[number];
 
-export const PRODUCT_LINES = ['microsoft365', 'businessApplications'] as const;
-export type ProductLine = (typeof PRODUCT_LINES)[number];
-
 export const WORKLOADS = [
   'exchange',
   'sharePoint',

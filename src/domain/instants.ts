@@ -6,10 +6,10 @@
  * every deadline of a claim can be computed in (the calendar stops at 9999).
  */
 
-export const MIN_YEAR = 1970;
-export const MAX_YEAR = 9999;
+const MIN_YEAR = 1970;
+const MAX_YEAR = 9999;
 /** Largest UTC offset accepted, in minutes (±18:00). */
-export const MAX_OFFSET_MINUTES = 18 * 60;
+const MAX_OFFSET_MINUTES = 18 * 60;
 
 const INSTANT = /^(\d{4})-(\d{2})-(\d{2})T(\d{2}):(\d{2})(?::(\d{2})(?:\.(\d{1,9}))?)?(Z|z|([+-])(\d{2}):(\d{2}))$/;
 const DATE = /^(\d{4})-(\d{2})-(\d{2})$/;
@@ -36,10 +36,9 @@ export function parseInstant(text: string): Parsed<Date> {
   const dateIssue = dateProblem(year, month, day);
   if (dateIssue) return { ok: false, problem: `is not a real instant: ${dateIssue}` };
   if (hour > 23 || minute > 59 || second > 59) return { ok: false, problem: 'is not a real instant: the time must be 00:00:00 to 23:59:59' };
-  let offset = 0;
   if (m[9]) {
     const [oh, om] = [Number(m[10]), Number(m[11])];
-    offset = (oh * 60 + om) * (m[9] === '-' ? -1 : 1);
+    const offset = (oh * 60 + om) * (m[9] === '-' ? -1 : 1);
     if (om > 59 || Math.abs(offset) > MAX_OFFSET_MINUTES) return { ok: false, problem: 'is not a real instant: the UTC offset must be within ±18:00' };
   }
   const value = new Date(text);
@@ -57,10 +56,8 @@ export function parseLocalDate(text: string): Parsed<string> {
   return issue ? { ok: false, problem: `is not a real date: ${issue}` } : { ok: true, value: text };
 }
 
-export const isInstant = (text: string) => parseInstant(text).ok;
-export const isLocalDate = (text: string) => parseLocalDate(text).ok;
-/** A local date or an instant (query parameters such as `since`). */
-export const isDateOrInstant = (text: string) => (text.includes('T') ? isInstant(text) : isLocalDate(text));
+const isInstant = (text: string) => parseInstant(text).ok;
+const isLocalDate = (text: string) => parseLocalDate(text).ok;
 
 /**
  * Makes an ajv instance validate `date-time` and `date` with these readers: every

@@ -20,7 +20,7 @@ export interface Access {
 }
 
 /** The 404 for a missing claim, and for one the caller may not see (same words: nothing leaks). */
-export const claimNotFound = (id: string) => new NotFoundError('claimNotFound', `No claim ${id}.`);
+const claimNotFound = (id: string) => new NotFoundError('claimNotFound', `No claim ${id}.`);
 
 /** `policy` gives the policy in effect now: roles may change when a new version is loaded. */
 export function createAccess(policyOf: () => Policy): Access {

@@ -26,7 +26,7 @@ import { mountRoutes, type RouteSpec } from './route-spec';
 import { securityHeaders } from './security-headers';
 import { simulateRoutes } from './simulate-routes';
 
-export type { AppDeps, Readiness } from './context';
+export type { AppDeps } from './context';
 
 const DECISIONS = 'cporDecisionQueue';
 

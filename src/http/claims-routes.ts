@@ -33,13 +33,13 @@ import {
 
 /** Events that are not actions: they have their own routes, or only the service sends them. */
 const NOT_ACTIONS: readonly EventType[] = ['create', 'edit', 'uploadPoe', 'comment', 'sendForAssessment'];
-export const ACTION_EVENTS = EVENT_TYPES.filter((event) => !NOT_ACTIONS.includes(event));
+const ACTION_EVENTS = EVENT_TYPES.filter((event) => !NOT_ACTIONS.includes(event));
 type ActionEvent = (typeof ACTION_EVENTS)[number];
 
-export const DEFAULT_PAGE_SIZE = 25;
-export const MAX_PAGE_SIZE = 100;
-export const DEFAULT_DECISIONS_LIMIT = 100;
-export const MAX_DECISIONS_LIMIT = 1000;
+const DEFAULT_PAGE_SIZE = 25;
+const MAX_PAGE_SIZE = 100;
+const DEFAULT_DECISIONS_LIMIT = 100;
+const MAX_DECISIONS_LIMIT = 1000;
 
 const json = (schema: object) => ({ 'application/json': schema });
 const itemsOf = (schema: object) => ({ type: 'object', required: ['items'], properties: { items: { type: 'array', items: schema } } });

@@ -30,7 +30,7 @@ function classify(error: ParserError): { status: number; code: string; detail: s
 }
 
 /** Writes a complete HTTP/1.1 problem response on a socket the parser gave up on, then closes it. */
-export function answerClientError(error: ParserError, socket: Duplex): void {
+function answerClientError(error: ParserError, socket: Duplex): void {
   // The peer is gone (or a response is already on its way): nothing can be answered.
   if (error.code === 'ECONNRESET' || !socket.writable || (socket as { _httpMessage?: unknown })._httpMessage) {
     socket.destroy();

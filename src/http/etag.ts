@@ -16,7 +16,7 @@ export function setEtag(res: Response, version: number): void {
 type IfMatch = { any: true } | { any: false; versions: number[] };
 
 /** Parses `If-Match` (a list of strong tags, or `*`); undefined when absent. Weak tags never match (RFC 9110 §13.1.1). */
-export function parseIfMatch(header: string | undefined): IfMatch | undefined {
+function parseIfMatch(header: string | undefined): IfMatch | undefined {
   if (header === undefined) return undefined;
   const value = header.trim();
   if (value === '*') return { any: true };

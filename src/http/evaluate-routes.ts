@@ -25,7 +25,7 @@ const explained = {
 } as const;
 
 /** The answer, as documentation (ClaimEvaluation in src/claims/evaluate-claim.ts). */
-export const claimEvaluationSchema = {
+const claimEvaluationSchema = {
   type: 'object',
   required: [
     'policy',

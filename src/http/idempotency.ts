@@ -15,7 +15,7 @@ import { HttpError } from './errors';
 import { rawBodyOf } from './json-body';
 import type { HeaderParameter } from './route-spec';
 
-export const IDEMPOTENCY_HEADER = 'Idempotency-Key';
+const IDEMPOTENCY_HEADER = 'Idempotency-Key';
 export const IDEMPOTENCY_KEY: HeaderParameter = {
   name: IDEMPOTENCY_HEADER,
   required: false,
@@ -27,7 +27,7 @@ export const IDEMPOTENCY_KEY: HeaderParameter = {
 const REPLAYED_HEADERS = ['content-type', 'etag', 'location'];
 
 /** The scope a key lives in: the caller (role, subject, and the partner or tenant it acts for). */
-export const idempotencyScope = (principal: Principal) =>
+const idempotencyScope = (principal: Principal) =>
   [principal.role, principal.id, principal.partnerId ?? '', principal.tenantId ?? ''].join('\u001f');
 
 /** SHA-256 over the method, the path (with query) and the request body. */

@@ -14,10 +14,10 @@ export function rawBodyOf(req: IncomingMessage): Buffer {
 }
 
 /** Deepest nesting of arrays and objects a JSON body may have; deeper is refused before it is parsed. */
-export const MAX_JSON_DEPTH = 64;
+const MAX_JSON_DEPTH = 64;
 
 /** How deep `bytes` (JSON text) nests, counted without parsing (strings skipped); stops counting past `max`. */
-export function jsonDepthExceeds(bytes: Buffer, max: number): boolean {
+function jsonDepthExceeds(bytes: Buffer, max: number): boolean {
   let depth = 0;
   let inString = false;
   for (let i = 0; i < bytes.length; i++) {

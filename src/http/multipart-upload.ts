@@ -38,7 +38,7 @@ export interface UploadLimits {
 }
 
 /** Room for the multipart framing and the text fields around the file. */
-export const MULTIPART_OVERHEAD_BYTES = 64 * 1024;
+const MULTIPART_OVERHEAD_BYTES = 64 * 1024;
 
 const tooLarge = (limit: number) =>
   new HttpError(413, 'poeTooLarge', `A PoE file may be at most ${limit} bytes.`, { limit });
@@ -171,6 +171,6 @@ export function parseUpload(req: Request, limits: UploadLimits): Promise<ParsedU
 }
 
 /** Undoes the escapes the HTML form encoding applies to file names (`"` → %22, CR → %0D, LF → %0A). */
-export function formFileName(name: string): string {
+function formFileName(name: string): string {
   return name.replace(/%22/g, '"').replace(/%0D/gi, '\r').replace(/%0A/gi, '\n');
 }

@@ -19,7 +19,7 @@ import {
   poeViewSchema,
 } from './views';
 
-export const problemSchema = {
+const problemSchema = {
   type: 'object',
   description: 'RFC 9457 problem details.',
   required: ['type', 'title', 'status', 'detail', 'code', 'instance'],

@@ -233,7 +233,7 @@ const FIXED_COLUMNS = [
 ] as const;
 
 /** RFC 4180: a header line, then one CRLF-ended row per claim; a program column is empty when the claim was not assessed on it. */
-export function assessmentCsv(rows: readonly AssessmentRow[], programs: readonly string[]): string {
+function assessmentCsv(rows: readonly AssessmentRow[], programs: readonly string[]): string {
   const header = [...FIXED_COLUMNS, ...programs, 'sentForAssessmentAt', 'policyId', 'policyVersion'];
   const lines = [header];
   for (const row of rows) {

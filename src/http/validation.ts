@@ -47,7 +47,10 @@ export function issuesOf(schema: object, value: unknown): ProblemIssue[] {
     if (error.keyword === 'oneOf' || error.keyword === 'anyOf' || error.keyword === 'discriminator') continue;
     const issue = describeWithValue(error, value);
     const key = `${issue.path} ${issue.message}`;
-    if (!seen.has(key)) issues.push(issue), seen.add(key);
+    if (!seen.has(key)) {
+      issues.push(issue);
+      seen.add(key);
+    }
   }
   if (issues.length === 0) issues.push(describeAjvError(validate.errors?.[0]));
   return issues;

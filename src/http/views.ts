@@ -89,8 +89,6 @@ export function claimView(claim: ClaimRecord) {
   };
 }
 
-export type ClaimView = ReturnType<typeof claimView>;
-
 export function historyEntryView(entry: HistoryEntry) {
   return {
     seq: entry.seq,
@@ -202,7 +200,7 @@ export const disputeViewSchema = {
   },
 } as const;
 
-export const conflictSchema = {
+const conflictSchema = {
   type: 'object',
   description: "Another partner's claim in an active status on the same customer tenant that shares a product code with this one.",
   required: ['claimId', 'partnerId', 'status', 'products', 'newestValidPoe'],
@@ -224,7 +222,7 @@ export const conflictSchema = {
   },
 } as const;
 
-export const settlementSchema = {
+const settlementSchema = {
   type: 'object',
   description: "How the policy's `conflicts.settle` would settle the conflict; the reviewer decides, the service changes no claim.",
   required: ['method', 'keep', 'explanation'],
@@ -324,7 +322,7 @@ export const historyEntrySchema = {
   },
 } as const;
 
-export const decisionSchema = {
+const decisionSchema = {
   type: 'object',
   description: 'A decision-log record: what was decided, under which policy version, from which inputs (digest), and which rules fired.',
   required: ['claimId', 'at', 'kind', 'author', 'policy', 'inputDigest', 'result', 'rulesFired'],

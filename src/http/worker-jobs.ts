@@ -5,10 +5,10 @@ import type { HttpContext } from './context';
 import { HttpError } from './errors';
 
 /** A backtest's time budget (up to BACKTEST_MAX_CLAIMS replays): 10 minutes. */
-export const DEFAULT_BACKTEST_TIMEOUT_MS = 600_000;
+const DEFAULT_BACKTEST_TIMEOUT_MS = 600_000;
 
 /** Seconds a caller refused for busy workers is asked to wait. */
-export const BUSY_RETRY_AFTER_SECONDS = 2;
+const BUSY_RETRY_AFTER_SECONDS = 2;
 
 /**
  * Runs a `kind` job off the request thread. Busy workers answer 503 with Retry-After;

@@ -63,7 +63,7 @@ const ALL_CLAIM_STATES = LEAF_STATES.filter((s) => s !== 'new');
 // Every event checks who sends it and whether a lapsed deadline (a window) has closed it.
 const who = ['roleAllowed', 'actorOwnsClaim', 'windowOpen'] as const;
 
-export const OUTCOME_GUARD: Record<DisputeOutcome, GuardName> = {
+const OUTCOME_GUARD: Record<DisputeOutcome, GuardName> = {
   upheld: 'outcomeUpheld',
   approved: 'outcomeApproved',
   partnerActionRequired: 'outcomePartnerActionRequired',

@@ -216,7 +216,7 @@ export function describeAjvError(error: ErrorObject | undefined): PayloadIssue {
 }
 
 /** `/products/0/line` → `$.products[0].line`. */
-export function pointerToJsonPath(pointer: string): string {
+function pointerToJsonPath(pointer: string): string {
   if (!pointer) return '$';
   return (
     '$' +

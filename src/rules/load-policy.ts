@@ -134,7 +134,7 @@ export function parsePolicy(text: string, file: string): PolicyLoadResult {
 }
 
 /** Deepest nesting of mappings and sequences a policy file may have. */
-export const MAX_POLICY_DEPTH = 64;
+const MAX_POLICY_DEPTH = 64;
 
 /** The first node nested deeper than `max` collections (walked without recursion), if any. */
 function deepestBeyond(root: unknown, max: number): YamlNode | undefined {
@@ -190,7 +190,7 @@ function sortIssues(issues: PolicyIssue[]): PolicyIssue[] {
 }
 
 /** `$.deadlines.reviewStart.runsIn[0]`; keys that are not identifiers are bracketed. */
-export function toJsonPath(segments: readonly Segment[]): string {
+function toJsonPath(segments: readonly Segment[]): string {
   return segments.reduce<string>((path, segment) => {
     if (typeof segment === 'number') return `${path}[${segment}]`;
     if (/^[A-Za-z_$][A-Za-z0-9_$]*$/.test(segment)) return `${path}.${segment}`;

@@ -321,7 +321,7 @@ function narrow(before: Condition, after: Condition, at: string): { at: string; 
 }
 
 /** `all(poeCount greaterThan 0, any(datedPoeCount equal 0, newestPoeAgeDays greaterThan 365))`. */
-export function renderCondition(condition: Condition): string {
+function renderCondition(condition: Condition): string {
   if ('all' in condition) return `all(${condition.all.map(renderCondition).join(', ')})`;
   if ('any' in condition) return `any(${condition.any.map(renderCondition).join(', ')})`;
   if ('not' in condition) return `not(${renderCondition(condition.not)})`;

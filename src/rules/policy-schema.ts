@@ -9,15 +9,15 @@ import type { EventType, StateId } from '../domain/claim-types';
 import { FACT_CATALOG, OPERATORS } from './fact-catalog';
 import type { ConflictSettlement, OptionalEvent, RoleKind, Weekday } from './policy-types';
 
-export const WEEKDAYS = ['mon', 'tue', 'wed', 'thu', 'fri', 'sat', 'sun'] as const satisfies readonly Weekday[];
-export const DEFAULT_WORKWEEK = ['mon', 'tue', 'wed', 'thu', 'fri'] as const satisfies readonly Weekday[];
-export const ROLE_KINDS = ['partner', 'reviewer', 'customer', 'internal'] as const satisfies readonly RoleKind[];
-export const CONFLICT_SETTLEMENTS = ['mostRecentValidPoe'] as const satisfies readonly ConflictSettlement[];
+const WEEKDAYS = ['mon', 'tue', 'wed', 'thu', 'fri', 'sat', 'sun'] as const satisfies readonly Weekday[];
+const DEFAULT_WORKWEEK = ['mon', 'tue', 'wed', 'thu', 'fri'] as const satisfies readonly Weekday[];
+const ROLE_KINDS = ['partner', 'reviewer', 'customer', 'internal'] as const satisfies readonly RoleKind[];
+const CONFLICT_SETTLEMENTS = ['mostRecentValidPoe'] as const satisfies readonly ConflictSettlement[];
 /** States in which a claim takes part in conflicts when `conflicts.activeStatuses` is not given. */
-export const DEFAULT_ACTIVE_STATUSES = ['submitted', 'underReview', 'partnerActionRequired', 'approved'] as const satisfies readonly StateId[];
+const DEFAULT_ACTIVE_STATUSES = ['submitted', 'underReview', 'partnerActionRequired', 'approved'] as const satisfies readonly StateId[];
 
 /** Events a policy may leave out of `events` (then nobody may send them). */
-export const OPTIONAL_EVENTS = ['removePoe'] as const satisfies readonly OptionalEvent[];
+const OPTIONAL_EVENTS = ['removePoe'] as const satisfies readonly OptionalEvent[];
 /** Disputes a claim may have when the policy sets no `limits.disputesPerClaim`: a rejection is disputed once. */
 export const DEFAULT_DISPUTES_PER_CLAIM = 1;
 

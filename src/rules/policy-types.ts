@@ -2,9 +2,11 @@
  * The shape of a loaded, validated policy. The JSON Schema in `policy-schema.ts`
  * validates the YAML; this is the type code reads. A loaded policy is deeply frozen.
  */
+import type { CalendarPolicy } from '../calendar/calendar';
 import type { ClaimField, EventType, StateId } from '../domain/claim-types';
 
-export type Weekday = 'mon' | 'tue' | 'wed' | 'thu' | 'fri' | 'sat' | 'sun';
+// The calendar owns the shape of its section (rules depend on the calendar, never the reverse).
+export type { CalendarPolicy, Weekday } from '../calendar/calendar';
 
 /** A json-rules-engine condition tree (`all` / `any` / `not` / a fact comparison). */
 export type Condition =
@@ -12,14 +14,6 @@ export type Condition =
   | { any: Condition[] }
   | { not: Condition }
   | { fact: string; operator: string; value: unknown; path?: string };
-
-export interface CalendarPolicy {
-  /** IANA time zone; default UTC. */
-  timeZone: string;
-  workweek: Weekday[];
-  /** Local dates, YYYY-MM-DD. */
-  holidays: string[];
-}
 
 export type RoleKind = 'partner' | 'reviewer' | 'customer' | 'internal';
 

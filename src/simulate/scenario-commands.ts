@@ -11,7 +11,7 @@ export interface Output {
 }
 
 /** Runs one scenario file; a file that cannot be read, parsed or whose policy is broken fails with the reason. */
-export async function simulateFile(file: string, policyOverride?: string): Promise<ScenarioResult> {
+async function simulateFile(file: string, policyOverride?: string): Promise<ScenarioResult> {
   const shown = relative(process.cwd(), file) || file;
   const failed = (message: string): ScenarioResult => ({
     name: shown,
@@ -57,7 +57,7 @@ export async function scenarioFiles(paths: string[]): Promise<string[]> {
 }
 
 /** Readable form of one result: the timeline, the deadlines and the verdict. */
-export function formatResult(result: ScenarioResult): string {
+function formatResult(result: ScenarioResult): string {
   const lines = [`${result.name}  (${result.file}, policy ${result.policy.id} ${result.policy.version})`];
   for (const t of result.timeline) {
     const move = t.from === t.to ? `${t.to ?? '-'}` : `${t.from ?? '-'} → ${t.to}`;

@@ -50,7 +50,7 @@ const outcomeExpectations = {
 } as const;
 
 /** Most steps a scenario may have (each may fire deadlines): simulations stay bounded. */
-export const MAX_SCENARIO_STEPS = 500;
+const MAX_SCENARIO_STEPS = 500;
 
 export const scenarioSchema = {
   $schema: 'http://json-schema.org/draft-07/schema#',

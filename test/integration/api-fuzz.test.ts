@@ -249,7 +249,7 @@ async function fuzz(op: Operation, caller: Caller, callerIndex: number): Promise
     } catch (error) {
       firstFailure ??= Date.now();
       last = `no answer (${(error as Error).message})\n${describeExchange(req, undefined, caller.name)}`;
-      throw new Error(last);
+      throw new Error(last, { cause: error });
     }
     const counts = (tally[op.operationId] ??= {});
     counts[res.status] = (counts[res.status] ?? 0) + 1;

@@ -131,7 +131,7 @@ export const sqliteDatabase: DatabaseFixture = {
 };
 
 /** PostgreSQL: one cluster per test file, a new schema (search_path) of its database per setup. */
-export function createPostgresDatabase(): DatabaseFixture {
+function createPostgresDatabase(): DatabaseFixture {
   let cluster: Promise<PostgresCluster> | undefined;
   let schemas = 0;
   return {

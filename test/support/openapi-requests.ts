@@ -62,7 +62,7 @@ export function operationsOf(doc: Json): Operation[] {
 }
 
 /** Follows a local `$ref` (`#/components/...`). */
-export function deref<T = Json>(doc: Json, value: T): T {
+function deref<T = Json>(doc: Json, value: T): T {
   let current: unknown = value;
   for (let hops = 0; hops < 20; hops++) {
     const ref = (current as { $ref?: unknown } | null)?.$ref;
@@ -205,7 +205,7 @@ function arbitraryOfType(doc: Json, schema: Schema, type: string, depth: number)
 // ---- Malformed values ----
 
 /** Dates and instants that match the documented patterns, yet name no real moment (or one out of range). */
-export const BAD_DATES = [
+const BAD_DATES = [
   '2026-02-30',
   '2026-13-01',
   '2026-00-10',
@@ -221,7 +221,7 @@ export const BAD_DATES = [
 ];
 
 /** Text that breaks naive handling: huge, control characters, lone surrogates, RTL marks, NUL. */
-export const NASTY_STRINGS = [
+const NASTY_STRINGS = [
   '',
   ' ',
   '\u0000',
@@ -238,7 +238,7 @@ export const NASTY_STRINGS = [
 ];
 
 /** `depth` nested arrays or objects, as JSON text (too deep for recursive code to walk). */
-export const deeplyNested = (depth: number, kind: 'array' | 'object') =>
+const deeplyNested = (depth: number, kind: 'array' | 'object') =>
   kind === 'array' ? '['.repeat(depth) + ']'.repeat(depth) : '{"a":'.repeat(depth) + '1' + '}'.repeat(depth);
 
 const wrongTypeValue = fc.oneof(
@@ -253,7 +253,7 @@ const wrongTypeValue = fc.oneof(
 );
 
 /** A value `schema` refuses (or one it takes only by chance), as JSON. */
-export function malformedArbitrary(doc: Json, schemaIn: Schema | undefined): fc.Arbitrary<unknown> {
+function malformedArbitrary(doc: Json, schemaIn: Schema | undefined): fc.Arbitrary<unknown> {
   const schema = schemaIn ? deref(doc, schemaIn) : {};
   const valid = schemaArbitrary(doc, schema);
   const mutated = valid.chain((value) => mutate(value));
@@ -356,7 +356,7 @@ function pathArbitrary(ctx: RequestContext, op: Operation) {
 }
 
 /** Percent-encodes a value; a lone surrogate (which encodeURIComponent refuses) goes as its WTF-8 bytes, which no UTF-8 decoder takes. */
-export function percentEncode(value: string): string {
+function percentEncode(value: string): string {
   return [...value]
     .map((ch) => {
       const code = ch.codePointAt(0)!;
@@ -470,7 +470,7 @@ function jsonBodyArbitrary(ctx: RequestContext, op: Operation, contentType: stri
 }
 
 /** Bytes that sniff as a PDF. */
-export function pdfBytes(size = 1024): Buffer {
+function pdfBytes(size = 1024): Buffer {
   const header = Buffer.from('%PDF-1.7\n%\xe2\xe3\xcf\xd3\n', 'latin1');
   return Buffer.concat([header, Buffer.alloc(Math.max(0, size - header.length), 0x20)]);
 }

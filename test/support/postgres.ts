@@ -77,7 +77,7 @@ export async function startPostgres(options: StartPostgresOptions = {}): Promise
         break;
       } catch (error) {
         // Another process may have taken the port between our probe and the start.
-        if (attempt >= 3) throw new Error(`${(error as Error).message}\n--- postgres.log ---\n${readLog(log)}`);
+        if (attempt >= 3) throw new Error(`${(error as Error).message}\n--- postgres.log ---\n${readLog(log)}`, { cause: error });
       }
     }
     const urlOf = (database: string) => `postgres://${SUPERUSER}@127.0.0.1:${port}/${database}`;
