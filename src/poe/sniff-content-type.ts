@@ -1,12 +1,13 @@
 /**
  * What a PoE file really is, from its bytes: the client's Content-Type and file name are not trusted.
  *
- * `file-type` recognises the format from a bounded prefix of the file. Our own code on top of its
- * answer does only what it cannot: it answers `cfb` for every OLE2 compound file, so the
- * directory's stream names tell a legacy .doc from an .xls or a .ppt (or an Outlook .msg, refused);
- * and for a zip-based answer the central directory's entry names refuse a package that carries
- * macros (vbaProject.bin) whatever type it declares, and name the document when its
- * [Content_Types].xml declares no main part or is beyond the prefix.
+ * `file-type` recognises the format, reading only what it needs through a tokenizer over the file.
+ * Our own code on top of its answer does only what it cannot: it answers `cfb` for every OLE2
+ * compound file, so the directory's stream names tell a legacy .doc from an .xls or a .ppt (or an
+ * Outlook .msg, refused); for a zip-based answer the central directory's entry names refuse a
+ * package that carries macros (vbaProject.bin) whatever type it declares, and name the document
+ * when its [Content_Types].xml declares no main part; and a PNG or TIFF signature is enough, as it
+ * always was here (see signatureOnly).
  */
 import { fileTypeFromTokenizer } from 'file-type';
 import { AbstractTokenizer, EndOfStreamError, type IReadChunkOptions } from 'strtok3';
@@ -36,7 +37,7 @@ const DECLARED_OFFICE_OPEN_XML = new Set(['docx', 'xlsx', 'pptx']);
 
 /**
  * `file-type`'s answers for a zip that may still be an accepted document by its part folders: a plain
- * zip (its [Content_Types].xml declares no main part, or lies beyond the prefix), or a template or
+ * zip (its [Content_Types].xml declares no main part, or file-type could not read it), or a template or
  * slide show of Word, Excel or PowerPoint. Macro-enabled packages (docm, xlsm, pptm, …) are not here:
  * they are refused.
  */
