@@ -2,18 +2,27 @@
  * Tamper-evident history: each entry carries the hash of the one before it, and
  * its own hash over its content. Editing, removing or reordering an entry breaks
  * the chain from that entry on.
+ *
+ * An entry's hash is SHA-256 (hex) over the UTF-8 of its RFC 8785 (JCS) canonical JSON,
+ * without its own `hash`: anyone can check a chain with any JCS library. Chains sealed
+ * before the service used a JCS library hashed a home-made canonical form that equals JCS
+ * on every JSON value (keys sorted by UTF-16 code units, ECMAScript number and string
+ * serialization), so they verify unchanged and entries carry no hash scheme;
+ * test/unit/history-chain-jcs.test.ts shows it on a fixture of such chains.
  */
 import { createHash } from 'node:crypto';
+import canonicalize from 'canonicalize';
 import type { HistoryEntry } from './claim-record';
 
-/** JSON with object keys sorted, so the same content always hashes the same. */
+/**
+ * RFC 8785 (JCS) canonical JSON: the same content always gives the same text. Object
+ * members whose value is undefined are left out (as JSON.stringify does); NaN and
+ * Infinity, which JSON cannot hold, are refused.
+ */
 export function canonicalJson(value: unknown): string {
-  if (value === null || typeof value !== 'object') return JSON.stringify(value) ?? 'null';
-  if (Array.isArray(value)) return `[${value.map(canonicalJson).join(',')}]`;
-  const entries = Object.entries(value as Record<string, unknown>)
-    .filter(([, v]) => v !== undefined)
-    .sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0));
-  return `{${entries.map(([k, v]) => `${JSON.stringify(k)}:${canonicalJson(v)}`).join(',')}}`;
+  const text = canonicalize(value);
+  if (text === undefined) throw new TypeError('This value has no JSON form.');
+  return text;
 }
 
 /** The hash of an entry: SHA-256 over its canonical JSON without its own `hash`. */

@@ -101,7 +101,7 @@ export function createFsPoeFileStore(dir: string): FsPoeFileStore {
           if (state !== 'staged') throw new Error(`The staged upload ${sha256} was already ${state}.`);
           const reader = await open(temp, 'r');
           try {
-            return read(createPagedFile(reader.fd, size));
+            return await read(createPagedFile(reader.fd, size));
           } finally {
             await reader.close();
           }

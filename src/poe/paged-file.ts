@@ -1,6 +1,6 @@
 /**
  * Random access to a file through a small page cache: what the content sniffer reads
- * (magic bytes, a zip's central directory, an OLE2 file's FAT and directory) without
+ * (the prefix file-type sees, a zip's central directory, an OLE2 file's FAT and directory) without
  * holding the whole file in memory.
  */
 import { readSync } from 'node:fs';
@@ -13,6 +13,8 @@ export interface ByteSource {
   readUInt32LE(offset: number): number;
   readBigUInt64LE(offset: number): bigint;
   toString(encoding: BufferEncoding, start: number, end: number): string;
+  /** Bytes [start, end) (clamped to the file), as Buffer.subarray answers them. */
+  subarray(start: number, end: number): Uint8Array;
 }
 
 export interface PagedFile extends ByteSource {
@@ -121,6 +123,11 @@ export function createPagedFile(
       const to = Math.min(size, end);
       if (to <= from) return '';
       return slice(from, to).toString(encoding);
+    },
+    subarray(start, end) {
+      const from = Math.max(0, start);
+      const to = Math.min(size, end);
+      return to <= from ? Buffer.alloc(0) : slice(from, to);
     },
   };
 }

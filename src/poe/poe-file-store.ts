@@ -14,7 +14,7 @@ export interface StoredFile {
  */
 export interface StagedFile extends StoredFile {
   /** Runs `read` over the staged bytes through a bounded page cache (never the whole file in memory). */
-  inspect<T>(read: (bytes: ByteSource) => T): Promise<T>;
+  inspect<T>(read: (bytes: ByteSource) => T | Promise<T>): Promise<T>;
   /** Stores the file under its address (the same content is stored once); the staged copy is gone afterwards. */
   commit(): Promise<StoredFile>;
   /** Removes the staged copy; harmless after commit or a second time. */

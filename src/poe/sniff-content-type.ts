@@ -1,41 +1,143 @@
-/** What a PoE file really is, from its bytes: the client's Content-Type and file name are not trusted. */
+/**
+ * What a PoE file really is, from its bytes: the client's Content-Type and file name are not trusted.
+ *
+ * `file-type` recognises the format, reading only what it needs through a tokenizer over the file.
+ * Our own code on top of its answer does only what it cannot: it answers `cfb` for every OLE2
+ * compound file, so the directory's stream names tell a legacy .doc from an .xls or a .ppt (or an
+ * Outlook .msg, refused); for a zip-based answer the central directory's entry names refuse a
+ * package that carries macros (vbaProject.bin) whatever type it declares, and name the document
+ * when its [Content_Types].xml declares no main part; and a PNG or TIFF signature is enough, as it
+ * always was here (see signatureOnly).
+ */
+import { fileTypeFromTokenizer } from 'file-type';
+import { AbstractTokenizer, EndOfStreamError, type IReadChunkOptions } from 'strtok3';
 import { poeTypeByExtension, type PoeType } from './allowed-poe-types';
 import type { ByteSource } from './paged-file';
 
-const PDF = Buffer.from('%PDF-', 'latin1');
-const PNG = Buffer.from([0x89, 0x50, 0x4e, 0x47, 0x0d, 0x0a, 0x1a, 0x0a]);
-const JPEG = Buffer.from([0xff, 0xd8, 0xff]);
-const TIFF_LE = Buffer.from([0x49, 0x49, 0x2a, 0x00]);
-const TIFF_BE = Buffer.from([0x4d, 0x4d, 0x00, 0x2a]);
-const ZIP_LOCAL = Buffer.from([0x50, 0x4b, 0x03, 0x04]);
-const OLE2 = Buffer.from([0xd0, 0xcf, 0x11, 0xe0, 0xa1, 0xb1, 0x1a, 0xe1]);
+/**
+ * `file-type`'s answers that are an allowed PoE type, by its extension: PNG includes animated PNG,
+ * JPEG includes JPEG-LS, TIFF includes the camera formats built on TIFF (each starts with a JPEG,
+ * PNG or TIFF signature, which is what this service accepted before it used `file-type`).
+ */
+const ALLOWED_BY_FILE_TYPE: Readonly<Record<string, string>> = {
+  pdf: 'pdf',
+  png: 'png',
+  apng: 'png',
+  jpg: 'jpg',
+  jls: 'jpg',
+  tif: 'tiff',
+  arw: 'tiff',
+  cr2: 'tiff',
+  dng: 'tiff',
+  nef: 'tiff',
+};
+
+/** `file-type`'s answers for a package whose [Content_Types].xml declares one of the Office documents accepted. */
+const DECLARED_OFFICE_OPEN_XML = new Set(['docx', 'xlsx', 'pptx']);
 
 /**
- * The allowed PoE type the content is, by magic bytes (and zip / OLE2 directory names), or undefined.
- * It reads the first 8 bytes, and for a zip or an OLE2 file only the records that name its entries:
- * over a PagedFile a staged upload is never read whole.
+ * `file-type`'s answers for a zip that may still be an accepted document by its part folders: a plain
+ * zip (its [Content_Types].xml declares no main part, or file-type could not read it), or a template or
+ * slide show of Word, Excel or PowerPoint. Macro-enabled packages (docm, xlsm, pptm, …) are not here:
+ * they are refused.
  */
-export function sniffContentType(content: ByteSource): PoeType | undefined {
-  const starts = (magic: Buffer) => content.length >= magic.length && magic.every((byte, i) => content.readUInt8(i) === byte);
-  if (starts(PDF)) return poeTypeByExtension('pdf');
-  if (starts(PNG)) return poeTypeByExtension('png');
-  if (starts(JPEG)) return poeTypeByExtension('jpg');
-  if (starts(TIFF_LE) || starts(TIFF_BE)) return poeTypeByExtension('tiff');
-  if (starts(ZIP_LOCAL)) return sniffOfficeOpenXml(zipEntryNames(content));
-  if (starts(OLE2)) return sniffLegacyOffice(compoundFileNames(content));
+const ZIP_BASED = new Set(['zip', 'dotx', 'xltx', 'potx', 'ppsx']);
+
+/**
+ * The allowed PoE type the content is, or undefined. `file-type` reads what it needs through a
+ * tokenizer (the magic bytes, a TIFF's first directory, a zip's first local headers and
+ * [Content_Types].xml); our code reads a zip's or an OLE2 file's directory records. Over a
+ * PagedFile a staged upload is never read whole into memory.
+ */
+export async function sniffContentType(content: ByteSource): Promise<PoeType | undefined> {
+  const found = await detect(content);
+  if (found === undefined) return signatureOnly(content);
+  const allowed = ALLOWED_BY_FILE_TYPE[found];
+  if (allowed !== undefined) return poeTypeByExtension(allowed);
+  if (DECLARED_OFFICE_OPEN_XML.has(found)) return sniffOfficeOpenXml(zipEntryNames(content), found);
+  if (ZIP_BASED.has(found)) return sniffOfficeOpenXml(zipEntryNames(content));
+  if (found === 'cfb') return sniffLegacyOffice(compoundFileNames(content));
   return undefined;
 }
 
-function sniffOfficeOpenXml(names: string[] | undefined): PoeType | undefined {
+const PNG_SIGNATURE = [0x89, 0x50, 0x4e, 0x47, 0x0d, 0x0a, 0x1a, 0x0a];
+const TIFF_SIGNATURES = [
+  [0x49, 0x49, 0x2a, 0x00],
+  [0x4d, 0x4d, 0x00, 0x2a],
+];
+
+/**
+ * `file-type` answers nothing for a PNG whose first chunk is not a valid IHDR, or a TIFF whose first
+ * directory it cannot read; this service has always taken a PNG or TIFF by its signature alone,
+ * and keeps doing so (a viewer decides what the image shows, the reviewer what it proves).
+ */
+function signatureOnly(content: ByteSource): PoeType | undefined {
+  const startsWith = (signature: number[]) =>
+    content.length >= signature.length && signature.every((byte, i) => content.readUInt8(i) === byte);
+  if (startsWith(PNG_SIGNATURE)) return poeTypeByExtension('png');
+  if (TIFF_SIGNATURES.some(startsWith)) return poeTypeByExtension('tiff');
+  return undefined;
+}
+
+/** `file-type`'s extension for these bytes; content it cannot parse is no known type. */
+async function detect(content: ByteSource): Promise<string | undefined> {
+  try {
+    return (await fileTypeFromTokenizer(new ByteSourceTokenizer(content)))?.ext;
+  } catch (error) {
+    // A read of the staged file that fails (a system error) is not the upload's fault: it surfaces.
+    if (error instanceof Error && typeof (error as NodeJS.ErrnoException).code === 'string') throw error;
+    return undefined;
+  }
+}
+
+/** A random-access strtok3 tokenizer (what `file-type` reads through) over a ByteSource. */
+class ByteSourceTokenizer extends AbstractTokenizer {
+  readonly fileInfo: { size: number };
+
+  constructor(private readonly content: ByteSource) {
+    super();
+    this.fileInfo = { size: content.length };
+  }
+
+  supportsRandomAccess(): boolean {
+    return true;
+  }
+
+  setPosition(position: number): void {
+    this.position = position;
+  }
+
+  async peekBuffer(target: Uint8Array, options?: IReadChunkOptions): Promise<number> {
+    const { length, position, mayBeLess } = this.normalizeOptions(target, options);
+    const available = Math.max(0, Math.min(this.content.length - position, length));
+    if (!mayBeLess && available < length) throw new EndOfStreamError();
+    target.set(this.content.subarray(position, position + available));
+    return available;
+  }
+
+  async readBuffer(target: Uint8Array, options?: IReadChunkOptions): Promise<number> {
+    const { position } = this.normalizeOptions(target, options);
+    const read = await this.peekBuffer(target, options);
+    this.position = position + read;
+    return read;
+  }
+}
+
+/**
+ * An OOXML package: the type its [Content_Types].xml declares (`declared`, as file-type read it),
+ * else the one its part folders name. Never a package with macros: Office keeps them in vbaProject.bin.
+ */
+function sniffOfficeOpenXml(names: string[] | undefined, declared?: string): PoeType | undefined {
   if (!names?.includes('[Content_Types].xml')) return undefined;
-  // Macro-enabled documents (docm, xlsm, pptm) carry vbaProject.bin; they are not the types we accept.
   if (names.some((name) => name.toLowerCase().endsWith('vbaproject.bin'))) return undefined;
+  if (declared !== undefined) return poeTypeByExtension(declared);
   if (names.some((name) => name.startsWith('word/'))) return poeTypeByExtension('docx');
   if (names.some((name) => name.startsWith('xl/'))) return poeTypeByExtension('xlsx');
   if (names.some((name) => name.startsWith('ppt/'))) return poeTypeByExtension('pptx');
   return undefined;
 }
 
+/** An OLE2 compound file: file-type answers `cfb` for all of them; the stream names tell the Office format. */
 function sniffLegacyOffice(names: string[] | undefined): PoeType | undefined {
   if (!names) return undefined;
   if (names.includes('WordDocument')) return poeTypeByExtension('doc');

@@ -143,18 +143,18 @@ describe('sniffContentType', () => {
     ['XLS (OLE2)', XLS, 'application/vnd.ms-excel', 'xls'],
     ['XLS (OLE2, BIFF5 "Book")', compoundFile(['Book']), 'application/vnd.ms-excel', 'xls'],
     ['PPT (OLE2)', PPT, 'application/vnd.ms-powerpoint', 'ppt'],
-  ])('recognises %s', (_label, content, contentType, extension) => {
-    expect(sniffContentType(content)).toMatchObject({ contentType, extension });
+  ])('recognises %s', async (_label, content, contentType, extension) => {
+    expect(await sniffContentType(content)).toMatchObject({ contentType, extension });
   });
 
-  it('recognises an OOXML file whose end record has a comment', () => {
-    expect(sniffContentType(zip([CONTENT_TYPES, { name: 'word/document.xml' }], { comment: 'made by hand' }))?.extension).toBe('docx');
+  it('recognises an OOXML file whose end record has a comment', async () => {
+    expect((await sniffContentType(zip([CONTENT_TYPES, { name: 'word/document.xml' }], { comment: 'made by hand' })))?.extension).toBe('docx');
   });
 
-  it('reads an OLE2 directory reached through the DIFAT chain', () => {
+  it('reads an OLE2 directory reached through the DIFAT chain', async () => {
     const big = compoundFile(['WordDocument'], 109 * 128 + 5);
     expect(compoundFileNames(big)).toEqual(['Root Entry', 'WordDocument']);
-    expect(sniffContentType(big)?.extension).toBe('doc');
+    expect((await sniffContentType(big))?.extension).toBe('doc');
   });
 
   it.each([
@@ -172,15 +172,50 @@ describe('sniffContentType', () => {
     ['a zip signature followed by garbage', Buffer.from('PK\x03\x04garbage-without-a-directory', 'latin1')],
     ['an OLE2 file with no Office stream (e.g. an Outlook .msg)', compoundFile(['__substg1.0_0037001F'])],
     ['a bare OLE2 signature', Buffer.from([0xd0, 0xcf, 0x11, 0xe0, 0xa1, 0xb1, 0x1a, 0xe1])],
-  ])('refuses %s', (_label, content) => {
-    expect(sniffContentType(content)).toBeUndefined();
+  ])('refuses %s', async (_label, content) => {
+    expect(await sniffContentType(content)).toBeUndefined();
   });
 
-  it('refuses a truncated OOXML file (central directory cut off)', () => {
-    expect(sniffContentType(DOCX.subarray(0, DOCX.length - 30))).toBeUndefined();
+  /** An OOXML package whose [Content_Types].xml declares its main part, as Office writes it. */
+  const declaring = (main: string, ...names: string[]) =>
+    zip([
+      { name: '[Content_Types].xml', data: `<?xml version="1.0"?><Types><Override PartName="/main.xml" ContentType="${main}.main+xml"/></Types>` },
+      { name: '_rels/.rels', data: '<Relationships/>' },
+      ...names.map((name) => ({ name, data: '<x/>' })),
+    ]);
+
+  it.each([
+    ['a Word document', 'application/vnd.openxmlformats-officedocument.wordprocessingml.document', 'word/document.xml', 'docx'],
+    ['an Excel workbook', 'application/vnd.openxmlformats-officedocument.spreadsheetml.sheet', 'xl/workbook.xml', 'xlsx'],
+    ['a PowerPoint presentation', 'application/vnd.openxmlformats-officedocument.presentationml.presentation', 'ppt/presentation.xml', 'pptx'],
+    ['a PowerPoint slide show (ppsx), by its part folders as before', 'application/vnd.openxmlformats-officedocument.presentationml.slideshow', 'ppt/presentation.xml', 'pptx'],
+    ['a Word template (dotx), by its part folders as before', 'application/vnd.openxmlformats-officedocument.wordprocessingml.template', 'word/document.xml', 'docx'],
+  ])('recognises %s that declares its main part in [Content_Types].xml', async (_label, main, part, extension) => {
+    expect((await sniffContentType(declaring(main, part)))?.extension).toBe(extension);
   });
 
-  it('never throws on corrupted zip and OLE2 files', () => {
+  it.each([
+    ['docm', 'application/vnd.ms-word.document.macroEnabled', 'word/document.xml'],
+    ['xlsm', 'application/vnd.ms-excel.sheet.macroEnabled', 'xl/workbook.xml'],
+    ['pptm', 'application/vnd.ms-powerpoint.presentation.macroEnabled', 'ppt/presentation.xml'],
+  ])('refuses a package declared macro-enabled (%s), even without vbaProject.bin', async (_ext, main, part) => {
+    expect(await sniffContentType(declaring(main, part))).toBeUndefined();
+  });
+
+  it('refuses a package declared a Word document that carries macros (vbaProject.bin)', async () => {
+    expect(await sniffContentType(declaring('application/vnd.openxmlformats-officedocument.wordprocessingml.document', 'word/document.xml', 'word/vbaProject.bin'))).toBeUndefined();
+  });
+
+  it('takes a PNG or TIFF by its signature even where file-type cannot parse what follows (as before)', async () => {
+    expect((await sniffContentType(Buffer.concat([PNG.subarray(0, 8), Buffer.alloc(200, 1)])))?.extension).toBe('png');
+    expect((await sniffContentType(Buffer.concat([TIFF_LE.subarray(0, 4), Buffer.alloc(200, 1)])))?.extension).toBe('tiff');
+  });
+
+  it('refuses a truncated OOXML file (central directory cut off)', async () => {
+    expect(await sniffContentType(DOCX.subarray(0, DOCX.length - 30))).toBeUndefined();
+  });
+
+  it('never throws on corrupted zip and OLE2 files', async () => {
     let seed = 42;
     const random = () => ((seed = (seed * 1_103_515_245 + 12_345) % 2 ** 31) / 2 ** 31);
     for (const sample of [DOCX, XLSX, DOC, PPT]) {
@@ -188,19 +223,19 @@ describe('sniffContentType', () => {
         const copy = Buffer.from(sample);
         for (let flips = 0; flips < 8; flips++) copy[8 + Math.floor(random() * (copy.length - 8))] = Math.floor(random() * 256);
         const cut = copy.subarray(0, 8 + Math.floor(random() * (copy.length - 8)));
-        expect(() => sniffContentType(copy)).not.toThrow();
-        expect(() => sniffContentType(cut)).not.toThrow();
+        await expect(sniffContentType(copy)).resolves.toSatisfy((type) => type === undefined || ALLOWED_POE_TYPES.includes(type as never));
+        await expect(sniffContentType(cut)).resolves.toSatisfy((type) => type === undefined || ALLOWED_POE_TYPES.includes(type as never));
       }
     }
   });
 
-  it('lists zip entry names from the central directory', () => {
+  it('lists zip entry names from the central directory', async () => {
     expect(zipEntryNames(DOCX)).toEqual(['[Content_Types].xml', '_rels/.rels', 'word/document.xml', 'word/styles.xml']);
   });
 
-  it('returns only types listed in ALLOWED_POE_TYPES', () => {
+  it('returns only types listed in ALLOWED_POE_TYPES', async () => {
     for (const sample of [PDF, PNG, JPEG, TIFF_LE, DOCX, XLSX, PPTX, DOC, XLS, PPT]) {
-      expect(ALLOWED_POE_TYPES).toContain(sniffContentType(sample));
+      expect(ALLOWED_POE_TYPES).toContain(await sniffContentType(sample));
     }
     expect(ALLOWED_POE_TYPES.map((type) => type.extension)).toEqual([
       'pdf', 'png', 'jpg', 'tiff', 'docx', 'xlsx', 'pptx', 'doc', 'xls', 'ppt',
@@ -210,14 +245,14 @@ describe('sniffContentType', () => {
 });
 
 describe('sniffing and naming an upload together', () => {
-  it('names a PNG uploaded as "scan.pdf" scan.png', () => {
-    const type = sniffContentType(PNG);
+  it('names a PNG uploaded as "scan.pdf" scan.png', async () => {
+    const type = await sniffContentType(PNG);
     expect(type?.contentType).toBe('image/png');
     expect(sanitizeFileName('scan.pdf', type?.extension)).toBe('scan.png');
   });
 
-  it('refuses plain text uploaded as "sow.pdf"', () => {
-    expect(sniffContentType(Buffer.from('This statement of work...'))).toBeUndefined();
+  it('refuses plain text uploaded as "sow.pdf"', async () => {
+    expect(await sniffContentType(Buffer.from('This statement of work...'))).toBeUndefined();
   });
 });
 
@@ -229,52 +264,65 @@ describe('sniffing a file on disk through a page cache', () => {
   afterAll(() => rmSync(dir, { recursive: true, force: true }));
 
   /** Writes `content` to a file and sniffs it through a PagedFile; also answers the most bytes the cache held. */
-  function sniffOnDisk(content: Buffer, options: { pageBytes?: number; maxPages?: number } = {}) {
+  async function sniffOnDisk(content: Buffer, options: { pageBytes?: number; maxPages?: number } = {}) {
     const path = join(dir, `${Math.random().toString(36).slice(2)}.bin`);
     writeFileSync(path, content);
     const fd = openSync(path, 'r');
     try {
       const paged = createPagedFile(fd, content.length, options);
       const names = content.length >= 4 && content.readUInt32LE(0) === 0x04034b50 ? zipEntryNames(paged) : undefined;
-      return { type: sniffContentType(paged), names, peakBytes: paged.peakBytes };
+      return { type: await sniffContentType(paged), names, peakBytes: paged.peakBytes };
     } finally {
       closeSync(fd);
     }
   }
 
-  it('answers what the in-memory sniffer answers for every sample, also with pages smaller than the records read', () => {
+  it('answers what the in-memory sniffer answers for every sample, also with pages smaller than the records read', async () => {
     const samples = [PDF, PNG, JPEG, TIFF_LE, TIFF_BE, DOCX, XLSX, PPTX, DOC, XLS, PPT, compoundFile(['WordDocument'], 109 * 128 + 5),
       zip([CONTENT_TYPES, { name: 'word/document.xml' }], { comment: 'made by hand' }), ooxml('word/document.xml', 'word/vbaProject.bin'),
       DOCX.subarray(0, DOCX.length - 30), Buffer.alloc(0), Buffer.from('PK\x03\x04garbage-without-a-directory', 'latin1')];
     for (const sample of samples) {
-      expect(sniffOnDisk(sample, { pageBytes: 7, maxPages: 3 }).type).toBe(sniffContentType(sample));
-      expect(sniffOnDisk(sample).type).toBe(sniffContentType(sample));
+      expect((await sniffOnDisk(sample, { pageBytes: 7, maxPages: 3 })).type).toBe(await sniffContentType(sample));
+      expect((await sniffOnDisk(sample)).type).toBe(await sniffContentType(sample));
     }
-    expect(sniffOnDisk(DOCX, { pageBytes: 5, maxPages: 2 }).names).toEqual(zipEntryNames(DOCX));
+    expect((await sniffOnDisk(DOCX, { pageBytes: 5, maxPages: 2 })).names).toEqual(zipEntryNames(DOCX));
   });
 
-  it('never throws on corrupted zip and OLE2 files read from disk', () => {
+  it('never throws on corrupted zip and OLE2 files read from disk', async () => {
     let seed = 7;
     const random = () => ((seed = (seed * 1_103_515_245 + 12_345) % 2 ** 31) / 2 ** 31);
     for (const sample of [DOCX, DOC]) {
       for (let round = 0; round < 40; round++) {
         const copy = Buffer.from(sample);
         for (let flips = 0; flips < 8; flips++) copy[8 + Math.floor(random() * (copy.length - 8))] = Math.floor(random() * 256);
-        expect(() => sniffOnDisk(copy, { pageBytes: 64, maxPages: 2 })).not.toThrow();
-        expect(sniffOnDisk(copy, { pageBytes: 64, maxPages: 2 }).type).toBe(sniffContentType(copy));
+        expect((await sniffOnDisk(copy, { pageBytes: 64, maxPages: 2 })).type).toBe(await sniffContentType(copy));
       }
     }
   });
 
-  it('recognises a 10 MiB Word file while holding at most its page cache (256 pages of 4 KiB) in memory', () => {
+  it('recognises a TIFF whose first directory is at the end of a 10 MiB file, reading it through the page cache', async () => {
+    // Many TIFF writers put the image data first and the directory last: file-type follows the offset.
+    const size = POE_MAX_BYTES - 64;
+    const tiff = Buffer.alloc(size);
+    tiff.write('II*\0', 0, 'latin1');
+    tiff.writeUInt32LE(size - 18, 4);
+    tiff.writeUInt16LE(1, size - 18); // one entry: a DNG version tag, which file-type names
+    tiff.writeUInt16LE(50_706, size - 16);
+    const dng = await sniffOnDisk(tiff);
+    expect(dng.type?.extension).toBe('tiff');
+    expect(dng.peakBytes).toBeGreaterThan(DEFAULT_PAGE_BYTES); // the last page was read, not only the signature
+    expect(dng.peakBytes).toBeLessThanOrEqual(3 * DEFAULT_PAGE_BYTES);
+  });
+
+  it('recognises a 10 MiB Word file while holding at most its page cache (256 pages of 4 KiB) in memory', async () => {
     const padded = zip([CONTENT_TYPES, { name: 'media/scan.bin', data: 'x'.repeat(POE_MAX_BYTES - 1024) }, { name: 'word/document.xml', data: '<x/>' }]);
     expect(padded.length).toBeGreaterThan(POE_MAX_BYTES - 1024);
-    const docx = sniffOnDisk(padded);
+    const docx = await sniffOnDisk(padded);
     expect(docx.type?.extension).toBe('docx');
     expect(docx.peakBytes).toBeLessThanOrEqual(DEFAULT_MAX_PAGES * DEFAULT_PAGE_BYTES);
 
     const ole = compoundFile(['WordDocument'], 109 * 128 + 5);
-    const legacy = sniffOnDisk(ole);
+    const legacy = await sniffOnDisk(ole);
     expect(legacy.type?.extension).toBe('doc');
     expect(legacy.peakBytes).toBeLessThanOrEqual(DEFAULT_MAX_PAGES * DEFAULT_PAGE_BYTES);
     expect(legacy.peakBytes).toBeLessThan(ole.length / 4);
