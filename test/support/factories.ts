@@ -123,7 +123,7 @@ export const PATHS: Record<ClaimStatus, PathStep[]> = {
 };
 
 /** When the latest run of a running deadline falls due. */
-export function dueAtOf(claim: ClaimRecord, name: string): string {
+export function dueAtOf(claim: { id: string; deadlines: Array<{ name: string; status: string; dueAt: string }> }, name: string): string {
   const run = claim.deadlines.filter((d) => d.name === name).at(-1);
   if (!run || run.status !== 'running') throw new Error(`deadline ${name} is not running on claim ${claim.id}`);
   return run.dueAt;

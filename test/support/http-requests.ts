@@ -1,41 +1,27 @@
-/** Callers and request helpers for the HTTP integration tests: who is who, and the usual steps of a claim. */
-import request from 'supertest';
+/**
+ * Callers and request helpers for the HTTP integration tests: who is who, and the usual steps of
+ * a claim. Every answer is checked against /openapi.json (documented-requests.ts).
+ */
 import { expect } from 'vitest';
 import type { ClaimFields } from '../../src/machines/claim-types';
-import { claimFields } from './claim-factory';
+import { documentedRequest } from './documented-requests';
+import { ACTORS, claimFields, dueAtOf, PATHS, pdfBytes, poeFormFields, type ClaimStatus } from './factories';
 import type { TestApp, TokenClaims } from './test-app';
 
-export const PARTNER_ID = '4512345';
-export const OTHER_PARTNER_ID = '4599999';
-export const TENANT_ID = '6f1c0d4e-1f1a-4a53-9b7e-3c1d2b9e8a01';
-export const OTHER_TENANT_ID = '0b7e9c2a-3d4f-4e5a-8b6c-7d8e9f0a1b2c';
+export { OTHER_PARTNER_ID, OTHER_TENANT_ID, PARTNER_ID, pdfBytes, TENANT_ID } from './factories';
 
-/** The callers the tests use, by name. */
-export const CALLERS = {
-  partner: { role: 'incentivesAdmin', partnerId: PARTNER_ID, id: 'li@fabrikam.com' },
-  partnerAdmin: { role: 'globalAdmin', partnerId: PARTNER_ID, id: 'admin@fabrikam.com' },
-  otherPartner: { role: 'incentivesAdmin', partnerId: OTHER_PARTNER_ID, id: 'someone@northwind.com' },
-  reviewer: { role: 'reviewer', id: 'rev-1' },
-  customer: { role: 'customer', tenantId: TENANT_ID, id: 'ana@contoso.com' },
-  otherCustomer: { role: 'customer', tenantId: OTHER_TENANT_ID, id: 'bob@tailspin.com' },
-  programManager: { role: 'programManager', id: 'pm-1' },
-} as const satisfies Record<string, TokenClaims>;
+/** The callers the tests use, by name: the factories' actors that hold a token (not `system`). */
+const { system: _system, ...callers } = ACTORS;
+export const CALLERS = callers satisfies Record<string, TokenClaims>;
 export type CallerName = keyof typeof CALLERS;
 
 /** The uploadPoe form fields of a signed, dated statement of work covering Teams. */
-export const POE_FIELDS = { customerSigned: 'true', signedOn: '2026-02-20', products: 'teams', describesWork: 'true' };
-
-/** Bytes that sniff as a PDF, `size` long. */
-export function pdfBytes(size = 2048): Buffer {
-  const header = Buffer.from('%PDF-1.7\n%\xe2\xe3\xcf\xd3\n', 'latin1');
-  const body = Buffer.alloc(Math.max(0, size - header.length), 0x20);
-  return Buffer.concat([header, body]).subarray(0, size);
-}
+export const POE_FIELDS = poeFormFields();
 
 /** Request helpers bound to one test app. */
 export function httpHelpers(t: TestApp) {
   const auth = (caller: CallerName | TokenClaims) => t.bearer(typeof caller === 'string' ? CALLERS[caller] : caller);
-  const api = () => request(t.app);
+  const api = () => documentedRequest(t.app);
 
   /** Creates a claim as `caller` (default the partner); returns its id and ETag. */
   async function createClaim(overrides: Partial<ClaimFields> = {}, caller: CallerName = 'partner') {
@@ -90,5 +76,24 @@ export function httpHelpers(t: TestApp) {
     return id;
   }
 
-  return { api, auth, createClaim, getClaim, act, actOk, uploadPoe, submittedClaim, rejectedClaim };
+  /** A claim created by the partner and brought to `status` over HTTP (PATHS of the factories). */
+  async function claimIn(status: ClaimStatus, overrides: Partial<ClaimFields> = {}) {
+    const { id } = await createClaim(overrides);
+    for (const step of PATHS[status]) {
+      if ('deadline' in step) {
+        const claim = await getClaim(id);
+        await t.advance(dueAtOf(claim.body, step.deadline));
+      } else if (step.event === 'uploadPoe') {
+        const upload = await uploadPoe(id, step.by as CallerName);
+        expect(upload.status, JSON.stringify(upload.body)).toBe(201);
+      } else {
+        await actOk(id, step.event, step.by as CallerName, step.payload);
+      }
+    }
+    const res = await getClaim(id);
+    expect([res.body.status, res.body.substatus].filter(Boolean).join('.')).toBe(status);
+    return id;
+  }
+
+  return { api, auth, createClaim, getClaim, act, actOk, uploadPoe, submittedClaim, rejectedClaim, claimIn };
 }
