@@ -7,7 +7,7 @@ import { Writable } from 'node:stream';
 import { Ajv } from 'ajv';
 import { generateKeyPair, SignJWT } from 'jose';
 import { pino } from 'pino';
-import request from 'supertest';
+import { documentedRequest as request } from '../support/documented-requests';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { mintToken } from '../../src/auth/mint-token';
 import { loadConfig } from '../../src/config';
