@@ -1,11 +1,11 @@
 /** Impossible instants and dates, and deeply nested input, are 400/422 problems with a location: never a 500. */
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { claimFields } from '../support/claim-factory';
 import { httpHelpers } from '../support/http-requests';
 import { bundledPolicyText } from '../support/policy-factory';
 import { createTestApp, type TestApp } from '../support/test-app';
+import { claimFields, poePayload } from '../support/factories';
 
-const POE = { fileName: 'sow.pdf', customerSigned: true, signedOn: '2026-02-20', products: ['teams'], describesWork: true };
+const POE = poePayload();
 
 const scenario = (day: string, extra: Array<Record<string, unknown>> = []) => ({
   name: 'Dates',

@@ -3,7 +3,7 @@
  * (claim fields, PoE payloads and files), and claims brought to each status through the real
  * service. Each factory gives valid defaults; overrides replace whole top-level fields.
  */
-import type { ClaimService } from '../../src/claims/claim-service';
+import type { ActOptions, ClaimService } from '../../src/claims/claim-service';
 import type { ClaimRecord } from '../../src/claims/claim-record';
 import type { Actor, ClaimFields } from '../../src/machines/claim-types';
 import { claimFields, poeDocument } from './claim-factory';
@@ -134,6 +134,8 @@ export interface ClaimInOptions {
   fields?: Partial<ClaimFields>;
   /** Actors by name (default ACTORS); e.g. `{ partner: partnerOf('4500001') }`. */
   actors?: Partial<Record<ActorName, Actor>>;
+  /** Options of the uploadPoe step (the stored file's facts, say). */
+  upload?: ActOptions;
   /** Moves the service's clock (needed for statuses reached by a deadline). */
   setClock?: (instant: Date) => void;
 }
@@ -149,7 +151,8 @@ export async function claimIn(service: ClaimService, status: ClaimStatus, option
       await service.fireDue();
       claim = await service.getClaim(claim.id);
     } else {
-      claim = (await service.act(claim.id, step.event, actors[step.by], step.payload)).claim;
+      const act = step.event === 'uploadPoe' ? options.upload : undefined;
+      claim = (await service.act(claim.id, step.event, actors[step.by], step.payload, act)).claim;
     }
   }
   if (claim.state !== status) throw new Error(`claimIn(${status}) ended in ${claim.status}`);
