@@ -6,7 +6,7 @@
 import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import type { DecisionRecord } from '../../src/claims/decision-digest';
 import { flushDecisionLog } from '../../src/http/app';
-import { claimFields } from '../support/claim-factory';
+import { claimFields } from '../support/factories';
 import { DATABASES, sqliteDatabase, useDatabase, type StoreSetup } from '../support/databases';
 import { CALLERS, httpHelpers, type CallerName } from '../support/http-requests';
 import { createTestApp, type TestApp } from '../support/test-app';

@@ -1,12 +1,12 @@
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import type { ClaimFields } from '../../src/machines/claim-types';
-import { claimFields } from '../support/claim-factory';
+import { claimFields, poeFormFields, poePayload } from '../support/factories';
 import { DATABASES, useDatabase } from '../support/databases';
 import { CALLERS, httpHelpers, OTHER_PARTNER_ID, OTHER_TENANT_ID, PARTNER_ID, TENANT_ID } from '../support/http-requests';
 import { createTestApp, type TestApp } from '../support/test-app';
 
 const BIZAPPS = [{ line: 'businessApplications' as const, product: 'dynamics365Sales' as const, subscriptionId: 'sub-7731' }];
-const BIZAPPS_POE = { customerSigned: 'true', signedOn: '2026-02-20', products: 'dynamics365Sales', describesWork: 'true' };
+const BIZAPPS_POE = poeFormFields({ products: 'dynamics365Sales' });
 
 describe.each(DATABASES)('claims over HTTP ($name)', (db) => {
   useDatabase(db);
@@ -306,7 +306,7 @@ describe('simulation over HTTP', () => {
           at: '2026-03-02T17:05:00Z',
           by: 'incentivesAdmin',
           do: 'uploadPoe',
-          with: { fileName: 'sow.pdf', customerSigned: true, signedOn: '2026-02-20', products: ['teams'], describesWork: true },
+          with: poePayload(),
         },
         { at: '2026-03-02T17:10:00Z', by: 'incentivesAdmin', do: 'submit' },
         { at: '2026-03-04T16:00:00Z', by: 'reviewer', do: 'startReview' },

@@ -17,7 +17,7 @@ import { ALLOWED_POE_TYPES } from '../../src/poe/allowed-poe-types';
 import { startService, type RunningService } from '../../src/server';
 import { BUNDLED_POLICY_PATH } from '../support/bundled-policy';
 import { claimFieldsSchema, EVENT_PAYLOAD_SCHEMAS } from '../../src/machines/event-payloads';
-import { claimFields } from '../support/claim-factory';
+import { claimFields } from '../support/factories';
 import { CALLERS, httpHelpers } from '../support/http-requests';
 import { concretePath, registeredRoutes } from '../support/http-routes';
 import { createTestApp, type TestApp, type TestAppOptions } from '../support/test-app';

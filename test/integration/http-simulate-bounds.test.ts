@@ -9,7 +9,7 @@ import { afterEach, describe, expect, it } from 'vitest';
 import { httpHelpers } from '../support/http-requests';
 import { bundledPolicyText } from '../support/policy-factory';
 import { createTestApp, type TestApp } from '../support/test-app';
-import { claimFields, poePayload } from '../support/factories';
+import { ACTORS, claimFields, poePayload } from '../support/factories';
 
 const POE = poePayload();
 
@@ -160,7 +160,7 @@ describe('POST /v1/simulate bounds', () => {
 
   it('/healthz stays fast while a large backtest runs (measured against an idle baseline in the same run)', async () => {
     t = await createTestApp();
-    const partner = { role: 'incentivesAdmin', partnerId: '4512345' };
+    const partner = ACTORS.partner;
     for (let i = 0; i < 3000; i++) await t.service.create(partner, claimFields());
     const base = await listen(t.app);
     const token = await t.bearer({ role: 'reviewer' });

@@ -103,8 +103,8 @@ describe('deadlines beside webhook delivery', () => {
     // Messages for the receiver: three claims with information requested (one outbox message each)…
     for (let i = 0; i < 3; i++) {
       const claim = await claimIn(service.service, 'submitted');
-      await service.service.act(claim.id, 'startReview', { role: 'reviewer' }, {});
-      await service.service.act(claim.id, 'requestInfo', { role: 'reviewer' }, { deficiencies: ['missingCustomerAcknowledgment'], comment: 'Please add the signature page' });
+      await service.service.act(claim.id, 'startReview', ACTORS.reviewer, {});
+      await service.service.act(claim.id, 'requestInfo', ACTORS.reviewer, { deficiencies: ['missingCustomerAcknowledgment'], comment: 'Please add the signature page' });
     }
     // …and a claim whose review has not started: reviewStart falls due after five business days.
     const waiting = await claimIn(service.service, 'submitted');

@@ -338,7 +338,7 @@ describe('refusals', () => {
   });
 
   it("a customer of another tenant is refused with notYourClaim", () => {
-    const stranger = { role: 'customer', tenantId: '00000000-0000-4000-8000-000000000000' };
+    const stranger = customerOf('00000000-0000-4000-8000-000000000000');
     expect(refusalOf(driveTo('approved.consentPending'), { ...VALID.denyConsent, actor: stranger })?.code).toBe(
       'notYourClaim',
     );
