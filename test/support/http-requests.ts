@@ -59,41 +59,39 @@ export function httpHelpers(t: TestApp) {
     return req.attach('file', file, { filename: name, contentType: 'application/pdf' });
   }
 
-  /** A claim created, documented and submitted by the partner. */
-  async function submittedClaim(overrides: Partial<ClaimFields> = {}) {
-    const { id } = await createClaim(overrides);
-    const upload = await uploadPoe(id);
-    expect(upload.status, JSON.stringify(upload.body)).toBe(201);
-    await actOk(id, 'submit', 'partner');
-    return id;
-  }
-
-  /** A submitted claim taken into review and rejected by the reviewer. */
-  async function rejectedClaim(overrides: Partial<ClaimFields> = {}) {
-    const id = await submittedClaim(overrides);
-    await actOk(id, 'startReview', 'reviewer');
-    await actOk(id, 'reject', 'reviewer', { reason: 'insufficientPoe', comment: 'The SOW does not name the customer.' });
-    return id;
-  }
-
-  /** A claim created by the partner and brought to `status` over HTTP (PATHS of the factories). */
-  async function claimIn(status: ClaimStatus, overrides: Partial<ClaimFields> = {}) {
-    const { id } = await createClaim(overrides);
+  /**
+   * A claim created by the partner and brought to `status` over HTTP (the factories' PATHS).
+   * `partner` acts in the partner's steps (say `otherPartner`, with fields of its partner ID);
+   * `poeFields` are the uploaded PoE's form fields.
+   */
+  async function claimIn(
+    status: ClaimStatus,
+    overrides: Partial<ClaimFields> = {},
+    options: { partner?: CallerName; poeFields?: Record<string, string> } = {},
+  ) {
+    const as = (name: string) => (name === 'partner' ? (options.partner ?? 'partner') : name) as CallerName;
+    const { id } = await createClaim(overrides, as('partner'));
     for (const step of PATHS[status]) {
       if ('deadline' in step) {
         const claim = await getClaim(id);
         await t.advance(dueAtOf(claim.body, step.deadline));
       } else if (step.event === 'uploadPoe') {
-        const upload = await uploadPoe(id, step.by as CallerName);
+        const upload = await uploadPoe(id, as(step.by), options.poeFields ?? POE_FIELDS);
         expect(upload.status, JSON.stringify(upload.body)).toBe(201);
       } else {
-        await actOk(id, step.event, step.by as CallerName, step.payload);
+        await actOk(id, step.event, as(step.by), step.payload);
       }
     }
     const res = await getClaim(id);
     expect([res.body.status, res.body.substatus].filter(Boolean).join('.')).toBe(status);
     return id;
   }
+
+  /** A claim created, documented and submitted by the partner. */
+  const submittedClaim = (overrides: Partial<ClaimFields> = {}) => claimIn('submitted', overrides);
+
+  /** A submitted claim taken into review and rejected by the reviewer (insufficientPoe). */
+  const rejectedClaim = (overrides: Partial<ClaimFields> = {}) => claimIn('rejected', overrides);
 
   return { api, auth, createClaim, getClaim, act, actOk, uploadPoe, submittedClaim, rejectedClaim, claimIn };
 }
