@@ -1,8 +1,8 @@
 /** Impossible instants and dates, and deeply nested input, are 400/422 problems with a location: never a 500. */
-import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { httpHelpers } from '../support/http-requests';
+import { describe, expect, it } from 'vitest';
+import { type HttpHelpers, useHttpApp } from '../support/http-requests';
 import { bundledPolicyText } from '../support/policy-factory';
-import { createTestApp, type TestApp } from '../support/test-app';
+import { type TestApp } from '../support/test-app';
 import { claimFields, poePayload } from '../support/factories';
 
 const POE = poePayload();
@@ -23,12 +23,8 @@ const nested = (depth: number) => '{"a":'.repeat(depth) + '1' + '}'.repeat(depth
 
 describe('impossible instants and deep nesting', () => {
   let t: TestApp;
-  let h: ReturnType<typeof httpHelpers>;
-  beforeEach(async () => {
-    t = await createTestApp();
-    h = httpHelpers(t);
-  });
-  afterEach(() => t.close());
+  let h: HttpHelpers;
+  useHttpApp({}, (app) => ({ t, h } = app));
 
   const simulate = async (body: unknown) =>
     h.api().post('/v1/simulate').set('Authorization', await h.auth('programManager')).send(body as object);

@@ -4,11 +4,11 @@
  * way round), for reading, listing, acting, the tenantId filter, conflicts and the
  * assessment report, on every store; claims stored before migration 003 too.
  */
-import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { migrateLatest, migrationSource } from '../../src/db/database';
 import { claimFields, customerOf } from '../support/factories';
 import { DATABASES, sqliteDatabase, postgresDatabase, useDatabase } from '../support/databases';
-import { CALLERS, httpHelpers, OTHER_PARTNER_ID, TENANT_ID } from '../support/http-requests';
+import { CALLERS, type HttpHelpers, useHttpApp, OTHER_PARTNER_ID, TENANT_ID } from '../support/http-requests';
 import { createTestApp, type TestApp } from '../support/test-app';
 
 const UPPER = TENANT_ID.toUpperCase();
@@ -17,12 +17,8 @@ const onTenant = (tenantId: string) => ({ customer: { tenantId, domain: 'contoso
 describe.each(DATABASES)('tenant IDs without case ($name)', (db) => {
   useDatabase(db);
   let t: TestApp;
-  let h: ReturnType<typeof httpHelpers>;
-  beforeEach(async () => {
-    t = await createTestApp({ database: db });
-    h = httpHelpers(t);
-  });
-  afterEach(() => t.close());
+  let h: HttpHelpers;
+  useHttpApp({ database: db }, (app) => ({ t, h } = app));
 
   const approved = (tenantId: string) => h.claimIn('approved.consentPending', onTenant(tenantId));
 

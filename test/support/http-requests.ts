@@ -2,11 +2,11 @@
  * Callers and request helpers for the HTTP integration tests: who is who, and the usual steps of
  * a claim. Every answer is checked against /openapi.json (documented-requests.ts).
  */
-import { expect } from 'vitest';
+import { afterEach, beforeEach, expect } from 'vitest';
 import type { ClaimFields } from '../../src/machines/claim-types';
 import { documentedRequest } from './documented-requests';
 import { ACTORS, claimFields, dueAtOf, PATHS, pdfBytes, poeFormFields, type ClaimStatus } from './factories';
-import type { TestApp, TokenClaims } from './test-app';
+import { createTestApp, type TestApp, type TestAppOptions, type TokenClaims } from './test-app';
 
 export { OTHER_PARTNER_ID, OTHER_TENANT_ID, PARTNER_ID, pdfBytes, TENANT_ID } from './factories';
 
@@ -94,4 +94,22 @@ export function httpHelpers(t: TestApp) {
   const rejectedClaim = (overrides: Partial<ClaimFields> = {}) => claimIn('rejected', overrides);
 
   return { api, auth, createClaim, getClaim, act, actOk, uploadPoe, submittedClaim, rejectedClaim, claimIn };
+}
+
+export type HttpHelpers = ReturnType<typeof httpHelpers>;
+
+/**
+ * A fresh test app and its helpers for each test of the enclosing describe (or file), closed
+ * after it: `let t, h; useHttpApp({ database: db }, (app) => ({ t, h } = app));`.
+ */
+export function useHttpApp(options: TestAppOptions, set: (app: { t: TestApp; h: HttpHelpers }) => void): void {
+  let current: TestApp | undefined;
+  beforeEach(async () => {
+    current = await createTestApp(options);
+    set({ t: current, h: httpHelpers(current) });
+  });
+  afterEach(async () => {
+    await current?.close();
+    current = undefined;
+  });
 }
