@@ -16,6 +16,7 @@ import { request as httpRequest } from 'node:http';
 import { Ajv2020, type ValidateFunction } from 'ajv/dist/2020.js';
 import addFormatsPlugin from 'ajv-formats';
 import fc from 'fast-check';
+import { pdfBytes as factoryPdfBytes } from './factories';
 
 export type Json = Record<string, unknown>;
 type Schema = Json;
@@ -471,8 +472,7 @@ function jsonBodyArbitrary(ctx: RequestContext, op: Operation, contentType: stri
 
 /** Bytes that sniff as a PDF. */
 export function pdfBytes(size = 1024): Buffer {
-  const header = Buffer.from('%PDF-1.7\n%\xe2\xe3\xcf\xd3\n', 'latin1');
-  return Buffer.concat([header, Buffer.alloc(Math.max(0, size - header.length), 0x20)]);
+  return factoryPdfBytes(size);
 }
 
 interface Part {
