@@ -28,7 +28,7 @@ import { loadConfig } from '../../src/config';
 import { startService, type RunningService } from '../../src/server';
 import { BUNDLED_POLICY_DIR } from '../../src/simulate/policy-files';
 import { BUNDLED_POLICY_PATH, bundledPolicy } from '../support/bundled-policy';
-import { claimFields } from '../support/claim-factory';
+import { claimFields } from '../support/factories';
 import { CALLERS, httpHelpers, OTHER_PARTNER_ID, OTHER_TENANT_ID, PARTNER_ID, TENANT_ID } from '../support/http-requests';
 import {
   createResponseChecker,

@@ -8,10 +8,10 @@ import { createDatabase, migrateLatest } from '../../src/db/database';
 import { createKnexClaimStore } from '../../src/db/knex-claim-store';
 import { createSequentialIds, createVirtualClock } from '../../src/simulate/run-scenario';
 import { compiledBundledPolicy } from '../support/bundled-policy';
-import { claimFields } from '../support/claim-factory';
+import { ACTORS, claimFields, poePayload } from '../support/factories';
 
-const PARTNER = { role: 'incentivesAdmin', partnerId: '4512345' };
-const POE = { fileName: 'sow.pdf', customerSigned: true, signedOn: '2026-02-20', products: ['teams'], describesWork: true };
+const PARTNER = ACTORS.partner;
+const POE = poePayload();
 
 let dataDir: string;
 const saved = { DATA_DIR: process.env.DATA_DIR, DATABASE_URL: process.env.DATABASE_URL };

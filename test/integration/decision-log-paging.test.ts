@@ -6,9 +6,9 @@
 import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import type { DecisionRecord } from '../../src/claims/decision-digest';
 import { flushDecisionLog } from '../../src/http/app';
-import { claimFields } from '../support/claim-factory';
+import { claimFields } from '../support/factories';
 import { DATABASES, sqliteDatabase, useDatabase, type StoreSetup } from '../support/databases';
-import { CALLERS, httpHelpers, type CallerName } from '../support/http-requests';
+import { CALLERS, httpHelpers, type HttpHelpers, useHttpApp, type CallerName } from '../support/http-requests';
 import { createTestApp, type TestApp } from '../support/test-app';
 
 const FLOOD = 1_200;
@@ -138,13 +138,8 @@ describe.each(DATABASES)('paging a decision log of 1,200 evaluations and 3 trans
 });
 
 describe('the decisions list refuses what is not a page of it', () => {
-  let t: TestApp;
-  let h: ReturnType<typeof httpHelpers>;
-  beforeEach(async () => {
-    t = await createTestApp();
-    h = httpHelpers(t);
-  });
-  afterEach(() => t.close());
+  let h: HttpHelpers;
+  useHttpApp({}, (app) => ({ h } = app));
 
   it.each([
     ['cursor=abc', '$.cursor'],

@@ -5,7 +5,8 @@
  */
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { digestInput } from '../../src/claims/decision-digest';
-import { httpHelpers, OTHER_PARTNER_ID, POE_FIELDS, TENANT_ID, type CallerName } from '../support/http-requests';
+import { poeFormFields } from '../support/factories';
+import { httpHelpers, OTHER_PARTNER_ID, TENANT_ID, type CallerName } from '../support/http-requests';
 import { sqliteDatabase, useDatabase } from '../support/databases';
 import { createTestApp, type TestApp } from '../support/test-app';
 
@@ -22,13 +23,8 @@ afterEach(() => t.close());
 const OTHER = { partnerId: OTHER_PARTNER_ID, mpnId: OTHER_PARTNER_ID };
 
 /** A claim created, documented (PoE signed on `signedOn`) and submitted by `caller`. */
-async function submitted(caller: 'partner' | 'otherPartner', signedOn: string, overrides: object = {}) {
-  const { id } = await h.createClaim({ ...(caller === 'otherPartner' ? OTHER : {}), ...overrides }, caller);
-  const upload = await h.uploadPoe(id, caller, { ...POE_FIELDS, signedOn });
-  expect(upload.status, JSON.stringify(upload.body)).toBe(201);
-  await h.actOk(id, 'submit', caller);
-  return id;
-}
+const submitted = (caller: 'partner' | 'otherPartner', signedOn: string, overrides: object = {}) =>
+  h.claimIn('submitted', { ...(caller === 'otherPartner' ? OTHER : {}), ...overrides }, { partner: caller, poeFields: poeFormFields({ signedOn }) });
 
 async function read(id: string, caller: CallerName) {
   return (await h.getClaim(id, caller)).body as Record<string, unknown>;

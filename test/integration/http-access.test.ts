@@ -2,7 +2,7 @@ import { randomBytes } from 'node:crypto';
 import type { Test } from 'supertest';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { mintToken } from '../../src/auth/mint-token';
-import { claimFields } from '../support/claim-factory';
+import { claimFields } from '../support/factories';
 import { CALLERS, httpHelpers, OTHER_PARTNER_ID, PARTNER_ID, pdfBytes, POE_FIELDS, TENANT_ID, type CallerName } from '../support/http-requests';
 import { concretePath, registeredRoutes } from '../support/http-routes';
 import { createTestApp, type TestApp } from '../support/test-app';

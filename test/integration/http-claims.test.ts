@@ -1,22 +1,18 @@
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import type { ClaimFields } from '../../src/domain/claim-types';
-import { claimFields } from '../support/claim-factory';
+import { claimFields, poeFormFields, poePayload } from '../support/factories';
 import { DATABASES, useDatabase } from '../support/databases';
-import { CALLERS, httpHelpers, OTHER_PARTNER_ID, OTHER_TENANT_ID, PARTNER_ID, TENANT_ID } from '../support/http-requests';
+import { CALLERS, httpHelpers, type HttpHelpers, useHttpApp, OTHER_PARTNER_ID, OTHER_TENANT_ID, PARTNER_ID, TENANT_ID } from '../support/http-requests';
 import { createTestApp, type TestApp } from '../support/test-app';
 
 const BIZAPPS = [{ line: 'businessApplications' as const, product: 'dynamics365Sales' as const, subscriptionId: 'sub-7731' }];
-const BIZAPPS_POE = { customerSigned: 'true', signedOn: '2026-02-20', products: 'dynamics365Sales', describesWork: 'true' };
+const BIZAPPS_POE = poeFormFields({ products: 'dynamics365Sales' });
 
 describe.each(DATABASES)('claims over HTTP ($name)', (db) => {
   useDatabase(db);
   let t: TestApp;
-  let h: ReturnType<typeof httpHelpers>;
-  beforeEach(async () => {
-    t = await createTestApp({ database: db });
-    h = httpHelpers(t);
-  });
-  afterEach(() => t.close());
+  let h: HttpHelpers;
+  useHttpApp({ database: db }, (app) => ({ t, h } = app));
 
   it('takes a claim from creation to assessment: create, PoE, submit, review, approve, consent window', async () => {
     const created = await h.api()
@@ -209,12 +205,8 @@ describe.each(DATABASES)('claims over HTTP ($name)', (db) => {
 describe.each(DATABASES)('disputes over HTTP ($name)', (db) => {
   useDatabase(db);
   let t: TestApp;
-  let h: ReturnType<typeof httpHelpers>;
-  beforeEach(async () => {
-    t = await createTestApp({ database: db });
-    h = httpHelpers(t);
-  });
-  afterEach(() => t.close());
+  let h: HttpHelpers;
+  useHttpApp({ database: db }, (app) => ({ t, h } = app));
 
   async function rejected(products: ClaimFields['products'], poe: Record<string, string>) {
     const { id } = await h.createClaim({ products });
@@ -306,7 +298,7 @@ describe('simulation over HTTP', () => {
           at: '2026-03-02T17:05:00Z',
           by: 'incentivesAdmin',
           do: 'uploadPoe',
-          with: { fileName: 'sow.pdf', customerSigned: true, signedOn: '2026-02-20', products: ['teams'], describesWork: true },
+          with: poePayload(),
         },
         { at: '2026-03-02T17:10:00Z', by: 'incentivesAdmin', do: 'submit' },
         { at: '2026-03-04T16:00:00Z', by: 'reviewer', do: 'startReview' },

@@ -1,6 +1,6 @@
 import { afterEach, describe, expect, it } from 'vitest';
 import type { IdempotencyStore } from '../../src/idempotency/idempotency-store';
-import { claimFields } from '../support/claim-factory';
+import { claimFields } from '../support/factories';
 import { DATABASES, useDatabase } from '../support/databases';
 import { httpHelpers, pdfBytes, POE_FIELDS } from '../support/http-requests';
 import { createTestApp, type TestApp, type TestAppOptions } from '../support/test-app';

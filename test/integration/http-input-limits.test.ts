@@ -1,11 +1,10 @@
 /** Impossible instants and dates, and deeply nested input, are 400/422 problems with a location: never a 500. */
-import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { claimFields } from '../support/claim-factory';
-import { httpHelpers } from '../support/http-requests';
+import { describe, expect, it } from 'vitest';
+import { type HttpHelpers, useHttpApp } from '../support/http-requests';
 import { bundledPolicyText } from '../support/policy-factory';
-import { createTestApp, type TestApp } from '../support/test-app';
+import { claimFields, poePayload } from '../support/factories';
 
-const POE = { fileName: 'sow.pdf', customerSigned: true, signedOn: '2026-02-20', products: ['teams'], describesWork: true };
+const POE = poePayload();
 
 const scenario = (day: string, extra: Array<Record<string, unknown>> = []) => ({
   name: 'Dates',
@@ -22,13 +21,8 @@ const scenario = (day: string, extra: Array<Record<string, unknown>> = []) => ({
 const nested = (depth: number) => '{"a":'.repeat(depth) + '1' + '}'.repeat(depth);
 
 describe('impossible instants and deep nesting', () => {
-  let t: TestApp;
-  let h: ReturnType<typeof httpHelpers>;
-  beforeEach(async () => {
-    t = await createTestApp();
-    h = httpHelpers(t);
-  });
-  afterEach(() => t.close());
+  let h: HttpHelpers;
+  useHttpApp({}, (app) => ({ h } = app));
 
   const simulate = async (body: unknown) =>
     h.api().post('/v1/simulate').set('Authorization', await h.auth('programManager')).send(body as object);

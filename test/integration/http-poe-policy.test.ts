@@ -1,17 +1,13 @@
-import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { compilePolicy } from '../../src/policies/compiled-policy';
 import { staticPolicySource } from '../../src/policies/policy-registry';
 import { bundledPolicy, withPolicy } from '../support/bundled-policy';
-import { httpHelpers, pdfBytes, POE_FIELDS } from '../support/http-requests';
+import { httpHelpers, type HttpHelpers, useHttpApp, pdfBytes, POE_FIELDS } from '../support/http-requests';
 import { createTestApp, type TestApp } from '../support/test-app';
 
 let t: TestApp;
-let h: ReturnType<typeof httpHelpers>;
-beforeEach(async () => {
-  t = await createTestApp();
-  h = httpHelpers(t);
-});
-afterEach(() => t.close());
+let h: HttpHelpers;
+useHttpApp({}, (app) => ({ t, h } = app));
 
 /** A claim in editing with one uploaded PoE; returns the claim id and the PoE id. */
 async function claimWithPoe() {

@@ -8,15 +8,15 @@ import type { EvaluationInput } from '../../src/claims/evaluate-claim';
 import { flushDecisionLog } from '../../src/http/app';
 import { createDecisionQueue } from '../../src/http/evaluate-routes';
 import { createPolicyRegistry, type PolicyRegistry } from '../../src/policies/policy-registry';
-import { claimFields } from '../support/claim-factory';
 import { memoryDatabase, sqliteDatabase, useDatabase } from '../support/databases';
 import { httpHelpers, PARTNER_ID, TENANT_ID, type CallerName } from '../support/http-requests';
 import { policyYaml, positionOf } from '../support/policy-factory';
 import { createTestApp, type TestApp, type TestAppOptions } from '../support/test-app';
+import { claimFields, poePayload } from '../support/factories';
 
 const BIZAPPS = [{ line: 'businessApplications' as const, product: 'dynamics365Sales' as const, subscriptionId: 'sub-7731' }];
 const BIZAPPS_POE = { customerSigned: 'true', signedOn: '2026-02-20', products: 'dynamics365Sales', describesWork: 'true' };
-const POE = { fileName: 'sow.pdf', customerSigned: true, signedOn: '2026-02-20', products: ['teams'], describesWork: true };
+const POE = poePayload();
 
 /** An evaluation input: a complete claim in `editing` with one good PoE, created at TEST_START; overrides replace whole parts. */
 function evaluationInput(claim: Partial<EvaluationInput['claim']> = {}, rest: Partial<Omit<EvaluationInput, 'claim'>> = {}): EvaluationInput {

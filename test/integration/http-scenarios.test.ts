@@ -3,7 +3,7 @@
  * service's clock moves, ends as `cpor simulate` says it does.
  */
 import { resolve } from 'node:path';
-import request from 'supertest';
+import { documentedRequest as request } from '../support/documented-requests';
 import { beforeAll, describe, expect, it } from 'vitest';
 import type { Actor } from '../../src/domain/claim-types';
 import { loadScenarioFile, type Scenario, type ScenarioActor } from '../../src/simulate/scenario';

@@ -6,12 +6,12 @@ import type { Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { performance } from 'node:perf_hooks';
 import { afterEach, describe, expect, it } from 'vitest';
-import { claimFields } from '../support/claim-factory';
 import { httpHelpers } from '../support/http-requests';
 import { bundledPolicyText } from '../support/policy-factory';
 import { createTestApp, type TestApp } from '../support/test-app';
+import { ACTORS, claimFields, poePayload } from '../support/factories';
 
-const POE = { fileName: 'sow.pdf', customerSigned: true, signedOn: '2026-02-20', products: ['teams'], describesWork: true };
+const POE = poePayload();
 
 /** A scenario of `cycles` review rounds (request for information, resubmission, review), 3 steps each after the first 4. */
 export function reviewCycles(cycles: number, name = 'Many review cycles') {
@@ -160,7 +160,7 @@ describe('POST /v1/simulate bounds', () => {
 
   it('/healthz stays fast while a large backtest runs (measured against an idle baseline in the same run)', async () => {
     t = await createTestApp();
-    const partner = { role: 'incentivesAdmin', partnerId: '4512345' };
+    const partner = ACTORS.partner;
     for (let i = 0; i < 3000; i++) await t.service.create(partner, claimFields());
     const base = await listen(t.app);
     const token = await t.bearer({ role: 'reviewer' });

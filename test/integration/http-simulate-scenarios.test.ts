@@ -5,12 +5,12 @@ import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
 import { createPolicyRegistry, type PolicyRegistry } from '../../src/policies/policy-registry';
 import { parseScenario } from '../../src/simulate/scenario';
-import { claimFields } from '../support/claim-factory';
 import { httpHelpers } from '../support/http-requests';
 import { policyYaml } from '../support/policy-factory';
 import { createTestApp, type TestApp } from '../support/test-app';
+import { claimFields, poePayload } from '../support/factories';
 
-const POE = { fileName: 'sow.pdf', customerSigned: true, signedOn: '2026-02-20', products: ['teams'], describesWork: true };
+const POE = poePayload();
 
 const base = (steps: Array<Record<string, unknown>>) => ({ name: 'A scenario', claim: claimFields(), steps });
 

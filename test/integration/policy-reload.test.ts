@@ -7,11 +7,11 @@ import { loadConfig } from '../../src/config';
 import { startService, type RunningService } from '../../src/server';
 import { createVirtualClock } from '../../src/simulate/run-scenario';
 import { BUNDLED_POLICY_PATH } from '../support/bundled-policy';
-import { claimFields } from '../support/claim-factory';
 import { bundledPolicyText } from '../support/policy-factory';
+import { ACTORS, claimFields, poePayload } from '../support/factories';
 
-const PARTNER = { role: 'incentivesAdmin', partnerId: '4512345' };
-const POE = { fileName: 'sow.pdf', customerSigned: true, signedOn: '2026-02-20', products: ['teams'], describesWork: true };
+const PARTNER = ACTORS.partner;
+const POE = poePayload();
 
 const running: RunningService[] = [];
 afterEach(async () => {

@@ -14,12 +14,10 @@ import { createKnexClaimStore } from '../../src/db/knex-claim-store';
 import { startService, type RunningService } from '../../src/server';
 import { createVirtualClock } from '../../src/simulate/run-scenario';
 import { BUNDLED_POLICY_PATH, compiledBundledPolicy } from '../support/bundled-policy';
-import { claimFields } from '../support/claim-factory';
+import { ACTORS, claimFields, claimIn } from '../support/factories';
 
 const ROOT = resolve(import.meta.dirname, '..', '..');
 const SECRET = 'durability-test-secret-of-at-least-32-bytes';
-const PARTNER = { role: 'incentivesAdmin', partnerId: '4512345' };
-const POE = { fileName: 'sow.pdf', customerSigned: true, signedOn: '2026-02-20', products: ['teams'], describesWork: true };
 
 const running: RunningService[] = [];
 afterEach(async () => {
@@ -39,13 +37,6 @@ async function start(dataDir: string, clock: { now(): Date }) {
   return service;
 }
 
-/** Creates and submits a claim through the service (reviewStart and decisionTarget start). */
-async function submittedClaim(service: RunningService['service']) {
-  const { claim } = await service.create(PARTNER, claimFields());
-  await service.act(claim.id, 'uploadPoe', PARTNER, POE);
-  return (await service.act(claim.id, 'submit', PARTNER, {})).claim;
-}
-
 const firedEvents = async (service: RunningService['service'], id: string) =>
   (await service.history(id)).filter((e) => e.actor.role === 'system').map((e) => e.event);
 
@@ -54,7 +45,7 @@ describe('durable deadlines', () => {
     const dataDir = mkdtempSync(join(tmpdir(), 'cpor-restart-'));
     const clock = createVirtualClock(new Date('2026-03-02T17:00:00Z'));
     const first = await start(dataDir, clock);
-    const claim = await submittedClaim(first.service);
+    const claim = await claimIn(first.service, 'submitted');
     await first.close();
     running.length = 0;
 
@@ -77,7 +68,7 @@ describe('durable deadlines', () => {
     const a = await start(dataDir, clock);
     const b = await start(dataDir, clock);
     const claims = [];
-    for (let i = 0; i < 20; i++) claims.push(await submittedClaim(i % 2 ? a.service : b.service));
+    for (let i = 0; i < 20; i++) claims.push(await claimIn(i % 2 ? a.service : b.service, 'submitted'));
     clock.set(new Date('2026-03-20T00:00:00Z'));
     await Promise.all([a.scheduler.tick(), b.scheduler.tick(), a.scheduler.tick(), b.scheduler.tick()]);
     for (const claim of claims) {
@@ -109,12 +100,12 @@ describe('deadlines beside webhook delivery', () => {
     running.push(service);
     // Messages for the receiver: three claims with information requested (one outbox message each)…
     for (let i = 0; i < 3; i++) {
-      const claim = await submittedClaim(service.service);
-      await service.service.act(claim.id, 'startReview', { role: 'reviewer' }, {});
-      await service.service.act(claim.id, 'requestInfo', { role: 'reviewer' }, { deficiencies: ['missingCustomerAcknowledgment'], comment: 'Please add the signature page' });
+      const claim = await claimIn(service.service, 'submitted');
+      await service.service.act(claim.id, 'startReview', ACTORS.reviewer, {});
+      await service.service.act(claim.id, 'requestInfo', ACTORS.reviewer, { deficiencies: ['missingCustomerAcknowledgment'], comment: 'Please add the signature page' });
     }
     // …and a claim whose review has not started: reviewStart falls due after five business days.
-    const waiting = await submittedClaim(service.service);
+    const waiting = await claimIn(service.service, 'submitted');
     const deadline = Date.now() + 10_000;
     while (requests === 0 && Date.now() < deadline) await new Promise((r) => setTimeout(r, 10));
     expect(requests, 'the dispatcher is waiting on the receiver').toBeGreaterThan(0);

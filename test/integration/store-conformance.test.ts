@@ -17,12 +17,12 @@ import { createDatabase, migrateDown, migrateLatest, migrationStatus } from '../
 import type { Actor, ClaimFields, StateId } from '../../src/domain/claim-types';
 import { createSequentialIds, createVirtualClock } from '../../src/simulate/run-scenario';
 import { compiledBundledPolicy } from '../support/bundled-policy';
-import { claimFields } from '../support/claim-factory';
 import { DATABASES, useDatabase, type StoreSetup } from '../support/databases';
+import { ACTORS, claimFields, claimIn, poePayload } from '../support/factories';
 
-const PARTNER: Actor = { role: 'incentivesAdmin', partnerId: '4512345', id: 'li@fabrikam.com' };
-const REVIEWER: Actor = { role: 'reviewer', id: 'rev-1' };
-const POE = { fileName: 'sow.pdf', customerSigned: true, signedOn: '2026-02-20', products: ['teams'], describesWork: true };
+const PARTNER: Actor = ACTORS.partner;
+const REVIEWER: Actor = ACTORS.reviewer;
+const POE = poePayload();
 const FILE = { sha256: 'a'.repeat(64), size: 12_345, contentType: 'application/pdf' };
 const OTHER_TENANT = '0b5f2c1e-7d2a-4c1b-9e3f-2a6d8c4b1f07';
 const TABLES = [
@@ -69,11 +69,8 @@ type Service = ReturnType<typeof serviceOn>['service'];
 
 const partnerOf = (fields: ClaimFields): Actor => ({ ...PARTNER, partnerId: fields.partnerId });
 
-async function submittedClaim(service: Service, fields = claimFields()): Promise<ClaimRecord> {
-  const { claim } = await service.create(partnerOf(fields), fields);
-  await service.act(claim.id, 'uploadPoe', partnerOf(fields), POE, { file: FILE });
-  return (await service.act(claim.id, 'submit', partnerOf(fields), {})).claim;
-}
+const submittedClaim = (service: Service, fields = claimFields()): Promise<ClaimRecord> =>
+  claimIn(service, 'submitted', { fields, actors: { partner: partnerOf(fields) }, upload: { file: FILE } });
 
 /** A claim created, and two different successors of it, each a real service step (comment A, comment B). */
 async function forkedClaim() {
@@ -112,7 +109,7 @@ const BA_PRODUCTS: ClaimFields['products'] = [
   { line: 'businessApplications', product: 'dynamics365Sales', subscriptionId: 'SUB-A1' },
   { line: 'businessApplications', product: 'powerBI', subscriptionId: 'SUB-A1' },
 ];
-const OTHER_PARTNER: Actor = { role: 'incentivesAdmin', partnerId: '4599999', id: 'someone@northwind.com' };
+const OTHER_PARTNER: Actor = ACTORS.otherPartner;
 const otherPartnerFields = (overrides: Partial<ClaimFields> = {}) => claimFields({ partnerId: '4599999', mpnId: '4599999', ...overrides });
 
 describe.each(DATABASES)('$name stores', (db) => {

@@ -4,40 +4,30 @@
  * way round), for reading, listing, acting, the tenantId filter, conflicts and the
  * assessment report, on every store; claims stored before migration 003 too.
  */
-import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { migrateLatest, migrationSource } from '../../src/db/database';
-import { claimFields } from '../support/claim-factory';
+import { claimFields, customerOf } from '../support/factories';
 import { DATABASES, sqliteDatabase, postgresDatabase, useDatabase } from '../support/databases';
-import { CALLERS, httpHelpers, OTHER_PARTNER_ID, TENANT_ID } from '../support/http-requests';
+import { CALLERS, type HttpHelpers, useHttpApp, OTHER_PARTNER_ID, TENANT_ID } from '../support/http-requests';
 import { createTestApp, type TestApp } from '../support/test-app';
 
 const UPPER = TENANT_ID.toUpperCase();
-const customer = (tenantId: string) => ({ role: 'customer', tenantId, id: 'ana@contoso.com' });
 const onTenant = (tenantId: string) => ({ customer: { tenantId, domain: 'contoso.com', name: 'Contoso' } });
 
 describe.each(DATABASES)('tenant IDs without case ($name)', (db) => {
   useDatabase(db);
   let t: TestApp;
-  let h: ReturnType<typeof httpHelpers>;
-  beforeEach(async () => {
-    t = await createTestApp({ database: db });
-    h = httpHelpers(t);
-  });
-  afterEach(() => t.close());
+  let h: HttpHelpers;
+  useHttpApp({ database: db }, (app) => ({ t, h } = app));
 
-  async function approved(tenantId: string) {
-    const id = await h.submittedClaim(onTenant(tenantId));
-    await h.actOk(id, 'startReview', 'reviewer');
-    await h.actOk(id, 'approve', 'reviewer', {});
-    return id;
-  }
+  const approved = (tenantId: string) => h.claimIn('approved.consentPending', onTenant(tenantId));
 
   it('a claim entered with an upper-case tenant ID is read, listed and consent-denied by the lower-case customer it was sent the notice for', async () => {
     const id = await approved(UPPER);
     const outbox = await h.api().get(`/v1/outbox?claimId=${id}`).set('Authorization', await h.auth('reviewer'));
     expect(outbox.body.items.map((m: { type: string }) => m.type)).toEqual(['claim.approved']);
 
-    const auth = await t.bearer(customer(TENANT_ID));
+    const auth = await t.bearer(customerOf(TENANT_ID));
     const read = await h.api().get(`/v1/claims/${id}`).set('Authorization', auth);
     expect(read.status).toBe(200);
     const list = await h.api().get('/v1/claims').set('Authorization', auth);
@@ -53,7 +43,7 @@ describe.each(DATABASES)('tenant IDs without case ($name)', (db) => {
 
   it('a customer token with an upper-case tenant ID sees the claims entered in lower case, and its own tenantId filter in any case', async () => {
     const { id } = await h.createClaim(onTenant(TENANT_ID));
-    const auth = await t.bearer(customer(UPPER));
+    const auth = await t.bearer(customerOf(UPPER));
     expect((await h.api().get(`/v1/claims/${id}`).set('Authorization', auth)).status).toBe(200);
     for (const tenantId of [TENANT_ID, UPPER]) {
       const list = await h.api().get(`/v1/claims?tenantId=${tenantId}`).set('Authorization', auth);

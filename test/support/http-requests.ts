@@ -1,41 +1,27 @@
-/** Callers and request helpers for the HTTP integration tests: who is who, and the usual steps of a claim. */
-import request from 'supertest';
-import { expect } from 'vitest';
+/**
+ * Callers and request helpers for the HTTP integration tests: who is who, and the usual steps of
+ * a claim. Every answer is checked against /openapi.json (documented-requests.ts).
+ */
+import { afterEach, beforeEach, expect } from 'vitest';
 import type { ClaimFields } from '../../src/domain/claim-types';
-import { claimFields } from './claim-factory';
-import type { TestApp, TokenClaims } from './test-app';
+import { documentedRequest } from './documented-requests';
+import { ACTORS, claimFields, dueAtOf, PATHS, pdfBytes, poeFormFields, type ClaimStatus } from './factories';
+import { createTestApp, type TestApp, type TestAppOptions, type TokenClaims } from './test-app';
 
-export const PARTNER_ID = '4512345';
-export const OTHER_PARTNER_ID = '4599999';
-export const TENANT_ID = '6f1c0d4e-1f1a-4a53-9b7e-3c1d2b9e8a01';
-export const OTHER_TENANT_ID = '0b7e9c2a-3d4f-4e5a-8b6c-7d8e9f0a1b2c';
+export { OTHER_PARTNER_ID, OTHER_TENANT_ID, PARTNER_ID, pdfBytes, TENANT_ID } from './factories';
 
-/** The callers the tests use, by name. */
-export const CALLERS = {
-  partner: { role: 'incentivesAdmin', partnerId: PARTNER_ID, id: 'li@fabrikam.com' },
-  partnerAdmin: { role: 'globalAdmin', partnerId: PARTNER_ID, id: 'admin@fabrikam.com' },
-  otherPartner: { role: 'incentivesAdmin', partnerId: OTHER_PARTNER_ID, id: 'someone@northwind.com' },
-  reviewer: { role: 'reviewer', id: 'rev-1' },
-  customer: { role: 'customer', tenantId: TENANT_ID, id: 'ana@contoso.com' },
-  otherCustomer: { role: 'customer', tenantId: OTHER_TENANT_ID, id: 'bob@tailspin.com' },
-  programManager: { role: 'programManager', id: 'pm-1' },
-} as const satisfies Record<string, TokenClaims>;
+/** The callers the tests use, by name: the factories' actors that hold a token (not `system`). */
+const { system: _system, ...callers } = ACTORS;
+export const CALLERS = callers satisfies Record<string, TokenClaims>;
 export type CallerName = keyof typeof CALLERS;
 
 /** The uploadPoe form fields of a signed, dated statement of work covering Teams. */
-export const POE_FIELDS = { customerSigned: 'true', signedOn: '2026-02-20', products: 'teams', describesWork: 'true' };
-
-/** Bytes that sniff as a PDF, `size` long. */
-export function pdfBytes(size = 2048): Buffer {
-  const header = Buffer.from('%PDF-1.7\n%\xe2\xe3\xcf\xd3\n', 'latin1');
-  const body = Buffer.alloc(Math.max(0, size - header.length), 0x20);
-  return Buffer.concat([header, body]).subarray(0, size);
-}
+export const POE_FIELDS = poeFormFields();
 
 /** Request helpers bound to one test app. */
 export function httpHelpers(t: TestApp) {
   const auth = (caller: CallerName | TokenClaims) => t.bearer(typeof caller === 'string' ? CALLERS[caller] : caller);
-  const api = () => request(t.app);
+  const api = () => documentedRequest(t.app);
 
   /** Creates a claim as `caller` (default the partner); returns its id and ETag. */
   async function createClaim(overrides: Partial<ClaimFields> = {}, caller: CallerName = 'partner') {
@@ -73,22 +59,57 @@ export function httpHelpers(t: TestApp) {
     return req.attach('file', file, { filename: name, contentType: 'application/pdf' });
   }
 
+  /**
+   * A claim created by the partner and brought to `status` over HTTP (the factories' PATHS).
+   * `partner` acts in the partner's steps (say `otherPartner`, with fields of its partner ID);
+   * `poeFields` are the uploaded PoE's form fields.
+   */
+  async function claimIn(
+    status: ClaimStatus,
+    overrides: Partial<ClaimFields> = {},
+    options: { partner?: CallerName; poeFields?: Record<string, string> } = {},
+  ) {
+    const as = (name: string) => (name === 'partner' ? (options.partner ?? 'partner') : name) as CallerName;
+    const { id } = await createClaim(overrides, as('partner'));
+    for (const step of PATHS[status]) {
+      if ('deadline' in step) {
+        const claim = await getClaim(id);
+        await t.advance(dueAtOf(claim.body, step.deadline));
+      } else if (step.event === 'uploadPoe') {
+        const upload = await uploadPoe(id, as(step.by), options.poeFields ?? POE_FIELDS);
+        expect(upload.status, JSON.stringify(upload.body)).toBe(201);
+      } else {
+        await actOk(id, step.event, as(step.by), step.payload);
+      }
+    }
+    const res = await getClaim(id);
+    expect([res.body.status, res.body.substatus].filter(Boolean).join('.')).toBe(status);
+    return id;
+  }
+
   /** A claim created, documented and submitted by the partner. */
-  async function submittedClaim(overrides: Partial<ClaimFields> = {}) {
-    const { id } = await createClaim(overrides);
-    const upload = await uploadPoe(id);
-    expect(upload.status, JSON.stringify(upload.body)).toBe(201);
-    await actOk(id, 'submit', 'partner');
-    return id;
-  }
+  const submittedClaim = (overrides: Partial<ClaimFields> = {}) => claimIn('submitted', overrides);
 
-  /** A submitted claim taken into review and rejected by the reviewer. */
-  async function rejectedClaim(overrides: Partial<ClaimFields> = {}) {
-    const id = await submittedClaim(overrides);
-    await actOk(id, 'startReview', 'reviewer');
-    await actOk(id, 'reject', 'reviewer', { reason: 'insufficientPoe', comment: 'The SOW does not name the customer.' });
-    return id;
-  }
+  /** A submitted claim taken into review and rejected by the reviewer (insufficientPoe). */
+  const rejectedClaim = (overrides: Partial<ClaimFields> = {}) => claimIn('rejected', overrides);
 
-  return { api, auth, createClaim, getClaim, act, actOk, uploadPoe, submittedClaim, rejectedClaim };
+  return { api, auth, createClaim, getClaim, act, actOk, uploadPoe, submittedClaim, rejectedClaim, claimIn };
+}
+
+export type HttpHelpers = ReturnType<typeof httpHelpers>;
+
+/**
+ * A fresh test app and its helpers for each test of the enclosing describe (or file), closed
+ * after it: `let t, h; useHttpApp({ database: db }, (app) => ({ t, h } = app));`.
+ */
+export function useHttpApp(options: TestAppOptions, set: (app: { t: TestApp; h: HttpHelpers }) => void): void {
+  let current: TestApp | undefined;
+  beforeEach(async () => {
+    current = await createTestApp(options);
+    set({ t: current, h: httpHelpers(current) });
+  });
+  afterEach(async () => {
+    await current?.close();
+    current = undefined;
+  });
 }

@@ -9,7 +9,7 @@ import { singlePolicySource } from '../../src/policies/policy-source';
 import type { Actor } from '../../src/domain/claim-types';
 import { createVirtualClock } from '../../src/simulate/run-scenario';
 import { compiledBundledPolicy, withPolicy } from '../support/bundled-policy';
-import { claimFields } from '../support/claim-factory';
+import { ACTORS, claimFields, poePayload } from '../support/factories';
 
 // Counts replays, to see that the stored-record shortcut skips the baseline's.
 const replays = vi.hoisted(() => ({ count: 0 }));
@@ -24,10 +24,10 @@ vi.mock('../../src/claims/replay', async (importOriginal) => {
   };
 });
 
-const PARTNER: Actor = { role: 'incentivesAdmin', partnerId: '4512345' };
-const REVIEWER: Actor = { role: 'reviewer' };
-const CUSTOMER: Actor = { role: 'customer', tenantId: '6f1c0d4e-1f1a-4a53-9b7e-3c1d2b9e8a01' };
-const POE = { fileName: 'sow.pdf', customerSigned: true, signedOn: '2026-02-20', products: ['teams'], describesWork: true };
+const PARTNER: Actor = ACTORS.partner;
+const REVIEWER: Actor = ACTORS.reviewer;
+const CUSTOMER: Actor = ACTORS.customer;
+const POE = poePayload();
 const UNTIL = new Date('2026-06-01T00:00:00Z');
 
 let bundled: CompiledPolicy;

@@ -1,5 +1,5 @@
 import { beforeAll, describe, expect, it } from 'vitest';
-import { createClaimService, type ClaimService } from '../../src/claims/claim-service';
+import { createClaimService } from '../../src/claims/claim-service';
 import { compilePolicy, type CompiledPolicy } from '../../src/policies/compiled-policy';
 import { createMemoryClaimStore } from '../../src/claims/memory-claim-store';
 import { replayHistory } from '../../src/claims/replay';
@@ -8,12 +8,12 @@ import { DomainError } from '../../src/domain/errors';
 import type { Actor } from '../../src/domain/claim-types';
 import { createSequentialIds, createVirtualClock } from '../../src/simulate/run-scenario';
 import { compiledBundledPolicy, withPolicy } from '../support/bundled-policy';
-import { claimFields } from '../support/claim-factory';
+import { ACTORS, claimFields, claimIn, poePayload } from '../support/factories';
 
-const PARTNER: Actor = { role: 'incentivesAdmin', partnerId: '4512345', id: 'li@fabrikam.com' };
-const REVIEWER: Actor = { role: 'reviewer', id: 'rev-1' };
-const CUSTOMER: Actor = { role: 'customer', tenantId: '6f1c0d4e-1f1a-4a53-9b7e-3c1d2b9e8a01' };
-const POE = { fileName: 'sow.pdf', customerSigned: true, signedOn: '2026-02-20', products: ['teams'], describesWork: true };
+const PARTNER: Actor = ACTORS.partner;
+const REVIEWER: Actor = ACTORS.reviewer;
+const CUSTOMER: Actor = ACTORS.customer;
+const POE = poePayload();
 
 let bundled: CompiledPolicy;
 beforeAll(async () => {
@@ -28,20 +28,13 @@ function harness(policy: CompiledPolicy = bundled, start = '2026-03-02T17:00:00Z
   return { clock, store, service, at };
 }
 
-/** Creates, documents and submits a claim at the harness's current time. */
-async function submitted(service: ClaimService) {
-  const { claim } = await service.create(PARTNER, claimFields());
-  await service.act(claim.id, 'uploadPoe', PARTNER, POE);
-  return (await service.act(claim.id, 'submit', PARTNER, {})).claim;
-}
-
 const deadline = (claim: ClaimRecord, name: string) =>
   claim.deadlines.filter((d) => d.name === name).at(-1);
 
 describe('deadlines in the claim service', () => {
   it('submitting starts reviewStart and decisionTarget with due instants at local midnight after the due date', async () => {
     const { service } = harness(); // Monday 2026-03-02 09:00 PST
-    const claim = await submitted(service);
+    const claim = await claimIn(service, 'submitted');
     // 5 business days after Mon Mar 2 is Mon Mar 9; it falls due at 00:00 PDT Mar 10 (07:00Z, after the DST change).
     expect(deadline(claim, 'reviewStart')).toMatchObject({ due: '2026-03-09', dueAt: '2026-03-10T07:00:00.000Z', status: 'running' });
     expect(deadline(claim, 'decisionTarget')).toMatchObject({ due: '2026-03-16', status: 'running' });
@@ -49,7 +42,7 @@ describe('deadlines in the claim service', () => {
 
   it('an escalating deadline flags the claim overdue without changing its status, and the flag clears when the claim moves on', async () => {
     const { service, at } = harness();
-    const claim = await submitted(service);
+    const claim = await claimIn(service, 'submitted');
     at('2026-03-10T06:59:59.999Z');
     await service.fireDue();
     expect((await service.getClaim(claim.id)).overdue).toEqual([]);
@@ -66,7 +59,7 @@ describe('deadlines in the claim service', () => {
 
   it('a deadline fires once, however often the scheduler runs', async () => {
     const { service, at } = harness();
-    await submitted(service);
+    await claimIn(service, 'submitted');
     at('2026-03-20T00:00:00Z');
     const first = await service.fireDue();
     const second = await service.fireDue();
@@ -76,7 +69,7 @@ describe('deadlines in the claim service', () => {
 
   it('deadlines that fell due fire before the next event on the claim, at their own due instant', async () => {
     const { service, at } = harness();
-    const claim = await submitted(service);
+    const claim = await claimIn(service, 'submitted');
     at('2026-03-05T16:00:00Z');
     await service.act(claim.id, 'startReview', REVIEWER, {});
     await service.act(claim.id, 'requestInfo', REVIEWER, { deficiencies: ['missingProducts'], comment: 'Which workloads?' });
@@ -96,7 +89,7 @@ describe('deadlines in the claim service', () => {
 
   it('decisionTarget pauses while the partner is asked for information and resumes later by the paused business days', async () => {
     const { service, at } = harness();
-    const claim = await submitted(service); // decisionTarget due Mon Mar 16
+    const claim = await claimIn(service, 'submitted'); // decisionTarget due Mon Mar 16
     at('2026-03-03T18:00:00Z');
     await service.act(claim.id, 'startReview', REVIEWER, {});
     at('2026-03-04T18:00:00Z'); // Wed
@@ -130,7 +123,7 @@ describe('deadlines in the claim service', () => {
   it('a customer can deny consent inside the window but not after it', async () => {
     const { service, at } = harness();
     const make = async () => {
-      const c = await submitted(service);
+      const c = await claimIn(service, 'submitted');
       await service.act(c.id, 'startReview', REVIEWER, {});
       return (await service.act(c.id, 'approve', REVIEWER, {})).claim;
     };
@@ -144,10 +137,10 @@ describe('deadlines in the claim service', () => {
 
   it('a dispute is possible for 30 days after rejection and refused with windowClosed after', async () => {
     const { service, at } = harness();
-    const c = await submitted(service);
+    const c = await claimIn(service, 'submitted');
     await service.act(c.id, 'withdraw', PARTNER, {});
     at('2026-04-01T20:00:00Z'); // 30 days after Mar 2 is Apr 1: still the last whole day
-    const early = await submitted(service);
+    const early = await claimIn(service, 'submitted');
     await service.act(early.id, 'withdraw', PARTNER, {});
     const disputed = await service.act(c.id, 'dispute', PARTNER, { program: 'OSU', details: 'x' });
     expect(disputed.claim.status).toBe('disputed');
@@ -161,7 +154,7 @@ describe('deadlines in the claim service', () => {
 describe('claim service writes', () => {
   it('a refused event changes nothing: same version, no history entry', async () => {
     const { service } = harness();
-    const claim = await submitted(service);
+    const claim = await claimIn(service, 'submitted');
     const before = await service.history(claim.id);
     await expect(service.act(claim.id, 'approve', REVIEWER, {})).rejects.toBeInstanceOf(DomainError);
     expect((await service.getClaim(claim.id)).version).toBe(claim.version);
@@ -188,7 +181,7 @@ describe('claim service writes', () => {
 
   it('history entries say who, with which role, when, what, from, to and under which policy version', async () => {
     const { service } = harness();
-    const claim = await submitted(service);
+    const claim = await claimIn(service, 'submitted');
     const history = await service.history(claim.id);
     expect(history.map((e) => [e.seq, e.event, e.from, e.to])).toEqual([
       [1, 'create', 'new', 'editing'],
@@ -217,7 +210,7 @@ describe('claim service writes', () => {
 describe('replay', () => {
   it("replaying a claim's history through the service reproduces the claim", async () => {
     const { service, at } = harness();
-    const claim = await submitted(service);
+    const claim = await claimIn(service, 'submitted');
     at('2026-03-04T18:00:00Z');
     await service.act(claim.id, 'startReview', REVIEWER, {});
     await service.act(claim.id, 'requestInfo', REVIEWER, { deficiencies: ['missingProducts'], comment: 'x' });
@@ -238,7 +231,7 @@ describe('replay', () => {
 
   it('replaying under a policy with another deadline shows the different outcome', async () => {
     const { service, at } = harness();
-    const claim = await submitted(service);
+    const claim = await claimIn(service, 'submitted');
     at('2026-03-04T18:00:00Z');
     await service.act(claim.id, 'startReview', REVIEWER, {});
     await service.act(claim.id, 'requestInfo', REVIEWER, { deficiencies: ['missingProducts'], comment: 'x' });

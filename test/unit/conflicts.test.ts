@@ -5,7 +5,7 @@ import type { LeafState } from '../../src/machines/claim-transitions';
 import type { ClaimFields, PoeDocument } from '../../src/domain/claim-types';
 import { parsePolicy } from '../../src/rules/load-policy';
 import type { ConflictPolicy, Policy } from '../../src/rules/policy-types';
-import { claimFields, poeDocument } from '../support/claim-factory';
+import { claimFields, poeDocument } from '../support/factories';
 import { policyYaml } from '../support/policy-factory';
 
 const TENANT = '6f1c0d4e-1f1a-4a53-9b7e-3c1d2b9e8a01';

@@ -8,10 +8,11 @@ import { stepClaim } from '../../src/machines/claim-machine';
 import type { ClaimEvent } from '../../src/domain/claim-types';
 import { DomainError } from '../../src/domain/errors';
 import { compiledBundledPolicy, withPolicy } from '../support/bundled-policy';
-import { claimFields, poeDocument } from '../support/claim-factory';
+import { ACTORS, claimFields, poeDocument, poePayload } from '../support/factories';
 
-const PARTNER = { role: 'incentivesAdmin', partnerId: '4512345' };
-const POE = { fileName: 'sow.pdf', customerSigned: true, signedOn: '2026-02-20', products: ['teams'], describesWork: true };
+// An evaluation's actor is who sends the event: role and partner ID, no user id.
+const { id: _id, ...PARTNER } = ACTORS.partner;
+const POE = poePayload();
 
 /** A Monday, 09:00 in Los Angeles (PST). */
 const SUBMITTED_AT = '2026-03-02T17:00:00Z';

@@ -10,7 +10,7 @@ import {
 } from '../../src/rules/evaluate-rules';
 import { formatIssue, loadPolicyFile } from '../../src/rules/load-policy';
 import type { Condition, Policy } from '../../src/rules/policy-types';
-import { claimFields, poeDocument } from '../support/claim-factory';
+import { claimFields, poeDocument } from '../support/factories';
 
 const engines = vi.hoisted(() => ({ built: 0 }));
 

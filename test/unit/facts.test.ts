@@ -2,7 +2,7 @@ import { describe, expect, it } from 'vitest';
 import type { ClaimFields, PoeDocument } from '../../src/domain/claim-types';
 import { FACT_CATALOG } from '../../src/rules/fact-catalog';
 import { computeFacts, type FactInput } from '../../src/rules/facts';
-import { claimFields, poeDocument } from '../support/claim-factory';
+import { claimFields, poeDocument } from '../support/factories';
 
 function factsFor(overrides: Partial<FactInput> = {}) {
   return computeFacts({ fields: claimFields(), poe: [poeDocument()], status: 'editing', asOfDate: '2026-03-02', ...overrides });

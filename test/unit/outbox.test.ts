@@ -3,14 +3,14 @@ import { createClaimService } from '../../src/claims/claim-service';
 import { createMemoryClaimStore } from '../../src/claims/memory-claim-store';
 import { createSequentialIds, createVirtualClock } from '../../src/simulate/run-scenario';
 import { compiledBundledPolicy } from '../support/bundled-policy';
-import { claimFields } from '../support/claim-factory';
 import { compilePolicy } from '../../src/policies/compiled-policy';
 import { parsePolicy } from '../../src/rules/load-policy';
 import { bundledPolicyData, policyYaml } from '../support/policy-factory';
+import { ACTORS, claimFields, poePayload } from '../support/factories';
 
-const PARTNER = { role: 'incentivesAdmin', partnerId: '4512345' };
-const REVIEWER = { role: 'reviewer' };
-const POE = { fileName: 'sow.pdf', customerSigned: true, signedOn: '2026-02-20', products: ['teams'], describesWork: true };
+const PARTNER = ACTORS.partner;
+const REVIEWER = ACTORS.reviewer;
+const POE = poePayload();
 
 async function setup() {
   const clock = createVirtualClock(new Date('2026-03-02T17:00:00Z'));
