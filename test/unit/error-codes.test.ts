@@ -6,6 +6,8 @@ import { ERROR_CODES, type ErrorCode } from '../../src/domain/error-codes';
 import { ConflictError, DomainError, InputError, NotFoundError } from '../../src/domain/errors';
 import { HttpError, problemFor } from '../../src/http/errors';
 import { withVersionCheck } from '../../src/http/etag';
+import { buildOpenApi } from '../../src/http/openapi';
+import { bundledPolicy } from '../support/bundled-policy';
 
 const SRC = resolve(import.meta.dirname, '..', '..', 'src');
 const CATALOG = join(SRC, 'domain', 'error-codes.ts');
@@ -131,5 +133,17 @@ describe('problem statuses come from the catalog', () => {
     const stale = () => Promise.reject(new DomainError('preconditionFailed', 'staleVersion', 'Claim c-1 is at version 4, not 3.'));
     expect(problemFor(await withVersionCheck(3, stale).catch((e: unknown) => e), '/')).toMatchObject({ status: 412, code: 'staleVersion' });
     expect(problemFor(await withVersionCheck(undefined, stale).catch((e: unknown) => e), '/')).toMatchObject({ status: 412, code: 'staleVersion' });
+  });
+});
+
+describe('openapi.json lists the catalog', () => {
+  it('the Problem schema\'s code is one of the catalog\'s, and x-error-codes gives each its status and meaning', async () => {
+    const doc = buildOpenApi([], await bundledPolicy()) as {
+      'x-error-codes': Record<string, { status: number; summary: string }>;
+      components: { schemas: { Problem: { properties: { code: { enum: string[] } } } } };
+    };
+    expect(doc.components.schemas.Problem.properties.code.enum).toEqual(Object.keys(ERROR_CODES));
+    expect(doc['x-error-codes'].staleVersion).toEqual({ status: 412, summary: expect.stringContaining('If-Match') });
+    expect(doc['x-error-codes'].versionConflict).toMatchObject({ status: 409 });
   });
 });
