@@ -6,7 +6,7 @@
  */
 import { randomUUID } from 'node:crypto';
 import { isInAnyState, type Actor, type ClaimEvent, type EventMeta, type EventType } from '../domain/claim-types';
-import { ConflictError, type DomainError, InputError, NotAllowedError, NotFoundError } from '../domain/errors';
+import { ConflictError, DomainError, InputError, NotAllowedError, NotFoundError } from '../domain/errors';
 import type { Refusal } from '../machines/guards';
 import type { CompiledPolicy } from '../policies/compiled-policy';
 import { singlePolicySource, type PolicySource } from '../policies/policy-source';
@@ -154,7 +154,8 @@ export function createClaimService(options: ClaimServiceOptions) {
       const outcome = await store.transaction(async (tx): Promise<ActResult & { refusal?: Refusal }> => {
         const stored = await load(tx, claimId);
         if (options.expectedVersion !== undefined && options.expectedVersion !== stored.version) {
-          throw new ConflictError(
+          throw new DomainError(
+            'preconditionFailed',
             'staleVersion',
             `Claim ${claimId} is at version ${stored.version}, not ${options.expectedVersion}; reload it and try again.`,
           );
@@ -209,7 +210,7 @@ export function createClaimService(options: ClaimServiceOptions) {
             });
             all.push(...entries);
           } catch (error) {
-            if (error instanceof ConflictError && error.code === 'staleVersion') continue;
+            if (error instanceof ConflictError && error.code === 'versionConflict') continue;
             failures.push(error);
           }
         }

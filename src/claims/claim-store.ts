@@ -7,7 +7,7 @@ import type { OutboxMessage } from './outbox';
 export interface ClaimStoreTx {
   getClaim(id: string): Promise<ClaimRecord | undefined>;
   insertClaim(claim: ClaimRecord): Promise<void>;
-  /** Writes `claim` if the stored version is still `expectedVersion`; otherwise throws a ConflictError (staleVersion). */
+  /** Writes `claim` if the stored version is still `expectedVersion`; otherwise throws a ConflictError (versionConflict). */
   updateClaim(claim: ClaimRecord, expectedVersion: number): Promise<void>;
   appendHistory(entries: readonly HistoryEntry[]): Promise<void>;
   listHistory(claimId: string): Promise<HistoryEntry[]>;

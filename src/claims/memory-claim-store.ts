@@ -54,7 +54,7 @@ export function createMemoryClaimStore(): ClaimStore {
       async updateClaim(claim, expectedVersion) {
         const current = staged.get(claim.id) ?? claims.get(claim.id);
         if (!current || current.version !== expectedVersion) {
-          throw new ConflictError('staleVersion', `Claim ${claim.id} changed meanwhile; reload it and try again.`);
+          throw new ConflictError('versionConflict', `Claim ${claim.id} changed meanwhile; reload it and try again.`);
         }
         staged.set(claim.id, clone(claim));
       },

@@ -85,7 +85,7 @@ interface CommentRow {
 const iso = (instant: string) => new Date(instant).toISOString();
 
 const staleVersion = (id: string) =>
-  new ConflictError('staleVersion', `Claim ${id} changed meanwhile; reload it and try again.`);
+  new ConflictError('versionConflict', `Claim ${id} changed meanwhile; reload it and try again.`);
 
 function claimRow(claim: ClaimRecord) {
   const fields = claim.snapshot.context.fields;

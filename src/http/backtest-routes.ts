@@ -141,7 +141,6 @@ export function backtestRoutes(ctx: HttpContext): RouteSpec[] {
   const jsonOrYaml: RequestHandler = (req, _res, next) => {
     if (hasBody(req) && !req.is([...JSON_TYPES, ...YAML_TYPES])) {
       throw new HttpError(
-        415,
         'unsupportedMediaType',
         `This endpoint takes JSON ({ "policy": "<YAML>" }) or the policy YAML itself (Content-Type: application/yaml), not ${req.get('content-type') ?? 'an untyped body'}.`,
       );
@@ -207,7 +206,6 @@ export function backtestRoutes(ctx: HttpContext): RouteSpec[] {
             const errors: CandidateIssue[] = parsed.errors.map(({ line, column, path, code, message }) => ({ line, column, path, code, message }));
             const first = errors[0];
             throw new HttpError(
-              422,
               'invalidPolicy',
               `The candidate policy does not load${first ? `: line ${first.line}, column ${first.column}, ${first.path}: ${first.message}` : ''}` +
                 `${errors.length > 1 ? ` (and ${errors.length - 1} more)` : ''}.`,
@@ -243,7 +241,7 @@ export function backtestRoutes(ctx: HttpContext): RouteSpec[] {
             );
           } catch (error) {
             if (!(error instanceof DomainError && error.code === 'tooManyClaims')) throw error;
-            throw new HttpError(422, 'tooManyClaims', error.message, { ...(error.details ?? {}) });
+            throw new HttpError('tooManyClaims', error.message, { ...(error.details ?? {}) });
           } finally {
             backtestRunning = false;
           }

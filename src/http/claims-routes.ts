@@ -146,7 +146,7 @@ export function claimsRoutes(ctx: HttpContext): RouteSpec[] {
   const knownAction: RequestHandler = (req, _res, next) => {
     const event = param(req, 'event');
     if (!(ACTION_EVENTS as readonly string[]).includes(event)) {
-      throw new HttpError(404, 'unknownAction', `There is no action "${event}"; actions are ${ACTION_EVENTS.join(', ')}.`, {
+      throw new HttpError('unknownAction', `There is no action "${event}"; actions are ${ACTION_EVENTS.join(', ')}.`, {
         actions: ACTION_EVENTS,
       });
     }

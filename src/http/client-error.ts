@@ -5,27 +5,27 @@
  */
 import { STATUS_CODES, type Server } from 'node:http';
 import type { Duplex } from 'node:stream';
+import { statusOf, type ErrorCode } from '../domain/error-codes';
 import { PROBLEM_CONTENT_TYPE, problemType, type Problem } from './errors';
 
 interface ParserError extends Error {
   code?: string;
 }
 
-/** Node's mapping of parser errors to statuses (see `onParserExecuteCommon` in Node's _http_server). */
-function classify(error: ParserError): { status: number; code: string; detail: string } {
+/** Node's parser errors as codes, whose statuses are Node's (see `onParserExecuteCommon` in Node's _http_server). */
+function classify(error: ParserError): { code: ErrorCode; detail: string } {
   switch (error.code) {
     case 'HPE_HEADER_OVERFLOW':
       return {
-        status: 431,
         code: 'headersTooLarge',
         detail: 'The request headers are larger than this service accepts (16 KiB in all); a bearer token is far smaller.',
       };
     case 'HPE_CHUNK_EXTENSIONS_OVERFLOW':
-      return { status: 413, code: 'bodyTooLarge', detail: 'The chunk extensions of the request body are too large.' };
+      return { code: 'bodyTooLarge', detail: 'The chunk extensions of the request body are too large.' };
     case 'ERR_HTTP_REQUEST_TIMEOUT':
-      return { status: 408, code: 'requestTimeout', detail: 'The request was not received in time.' };
+      return { code: 'requestTimeout', detail: 'The request was not received in time.' };
     default:
-      return { status: 400, code: 'malformedRequest', detail: 'The request is not valid HTTP/1.1.' };
+      return { code: 'malformedRequest', detail: 'The request is not valid HTTP/1.1.' };
   }
 }
 
@@ -36,7 +36,8 @@ function answerClientError(error: ParserError, socket: Duplex): void {
     socket.destroy();
     return;
   }
-  const { status, code, detail } = classify(error);
+  const { code, detail } = classify(error);
+  const status = statusOf(code);
   const problem: Problem = { type: problemType(code), title: STATUS_CODES[status] ?? 'Error', status, detail, code, instance: '/' };
   const body = JSON.stringify(problem);
   socket.end(

@@ -1,12 +1,14 @@
 /**
- * RFC 9457 problem details: every error the API answers, in one shape. Domain errors
- * map to statuses by kind; only 5xx are logged, and no response carries a stack.
+ * RFC 9457 problem details: every error the API answers, in one shape. Every code's
+ * status comes from the catalog (domain/error-codes.ts), one status per code; only 5xx
+ * are logged, and no response carries a stack.
  */
 import { STATUS_CODES } from 'node:http';
 import type { ErrorRequestHandler, Request, RequestHandler, Response } from 'express';
 import type { Logger } from 'pino';
 import { AuthUnavailableError } from '../auth/authenticator';
-import { DomainError, type ErrorKind } from '../domain/errors';
+import { DomainError } from '../domain/errors';
+import { statusOf, type ErrorCode } from '../domain/error-codes';
 
 export const PROBLEM_CONTENT_TYPE = 'application/problem+json';
 
@@ -21,37 +23,28 @@ export interface Problem {
   title: string;
   status: number;
   detail: string;
-  code: string;
+  code: ErrorCode;
   instance: string;
   errors?: ProblemIssue[];
   [extension: string]: unknown;
 }
 
-/** An error that exists only at the HTTP edge (body too large, wrong media type, idempotency key reuse). */
+/** An error that exists only at the HTTP edge (body too large, wrong media type, idempotency key reuse); its status is its code's. */
 export class HttpError extends Error {
   override readonly name = 'HttpError';
+  readonly status: number;
   constructor(
-    readonly status: number,
-    readonly code: string,
+    readonly code: ErrorCode,
     message: string,
     readonly extensions: Record<string, unknown> = {},
   ) {
     super(message);
+    this.status = statusOf(code);
   }
 }
 
-const STATUS_BY_KIND: Record<ErrorKind, number> = {
-  input: 400,
-  unauthenticated: 401,
-  notAllowed: 403,
-  notFound: 404,
-  conflict: 409,
-  preconditionFailed: 412,
-  preconditionRequired: 428,
-};
-
 /** The problem type URI of a code. */
-export const problemType = (code: string) => `urn:problem-type:cpor:${code}`;
+export const problemType = (code: ErrorCode) => `urn:problem-type:cpor:${code}`;
 
 const titleOf = (status: number) => STATUS_CODES[status] ?? 'Error';
 
@@ -68,8 +61,7 @@ const isParserError = (error: unknown): error is ParserError =>
   error instanceof Error && typeof (error as { type?: unknown }).type === 'string' && 'expose' in error;
 
 interface Mapped {
-  status: number;
-  code: string;
+  code: ErrorCode;
   detail: string;
   errors?: ProblemIssue[];
   extensions?: Record<string, unknown>;
@@ -80,7 +72,6 @@ function mapError(error: unknown): Mapped {
     const { errors, ...details } = (error.details ?? {}) as { errors?: ProblemIssue[] } & Record<string, unknown>;
     const issues = errors ?? (error.path ? [{ path: error.path, message: error.message }] : undefined);
     return {
-      status: STATUS_BY_KIND[error.kind] ?? 500,
       code: error.code,
       detail: error.message,
       ...(issues ? { errors: issues } : {}),
@@ -89,15 +80,14 @@ function mapError(error: unknown): Mapped {
   }
   if (error instanceof HttpError) {
     const { errors, ...extensions } = error.extensions as { errors?: ProblemIssue[] } & Record<string, unknown>;
-    return { status: error.status, code: error.code, detail: error.message, ...(errors ? { errors } : {}), extensions };
+    return { code: error.code, detail: error.message, ...(errors ? { errors } : {}), extensions };
   }
   if (error instanceof AuthUnavailableError) {
-    return { status: 503, code: 'authUnavailable', detail: error.message };
+    return { code: 'authUnavailable', detail: error.message };
   }
   if (error instanceof URIError && (error as { status?: unknown }).status === 400) {
     // The router could not decode a path parameter (`/v1/claims/%ZZ`): the caller's URL is malformed.
     return {
-      status: 400,
       code: 'malformedPath',
       detail: 'The request path holds a malformed percent-encoding; encode reserved characters as %XX with two hex digits.',
       errors: [{ path: '$.path', message: 'has a malformed percent-encoding' }],
@@ -107,36 +97,36 @@ function mapError(error: unknown): Mapped {
     switch (error.type) {
       case 'entity.parse.failed':
         return {
-          status: 400,
           code: 'malformedJson',
           detail: `The request body is not valid JSON: ${error.message}`,
           errors: [{ path: '$', message: 'is not valid JSON' }],
         };
       case 'entity.too.large':
         return {
-          status: 413,
           code: 'bodyTooLarge',
           detail: `The request body is larger than the ${error.limit ?? 'largest'} bytes this endpoint accepts.`,
         };
       case 'encoding.unsupported':
       case 'charset.unsupported':
-        return { status: 415, code: 'unsupportedEncoding', detail: error.message };
+        return { code: 'unsupportedEncoding', detail: error.message };
       default:
+        // The JSON parser's other caller errors (request.aborted, request.size.invalid) are all 400.
         if (error.expose && error.status && error.status < 500) {
-          return { status: error.status, code: 'badRequest', detail: error.message };
+          return { code: 'badRequest', detail: error.message };
         }
     }
   }
-  return { status: 500, code: 'internalError', detail: 'The service failed to handle this request; it has been logged.' };
+  return { code: 'internalError', detail: 'The service failed to handle this request; it has been logged.' };
 }
 
 /** The problem document for an error, and its status. */
 export function problemFor(error: unknown, instance: string): Problem {
   const mapped = mapError(error);
+  const status = statusOf(mapped.code);
   return {
     type: problemType(mapped.code),
-    title: titleOf(mapped.status),
-    status: mapped.status,
+    title: titleOf(status),
+    status,
     detail: mapped.detail,
     code: mapped.code,
     instance,
@@ -195,13 +185,13 @@ export function routeNotFound(routes: readonly KnownRoute[]): RequestHandler {
   return (req, res) => {
     const allowed = new Set(patterns.filter(({ pattern }) => pattern.test(req.path)).map(({ method }) => method));
     if (allowed.size === 0) {
-      throw new HttpError(404, 'routeNotFound', `There is no ${req.method} ${instanceOf(req)} in this API; see /openapi.json.`);
+      throw new HttpError('routeNotFound', `There is no ${req.method} ${instanceOf(req)} in this API; see /openapi.json.`);
     }
     // Express answers HEAD wherever it answers GET.
     if (allowed.has('GET')) allowed.add('HEAD');
     const allow = [...allowed].join(', ');
     res.set('Allow', allow);
-    throw new HttpError(405, 'methodNotAllowed', `${instanceOf(req)} does not answer ${req.method}; it answers ${allow}.`, {
+    throw new HttpError('methodNotAllowed', `${instanceOf(req)} does not answer ${req.method}; it answers ${allow}.`, {
       allow: [...allowed],
     });
   };

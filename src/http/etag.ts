@@ -76,12 +76,20 @@ const stale = (current: number) =>
     { currentVersion: current },
   );
 
-/** Runs a write; a version race the store detects becomes a 412 like a stale If-Match. */
+/**
+ * Runs a write. When the caller sent If-Match, a version race the service or the store
+ * detects (staleVersion, versionConflict) answers 412 staleVersion like a stale If-Match;
+ * without it, a concurrent write stays 409 versionConflict (see domain/error-codes.ts).
+ */
 export async function withVersionCheck<T>(expectedVersion: number | undefined, write: () => Promise<T>): Promise<T> {
   try {
     return await write();
   } catch (error) {
-    if (expectedVersion !== undefined && error instanceof DomainError && error.code === 'staleVersion') {
+    if (
+      expectedVersion !== undefined &&
+      error instanceof DomainError &&
+      (error.code === 'staleVersion' || error.code === 'versionConflict')
+    ) {
       throw new DomainError('preconditionFailed', 'staleVersion', error.message);
     }
     throw error;

@@ -46,7 +46,7 @@ function keyOf(req: Request): string | undefined {
   const key = req.get(IDEMPOTENCY_HEADER);
   if (key === undefined) return undefined;
   if (!/^[\x21-\x7e]{1,255}$/.test(key)) {
-    throw new HttpError(400, 'invalidIdempotencyKey', 'Idempotency-Key must be 1 to 255 visible ASCII characters (a UUID is a good choice).');
+    throw new HttpError('invalidIdempotencyKey', 'Idempotency-Key must be 1 to 255 visible ASCII characters (a UUID is a good choice).');
   }
   return key;
 }
@@ -71,10 +71,9 @@ export async function runIdempotently(
       replay(res, begun.response);
       return;
     case 'inFlight':
-      throw new HttpError(409, 'idempotencyKeyInFlight', 'A request with this Idempotency-Key is still being processed; retry it shortly.');
+      throw new HttpError('idempotencyKeyInFlight', 'A request with this Idempotency-Key is still being processed; retry it shortly.');
     case 'mismatch':
       throw new HttpError(
-        422,
         'idempotencyKeyReused',
         'This Idempotency-Key was already used for a different request; use a new key for a new request.',
       );

@@ -36,7 +36,7 @@ function jsonDepthExceeds(bytes: Buffer, max: number): boolean {
 /** body-parser's `verify`: refuses (400 jsonTooDeep) a body nested deeper than MAX_JSON_DEPTH, before JSON.parse. */
 export function refuseDeepJson(buf: Buffer): void {
   if (jsonDepthExceeds(buf, MAX_JSON_DEPTH)) {
-    throw new HttpError(400, 'jsonTooDeep', `The request body nests arrays and objects deeper than ${MAX_JSON_DEPTH} levels.`, {
+    throw new HttpError('jsonTooDeep', `The request body nests arrays and objects deeper than ${MAX_JSON_DEPTH} levels.`, {
       errors: [{ path: '$', message: `nests deeper than ${MAX_JSON_DEPTH} levels` }],
     });
   }
@@ -59,7 +59,6 @@ export function jsonBody(limit: number): RequestHandler[] {
   const requireJson: RequestHandler = (req, _res, next) => {
     if (hasBody(req) && !req.is(['application/json', 'application/*+json'])) {
       throw new HttpError(
-        415,
         'unsupportedMediaType',
         `This endpoint takes a JSON body (Content-Type: application/json), not ${req.get('content-type') ?? 'an untyped body'}.`,
       );

@@ -41,7 +41,7 @@ export interface UploadLimits {
 const MULTIPART_OVERHEAD_BYTES = 64 * 1024;
 
 const tooLarge = (limit: number) =>
-  new HttpError(413, 'poeTooLarge', `A PoE file may be at most ${limit} bytes.`, { limit });
+  new HttpError('poeTooLarge', `A PoE file may be at most ${limit} bytes.`, { limit });
 
 const malformed = (error: Error) =>
   new InputError('malformedMultipart', `The multipart body cannot be read: ${error.message}.`, '$');
@@ -53,7 +53,7 @@ const malformed = (error: Error) =>
 export function parseUpload(req: Request, limits: UploadLimits): Promise<ParsedUpload> {
   if (!req.is('multipart/form-data')) {
     return Promise.reject(
-      new HttpError(415, 'unsupportedMediaType', `Upload the file as multipart/form-data with a "${limits.fileField}" part.`),
+      new HttpError('unsupportedMediaType', `Upload the file as multipart/form-data with a "${limits.fileField}" part.`),
     );
   }
   const declared = Number(req.headers['content-length']);
@@ -87,7 +87,7 @@ export function parseUpload(req: Request, limits: UploadLimits): Promise<ParsedU
     const timers: NodeJS.Timeout[] = [];
     const stopTimers = () => timers.splice(0).forEach((timer) => clearTimeout(timer));
     const slow = (message: string) => () =>
-      abort(new HttpError(408, 'uploadTimeout', message, { idleMs: limits.idleMs, totalMs: limits.totalMs }));
+      abort(new HttpError('uploadTimeout', message, { idleMs: limits.idleMs, totalMs: limits.totalMs }));
     const idle = setTimeout(slow(`The upload sent nothing for ${limits.idleMs} ms.`), limits.idleMs);
     timers.push(idle, setTimeout(slow(`The upload took longer than ${limits.totalMs} ms.`), limits.totalMs));
     const onData = () => {

@@ -4,6 +4,7 @@
  */
 import { STATUS_CODES } from 'node:http';
 import { EVENT_TYPES } from '../domain/claim-types';
+import { ERROR_CODES } from '../domain/error-codes';
 import { claimFieldsSchema, contactSchema, EVENT_PAYLOAD_SCHEMAS, productSchema } from '../machines/event-payloads';
 import type { Policy } from '../rules/policy-types';
 import { schemaName } from './claims-routes';
@@ -28,7 +29,11 @@ const problemSchema = {
     title: { type: 'string' },
     status: { type: 'integer' },
     detail: { type: 'string', description: 'A sentence a person can act on.' },
-    code: { type: 'string', description: 'Machine-readable code (forbiddenRole, invalidState, staleVersion, …).' },
+    code: {
+      type: 'string',
+      enum: Object.keys(ERROR_CODES),
+      description: 'Machine-readable code, one HTTP status each (the catalog: `x-error-codes` at the top of this document).',
+    },
     instance: { type: 'string' },
     errors: {
       type: 'array',
@@ -166,6 +171,8 @@ export function buildOpenApi(routes: readonly RouteSpec[], policy: Policy): Json
     },
     servers: [{ url: '/' }],
     security: [{ bearerAuth: [] }],
+    /** Every problem code with its one status and what it means (src/domain/error-codes.ts). */
+    'x-error-codes': ERROR_CODES,
     tags: [...new Set(routes.map((r) => r.tag))].map((name) => ({ name })),
     paths,
     components: {

@@ -110,7 +110,6 @@ function refusalBeforeUpload(service: ClaimService, claim: ClaimRecord, actor: A
 
 const unsupportedFileType = () =>
   new HttpError(
-    415,
     'unsupportedFileType',
     `The file is not one of the accepted types (${ALLOWED_POE_TYPES.map((t) => t.description).join(', ')}); its content was checked, not its name.`,
     { accepted: ALLOWED_POE_TYPES.map((t) => t.contentType) },
@@ -157,7 +156,7 @@ export function poeRoutes(ctx: HttpContext): RouteSpec[] {
           if (early) throw refusalError(early);
           if (uploading >= poeMaxConcurrentUploads) {
             // Back-pressure, not a fault: answered here so the error handler does not log it as one.
-            const busy = new HttpError(503, 'tooManyUploads', `${poeMaxConcurrentUploads} uploads are being received; retry in a few seconds.`, {
+            const busy = new HttpError('tooManyUploads', `${poeMaxConcurrentUploads} uploads are being received; retry in a few seconds.`, {
               limit: poeMaxConcurrentUploads,
             });
             res.set({ 'Retry-After': String(RETRY_AFTER_SECONDS), Connection: 'close' });

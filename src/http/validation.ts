@@ -5,6 +5,7 @@
 import { Ajv, type ErrorObject, type ValidateFunction } from 'ajv';
 import addFormatsPlugin from 'ajv-formats';
 import { InputError } from '../domain/errors';
+import type { CodeWithStatus } from '../domain/error-codes';
 import { addStrictTimeFormats, formatProblem, valueAtPointer } from '../domain/instants';
 import { describeAjvError } from '../machines/event-payloads';
 import type { ProblemIssue } from './errors';
@@ -57,7 +58,7 @@ export function issuesOf(schema: object, value: unknown): ProblemIssue[] {
 }
 
 /** Throws a 400 (`code`, default invalidPayload) naming every problem of `value`; returns it typed when valid. */
-export function validateInput<T>(schema: object, value: unknown, { code = 'invalidPayload', what = 'The request body' } = {}): T {
+export function validateInput<T>(schema: object, value: unknown, { code = 'invalidPayload' as CodeWithStatus<400>, what = 'The request body' } = {}): T {
   const issues = issuesOf(schema, value);
   if (issues.length > 0) {
     const first = issues[0]!;

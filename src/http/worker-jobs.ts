@@ -30,12 +30,11 @@ export async function runInWorker<T>(
     const what = kind === 'simulate' ? 'simulation' : 'backtest';
     if (error instanceof WorkersBusyError) {
       res.set('Retry-After', String(BUSY_RETRY_AFTER_SECONDS));
-      throw new HttpError(503, 'workersBusy', `Every ${what} worker is busy; try again in ${BUSY_RETRY_AFTER_SECONDS} seconds.`);
+      throw new HttpError('workersBusy', `Every ${what} worker is busy; try again in ${BUSY_RETRY_AFTER_SECONDS} seconds.`);
     }
     if (error instanceof WorkBudgetError) {
       throw new HttpError(
-        422,
-        `${what}TooExpensive`,
+        kind === 'simulate' ? 'simulationTooExpensive' : 'backtestTooExpensive',
         `The ${what} was stopped: ${error.message}` +
           (kind === 'simulate' ? '; shorten the scenario.' : '; narrow it with since or until.'),
         { budget: error.budget, limit: error.limit },

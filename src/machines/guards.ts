@@ -9,6 +9,7 @@ import type { Policy } from '../rules/policy-types';
 import { SYSTEM_ROLE } from '../rules/policy-types';
 import type { ClaimContext, ClaimEvent, DisputeOutcome } from '../domain/claim-types';
 import type { GuardName, LeafState } from './claim-transitions';
+import type { CodeWithStatus } from '../domain/error-codes';
 
 export interface GuardInput {
   context: ClaimContext;
@@ -16,14 +17,16 @@ export interface GuardInput {
   state: LeafState;
 }
 
-/** A refusal: what the domain answers when an event is not allowed. */
-export interface Refusal {
-  code: string;
+/** A refusal: what the domain answers when an event is not allowed; its kind goes with its code's status. */
+export type Refusal = {
   message: string;
-  kind: 'input' | 'notAllowed' | 'conflict';
   path?: string;
   details?: Record<string, unknown>;
-}
+} & (
+  | { kind: 'input'; code: CodeWithStatus<400> }
+  | { kind: 'notAllowed'; code: CodeWithStatus<403> }
+  | { kind: 'conflict'; code: CodeWithStatus<409> }
+);
 
 export interface GuardDefinition {
   test(input: GuardInput): boolean;

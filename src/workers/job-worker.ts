@@ -7,7 +7,7 @@ import { parentPort } from 'node:worker_threads';
 import { runBacktest } from '../claims/backtest';
 import type { ClaimRecord, HistoryEntry } from '../claims/claim-record';
 import { compilePolicy } from '../policies/compiled-policy';
-import { DomainError, InputError } from '../domain/errors';
+import { DomainError } from '../domain/errors';
 import type { Policy } from '../rules/policy-types';
 import { runScenario } from '../simulate/run-scenario';
 import type { Scenario } from '../simulate/scenario';
@@ -59,7 +59,8 @@ const jobs: Record<string, (id: number, input: never) => Promise<unknown>> = {
       onProgress: (done, total) => {
         // Called with (0, total) before any replay: refuse before doing the work.
         if (done === 0 && total > input.maxClaims) {
-          throw new InputError(
+          throw new DomainError(
+            'input',
             'tooManyClaims',
             `The backtest would replay ${total} claims; at most ${input.maxClaims} at a time: narrow it with since.`,
             undefined,

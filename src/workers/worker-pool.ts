@@ -6,6 +6,7 @@
  */
 import { Worker } from 'node:worker_threads';
 import { DomainError, type ErrorKind } from '../domain/errors';
+import { isErrorCode } from '../domain/error-codes';
 import type { SerializedError, ToMain, ToWorker } from './protocol';
 
 export interface WorkerPoolOptions {
@@ -68,7 +69,7 @@ interface Slot {
 }
 
 function revive(error: SerializedError): Error {
-  if (error.kind && error.code) return new DomainError(error.kind as ErrorKind, error.code, error.message, error.path, error.details);
+  if (error.kind && isErrorCode(error.code)) return new DomainError(error.kind as ErrorKind, error.code, error.message, error.path, error.details);
   return new Error(error.message);
 }
 

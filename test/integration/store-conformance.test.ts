@@ -162,14 +162,14 @@ describe.each(DATABASES)('$name stores', (db) => {
       expect((await ctx.store.listHistory(created.claim.id)).map((e) => e.seq)).toEqual([1, 2]);
     });
 
-    it('updateClaim with a stale expected version is refused with staleVersion and changes nothing', async () => {
+    it('updateClaim with a stale expected version is refused with versionConflict and changes nothing', async () => {
       const { created, a, b } = await forkedClaim();
       await storeCreated(ctx.store, created);
       await ctx.store.transaction((tx) => tx.updateClaim(a.claim, 1));
       const stale = ctx.store.transaction((tx) => tx.updateClaim({ ...b.claim, version: 3 }, 1));
-      expectConflict((await Promise.allSettled([stale]))[0]!, 'staleVersion');
+      expectConflict((await Promise.allSettled([stale]))[0]!, 'versionConflict');
       const missing = ctx.store.transaction((tx) => tx.updateClaim({ ...b.claim, id: 'claim-404' }, 1));
-      expectConflict((await Promise.allSettled([missing]))[0]!, 'staleVersion');
+      expectConflict((await Promise.allSettled([missing]))[0]!, 'versionConflict');
       expect(await ctx.store.getClaim(created.claim.id)).toEqual(a.claim);
     });
 
@@ -606,7 +606,7 @@ describe.each(DATABASES)('$name stores', (db) => {
   });
 
   describe('concurrent writers (two connection pools, as two service instances)', () => {
-    it('two transactions writing the same claim version: exactly one wins, the other is refused with staleVersion', async () => {
+    it('two transactions writing the same claim version: exactly one wins, the other is refused with versionConflict', async () => {
       const { created, a, b } = await forkedClaim();
       await storeCreated(ctx.store, created);
       const second = await ctx.connectAgain();
@@ -620,7 +620,7 @@ describe.each(DATABASES)('$name stores', (db) => {
         const results = await Promise.allSettled([write(ctx.store, a), write(second.store, b)]);
         const winners = results.flatMap((r, i) => (r.status === 'fulfilled' ? [[a, b][i]!] : []));
         expect(winners).toHaveLength(1);
-        expectConflict(results.find((r) => r.status === 'rejected')!, 'staleVersion');
+        expectConflict(results.find((r) => r.status === 'rejected')!, 'versionConflict');
         const winner = winners[0]!;
         expect(await ctx.store.getClaim(created.claim.id)).toEqual(winner.claim);
         expect(await second.store.listHistory(created.claim.id)).toEqual([...created.entries, ...winner.entries]);
