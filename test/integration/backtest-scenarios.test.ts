@@ -7,7 +7,7 @@ import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { basename, dirname, join, resolve } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
-import { backtestCommand, type BacktestCommandOptions } from '../../src/backtest-command';
+import { backtestCommand, type BacktestCommandOptions } from '../../src/cli/backtest-command';
 import { runBacktest, type BacktestReport } from '../../src/claims/backtest';
 import { createClaimService } from '../../src/claims/claim-service';
 import type { CompiledPolicy } from '../../src/policies/compiled-policy';
@@ -18,7 +18,7 @@ import type { Actor } from '../../src/domain/claim-types';
 import { loadCompiledPolicy } from '../../src/simulate/policy-files';
 import { runScenario, type ScenarioResult } from '../../src/simulate/run-scenario';
 import { loadScenarioFile, type Scenario, type ScenarioActor } from '../../src/simulate/scenario';
-import { scenarioFiles } from '../../src/simulate/scenario-commands';
+import { scenarioFiles } from '../../src/cli/scenario-commands';
 import { sqliteDatabase, useDatabase, type StoreSetup } from '../support/databases';
 import { BUNDLED_POLICY_PATH, policyYaml, type PolicyOverrides } from '../support/policy-factory';
 

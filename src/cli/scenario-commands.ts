@@ -1,9 +1,9 @@
 /** `cpor simulate` and `cpor test`: run scenario files and report. */
 import { readdir, stat } from 'node:fs/promises';
 import { join, relative } from 'node:path';
-import { loadScenarioFile } from './scenario';
-import { runScenario, type ScenarioResult } from './run-scenario';
-import { defaultPolicyPath, loadCompiledPolicy, loadPolicySource, resolvePolicyPath } from './policy-files';
+import { loadScenarioFile } from '../simulate/scenario';
+import { runScenario, type ScenarioResult } from '../simulate/run-scenario';
+import { defaultPolicyPath, loadCompiledPolicy, loadPolicySource, resolvePolicyPath } from '../simulate/policy-files';
 
 export interface Output {
   stdout(text: string): void;

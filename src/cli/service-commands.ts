@@ -2,16 +2,16 @@
 import { existsSync } from 'node:fs';
 import { join } from 'node:path';
 import type { Knex } from 'knex';
-import { mintToken } from './auth/mint-token';
-import { loadOrCreateSecret } from './auth/load-or-create-secret';
-import { verifyChain } from './claims/history-chain';
-import { ConfigError, loadConfig, type Config } from './config';
-import { createDatabase, SQLITE_FILE_NAME } from './db/database';
-import { createKnexClaimStore } from './db/knex-claim-store';
-import { PolicyError, formatIssue } from './rules/load-policy';
-import { createPolicyRegistry } from './policies/policy-registry';
-import { BUNDLED_POLICY_DIR } from './simulate/policy-files';
-import type { Output } from './simulate/scenario-commands';
+import { mintToken } from '../auth/mint-token';
+import { loadOrCreateSecret } from '../auth/load-or-create-secret';
+import { verifyChain } from '../claims/history-chain';
+import { ConfigError, loadConfig, type Config } from '../config';
+import { createDatabase, SQLITE_FILE_NAME } from '../db/database';
+import { createKnexClaimStore } from '../db/knex-claim-store';
+import { PolicyError, formatIssue } from '../rules/load-policy';
+import { createPolicyRegistry } from '../policies/policy-registry';
+import { BUNDLED_POLICY_DIR } from '../simulate/policy-files';
+import type { Output } from './scenario-commands';
 
 function configOrExplain(out: Output): Config | undefined {
   try {
@@ -31,7 +31,7 @@ export async function serveCommand(out: Output): Promise<number> {
   let running;
   try {
     // Loaded on demand: token, audit and backtest need no Express.
-    running = await (await import('./server')).startService(config);
+    running = await (await import('../server')).startService(config);
   } catch (error) {
     out.stderr(`cpor serve: cannot start: ${(error as Error).message}\n`);
     return 1;
