@@ -2,8 +2,8 @@
 import { writeFile } from 'node:fs/promises';
 import { resolve } from 'node:path';
 import { performance } from 'node:perf_hooks';
-import { runBacktest, type BacktestReport } from '../claims/backtest';
-import { formatSummary, toCsv } from '../claims/backtest-report';
+import { runBacktest, type BacktestReport } from '../backtest/backtest';
+import { formatSummary, toCsv } from '../backtest/backtest-report';
 import type { Clock } from '../claims/claim-service';
 import type { CompiledPolicy } from '../policies/compiled-policy';
 import { ConfigError, loadConfig, type Config } from '../config';

@@ -4,7 +4,7 @@ import { resolve } from 'node:path';
 import { isMap, isPair, isScalar, isSeq, LineCounter, parseDocument, type Document, type Node } from 'yaml';
 import type { Clock } from '../claims/claim-service';
 import type { CompiledPolicy } from '../policies/compiled-policy';
-import { evaluateClaim, evaluationInputSchema, type EvaluationInput } from '../claims/evaluate-claim';
+import { evaluateClaim, evaluationInputSchema, type EvaluationInput } from '../evaluation/evaluate-claim';
 import { DomainError } from '../domain/errors';
 import { issuesOf } from '../http/validation';
 import { PolicyError, formatIssue } from '../rules/load-policy';

@@ -8,7 +8,7 @@ import { tmpdir } from 'node:os';
 import { basename, dirname, join, resolve } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import { backtestCommand, type BacktestCommandOptions } from '../../src/cli/backtest-command';
-import { runBacktest, type BacktestReport } from '../../src/claims/backtest';
+import { runBacktest, type BacktestReport } from '../../src/backtest/backtest';
 import { createClaimService } from '../../src/claims/claim-service';
 import type { CompiledPolicy } from '../../src/policies/compiled-policy';
 import { singlePolicySource } from '../../src/policies/policy-source';
