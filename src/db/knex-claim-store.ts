@@ -10,7 +10,7 @@ import type { ClaimRecord, HistoryEntry } from '../claims/claim-record';
 import type { ClaimFilter, ClaimStore, ClaimStoreTx, DeliveryStatus, OutboxRecord } from '../claims/claim-store';
 import { productCodesOf } from '../claims/conflicts';
 import type { DecisionRecord } from '../claims/decision-digest';
-import type { OutboxMessage } from '../claims/outbox';
+import type { OutboxMessage } from '../claims/outbox-message';
 import { LEAF_STATES } from '../machines/claim-transitions';
 import { isInAnyState, type StateId } from '../domain/claim-types';
 import { ConflictError } from '../domain/errors';
