@@ -1,6 +1,6 @@
 /** The `cpor` command: composition root of the command-line tools. */
 import { parseArgs, type ParseArgsConfig } from 'node:util';
-import type { Output } from './cli/scenario-commands';
+import type { Output } from './cli/output';
 
 interface Command {
   summary: string;
@@ -116,7 +116,7 @@ SIGINT stop it gracefully.`,
     options: {},
     async run(_positionals, _values, out) {
       // Loaded on demand: the scenario tools need neither Express nor a database driver.
-      return (await import('./cli/service-commands')).serveCommand(out);
+      return (await import('./cli/serve-command')).serveCommand(out);
     },
   },
   token: {
@@ -137,7 +137,7 @@ provider (JWKS_URL), and this command refuses to run when JWKS_URL is set.`,
     },
     async run(_positionals, values, out) {
       if (typeof values.role !== 'string') return usageError(this, '--role is required', out);
-      return (await import('./cli/service-commands')).tokenCommand(
+      return (await import('./cli/token-command')).tokenCommand(
         {
           role: values.role,
           partnerId: values.partner as string | undefined,
@@ -209,7 +209,7 @@ recomputes its hash chain. Prints the first broken entry of each broken claim
 Exits 1 without touching anything when there is no database, or no claim ID.`,
     options: { claim: { type: 'string' } },
     async run(_positionals, values, out) {
-      return (await import('./cli/service-commands')).auditVerifyCommand({ claimId: values.claim as string | undefined }, out);
+      return (await import('./cli/audit-verify-command')).auditVerifyCommand({ claimId: values.claim as string | undefined }, out);
     },
   },
 };

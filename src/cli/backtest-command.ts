@@ -10,9 +10,9 @@ import { ConfigError, loadConfig, type Config } from '../config';
 import { createKnexClaimStore } from '../db/knex-claim-store';
 import { PolicyError, formatIssue } from '../rules/load-policy';
 import { createPolicyRegistry, type PolicyRegistry } from '../policies/policy-registry';
-import { openExistingDatabase } from './service-commands';
+import { openExistingDatabase } from './service-config';
 import { loadCompiledPolicy, PACKAGE_ROOT, PolicyLoadError } from '../simulate/policy-files';
-import type { Output } from './scenario-commands';
+import type { Output } from './output';
 
 export const BACKTEST_FORMATS = ['text', 'json', 'csv'] as const;
 export type BacktestFormat = (typeof BACKTEST_FORMATS)[number];

@@ -11,7 +11,7 @@ import { PolicyError, formatIssue } from '../rules/load-policy';
 import { createPolicyRegistry } from '../policies/policy-registry';
 import { resolvePolicyVersion } from '../policies/resolve-policy-version';
 import { BUNDLED_POLICY_DIR, loadCompiledPolicy, PolicyLoadError } from '../simulate/policy-files';
-import type { Output } from './scenario-commands';
+import type { Output } from './output';
 
 export interface EvaluateCommandOptions {
   /** A policy file to evaluate under, instead of the version in effect. */

@@ -3,12 +3,8 @@ import { readdir, stat } from 'node:fs/promises';
 import { join, relative } from 'node:path';
 import { loadScenarioFile } from '../simulate/scenario';
 import { runScenario, type ScenarioResult } from '../simulate/run-scenario';
+import type { Output } from './output';
 import { defaultPolicyPath, loadCompiledPolicy, loadPolicySource, resolvePolicyPath } from '../simulate/policy-files';
-
-export interface Output {
-  stdout(text: string): void;
-  stderr(text: string): void;
-}
 
 /** Runs one scenario file; a file that cannot be read, parsed or whose policy is broken fails with the reason. */
 async function simulateFile(file: string, policyOverride?: string): Promise<ScenarioResult> {
