@@ -25,7 +25,7 @@ const explained = {
   summary: { type: 'string', description: 'The explanation in one sentence.' },
 } as const;
 
-/** The answer, as documentation (ClaimEvaluation in src/claims/evaluate-claim.ts). */
+/** The answer, as documentation (ClaimEvaluation in src/evaluation/evaluate-claim.ts). */
 const claimEvaluationSchema = {
   type: 'object',
   required: [
