@@ -1,7 +1,7 @@
 // Architecture rules for src/, checked by `npm run depcruise` (and in CI).
 // The domain folders hold the product's rules (and src/domain its shared vocabulary); they must
 // read without any server around them.
-const DOMAIN = '^src/(machines|rules|calendar|claims|domain)/';
+const DOMAIN = '^src/(machines|rules|calendar|claims|evaluation|backtest|domain)/';
 
 /** @type {import('dependency-cruiser').IConfiguration} */
 module.exports = {
@@ -28,7 +28,7 @@ module.exports = {
       name: 'domain-imports-no-http-or-database',
       severity: 'error',
       comment:
-        'The domain (machines, rules, calendar, claims) never imports HTTP, the database layer or their ' +
+        'The domain (machines, rules, calendar, claims, evaluation, backtest) never imports HTTP, the database layer or their ' +
         'libraries: routes and stores translate between the outside and the domain (STYLE.md).',
       from: { path: DOMAIN },
       to: {

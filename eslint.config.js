@@ -6,7 +6,7 @@ import js from '@eslint/js';
 import { defineConfig, globalIgnores } from 'eslint/config';
 import tseslint from 'typescript-eslint';
 
-const DOMAIN = ['src/machines/**', 'src/rules/**', 'src/calendar/**', 'src/claims/**', 'src/domain/**'];
+const DOMAIN = ['src/machines/**', 'src/rules/**', 'src/calendar/**', 'src/claims/**', 'src/evaluation/**', 'src/backtest/**', 'src/domain/**'];
 
 export default defineConfig(
   globalIgnores(['node_modules/', 'coverage/', 'data/', 'dist/', '.tmp/']),

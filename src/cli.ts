@@ -1,6 +1,6 @@
 /** The `cpor` command: composition root of the command-line tools. */
 import { parseArgs, type ParseArgsConfig } from 'node:util';
-import type { Output } from './simulate/scenario-commands';
+import type { Output } from './cli/output';
 
 interface Command {
   summary: string;
@@ -22,7 +22,7 @@ Exit status: 0 when every file is valid (warnings allowed), 1 otherwise.`,
     options: { json: { type: 'boolean' } },
     async run(paths, values, out) {
       if (paths.length === 0) return usageError(this, 'name at least one policy file', out);
-      return (await import('./rules/policy-lint')).lintPolicies(paths, out, { json: values.json === true });
+      return (await import('./cli/policy-lint')).lintPolicies(paths, out, { json: values.json === true });
     },
   },
   'policy diff': {
@@ -41,7 +41,7 @@ they are the same, 1 when they differ, 2 when a file does not load.`,
     options: { json: { type: 'boolean' }, 'exit-code': { type: 'boolean' } },
     async run(paths, values, out) {
       if (paths.length !== 2) return usageError(this, 'name two policy files, A and B', out);
-      return (await import('./rules/policy-diff-command')).policyDiffCommand(
+      return (await import('./cli/policy-diff-command')).policyDiffCommand(
         paths[0]!,
         paths[1]!,
         { json: values.json === true, exitCode: values['exit-code'] === true },
@@ -61,7 +61,7 @@ Exit status: 1 when a scenario with expectations fails or a file is broken.`,
     options: { json: { type: 'boolean' }, policy: { type: 'string' } },
     async run(files, values, out) {
       if (files.length === 0) return usageError(this, 'name at least one scenario file', out);
-      return (await import('./simulate/scenario-commands')).simulateCommand(files, { json: values.json === true, policy: values.policy as string | undefined }, out);
+      return (await import('./cli/scenario-commands')).simulateCommand(files, { json: values.json === true, policy: values.policy as string | undefined }, out);
     },
   },
   test: {
@@ -74,7 +74,7 @@ or nothing was found.`,
     options: { policy: { type: 'string' }, verbose: { type: 'boolean', short: 'v' } },
     async run(paths, values, out) {
       if (paths.length === 0) return usageError(this, 'name at least one directory', out);
-      return (await import('./simulate/scenario-commands')).testCommand(paths, { policy: values.policy as string | undefined, verbose: values.verbose === true }, out);
+      return (await import('./cli/scenario-commands')).testCommand(paths, { policy: values.policy as string | undefined, verbose: values.verbose === true }, out);
     },
   },
   evaluate: {
@@ -97,7 +97,7 @@ FILE:LINE:COLUMN: $.path: message); 2 on bad arguments.`,
     async run(files, values, out) {
       if (files.length !== 1) return usageError(this, 'name one evaluation file', out);
       // Loaded on demand: the other tools need not load the evaluator.
-      return (await import('./evaluate-command')).evaluateCommand(
+      return (await import('./cli/evaluate-command')).evaluateCommand(
         files[0]!,
         { policy: values.policy as string | undefined, asOf: values['as-of'] as string | undefined },
         out,
@@ -116,7 +116,7 @@ SIGINT stop it gracefully.`,
     options: {},
     async run(_positionals, _values, out) {
       // Loaded on demand: the scenario tools need neither Express nor a database driver.
-      return (await import('./service-commands')).serveCommand(out);
+      return (await import('./cli/serve-command')).serveCommand(out);
     },
   },
   token: {
@@ -137,7 +137,7 @@ provider (JWKS_URL), and this command refuses to run when JWKS_URL is set.`,
     },
     async run(_positionals, values, out) {
       if (typeof values.role !== 'string') return usageError(this, '--role is required', out);
-      return (await import('./service-commands')).tokenCommand(
+      return (await import('./cli/token-command')).tokenCommand(
         {
           role: values.role,
           partnerId: values.partner as string | undefined,
@@ -186,7 +186,7 @@ arguments.`,
       if (typeof values.policy !== 'string') return usageError(this, '--policy is required', out);
       if (positionals.length > 0) return usageError(this, `unexpected argument "${positionals[0]}"`, out);
       // Loaded on demand: the scenario tools need no database driver.
-      return (await import('./backtest-command')).backtestCommand(
+      return (await import('./cli/backtest-command')).backtestCommand(
         {
           policy: values.policy,
           since: values.since as string | undefined,
@@ -209,7 +209,7 @@ recomputes its hash chain. Prints the first broken entry of each broken claim
 Exits 1 without touching anything when there is no database, or no claim ID.`,
     options: { claim: { type: 'string' } },
     async run(_positionals, values, out) {
-      return (await import('./service-commands')).auditVerifyCommand({ claimId: values.claim as string | undefined }, out);
+      return (await import('./cli/audit-verify-command')).auditVerifyCommand({ claimId: values.claim as string | undefined }, out);
     },
   },
 };

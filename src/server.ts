@@ -10,7 +10,7 @@ import { Registry, collectDefaultMetrics, Counter } from 'prom-client';
 import { createHs256Authenticator, createJwksAuthenticator } from './auth/jwt-authenticator';
 import { loadOrCreateSecret } from './auth/load-or-create-secret';
 import { createClaimService, type Clock } from './claims/claim-service';
-import { createScheduler, type Scheduler } from './claims/scheduler';
+import { createScheduler, type Scheduler } from './outbox/scheduler';
 import type { Config } from './config';
 import { createDatabase, migrateLatest } from './db/database';
 import { createKnexClaimStore } from './db/knex-claim-store';
@@ -19,7 +19,7 @@ import { createApp, flushDecisionLog } from './http/app';
 import { handleClientErrors } from './http/client-error';
 import { createFsPoeFileStore } from './poe/fs-poe-file-store';
 import { createPolicyRegistry, type PolicyRegistry } from './policies/policy-registry';
-import { createWebhookDispatcher } from './webhooks/webhook-dispatcher';
+import { createWebhookDispatcher } from './outbox/webhook-dispatcher';
 
 export interface RunningService {
   url: string;

@@ -17,7 +17,7 @@ import type { ClaimStore, ClaimStoreTx } from './claim-store';
 import { describeConflicts, type ConflictReport } from './conflicts';
 import type { DecisionRecord } from './decision-digest';
 import { applyEvent, claimFacts, fireDeadlines, type HistoryRefs } from './lifecycle';
-import { outboxMessageFor } from './outbox';
+import { outboxMessageFor } from './outbox-message';
 
 /** Where time comes from. The domain never reads the system clock itself. */
 export interface Clock {

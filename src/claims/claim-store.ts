@@ -2,7 +2,7 @@
 import type { StateId, Status } from '../domain/claim-types';
 import type { ClaimRecord, HistoryEntry } from './claim-record';
 import type { DecisionKind, DecisionRecord } from './decision-digest';
-import type { OutboxMessage } from './outbox';
+import type { OutboxMessage } from './outbox-message';
 
 export interface ClaimStoreTx {
   getClaim(id: string): Promise<ClaimRecord | undefined>;

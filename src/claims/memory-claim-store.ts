@@ -5,7 +5,7 @@ import type { ClaimRecord, HistoryEntry } from './claim-record';
 import { isInConflict, overlapOf } from './conflicts';
 import type { ClaimFilter, ClaimStore, ClaimStoreTx, OutboxRecord, StoredDecision } from './claim-store';
 import type { DecisionRecord } from './decision-digest';
-import type { OutboxMessage } from './outbox';
+import type { OutboxMessage } from './outbox-message';
 
 const clone = <T>(value: T): T => structuredClone(value);
 

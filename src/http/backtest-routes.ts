@@ -5,8 +5,8 @@
  */
 import type { IncomingMessage } from 'node:http';
 import express, { type RequestHandler } from 'express';
-import type { BacktestReport } from '../claims/backtest';
-import { toCsv } from '../claims/backtest-report';
+import type { BacktestReport } from '../backtest/backtest';
+import { toCsv } from '../backtest/backtest-report';
 import { ConflictError, DomainError, InputError } from '../domain/errors';
 import { parseInstant, parseLocalDate } from '../domain/instants';
 import { shipPolicies } from '../simulate/shipped-policies';

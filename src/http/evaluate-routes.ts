@@ -7,8 +7,9 @@ import type { Principal } from '../auth/authenticator';
 import type { ClaimStore } from '../claims/claim-store';
 import type { CompiledPolicy } from '../policies/compiled-policy';
 import { resolvePolicyVersion } from '../policies/resolve-policy-version';
-import { decisionForEvaluation, type DecisionRecord } from '../claims/decision-digest';
-import { evaluateClaim, evaluationInputSchema, type ClaimEvaluation, type EvaluationInput } from '../claims/evaluate-claim';
+import type { DecisionRecord } from '../claims/decision-digest';
+import { decisionForEvaluation } from '../evaluation/evaluation-decision';
+import { evaluateClaim, evaluationInputSchema, type ClaimEvaluation, type EvaluationInput } from '../evaluation/evaluate-claim';
 import type { Access } from './access';
 import { authenticate, principalOf } from './auth';
 import type { HttpContext } from './context';
@@ -24,7 +25,7 @@ const explained = {
   summary: { type: 'string', description: 'The explanation in one sentence.' },
 } as const;
 
-/** The answer, as documentation (ClaimEvaluation in src/claims/evaluate-claim.ts). */
+/** The answer, as documentation (ClaimEvaluation in src/evaluation/evaluate-claim.ts). */
 const claimEvaluationSchema = {
   type: 'object',
   required: [

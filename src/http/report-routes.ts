@@ -1,6 +1,6 @@
 /** `/v1/reports/assessment`: claims sent for incentive assessment, with what earnings and payout reporting needs. */
 import type { Request } from 'express';
-import { csvField } from '../claims/backtest-report';
+import { csvField } from '../backtest/backtest-report';
 import type { ClaimRecord } from '../claims/claim-record';
 import type { ClaimCursor } from '../claims/claim-store';
 import type { Calendar } from '../calendar';

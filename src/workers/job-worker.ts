@@ -4,7 +4,7 @@
  * thread (which owns the database connection: SQLite or PostgreSQL alike).
  */
 import { parentPort } from 'node:worker_threads';
-import { runBacktest } from '../claims/backtest';
+import { runBacktest } from '../backtest/backtest';
 import type { ClaimRecord, HistoryEntry } from '../claims/claim-record';
 import { compilePolicy } from '../policies/compiled-policy';
 import { DomainError } from '../domain/errors';

@@ -4,7 +4,7 @@ import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
 import { main } from '../../src/cli';
 import { digestInput, type DecisionRecord } from '../../src/claims/decision-digest';
-import type { EvaluationInput } from '../../src/claims/evaluate-claim';
+import type { EvaluationInput } from '../../src/evaluation/evaluate-claim';
 import { flushDecisionLog } from '../../src/http/app';
 import { createDecisionQueue } from '../../src/http/evaluate-routes';
 import { createPolicyRegistry, type PolicyRegistry } from '../../src/policies/policy-registry';

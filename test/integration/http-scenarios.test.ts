@@ -8,7 +8,7 @@ import { beforeAll, describe, expect, it } from 'vitest';
 import type { Actor } from '../../src/domain/claim-types';
 import { loadScenarioFile, type Scenario, type ScenarioActor } from '../../src/simulate/scenario';
 import { runScenario } from '../../src/simulate/run-scenario';
-import { scenarioFiles } from '../../src/simulate/scenario-commands';
+import { scenarioFiles } from '../../src/cli/scenario-commands';
 import { compiledBundledPolicy } from '../support/bundled-policy';
 import { sqliteDatabase, useDatabase } from '../support/databases';
 import { createTestApp, type TestApp } from '../support/test-app';

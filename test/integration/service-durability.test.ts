@@ -7,7 +7,7 @@ import { pino } from 'pino';
 import { afterEach, describe, expect, it } from 'vitest';
 import { mintToken } from '../../src/auth/mint-token';
 import { verifyChain } from '../../src/claims/history-chain';
-import { replayHistory } from '../../src/claims/replay';
+import { replayHistory } from '../../src/backtest/replay';
 import { loadConfig } from '../../src/config';
 import { createDatabase } from '../../src/db/database';
 import { createKnexClaimStore } from '../../src/db/knex-claim-store';

@@ -3,7 +3,7 @@ import { join, relative, resolve } from 'node:path';
 import { describe, expect, it } from 'vitest';
 
 const SRC = resolve(import.meta.dirname, '..', '..', 'src');
-const DOMAIN = ['machines', 'rules', 'calendar', 'claims', 'domain'];
+const DOMAIN = ['machines', 'rules', 'calendar', 'claims', 'evaluation', 'backtest', 'domain'];
 const FORBIDDEN = [/^express/, /^knex/, /^pg$/, /^better-sqlite3/, /^node:http/, /^busboy/, /^pino/, /^prom-client/, /\/http\//, /\/db\//, /^\.\.\/(http|db)/];
 
 function sourceFiles(dir: string): string[] {

@@ -1,6 +1,6 @@
 import { beforeAll, beforeEach, describe, expect, it, vi } from 'vitest';
-import { runBacktest, type BacktestOptions, type BacktestReport } from '../../src/claims/backtest';
-import { csvField, formatSummary, toCsv } from '../../src/claims/backtest-report';
+import { runBacktest, type BacktestOptions, type BacktestReport } from '../../src/backtest/backtest';
+import { csvField, formatSummary, toCsv } from '../../src/backtest/backtest-report';
 import { createClaimService } from '../../src/claims/claim-service';
 import type { ClaimStore } from '../../src/claims/claim-store';
 import { compilePolicy, type CompiledPolicy } from '../../src/policies/compiled-policy';
@@ -13,8 +13,8 @@ import { ACTORS, claimFields, poePayload } from '../support/factories';
 
 // Counts replays, to see that the stored-record shortcut skips the baseline's.
 const replays = vi.hoisted(() => ({ count: 0 }));
-vi.mock('../../src/claims/replay', async (importOriginal) => {
-  const actual = await importOriginal<typeof import('../../src/claims/replay')>();
+vi.mock('../../src/backtest/replay', async (importOriginal) => {
+  const actual = await importOriginal<typeof import('../../src/backtest/replay')>();
   return {
     ...actual,
     replayHistory: (...args: Parameters<typeof actual.replayHistory>) => {

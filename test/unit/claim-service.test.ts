@@ -2,7 +2,7 @@ import { beforeAll, describe, expect, it } from 'vitest';
 import { createClaimService } from '../../src/claims/claim-service';
 import { compilePolicy, type CompiledPolicy } from '../../src/policies/compiled-policy';
 import { createMemoryClaimStore } from '../../src/claims/memory-claim-store';
-import { replayHistory } from '../../src/claims/replay';
+import { replayHistory } from '../../src/backtest/replay';
 import type { ClaimRecord } from '../../src/claims/claim-record';
 import { DomainError } from '../../src/domain/errors';
 import type { Actor } from '../../src/domain/claim-types';

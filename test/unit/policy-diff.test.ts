@@ -5,7 +5,7 @@ import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { parse } from 'yaml';
 import { main } from '../../src/cli';
 import { diffPolicies, type PolicyChange } from '../../src/rules/policy-diff';
-import { policyDiffCommand } from '../../src/rules/policy-diff-command';
+import { policyDiffCommand } from '../../src/cli/policy-diff-command';
 import type { Policy } from '../../src/rules/policy-types';
 import { bundledPolicyData, policyYaml, positionOf, type PolicyOverrides } from '../support/policy-factory';
 

@@ -2,7 +2,7 @@ import { mkdtemp, writeFile, mkdir } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { beforeAll, describe, expect, it } from 'vitest';
-import { lintPolicies, type PolicyLintReport } from '../../src/rules/policy-lint';
+import { lintPolicies, type PolicyLintReport } from '../../src/cli/policy-lint';
 import { BUNDLED_POLICY_PATH, bundledPolicyText, policyYaml, positionOf } from '../support/policy-factory';
 
 /** Collects what lintPolicies writes, as lines (each write must end with a newline). */

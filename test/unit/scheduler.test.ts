@@ -1,5 +1,5 @@
 import { afterEach, describe, expect, it } from 'vitest';
-import { createScheduler, type Scheduler } from '../../src/claims/scheduler';
+import { createScheduler, type Scheduler } from '../../src/outbox/scheduler';
 
 const silent = { error: () => undefined };
 const schedulers: Scheduler[] = [];

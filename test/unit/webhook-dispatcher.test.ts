@@ -5,9 +5,9 @@ import { pino } from 'pino';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import type { ClaimStore } from '../../src/claims/claim-store';
 import { createMemoryClaimStore } from '../../src/claims/memory-claim-store';
-import type { OutboxMessage } from '../../src/claims/outbox';
-import { createWebhookDispatcher, exponentialBackoff, type WebhookDispatcherOptions } from '../../src/webhooks/webhook-dispatcher';
-import { verifyWebhookSignature } from '../../src/webhooks/webhook-signature';
+import type { OutboxMessage } from '../../src/claims/outbox-message';
+import { createWebhookDispatcher, exponentialBackoff, type WebhookDispatcherOptions } from '../../src/outbox/webhook-dispatcher';
+import { verifyWebhookSignature } from '../../src/outbox/webhook-signature';
 
 const SECRET = 'whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw';
 const START = new Date('2026-03-10T16:00:00.000Z');

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { signWebhook, verifyWebhookSignature, webhookSecretKey } from '../../src/webhooks/webhook-signature';
+import { signWebhook, verifyWebhookSignature, webhookSecretKey } from '../../src/outbox/webhook-signature';
 
 // The Standard Webhooks reference test vector.
 const SECRET = 'whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw';

@@ -2,17 +2,17 @@
 import { writeFile } from 'node:fs/promises';
 import { resolve } from 'node:path';
 import { performance } from 'node:perf_hooks';
-import { runBacktest, type BacktestReport } from './claims/backtest';
-import { formatSummary, toCsv } from './claims/backtest-report';
-import type { Clock } from './claims/claim-service';
-import type { CompiledPolicy } from './policies/compiled-policy';
-import { ConfigError, loadConfig, type Config } from './config';
-import { createKnexClaimStore } from './db/knex-claim-store';
-import { PolicyError, formatIssue } from './rules/load-policy';
-import { createPolicyRegistry, type PolicyRegistry } from './policies/policy-registry';
-import { openExistingDatabase } from './service-commands';
-import { loadCompiledPolicy, PACKAGE_ROOT, PolicyLoadError } from './simulate/policy-files';
-import type { Output } from './simulate/scenario-commands';
+import { runBacktest, type BacktestReport } from '../backtest/backtest';
+import { formatSummary, toCsv } from '../backtest/backtest-report';
+import type { Clock } from '../claims/claim-service';
+import type { CompiledPolicy } from '../policies/compiled-policy';
+import { ConfigError, loadConfig, type Config } from '../config';
+import { createKnexClaimStore } from '../db/knex-claim-store';
+import { PolicyError, formatIssue } from '../rules/load-policy';
+import { createPolicyRegistry, type PolicyRegistry } from '../policies/policy-registry';
+import { openExistingDatabase } from './service-config';
+import { loadCompiledPolicy, PACKAGE_ROOT, PolicyLoadError } from '../simulate/policy-files';
+import type { Output } from './output';
 
 export const BACKTEST_FORMATS = ['text', 'json', 'csv'] as const;
 export type BacktestFormat = (typeof BACKTEST_FORMATS)[number];

@@ -24,9 +24,9 @@ import type { ConditionExplanation } from '../rules/evaluate-rules';
 import { computeFacts } from '../rules/facts';
 import type { Policy } from '../rules/policy-types';
 import { InputError, NotFoundError } from '../domain/errors';
-import { statusOf } from './claim-record';
+import { statusOf } from '../claims/claim-record';
 import type { CompiledPolicy } from '../policies/compiled-policy';
-import { closedEvents, firedDeadline, overdueNames, trackDeadlines, type DeadlineRecord, type DeadlineStatus } from './deadline-tracker';
+import { closedEvents, firedDeadline, overdueNames, trackDeadlines, type DeadlineRecord, type DeadlineStatus } from '../claims/deadline-tracker';
 
 // ---------------------------------------------------------------------------
 // Input

@@ -2,8 +2,8 @@
  * `cpor policy diff A B`: what changed from policy file A to policy file B, one
  * line per change grouped by section (or JSON).
  */
-import { formatIssue, loadPolicyFile } from './load-policy';
-import { POLICY_DIFF_SECTIONS, diffPolicies, type PolicyChange } from './policy-diff';
+import { formatIssue, loadPolicyFile } from '../rules/load-policy';
+import { POLICY_DIFF_SECTIONS, diffPolicies, type PolicyChange } from '../rules/policy-diff';
 
 export interface PolicyDiffCommandOptions {
   json?: boolean;

@@ -5,8 +5,8 @@
 import { createHash } from 'node:crypto';
 import { readFile, readdir, stat } from 'node:fs/promises';
 import { join } from 'node:path';
-import { duplicateIssue, formatIssue, loadPolicyFile } from './load-policy';
-import type { PolicyIssue } from './load-policy';
+import { duplicateIssue, formatIssue, loadPolicyFile } from '../rules/load-policy';
+import type { PolicyIssue } from '../rules/load-policy';
 
 /** Where the report goes; each call is given whole lines, newline included. */
 export interface LintOutput {

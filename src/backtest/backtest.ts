@@ -4,8 +4,8 @@
  * look like under the policy they follow today.
  */
 import { performance } from 'node:perf_hooks';
-import type { ClaimRecord, HistoryEntry } from './claim-record';
-import type { ClaimStore } from './claim-store';
+import type { ClaimRecord, HistoryEntry } from '../claims/claim-record';
+import type { ClaimStore } from '../claims/claim-store';
 import type { CompiledPolicy } from '../policies/compiled-policy';
 import type { PolicySource } from '../policies/policy-source';
 import { replayHistory } from './replay';

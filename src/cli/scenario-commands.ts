@@ -1,14 +1,10 @@
 /** `cpor simulate` and `cpor test`: run scenario files and report. */
 import { readdir, stat } from 'node:fs/promises';
 import { join, relative } from 'node:path';
-import { loadScenarioFile } from './scenario';
-import { runScenario, type ScenarioResult } from './run-scenario';
-import { defaultPolicyPath, loadCompiledPolicy, loadPolicySource, resolvePolicyPath } from './policy-files';
-
-export interface Output {
-  stdout(text: string): void;
-  stderr(text: string): void;
-}
+import { loadScenarioFile } from '../simulate/scenario';
+import { runScenario, type ScenarioResult } from '../simulate/run-scenario';
+import type { Output } from './output';
+import { defaultPolicyPath, loadCompiledPolicy, loadPolicySource, resolvePolicyPath } from '../simulate/policy-files';
 
 /** Runs one scenario file; a file that cannot be read, parsed or whose policy is broken fails with the reason. */
 async function simulateFile(file: string, policyOverride?: string): Promise<ScenarioResult> {

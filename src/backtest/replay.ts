@@ -3,10 +3,10 @@
  * the actors' events are replayed: deadlines fire again by themselves, so a
  * replay under another policy shows what that policy would have done.
  */
-import type { ClaimRecord, HistoryEntry } from './claim-record';
-import { createClaimService } from './claim-service';
+import type { ClaimRecord, HistoryEntry } from '../claims/claim-record';
+import { createClaimService } from '../claims/claim-service';
 import type { CompiledPolicy } from '../policies/compiled-policy';
-import { createMemoryClaimStore } from './memory-claim-store';
+import { createMemoryClaimStore } from '../claims/memory-claim-store';
 import { SYSTEM_ROLE } from '../rules/policy-types';
 import { DomainError } from '../domain/errors';
 

@@ -2,16 +2,16 @@
 import { readFile } from 'node:fs/promises';
 import { resolve } from 'node:path';
 import { isMap, isPair, isScalar, isSeq, LineCounter, parseDocument, type Document, type Node } from 'yaml';
-import type { Clock } from './claims/claim-service';
-import type { CompiledPolicy } from './policies/compiled-policy';
-import { evaluateClaim, evaluationInputSchema, type EvaluationInput } from './claims/evaluate-claim';
-import { DomainError } from './domain/errors';
-import { issuesOf } from './http/validation';
-import { PolicyError, formatIssue } from './rules/load-policy';
-import { createPolicyRegistry } from './policies/policy-registry';
-import { resolvePolicyVersion } from './policies/resolve-policy-version';
-import { BUNDLED_POLICY_DIR, loadCompiledPolicy, PolicyLoadError } from './simulate/policy-files';
-import type { Output } from './simulate/scenario-commands';
+import type { Clock } from '../claims/claim-service';
+import type { CompiledPolicy } from '../policies/compiled-policy';
+import { evaluateClaim, evaluationInputSchema, type EvaluationInput } from '../evaluation/evaluate-claim';
+import { DomainError } from '../domain/errors';
+import { issuesOf } from '../http/validation';
+import { PolicyError, formatIssue } from '../rules/load-policy';
+import { createPolicyRegistry } from '../policies/policy-registry';
+import { resolvePolicyVersion } from '../policies/resolve-policy-version';
+import { BUNDLED_POLICY_DIR, loadCompiledPolicy, PolicyLoadError } from '../simulate/policy-files';
+import type { Output } from './output';
 
 export interface EvaluateCommandOptions {
   /** A policy file to evaluate under, instead of the version in effect. */

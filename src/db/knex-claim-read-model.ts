@@ -1,0 +1,129 @@
+/**
+ * The claims' read model on knex: the queries behind the API's lists (claims by status,
+ * tenant, partner, overdue deadline or conflict; overlaps; the outbox; the decision log;
+ * comments), over the projection tables the write store keeps in the claim's transaction.
+ */
+import type { Knex } from 'knex';
+import type { ClaimFilter, ClaimStore } from '../claims/claim-store';
+import { productCodesOf } from '../claims/conflicts';
+import { tenantKey } from '../domain/tenant-id';
+import type { ClaimComment } from './claim-comments';
+import {
+  DECISION_COLUMNS,
+  leafStatesOf,
+  outboxOrder,
+  productRows,
+  toClaim,
+  toComment,
+  toDecision,
+  toOutbox,
+  type ClaimRow,
+  type CommentRow,
+  type DecisionRow,
+  type OutboxRow,
+} from './claim-rows';
+
+/** The store's queries (as opposed to its writes): what the routes list and page through. */
+export interface ClaimReadModel extends Pick<ClaimStore, 'listClaims' | 'findOverlaps' | 'listOutbox' | 'listDecisions' | 'pageDecisions'> {
+  /** The claim's comments, oldest first. */
+  listComments(claimId: string): Promise<ClaimComment[]>;
+}
+
+/**
+ * Whether the claim of the outer query (`claims.id`) is in a conflict: one of its
+ * product rows in an active state meets another partner's row for the same tenant and
+ * product code, also in an active state. One probe of claim_products by claim id, then
+ * of its (tenant_id, product_code, state) index per product code.
+ */
+function conflictExists(knex: Knex, leaves: readonly string[]) {
+  return (sub: Knex.QueryBuilder) =>
+    sub
+      .select(knex.raw('1'))
+      .from('claim_products as mine')
+      .join('claim_products as theirs', (on) =>
+        on.on('theirs.tenant_id', 'mine.tenant_id').andOn('theirs.product_code', 'mine.product_code').andOn('theirs.partner_id', '<>', 'mine.partner_id'),
+      )
+      .where('mine.claim_id', knex.ref('claims.id'))
+      .whereIn('mine.state', leaves)
+      .whereIn('theirs.state', leaves);
+}
+
+/** The read model over `knex`. */
+export function createKnexClaimReadModel(knex: Knex): ClaimReadModel {
+  const pageDecisions: ClaimStore['pageDecisions'] = async (claimId, { kind, after, limit }) => {
+    // Insertion order (the id) is the log's order; (claim_id, kind, id) and (claim_id, id) serve both filters.
+    const query = knex('decisions').select('id', ...DECISION_COLUMNS).where({ claim_id: claimId });
+    if (kind !== undefined) query.where('kind', kind);
+    if (after !== undefined) query.where('id', '>', after);
+    const rows: Array<DecisionRow & { id: number | string }> = await query.orderBy('id').limit(limit);
+    return rows.map((row) => ({ seq: Number(row.id), record: toDecision(row) }));
+  };
+
+  return {
+    async listClaims(filter: ClaimFilter) {
+      const query = knex('claims').select('id', 'version', 'data');
+      if (filter.status) query.where('status', filter.status);
+      if (filter.tenantId) query.where('tenant_id', tenantKey(filter.tenantId));
+      if (filter.partnerId) query.where('partner_id', filter.partnerId);
+      if (filter.overdue) {
+        const name = filter.overdue;
+        query.whereExists((sub) =>
+          sub.select('claim_id').from('claim_overdue').where('claim_overdue.claim_id', knex.ref('claims.id')).where('claim_overdue.name', name),
+        );
+      }
+      if (filter.conflict) {
+        const exists = conflictExists(knex, leafStatesOf(filter.conflict.activeStatuses));
+        if (filter.conflict.conflicted) query.whereExists(exists);
+        else query.whereNotExists(exists);
+      }
+      if (filter.after) {
+        const { createdAt, id } = filter.after;
+        query.where((keyset) =>
+          keyset.where('created_at', '>', createdAt).orWhere((same) => same.where('created_at', createdAt).where('id', '>', id)),
+        );
+      }
+      const rows: ClaimRow[] = await query.orderBy([{ column: 'created_at' }, { column: 'id' }]).limit(filter.limit);
+      return rows.map(toClaim);
+    },
+
+    async findOverlaps(claim, activeStatuses) {
+      const [row] = productRows(claim);
+      const codes = productCodesOf(claim.snapshot.context.fields);
+      const leaves = leafStatesOf(activeStatuses);
+      if (!row || codes.length === 0 || leaves.length === 0) return [];
+      const rows: ClaimRow[] = await knex('claims')
+        .select('id', 'version', 'data')
+        .whereIn(
+          'id',
+          knex('claim_products')
+            .distinct('claim_id')
+            .where('tenant_id', row.tenant_id)
+            .whereIn('product_code', codes)
+            .whereIn('state', leaves)
+            .whereNot('partner_id', row.partner_id)
+            .whereNot('claim_id', claim.id),
+        )
+        .orderBy([{ column: 'created_at' }, { column: 'id' }]);
+      return rows.map(toClaim);
+    },
+
+    async listOutbox(filter) {
+      const query = knex('outbox').select('*');
+      if (filter.claimId) query.where('claim_id', filter.claimId);
+      if (filter.status) query.where('status', filter.status);
+      const rows: OutboxRow[] = await outboxOrder(query).limit(filter.limit);
+      return rows.map(toOutbox);
+    },
+
+    async listDecisions(claimId, limit) {
+      return (await pageDecisions(claimId, { limit })).map((d) => d.record);
+    },
+
+    async listComments(claimId) {
+      const rows: CommentRow[] = await knex('comments').select('*').where({ claim_id: claimId }).orderBy('seq');
+      return rows.map(toComment);
+    },
+
+    pageDecisions,
+  };
+}
