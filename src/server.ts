@@ -10,6 +10,7 @@ import { Registry, collectDefaultMetrics, Counter } from 'prom-client';
 import { createHs256Authenticator, createJwksAuthenticator } from './auth/jwt-authenticator';
 import { loadOrCreateSecret } from './auth/load-or-create-secret';
 import { createClaimService, type Clock } from './claims/claim-service';
+import { systemClock } from './system-clock';
 import { createScheduler, type Scheduler } from './outbox/scheduler';
 import type { Config } from './config';
 import { createDatabase, migrateLatest } from './db/database';
@@ -32,7 +33,6 @@ export interface RunningService {
   close(): Promise<void>;
 }
 
-export const systemClock: Clock = { now: () => new Date() };
 
 export async function startService(
   config: Config,

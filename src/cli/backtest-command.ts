@@ -12,6 +12,7 @@ import { PolicyError, formatIssue } from '../rules/load-policy';
 import { createPolicyRegistry, type PolicyRegistry } from '../policies/policy-registry';
 import { openExistingDatabase } from './service-config';
 import { loadCompiledPolicy, PACKAGE_ROOT, PolicyLoadError } from '../simulate/policy-files';
+import { systemClock } from '../system-clock';
 import type { Output } from './output';
 
 export const BACKTEST_FORMATS = ['text', 'json', 'csv'] as const;
@@ -43,7 +44,6 @@ export interface BacktestCommandDeps {
 
 const INSTANT = /^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}(:\d{2}(\.\d+)?)?(Z|[+-]\d{2}:\d{2})$/;
 const DATE = /^\d{4}-\d{2}-\d{2}$/;
-const systemClock: Clock = { now: () => new Date() };
 
 export async function backtestCommand(options: BacktestCommandOptions, out: Output, deps: BacktestCommandDeps = {}): Promise<number> {
   const env = deps.env ?? process.env;

@@ -10,7 +10,8 @@ import { issuesOf } from '../http/validation';
 import { PolicyError, formatIssue } from '../rules/load-policy';
 import { createPolicyRegistry } from '../policies/policy-registry';
 import { resolvePolicyVersion } from '../policies/resolve-policy-version';
-import { BUNDLED_POLICY_DIR, loadCompiledPolicy, PolicyLoadError } from '../simulate/policy-files';
+import { defaultPolicyPath, loadCompiledPolicy, PolicyLoadError } from '../simulate/policy-files';
+import { systemClock } from '../system-clock';
 import type { Output } from './output';
 
 export interface EvaluateCommandOptions {
@@ -27,7 +28,6 @@ export interface EvaluateCommandDeps {
 }
 
 const INSTANT = /^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}(:\d{2}(\.\d+)?)?(Z|[+-]\d{2}:\d{2})$/;
-const systemClock: Clock = { now: () => new Date() };
 
 /** Evaluates the input in `file` and prints the evaluation JSON; a bad file prints its located errors and exits 1. */
 export async function evaluateCommand(
@@ -90,7 +90,7 @@ export async function evaluateCommand(
 /** The policy file named, else the version of CPOR_POLICY (or the bundled policies) the input names or that is in effect at asOf. */
 async function policyFor(input: EvaluationInput, options: EvaluateCommandOptions, env: NodeJS.ProcessEnv, clock: Clock): Promise<CompiledPolicy> {
   if (options.policy !== undefined) return loadCompiledPolicy(resolve(options.policy));
-  const registry = await createPolicyRegistry({ path: env.CPOR_POLICY ? resolve(env.CPOR_POLICY) : BUNDLED_POLICY_DIR, clock });
+  const registry = await createPolicyRegistry({ path: defaultPolicyPath(env), clock });
   return resolvePolicyVersion(registry, { at: new Date(input.asOf), requested: input.policyVersion, now: clock.now() });
 }
 

@@ -6,6 +6,7 @@ import { createPolicyRegistry } from '../policies/policy-registry';
 import { PolicyError, formatIssue } from '../rules/load-policy';
 import type { Output } from './output';
 import { configOrExplain } from './service-config';
+import { systemClock } from '../system-clock';
 
 export async function tokenCommand(
   options: { role: string; partnerId?: string; tenantId?: string; subject?: string; expiresIn?: string },
@@ -34,7 +35,7 @@ export async function tokenCommand(
 async function tokenRefusal(config: Config, options: { role: string; partnerId?: string; tenantId?: string }): Promise<string | undefined> {
   let roles;
   try {
-    const registry = await createPolicyRegistry({ path: config.policyPath, clock: { now: () => new Date() } });
+    const registry = await createPolicyRegistry({ path: config.policyPath, clock: systemClock });
     roles = registry.current(new Date()).policy.roles;
     registry.stop();
   } catch (error) {

@@ -6,6 +6,7 @@ import { compilePolicy, type CompiledPolicy } from '../policies/compiled-policy'
 import { formatIssue, loadPolicyFile } from '../rules/load-policy';
 import { createPolicyRegistry } from '../policies/policy-registry';
 import type { PolicySource } from '../policies/policy-source';
+import { systemClock } from '../system-clock';
 
 /** The nearest folder at or above `dir` that holds a package.json. */
 function packageRootOf(dir: string): string {
@@ -51,7 +52,7 @@ export function loadPolicySource(path: string): Promise<PolicySource> {
   let source = sources.get(key);
   if (!source) {
     // The clock only stamps loadedAt: simulations never decide by it.
-    source = createPolicyRegistry({ path: key, clock: { now: () => new Date() } });
+    source = createPolicyRegistry({ path: key, clock: systemClock });
     sources.set(key, source);
   }
   return source;
