@@ -96,7 +96,9 @@ describe('createFsPoeFileStore', () => {
   it('stores an empty file', async () => {
     const stored = await store.put(Buffer.alloc(0));
     expect(stored).toEqual({ sha256: 'e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855', size: 0 });
-    expect((await store.open(stored.sha256))?.size).toBe(0);
+    const opened = await store.open(stored.sha256);
+    expect(opened?.size).toBe(0);
+    expect(await readAll(opened!.stream)).toEqual(Buffer.alloc(0));
   });
 
   it('answers undefined for a well-formed address with no file', async () => {
