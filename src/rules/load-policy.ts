@@ -3,12 +3,12 @@
  * (YAML syntax, unsafe YAML, schema, semantics) carries its file, line and column.
  */
 import { readFile } from 'node:fs/promises';
-import { Ajv } from 'ajv';
 import type { ErrorObject } from 'ajv';
-import addFormatsPlugin from 'ajv-formats';
 import { LineCounter, isAlias, isCollection, isMap, isPair, isScalar, isSeq, parseDocument, visit } from 'yaml';
 import type { Document, Node as YamlNode } from 'yaml';
 import { EVENT_TYPES, STATE_IDS, isInAnyState, isInState } from '../domain/claim-types';
+import { parseInstant } from '../domain/instants';
+import { createAjv } from '../domain/json-schema';
 import { policySchema } from './policy-schema';
 import { SYSTEM_ROLE } from './policy-types';
 import type { Condition, Policy } from './policy-types';
@@ -416,10 +416,7 @@ function deepFreeze<T>(value: T): T {
 // ---------------------------------------------------------------------------
 // Schema
 
-const ajv = new Ajv({ allErrors: true, verbose: true, useDefaults: true, strict: true, strictRequired: false });
-// ajv-formats is CommonJS: its default export is the plugin itself at runtime.
-(addFormatsPlugin as unknown as (a: Ajv, formats: string[]) => Ajv)(ajv, ['date-time']);
-const validate = ajv.compile(policySchema);
+const validate = createAjv({ allErrors: true, verbose: true, useDefaults: true, strictRequired: false }).compile(policySchema);
 
 // Keyed by the schema object an error comes from (ajv's `parentSchema`): schema
 // paths are relative to whichever definition ajv compiled separately.
@@ -569,7 +566,7 @@ function schemaIssue(error: ErrorObject, segments: Segment[]): RawIssue {
         code: 'schema',
         message:
           params.format === 'date-time'
-            ? `${JSON.stringify(error.data)} is not an ISO-8601 date-time with a time zone (e.g. 2026-01-01T00:00:00Z).`
+            ? `${JSON.stringify(error.data)} ${impossibleInstant(error.data) ?? 'is not an ISO-8601 date-time with a time zone (e.g. 2026-01-01T00:00:00Z)'}.`
             : `Must match format ${String(params.format)}.`,
       };
     case 'pattern':
@@ -583,6 +580,13 @@ function schemaIssue(error: ErrorObject, segments: Segment[]): RawIssue {
     default:
       return { segments, code: 'schema', message: `${capitalize(error.message ?? 'is invalid')}.` };
   }
+}
+
+/** Why a well-formed instant is not a real one (`is not a real instant: …`), or undefined. */
+function impossibleInstant(value: unknown): string | undefined {
+  if (typeof value !== 'string') return undefined;
+  const parsed = parseInstant(value);
+  return !parsed.ok && parsed.problem.startsWith('is not a real instant') ? parsed.problem : undefined;
 }
 
 function article(type: string): string {

@@ -1,11 +1,9 @@
 /** Scenario files (DESIGN.md, "Scenario files"): their schema, type and loader. */
 import { readFile } from 'node:fs/promises';
-import { Ajv } from 'ajv';
 import { isMap, isScalar, isSeq, LineCounter, parseDocument, type Node } from 'yaml';
 import { EVENT_TYPES, STATUSES, SUBSTATUSES } from '../domain/claim-types';
-import { describeAjvError } from '../machines/event-payloads';
+import { createAjv, describeWithValue } from '../domain/json-schema';
 import { SYSTEM_ROLE } from '../rules/policy-types';
-import { addStrictTimeFormats, formatProblem, valueAtPointer } from '../domain/instants';
 
 const instant = {
   type: 'string',
@@ -134,9 +132,7 @@ export interface Scenario {
 
 export type ScenarioLoadResult = { ok: true; scenario: Scenario } | { ok: false; error: string };
 
-const scenarioAjv = new Ajv({ allErrors: false, strict: true, allowUnionTypes: true });
-addStrictTimeFormats(scenarioAjv);
-const validate = scenarioAjv.compile(scenarioSchema);
+const validate = createAjv({ allErrors: false }).compile(scenarioSchema);
 
 /** Parses a scenario file's text; errors name the file and line. */
 export function parseScenario(text: string, file: string): ScenarioLoadResult {
@@ -156,9 +152,7 @@ export function parseScenario(text: string, file: string): ScenarioLoadResult {
   }
   if (!validate(data)) {
     const error = validate.errors?.[0];
-    const described = describeAjvError(error);
-    const problem = error?.keyword === 'format' ? formatProblem(String(error.params.format), valueAtPointer(data, error.instancePath)) : undefined;
-    const issue = problem ? { ...described, message: problem } : described;
+    const issue = describeWithValue(error, data);
     const node = nodeAt(doc.contents, validate.errors?.[0]?.instancePath ?? '');
     const pos = node?.range ? lineCounter.linePos(node.range[0]) : { line: 1, col: 1 };
     return { ok: false, error: `${file}:${pos.line}:${pos.col}: ${issue.path}: ${issue.message}` };
