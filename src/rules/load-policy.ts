@@ -4,11 +4,12 @@
  */
 import { readFile } from 'node:fs/promises';
 import type { ErrorObject } from 'ajv';
-import { LineCounter, isAlias, isCollection, isMap, isPair, isScalar, isSeq, parseDocument, visit } from 'yaml';
+import { LineCounter, isCollection, isMap, isPair, isScalar, isSeq, parseDocument, visit } from 'yaml';
 import type { Document, Node as YamlNode } from 'yaml';
 import { EVENT_TYPES, STATE_IDS, isInAnyState, isInState } from '../domain/claim-types';
 import { parseInstant } from '../domain/instants';
 import { createAjv } from '../domain/json-schema';
+import { offsetOfPath, startOf } from '../domain/yaml-locate';
 import { policySchema } from './policy-schema';
 import { SYSTEM_ROLE } from './policy-types';
 import type { Condition, Policy } from './policy-types';
@@ -209,7 +210,7 @@ class Locator {
   ) {}
 
   resolve(raw: RawIssue): PolicyIssue {
-    return this.issue(this.offsetOf(raw.segments, raw.atKey ?? false), raw.segments, raw);
+    return this.issue(offsetOfPath(this.doc, raw.segments, 'keyOfBlock', raw.atKey ?? false), raw.segments, raw);
   }
 
   atOffset(offset: number, code: string, message: string, severity: 'error' | 'warning' = 'error'): PolicyIssue {
@@ -229,43 +230,8 @@ class Locator {
       severity: raw.severity ?? 'error',
     };
   }
-
-  /**
-   * The offset to report for a path: a scalar or flow value itself; the key of a
-   * block collection (where the entry starts); the nearest existing ancestor when
-   * the path goes beyond the document (a missing property, a default).
-   */
-  private offsetOf(segments: readonly Segment[], atKey: boolean): number {
-    let node: unknown = this.doc.contents;
-    let offset = startOf(node) ?? 0;
-    for (const [index, segment] of segments.entries()) {
-      if (isAlias(node)) node = node.resolve(this.doc);
-      const last = index === segments.length - 1;
-      if (isMap(node)) {
-        const pair = node.items.find((p) => isScalar(p.key) && String(p.key.value) === String(segment));
-        if (!pair) break;
-        const keyOffset = startOf(pair.key) ?? offset;
-        const value = pair.value;
-        if (last && atKey) return keyOffset;
-        offset = value === null || (isCollection(value) && !value.flow) ? keyOffset : (startOf(value) ?? keyOffset);
-        node = value;
-      } else if (isSeq(node)) {
-        const item: unknown = node.items[Number(segment)];
-        if (item === undefined) break;
-        offset = startOf(item) ?? offset;
-        node = item;
-      } else {
-        break;
-      }
-    }
-    return offset;
-  }
 }
 
-function startOf(node: unknown): number | undefined {
-  if (isPair(node)) return startOf(node.key);
-  return (node as YamlNode | null)?.range?.[0];
-}
 
 /** The path of the node at an offset (for YAML parser errors, which only have offsets). */
 function pathAtOffset(doc: Document, offset: number): { segments: Segment[]; atKey: boolean } {

@@ -1,8 +1,9 @@
 /** Scenario files (DESIGN.md, "Scenario files"): their schema, type and loader. */
 import { readFile } from 'node:fs/promises';
-import { isMap, isScalar, isSeq, LineCounter, parseDocument, type Node } from 'yaml';
+import { LineCounter, parseDocument } from 'yaml';
 import { EVENT_TYPES, STATUSES, SUBSTATUSES } from '../domain/claim-types';
 import { createAjv, describeWithValue } from '../domain/json-schema';
+import { offsetOfPath, segmentsOfPointer } from '../domain/yaml-locate';
 import { SYSTEM_ROLE } from '../rules/policy-types';
 
 const instant = {
@@ -146,22 +147,18 @@ export function parseScenario(text: string, file: string): ScenarioLoadResult {
   const data: unknown = doc.toJS({ maxAliasCount: 100 });
   const [systemStep] = systemActorIssues(data);
   if (systemStep) {
-    const node = nodeAt(doc.contents, systemStep.pointer);
-    const pos = node?.range ? lineCounter.linePos(node.range[0]) : { line: 1, col: 1 };
+    const pos = lineCounter.linePos(offsetOfPath(doc, segmentsOfPointer(systemStep.pointer), 'value'));
     return { ok: false, error: `${file}:${pos.line}:${pos.col}: ${systemStep.path}: ${systemStep.message}` };
   }
   if (!validate(data)) {
     const error = validate.errors?.[0];
     const issue = describeWithValue(error, data);
-    const node = nodeAt(doc.contents, validate.errors?.[0]?.instancePath ?? '');
-    const pos = node?.range ? lineCounter.linePos(node.range[0]) : { line: 1, col: 1 };
+    const pos = lineCounter.linePos(offsetOfPath(doc, segmentsOfPointer(error?.instancePath ?? ''), 'value'));
     return { ok: false, error: `${file}:${pos.line}:${pos.col}: ${issue.path}: ${issue.message}` };
   }
   const scenario = data as unknown as Scenario;
-  const stepNodes = isMap(doc.contents) ? doc.contents.get('steps', true) : undefined;
   scenario.steps.forEach((step, index) => {
-    const node = isSeq(stepNodes) ? (stepNodes.items[index] as Node | undefined) : undefined;
-    step.line = node?.range ? lineCounter.linePos(node.range[0]).line : 0;
+    step.line = lineCounter.linePos(offsetOfPath(doc, ['steps', index], 'value')).line;
   });
   return { ok: true, scenario };
 }
@@ -193,15 +190,4 @@ export function systemActorIssues(data: unknown): Array<{ path: string; pointer:
     });
   });
   return issues;
-}
-
-function nodeAt(root: unknown, pointer: string): Node | undefined {
-  let node = root as Node | undefined;
-  for (const part of pointer.split('/').slice(1)) {
-    if (isMap(node)) node = node.get(part, true) as Node | undefined;
-    else if (isSeq(node)) node = node.items[Number(part)] as Node | undefined;
-    else return node;
-    if (isScalar(node)) return node;
-  }
-  return node;
 }
