@@ -6,6 +6,7 @@ import type { Clock } from '../claims/claim-service';
 import type { CompiledPolicy } from '../policies/compiled-policy';
 import { evaluateClaim, evaluationInputSchema, type EvaluationInput } from '../evaluation/evaluate-claim';
 import { DomainError } from '../domain/errors';
+import { parseInstant } from '../domain/instants';
 import { offsetOfPath, segmentsOfJsonPath } from '../domain/yaml-locate';
 import { issuesOf } from '../http/validation';
 import { PolicyError, formatIssue } from '../rules/load-policy';
@@ -28,8 +29,6 @@ export interface EvaluateCommandDeps {
   clock?: Clock;
 }
 
-const INSTANT = /^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}(:\d{2}(\.\d+)?)?(Z|[+-]\d{2}:\d{2})$/;
-
 /** Evaluates the input in `file` and prints the evaluation JSON; a bad file prints its located errors and exits 1. */
 export async function evaluateCommand(
   file: string,
@@ -43,7 +42,7 @@ export async function evaluateCommand(
     out.stderr(lines.map((line) => `${line}\n`).join(''));
     return 1;
   };
-  if (options.asOf !== undefined && !(INSTANT.test(options.asOf) && !Number.isNaN(Date.parse(options.asOf)))) {
+  if (options.asOf !== undefined && !parseInstant(options.asOf).ok) {
     out.stderr(`cpor evaluate: --as-of must be an ISO-8601 instant with a time zone (2026-03-10T09:00:00Z), not "${options.asOf}"\n`);
     return 2;
   }

@@ -7,7 +7,7 @@ import type { ErrorObject } from 'ajv';
 import { LineCounter, isCollection, isMap, isPair, isScalar, isSeq, parseDocument, visit } from 'yaml';
 import type { Document, Node as YamlNode } from 'yaml';
 import { EVENT_TYPES, STATE_IDS, isInAnyState, isInState } from '../domain/claim-types';
-import { parseInstant } from '../domain/instants';
+import { parseInstant, parseLocalDate } from '../domain/instants';
 import { createAjv } from '../domain/json-schema';
 import { offsetOfPath, startOf } from '../domain/yaml-locate';
 import { policySchema } from './policy-schema';
@@ -700,7 +700,7 @@ function checkCalendar(policy: Policy, error: Report): void {
     );
   }
   holidays.forEach((date, i) => {
-    if (!isRealDate(date)) error(['calendar', 'holidays', i], 'invalidDate', `${date} is not a date in the calendar.`);
+    if (!parseLocalDate(date).ok) error(['calendar', 'holidays', i], 'invalidDate', `${date} is not a date in the calendar.`);
   });
 }
 
@@ -845,11 +845,6 @@ function checkDeadline(policy: Policy, name: string, error: Report): void {
 
 function overlaps(a: string, b: string): boolean {
   return isInState(a, b) || isInState(b, a);
-}
-
-function isRealDate(date: string): boolean {
-  const parsed = new Date(`${date}T00:00:00Z`);
-  return !Number.isNaN(parsed.getTime()) && parsed.toISOString().slice(0, 10) === date;
 }
 
 function isEmptyCondition(condition: Condition): boolean {
