@@ -1,3 +1,5 @@
+import { parseInstant } from '../domain/instants';
+
 export type Weekday = 'mon' | 'tue' | 'wed' | 'thu' | 'fri' | 'sat' | 'sun';
 
 /** A policy's `calendar:` section, as the calendar reads it. */
@@ -12,7 +14,7 @@ export interface CalendarPolicy {
 /**
  * A business calendar: local dates in one IANA time zone, a workweek and holidays.
  * Dates are `YYYY-MM-DD` strings (years 0001–9999); instants are `Date`s or ISO
- * strings with `Z` or an explicit offset. Pure: nothing here reads the clock.
+ * strings read by parseInstant (src/domain/instants.ts). Pure: nothing here reads the clock.
  */
 export interface Calendar {
   readonly timeZone: string;
@@ -50,10 +52,6 @@ const WEEKDAY_INDEX: Readonly<Record<Weekday, number>> = {
   sat: 5,
   sun: 6,
 };
-
-// An instant must carry its offset: Date.parse reads offset-less strings in the
-// host's time zone, which would make results depend on the machine.
-const ISO_INSTANT = /^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}(?::\d{2}(?:\.\d{1,9})?)?(?:Z|[+-]\d{2}:\d{2})$/i;
 
 /** Days since 1970-01-01 of a proleptic Gregorian date (H. Hinnant's days_from_civil). */
 function daysFromCivil(year: number, month: number, day: number): number {
@@ -326,8 +324,9 @@ function instantMs(instant: Date | string): number {
   let ms: number;
   if (instant instanceof Date) {
     ms = instant.getTime();
-  } else if (typeof instant === 'string' && ISO_INSTANT.test(instant)) {
-    ms = Date.parse(instant);
+  } else if (typeof instant === 'string') {
+    const parsed = parseInstant(instant);
+    ms = parsed.ok ? parsed.value.getTime() : Number.NaN;
   } else {
     ms = Number.NaN;
   }

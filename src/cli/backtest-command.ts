@@ -13,6 +13,7 @@ import { createPolicyRegistry, type PolicyRegistry } from '../policies/policy-re
 import { openExistingDatabase } from './service-config';
 import { loadCompiledPolicy, PACKAGE_ROOT, PolicyLoadError } from '../simulate/policy-files';
 import { systemClock } from '../system-clock';
+import { parseInstant, parseLocalDate } from '../domain/instants';
 import type { Output } from './output';
 
 export const BACKTEST_FORMATS = ['text', 'json', 'csv'] as const;
@@ -41,9 +42,6 @@ export interface BacktestCommandDeps {
   /** Milliseconds for elapsed times (progress). */
   stopwatch?: () => number;
 }
-
-const INSTANT = /^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}(:\d{2}(\.\d+)?)?(Z|[+-]\d{2}:\d{2})$/;
-const DATE = /^\d{4}-\d{2}-\d{2}$/;
 
 export async function backtestCommand(options: BacktestCommandOptions, out: Output, deps: BacktestCommandDeps = {}): Promise<number> {
   const env = deps.env ?? process.env;
@@ -147,13 +145,8 @@ function render(report: BacktestReport, format: BacktestFormat, maxClaims?: numb
   return formatSummary(report, { maxClaims });
 }
 
-function validInstant(text: string): boolean {
-  return INSTANT.test(text) && !Number.isNaN(Date.parse(text));
-}
-
-function validDate(text: string): boolean {
-  return DATE.test(text) && !Number.isNaN(Date.parse(`${text}T00:00:00Z`)) && new Date(`${text}T00:00:00Z`).toISOString().startsWith(text);
-}
+const validInstant = (text: string) => parseInstant(text).ok;
+const validDate = (text: string) => parseLocalDate(text).ok;
 
 const BAR_WIDTH = 20;
 const REDRAW_MS = 100;

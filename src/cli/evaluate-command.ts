@@ -1,11 +1,13 @@
 /** `cpor evaluate FILE`: what a policy says about a claim at an instant, from a JSON or YAML file (stateless). */
 import { readFile } from 'node:fs/promises';
 import { resolve } from 'node:path';
-import { isMap, isPair, isScalar, isSeq, LineCounter, parseDocument, type Document, type Node } from 'yaml';
+import { LineCounter, parseDocument } from 'yaml';
 import type { Clock } from '../claims/claim-service';
 import type { CompiledPolicy } from '../policies/compiled-policy';
 import { evaluateClaim, evaluationInputSchema, type EvaluationInput } from '../evaluation/evaluate-claim';
 import { DomainError } from '../domain/errors';
+import { parseInstant } from '../domain/instants';
+import { offsetOfPath, segmentsOfJsonPath } from '../domain/yaml-locate';
 import { issuesOf } from '../http/validation';
 import { PolicyError, formatIssue } from '../rules/load-policy';
 import { createPolicyRegistry } from '../policies/policy-registry';
@@ -27,8 +29,6 @@ export interface EvaluateCommandDeps {
   clock?: Clock;
 }
 
-const INSTANT = /^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}(:\d{2}(\.\d+)?)?(Z|[+-]\d{2}:\d{2})$/;
-
 /** Evaluates the input in `file` and prints the evaluation JSON; a bad file prints its located errors and exits 1. */
 export async function evaluateCommand(
   file: string,
@@ -42,7 +42,7 @@ export async function evaluateCommand(
     out.stderr(lines.map((line) => `${line}\n`).join(''));
     return 1;
   };
-  if (options.asOf !== undefined && !(INSTANT.test(options.asOf) && !Number.isNaN(Date.parse(options.asOf)))) {
+  if (options.asOf !== undefined && !parseInstant(options.asOf).ok) {
     out.stderr(`cpor evaluate: --as-of must be an ISO-8601 instant with a time zone (2026-03-10T09:00:00Z), not "${options.asOf}"\n`);
     return 2;
   }
@@ -110,40 +110,10 @@ function locateIn(text: string): LocatedText {
     return { line: pos.line, column: pos.col };
   };
   const position = (path: string) => {
-    const { line, column } = at(offsetOf(doc, path));
+    const { line, column } = at(offsetOfPath(doc, segmentsOfJsonPath(path), 'key'));
     return `${line}:${column}`;
   };
   const error = doc.errors[0];
   if (error) return { data: undefined, syntax: { ...at(error.pos[0]), message: error.message.split('\n')[0]! }, position };
   return { data: doc.toJS({ maxAliasCount: 100 }), position };
-}
-
-/** `$.claim.history[0].at` → ['claim', 'history', 0, 'at']. */
-function segmentsOf(path: string): Array<string | number> {
-  const segments: Array<string | number> = [];
-  for (const match of path.matchAll(/\.([^.[\]]+)|\[(\d+)\]|\[("(?:[^"\\]|\\.)*")\]/g)) {
-    if (match[1] !== undefined) segments.push(match[1]);
-    else if (match[2] !== undefined) segments.push(Number(match[2]));
-    else segments.push(JSON.parse(match[3]!) as string);
-  }
-  return segments;
-}
-
-function offsetOf(doc: Document, path: string): number {
-  let node: unknown = doc.contents;
-  let offset = (node as Node | null)?.range?.[0] ?? 0;
-  for (const segment of segmentsOf(path)) {
-    if (isMap(node)) {
-      const pair = node.items.find((item) => isPair(item) && isScalar(item.key) && String(item.key.value) === String(segment));
-      if (!pair) break;
-      offset = (pair.key as Node).range?.[0] ?? offset;
-      node = pair.value;
-    } else if (isSeq(node) && typeof segment === 'number' && node.items[segment]) {
-      node = node.items[segment];
-      offset = (node as Node).range?.[0] ?? offset;
-    } else {
-      break;
-    }
-  }
-  return offset;
 }

@@ -2,18 +2,13 @@
  * Edge validation with ajv: request bodies and queries are checked against the same
  * JSON Schemas that document them, and every problem is reported with its JSONPath.
  */
-import { Ajv, type ErrorObject, type ValidateFunction } from 'ajv';
-import addFormatsPlugin from 'ajv-formats';
+import type { ValidateFunction } from 'ajv';
 import { InputError } from '../domain/errors';
 import type { CodeWithStatus } from '../domain/error-codes';
-import { addStrictTimeFormats, formatProblem, valueAtPointer } from '../domain/instants';
-import { describeAjvError } from '../machines/event-payloads';
+import { createAjv, describeAjvError, describeWithValue } from '../domain/json-schema';
 import type { ProblemIssue } from './errors';
 
-const ajv = new Ajv({ allErrors: true, strict: true, allowUnionTypes: true, discriminator: true });
-// ajv-formats' default export is typed for CommonJS consumers.
-(addFormatsPlugin as unknown as (a: Ajv) => Ajv)(ajv);
-addStrictTimeFormats(ajv);
+const ajv = createAjv({ allErrors: true, discriminator: true });
 
 const compiled = new WeakMap<object, ValidateFunction>();
 
@@ -25,14 +20,6 @@ function validatorFor(schema: object): ValidateFunction {
     compiled.set(schema, validate);
   }
   return validate;
-}
-
-/** An ajv error in words; an impossible instant or date says what is impossible about it. */
-function describeWithValue(error: ErrorObject, root: unknown): ProblemIssue {
-  const issue = describeAjvError(error);
-  if (error.keyword !== 'format') return issue;
-  const problem = formatProblem(String((error.params as { format?: unknown }).format), valueAtPointer(root, error.instancePath));
-  return problem ? { path: issue.path, message: problem } : issue;
 }
 
 /** The problems of `value` against `schema`, each located; empty when it is valid. */
@@ -67,9 +54,7 @@ export function validateInput<T>(schema: object, value: unknown, { code = 'inval
   return value as T;
 }
 
-const queryAjv = new Ajv({ allErrors: true, strict: true, allowUnionTypes: true, coerceTypes: true });
-(addFormatsPlugin as unknown as (a: Ajv) => Ajv)(queryAjv);
-addStrictTimeFormats(queryAjv);
+const queryAjv = createAjv({ allErrors: true, coerceTypes: true });
 const compiledQueries = new WeakMap<object, ValidateFunction>();
 
 /**

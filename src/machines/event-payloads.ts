@@ -2,9 +2,8 @@
  * JSON Schemas of each event's payload (the scenario `with:` and the API body).
  * The same schemas validate requests at the edge and document them in OpenAPI.
  */
-import { Ajv, type ErrorObject, type ValidateFunction } from 'ajv';
-import addFormatsPlugin from 'ajv-formats';
-import { addStrictTimeFormats } from '../domain/instants';
+import type { ValidateFunction } from 'ajv';
+import { createAjv, describeAjvError, type SchemaIssue } from '../domain/json-schema';
 import {
   ACTIVITIES,
   BUSINESS_APPLICATIONS,
@@ -166,16 +165,9 @@ export const EVENT_PAYLOAD_SCHEMAS = {
   sendForAssessment: { type: 'object', additionalProperties: false, properties: {} },
 } as const satisfies Record<EventType, object>;
 
-export interface PayloadIssue {
-  /** JSONPath of the offending value, from the payload's root (`$`). */
-  path: string;
-  message: string;
-}
+type PayloadIssue = SchemaIssue;
 
-const ajv = new Ajv({ allErrors: false, strict: true, allowUnionTypes: true, discriminator: true });
-// ajv-formats' default export is typed for CommonJS consumers.
-(addFormatsPlugin as unknown as (a: Ajv) => Ajv)(ajv);
-addStrictTimeFormats(ajv);
+const ajv = createAjv({ allErrors: false, discriminator: true });
 
 const validators = new Map<EventType, ValidateFunction>(
   (Object.keys(EVENT_PAYLOAD_SCHEMAS) as EventType[]).map((type) => [
@@ -190,41 +182,4 @@ export function validatePayload(type: EventType, payload: unknown): PayloadIssue
   if (!validate) return { path: '$', message: `unknown event ${type}` };
   if (validate(payload)) return undefined;
   return describeAjvError(validate.errors?.[0]);
-}
-
-/** Turns an ajv error into a JSONPath and a sentence. */
-export function describeAjvError(error: ErrorObject | undefined): PayloadIssue {
-  if (!error) return { path: '$', message: 'is invalid' };
-  const base = pointerToJsonPath(error.instancePath);
-  switch (error.keyword) {
-    case 'additionalProperties': {
-      const extra = (error.params as { additionalProperty: string }).additionalProperty;
-      return { path: `${base}.${extra}`, message: `unknown field "${extra}"` };
-    }
-    case 'required': {
-      const missing = (error.params as { missingProperty: string }).missingProperty;
-      return { path: `${base}.${missing}`, message: `"${missing}" is required` };
-    }
-    case 'enum':
-      return {
-        path: base,
-        message: `must be one of ${(error.params as { allowedValues: unknown[] }).allowedValues.join(', ')}`,
-      };
-    default:
-      return { path: base, message: error.message ?? 'is invalid' };
-  }
-}
-
-/** `/products/0/line` → `$.products[0].line`. */
-function pointerToJsonPath(pointer: string): string {
-  if (!pointer) return '$';
-  return (
-    '$' +
-    pointer
-      .split('/')
-      .slice(1)
-      .map((part) => part.replace(/~1/g, '/').replace(/~0/g, '~'))
-      .map((part) => (/^\d+$/.test(part) ? `[${part}]` : /^[A-Za-z_$][\w$]*$/.test(part) ? `.${part}` : `[${JSON.stringify(part)}]`))
-      .join('')
-  );
 }

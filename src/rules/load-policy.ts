@@ -3,12 +3,13 @@
  * (YAML syntax, unsafe YAML, schema, semantics) carries its file, line and column.
  */
 import { readFile } from 'node:fs/promises';
-import { Ajv } from 'ajv';
 import type { ErrorObject } from 'ajv';
-import addFormatsPlugin from 'ajv-formats';
-import { LineCounter, isAlias, isCollection, isMap, isPair, isScalar, isSeq, parseDocument, visit } from 'yaml';
+import { LineCounter, isCollection, isMap, isPair, isScalar, isSeq, parseDocument, visit } from 'yaml';
 import type { Document, Node as YamlNode } from 'yaml';
 import { EVENT_TYPES, STATE_IDS, isInAnyState, isInState } from '../domain/claim-types';
+import { parseInstant, parseLocalDate } from '../domain/instants';
+import { createAjv } from '../domain/json-schema';
+import { offsetOfPath, startOf } from '../domain/yaml-locate';
 import { policySchema } from './policy-schema';
 import { SYSTEM_ROLE } from './policy-types';
 import type { Condition, Policy } from './policy-types';
@@ -209,7 +210,7 @@ class Locator {
   ) {}
 
   resolve(raw: RawIssue): PolicyIssue {
-    return this.issue(this.offsetOf(raw.segments, raw.atKey ?? false), raw.segments, raw);
+    return this.issue(offsetOfPath(this.doc, raw.segments, 'keyOfBlock', raw.atKey ?? false), raw.segments, raw);
   }
 
   atOffset(offset: number, code: string, message: string, severity: 'error' | 'warning' = 'error'): PolicyIssue {
@@ -229,43 +230,8 @@ class Locator {
       severity: raw.severity ?? 'error',
     };
   }
-
-  /**
-   * The offset to report for a path: a scalar or flow value itself; the key of a
-   * block collection (where the entry starts); the nearest existing ancestor when
-   * the path goes beyond the document (a missing property, a default).
-   */
-  private offsetOf(segments: readonly Segment[], atKey: boolean): number {
-    let node: unknown = this.doc.contents;
-    let offset = startOf(node) ?? 0;
-    for (const [index, segment] of segments.entries()) {
-      if (isAlias(node)) node = node.resolve(this.doc);
-      const last = index === segments.length - 1;
-      if (isMap(node)) {
-        const pair = node.items.find((p) => isScalar(p.key) && String(p.key.value) === String(segment));
-        if (!pair) break;
-        const keyOffset = startOf(pair.key) ?? offset;
-        const value = pair.value;
-        if (last && atKey) return keyOffset;
-        offset = value === null || (isCollection(value) && !value.flow) ? keyOffset : (startOf(value) ?? keyOffset);
-        node = value;
-      } else if (isSeq(node)) {
-        const item: unknown = node.items[Number(segment)];
-        if (item === undefined) break;
-        offset = startOf(item) ?? offset;
-        node = item;
-      } else {
-        break;
-      }
-    }
-    return offset;
-  }
 }
 
-function startOf(node: unknown): number | undefined {
-  if (isPair(node)) return startOf(node.key);
-  return (node as YamlNode | null)?.range?.[0];
-}
 
 /** The path of the node at an offset (for YAML parser errors, which only have offsets). */
 function pathAtOffset(doc: Document, offset: number): { segments: Segment[]; atKey: boolean } {
@@ -416,10 +382,7 @@ function deepFreeze<T>(value: T): T {
 // ---------------------------------------------------------------------------
 // Schema
 
-const ajv = new Ajv({ allErrors: true, verbose: true, useDefaults: true, strict: true, strictRequired: false });
-// ajv-formats is CommonJS: its default export is the plugin itself at runtime.
-(addFormatsPlugin as unknown as (a: Ajv, formats: string[]) => Ajv)(ajv, ['date-time']);
-const validate = ajv.compile(policySchema);
+const validate = createAjv({ allErrors: true, verbose: true, useDefaults: true, strictRequired: false }).compile(policySchema);
 
 // Keyed by the schema object an error comes from (ajv's `parentSchema`): schema
 // paths are relative to whichever definition ajv compiled separately.
@@ -569,7 +532,7 @@ function schemaIssue(error: ErrorObject, segments: Segment[]): RawIssue {
         code: 'schema',
         message:
           params.format === 'date-time'
-            ? `${JSON.stringify(error.data)} is not an ISO-8601 date-time with a time zone (e.g. 2026-01-01T00:00:00Z).`
+            ? `${JSON.stringify(error.data)} ${impossibleInstant(error.data) ?? 'is not an ISO-8601 date-time with a time zone (e.g. 2026-01-01T00:00:00Z)'}.`
             : `Must match format ${String(params.format)}.`,
       };
     case 'pattern':
@@ -583,6 +546,13 @@ function schemaIssue(error: ErrorObject, segments: Segment[]): RawIssue {
     default:
       return { segments, code: 'schema', message: `${capitalize(error.message ?? 'is invalid')}.` };
   }
+}
+
+/** Why a well-formed instant is not a real one (`is not a real instant: …`), or undefined. */
+function impossibleInstant(value: unknown): string | undefined {
+  if (typeof value !== 'string') return undefined;
+  const parsed = parseInstant(value);
+  return !parsed.ok && parsed.problem.startsWith('is not a real instant') ? parsed.problem : undefined;
 }
 
 function article(type: string): string {
@@ -730,7 +700,7 @@ function checkCalendar(policy: Policy, error: Report): void {
     );
   }
   holidays.forEach((date, i) => {
-    if (!isRealDate(date)) error(['calendar', 'holidays', i], 'invalidDate', `${date} is not a date in the calendar.`);
+    if (!parseLocalDate(date).ok) error(['calendar', 'holidays', i], 'invalidDate', `${date} is not a date in the calendar.`);
   });
 }
 
@@ -875,11 +845,6 @@ function checkDeadline(policy: Policy, name: string, error: Report): void {
 
 function overlaps(a: string, b: string): boolean {
   return isInState(a, b) || isInState(b, a);
-}
-
-function isRealDate(date: string): boolean {
-  const parsed = new Date(`${date}T00:00:00Z`);
-  return !Number.isNaN(parsed.getTime()) && parsed.toISOString().slice(0, 10) === date;
 }
 
 function isEmptyCondition(condition: Condition): boolean {

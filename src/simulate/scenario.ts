@@ -1,11 +1,10 @@
 /** Scenario files (DESIGN.md, "Scenario files"): their schema, type and loader. */
 import { readFile } from 'node:fs/promises';
-import { Ajv } from 'ajv';
-import { isMap, isScalar, isSeq, LineCounter, parseDocument, type Node } from 'yaml';
+import { LineCounter, parseDocument } from 'yaml';
 import { EVENT_TYPES, STATUSES, SUBSTATUSES } from '../domain/claim-types';
-import { describeAjvError } from '../machines/event-payloads';
+import { createAjv, describeWithValue } from '../domain/json-schema';
+import { offsetOfPath, segmentsOfPointer } from '../domain/yaml-locate';
 import { SYSTEM_ROLE } from '../rules/policy-types';
-import { addStrictTimeFormats, formatProblem, valueAtPointer } from '../domain/instants';
 
 const instant = {
   type: 'string',
@@ -134,9 +133,7 @@ export interface Scenario {
 
 export type ScenarioLoadResult = { ok: true; scenario: Scenario } | { ok: false; error: string };
 
-const scenarioAjv = new Ajv({ allErrors: false, strict: true, allowUnionTypes: true });
-addStrictTimeFormats(scenarioAjv);
-const validate = scenarioAjv.compile(scenarioSchema);
+const validate = createAjv({ allErrors: false }).compile(scenarioSchema);
 
 /** Parses a scenario file's text; errors name the file and line. */
 export function parseScenario(text: string, file: string): ScenarioLoadResult {
@@ -150,24 +147,18 @@ export function parseScenario(text: string, file: string): ScenarioLoadResult {
   const data: unknown = doc.toJS({ maxAliasCount: 100 });
   const [systemStep] = systemActorIssues(data);
   if (systemStep) {
-    const node = nodeAt(doc.contents, systemStep.pointer);
-    const pos = node?.range ? lineCounter.linePos(node.range[0]) : { line: 1, col: 1 };
+    const pos = lineCounter.linePos(offsetOfPath(doc, segmentsOfPointer(systemStep.pointer), 'value'));
     return { ok: false, error: `${file}:${pos.line}:${pos.col}: ${systemStep.path}: ${systemStep.message}` };
   }
   if (!validate(data)) {
     const error = validate.errors?.[0];
-    const described = describeAjvError(error);
-    const problem = error?.keyword === 'format' ? formatProblem(String(error.params.format), valueAtPointer(data, error.instancePath)) : undefined;
-    const issue = problem ? { ...described, message: problem } : described;
-    const node = nodeAt(doc.contents, validate.errors?.[0]?.instancePath ?? '');
-    const pos = node?.range ? lineCounter.linePos(node.range[0]) : { line: 1, col: 1 };
+    const issue = describeWithValue(error, data);
+    const pos = lineCounter.linePos(offsetOfPath(doc, segmentsOfPointer(error?.instancePath ?? ''), 'value'));
     return { ok: false, error: `${file}:${pos.line}:${pos.col}: ${issue.path}: ${issue.message}` };
   }
   const scenario = data as unknown as Scenario;
-  const stepNodes = isMap(doc.contents) ? doc.contents.get('steps', true) : undefined;
   scenario.steps.forEach((step, index) => {
-    const node = isSeq(stepNodes) ? (stepNodes.items[index] as Node | undefined) : undefined;
-    step.line = node?.range ? lineCounter.linePos(node.range[0]).line : 0;
+    step.line = lineCounter.linePos(offsetOfPath(doc, ['steps', index], 'value')).line;
   });
   return { ok: true, scenario };
 }
@@ -199,15 +190,4 @@ export function systemActorIssues(data: unknown): Array<{ path: string; pointer:
     });
   });
   return issues;
-}
-
-function nodeAt(root: unknown, pointer: string): Node | undefined {
-  let node = root as Node | undefined;
-  for (const part of pointer.split('/').slice(1)) {
-    if (isMap(node)) node = node.get(part, true) as Node | undefined;
-    else if (isSeq(node)) node = node.items[Number(part)] as Node | undefined;
-    else return node;
-    if (isScalar(node)) return node;
-  }
-  return node;
 }
