@@ -22,7 +22,6 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { pino } from 'pino';
 import { parse as parseYaml } from 'yaml';
 import { loadOrCreateSecret } from '../../src/auth/load-or-create-secret';
-import { mintToken } from '../../src/auth/mint-token';
 import { main } from '../../src/cli';
 import { loadConfig } from '../../src/config';
 import { startService, type RunningService } from '../../src/server';
@@ -43,7 +42,7 @@ import {
   type Operation,
   type RequestContext,
 } from '../support/openapi-requests';
-import type { TestApp, TokenClaims } from '../support/test-app';
+import { mintTestToken, type TestApp, type TokenClaims } from '../support/test-app';
 
 const SEED = process.env.FUZZ_SEED !== undefined ? Number(process.env.FUZZ_SEED) : 20260302;
 const RUNS = process.env.FUZZ_RUNS !== undefined ? Number(process.env.FUZZ_RUNS) : 8;
@@ -91,15 +90,7 @@ interface Caller {
 
 const secret = await loadOrCreateSecret(dataDir);
 const token = (claims: TokenClaims, options: { expiresIn?: string; now?: () => Date } = {}) =>
-  mintToken({
-    secret,
-    role: claims.role,
-    ...(claims.partnerId !== undefined ? { partnerId: claims.partnerId } : {}),
-    ...(claims.tenantId !== undefined ? { tenantId: claims.tenantId } : {}),
-    ...(claims.id !== undefined ? { subject: claims.id } : {}),
-    expiresIn: options.expiresIn ?? '1d',
-    ...(options.now ? { now: options.now } : {}),
-  });
+  mintTestToken(secret, claims, { expiresIn: options.expiresIn ?? '1d', ...(options.now ? { now: options.now } : {}) });
 const bearer = async (claims: TokenClaims) => `Bearer ${await token(claims)}`;
 
 const policy = await bundledPolicy();

@@ -3,10 +3,8 @@ import { createServer } from 'node:http';
 import { connect, type AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { Writable } from 'node:stream';
 import { Ajv } from 'ajv';
 import { generateKeyPair, SignJWT } from 'jose';
-import { pino } from 'pino';
 import { documentedRequest as request } from '../support/documented-requests';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { mintToken } from '../../src/auth/mint-token';
@@ -20,7 +18,7 @@ import { claimFieldsSchema, EVENT_PAYLOAD_SCHEMAS } from '../../src/machines/eve
 import { claimFields } from '../support/factories';
 import { CALLERS, httpHelpers } from '../support/http-requests';
 import { concretePath, registeredRoutes } from '../support/http-routes';
-import { createTestApp, type TestApp, type TestAppOptions } from '../support/test-app';
+import { capturingLogger, createTestApp, type TestApp, type TestAppOptions } from '../support/test-app';
 
 let t: TestApp;
 let h: ReturnType<typeof httpHelpers>;
@@ -411,16 +409,7 @@ describe('a real listening server', () => {
       { DATA_DIR: dir, PORT: '0', JWT_SECRET: SECRET, LOG_LEVEL: 'silent', SHUTDOWN_TIMEOUT_MS: '1000', ...env },
       { policyPath: BUNDLED_POLICY_PATH },
     );
-    const logs: Array<Record<string, unknown>> = [];
-    const logger = pino(
-      { level: 'info' },
-      new Writable({
-        write(chunk: Buffer, _encoding, done) {
-          for (const line of chunk.toString('utf8').split('\n')) if (line.trim()) logs.push(JSON.parse(line) as Record<string, unknown>);
-          done();
-        },
-      }),
-    );
+    const { logger, logs } = capturingLogger();
     const service = await startService(config, { logger, startScheduler: false });
     running.push(service);
     return { service, logs, dataDir: dir };

@@ -9,7 +9,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Writable } from 'node:stream';
 import type { Express } from 'express';
-import { pino } from 'pino';
+import { pino, type Logger } from 'pino';
 import { createHs256Authenticator } from '../../src/auth/jwt-authenticator';
 import { mintToken } from '../../src/auth/mint-token';
 import { createClaimService, type ClaimService } from '../../src/claims/claim-service';
@@ -81,16 +81,7 @@ export async function createTestApp(options: TestAppOptions = {}): Promise<TestA
     maxLifetimeSec: TEST_TOKEN_MAX_LIFETIME_SEC,
   });
   const dir = mkdtempSync(join(tmpdir(), 'cpor-http-'));
-  const logs: Array<Record<string, unknown>> = [];
-  const logger = pino(
-    { level: 'info' },
-    new Writable({
-      write(chunk: Buffer, _encoding, done) {
-        for (const line of chunk.toString('utf8').split('\n')) if (line.trim()) logs.push(JSON.parse(line) as Record<string, unknown>);
-        done();
-      },
-    }),
-  );
+  const { logger, logs } = capturingLogger();
   const idempotency = options.wrapIdempotency ? options.wrapIdempotency(database.idempotency) : database.idempotency;
   const app = createApp({
     service,
@@ -104,12 +95,7 @@ export async function createTestApp(options: TestAppOptions = {}): Promise<TestA
     ...(options.policies ? { policies: options.policies } : {}),
   });
   const token = (claims: TokenClaims, options: { expiresIn?: string; issuedAt?: Date } = {}) =>
-    mintToken({
-      secret,
-      role: claims.role,
-      ...(claims.partnerId !== undefined ? { partnerId: claims.partnerId } : {}),
-      ...(claims.tenantId !== undefined ? { tenantId: claims.tenantId } : {}),
-      ...(claims.id !== undefined ? { subject: claims.id } : {}),
+    mintTestToken(secret, claims, {
       expiresIn: options.expiresIn ?? '3650d',
       maxLifetimeSeconds: TEST_TOKEN_MAX_LIFETIME_SEC,
       now: () => options.issuedAt ?? clock.now(),
@@ -133,4 +119,35 @@ export async function createTestApp(options: TestAppOptions = {}): Promise<TestA
       rmSync(dir, { recursive: true, force: true });
     },
   };
+}
+
+/** A pino logger whose lines are kept, parsed, for assertions. */
+export function capturingLogger(level: 'info' | 'debug' = 'info'): { logger: Logger; logs: Array<Record<string, unknown>> } {
+  const logs: Array<Record<string, unknown>> = [];
+  const logger = pino(
+    { level },
+    new Writable({
+      write(chunk: Buffer, _encoding, done) {
+        for (const line of chunk.toString('utf8').split('\n')) if (line.trim()) logs.push(JSON.parse(line) as Record<string, unknown>);
+        done();
+      },
+    }),
+  );
+  return { logger, logs };
+}
+
+/** A token for test claims, signed with `secret` (the ids a claim set leaves out are left out). */
+export function mintTestToken(
+  secret: Uint8Array,
+  claims: TokenClaims,
+  options: { expiresIn?: string; maxLifetimeSeconds?: number; now?: () => Date } = {},
+): Promise<string> {
+  return mintToken({
+    secret,
+    role: claims.role,
+    ...(claims.partnerId !== undefined ? { partnerId: claims.partnerId } : {}),
+    ...(claims.tenantId !== undefined ? { tenantId: claims.tenantId } : {}),
+    ...(claims.id !== undefined ? { subject: claims.id } : {}),
+    ...options,
+  });
 }
