@@ -33,15 +33,29 @@ export interface Problem {
 export class HttpError extends Error {
   override readonly name = 'HttpError';
   readonly status: number;
+  /**
+   * Seconds after which a retry may succeed: the answer carries `Retry-After`, and a 503
+   * with it is back-pressure the service chose (uploads, workers busy), not a fault to log.
+   */
+  readonly retryAfterSec: number | undefined;
   constructor(
     readonly code: ErrorCode,
     message: string,
     readonly extensions: Record<string, unknown> = {},
+    options: { retryAfterSec?: number } = {},
   ) {
     super(message);
     this.status = statusOf(code);
+    this.retryAfterSec = options.retryAfterSec;
   }
 }
+
+/** Seconds a caller should wait before retrying, when the error says. */
+const retryAfterOf = (error: unknown): number | undefined =>
+  error instanceof HttpError || error instanceof AuthUnavailableError ? error.retryAfterSec : undefined;
+
+/** Back-pressure the service answered on purpose: a 5xx that is no fault (an unreachable key set still is one). */
+const isBackPressure = (error: unknown): boolean => error instanceof HttpError && error.retryAfterSec !== undefined;
 
 /** The problem type URI of a code. */
 export const problemType = (code: ErrorCode) => `urn:problem-type:cpor:${code}`;
@@ -139,7 +153,7 @@ export function problemFor(error: unknown, instance: string): Problem {
 const instanceOf = (req: Request) => req.originalUrl.split('?')[0] ?? req.originalUrl;
 
 /** Writes a problem response. */
-export function sendProblem(res: Response, problem: Problem): void {
+function sendProblem(res: Response, problem: Problem): void {
   res.status(problem.status);
   res.type(PROBLEM_CONTENT_TYPE);
   res.send(JSON.stringify(problem));
@@ -149,7 +163,7 @@ export function sendProblem(res: Response, problem: Problem): void {
 export function problemHandler(logger: Logger): ErrorRequestHandler {
   return (error: unknown, req, res, next) => {
     const problem = problemFor(error, instanceOf(req));
-    if (problem.status >= 500) logger.error({ err: error, method: req.method, url: req.originalUrl }, 'request failed');
+    if (problem.status >= 500 && !isBackPressure(error)) logger.error({ err: error, method: req.method, url: req.originalUrl }, 'request failed');
     if (res.headersSent) {
       // The response is already on its way (a stream broke): all that is left is to end it.
       next(error);
@@ -161,7 +175,8 @@ export function problemHandler(logger: Logger): ErrorRequestHandler {
         problem.code === 'missingToken' ? 'Bearer realm="cpor"' : 'Bearer realm="cpor", error="invalid_token"',
       );
     }
-    if (error instanceof AuthUnavailableError) res.set('Retry-After', String(error.retryAfterSec));
+    const retryAfter = retryAfterOf(error);
+    if (retryAfter !== undefined) res.set('Retry-After', String(retryAfter));
     sendProblem(res, problem);
   };
 }

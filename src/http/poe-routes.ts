@@ -16,7 +16,7 @@ import { sniffContentType } from '../poe/sniff-content-type';
 import { loadVisibleClaim } from './access';
 import { authenticate, principalOf } from './auth';
 import type { HttpContext } from './context';
-import { HttpError, problemFor, sendProblem, type ProblemIssue } from './errors';
+import { HttpError, type ProblemIssue } from './errors';
 import { checkIfMatch, IF_MATCH_OPTIONAL, setEtag, withVersionCheck } from './etag';
 import { IDEMPOTENCY_KEY, requestHash, runIdempotently } from './idempotency';
 import { parseUpload, type ParsedUpload } from './multipart-upload';
@@ -155,13 +155,14 @@ export function poeRoutes(ctx: HttpContext): RouteSpec[] {
           const early = refusalBeforeUpload(service, claim, principal);
           if (early) throw refusalError(early);
           if (uploading >= poeMaxConcurrentUploads) {
-            // Back-pressure, not a fault: answered here so the error handler does not log it as one.
-            const busy = new HttpError('tooManyUploads', `${poeMaxConcurrentUploads} uploads are being received; retry in a few seconds.`, {
-              limit: poeMaxConcurrentUploads,
-            });
-            res.set({ 'Retry-After': String(RETRY_AFTER_SECONDS), Connection: 'close' });
-            sendProblem(res, problemFor(busy, req.originalUrl.split('?')[0]!));
-            return;
+            // The body is not read: the connection cannot carry another request.
+            res.set('Connection', 'close');
+            throw new HttpError(
+              'tooManyUploads',
+              `${poeMaxConcurrentUploads} uploads are being received; retry in a few seconds.`,
+              { limit: poeMaxConcurrentUploads },
+              { retryAfterSec: RETRY_AFTER_SECONDS },
+            );
           }
           uploading++;
           let upload: ParsedUpload | undefined;

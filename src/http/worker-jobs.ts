@@ -29,8 +29,9 @@ export async function runInWorker<T>(
   } catch (error) {
     const what = kind === 'simulate' ? 'simulation' : 'backtest';
     if (error instanceof WorkersBusyError) {
-      res.set('Retry-After', String(BUSY_RETRY_AFTER_SECONDS));
-      throw new HttpError('workersBusy', `Every ${what} worker is busy; try again in ${BUSY_RETRY_AFTER_SECONDS} seconds.`);
+      throw new HttpError('workersBusy', `Every ${what} worker is busy; try again in ${BUSY_RETRY_AFTER_SECONDS} seconds.`, {}, {
+        retryAfterSec: BUSY_RETRY_AFTER_SECONDS,
+      });
     }
     if (error instanceof WorkBudgetError) {
       throw new HttpError(

@@ -129,7 +129,7 @@ describe('POST /v1/simulate bounds', () => {
     expect(res.body).toMatchObject({ code: 'simulationTooExpensive', budget: 'memory', limit: 8 });
   });
 
-  it('runs at most limits.workers.size simulations at once: past that, 503 workersBusy with Retry-After', async () => {
+  it('runs at most limits.workers.size simulations at once: past that, 503 workersBusy with Retry-After, not logged as a fault', async () => {
     t = await createTestApp({ limits: { workers: { size: 1, timeoutMs: 120_000 } } });
     const h = httpHelpers(t);
     const auth = await h.auth('programManager');
@@ -140,6 +140,7 @@ describe('POST /v1/simulate bounds', () => {
     expect(second.status).toBe(503);
     expect(second.headers['retry-after']).toBe('2');
     expect(second.body.code).toBe('workersBusy');
+    expect(t.logs.filter((line) => line.level === 50)).toEqual([]);
     expect((await first).status).toBe(200);
     const third = await h.api().post('/v1/simulate').set('Authorization', auth).send(reviewCycles(1));
     expect(third.status).toBe(200);
