@@ -5,9 +5,11 @@ import { loadScenarioFile } from '../simulate/scenario';
 import { runScenario, type ScenarioResult } from '../simulate/run-scenario';
 import type { Output } from './output';
 import { defaultPolicyPath, loadCompiledPolicy, loadPolicySource, resolvePolicyPath } from '../simulate/policy-files';
+import { createCoverageCollector, type CoverageCollector } from '../simulate/coverage-collector';
+import { formatCoverage } from '../simulate/coverage-format';
 
 /** Runs one scenario file; a file that cannot be read, parsed or whose policy is broken fails with the reason. */
-async function simulateFile(file: string, policyOverride?: string): Promise<ScenarioResult> {
+async function simulateFile(file: string, policyOverride?: string, coverage?: CoverageCollector): Promise<ScenarioResult> {
   const shown = relative(process.cwd(), file) || file;
   const failed = (message: string): ScenarioResult => ({
     name: shown,
@@ -25,9 +27,12 @@ async function simulateFile(file: string, policyOverride?: string): Promise<Scen
   const policyPath = named ?? defaultPolicyPath();
   try {
     // A named policy runs alone; by default the claim follows the versions in effect, as in the service.
-    return named
-      ? await runScenario(loaded.scenario, { file: shown, policy: await loadCompiledPolicy(named) })
-      : await runScenario(loaded.scenario, { file: shown, policies: await loadPolicySource(policyPath) });
+    if (named) {
+      const policy = await loadCompiledPolicy(named);
+      return await runScenario(loaded.scenario, { file: shown, policy: coverage ? coverage.observePolicy(policy) : policy });
+    }
+    const policies = await loadPolicySource(policyPath);
+    return await runScenario(loaded.scenario, { file: shown, policies: coverage ? coverage.observeSource(policies) : policies });
   } catch (error) {
     return { ...failed(`policy ${relative(process.cwd(), policyPath)}: ${(error as Error).message}`), name: loaded.scenario.name };
   }
@@ -84,8 +89,21 @@ export async function simulateCommand(
   return results.some((r) => r.passed === false) ? 1 : 0;
 }
 
-/** Runs every scenario with an expectation under the paths; exit 1 when one fails (like `opa test`). */
-export async function testCommand(paths: string[], options: { policy?: string; verbose?: boolean }, out: Output): Promise<number> {
+export interface TestOptions {
+  policy?: string;
+  verbose?: boolean;
+  /** Report rule coverage (implied by a threshold). */
+  coverage?: boolean;
+  /** Exit 1 when the coverage of any policy version is under this percentage. */
+  coverageThreshold?: number;
+  format?: 'text' | 'json';
+}
+
+/**
+ * Runs every scenario with an expectation under the paths; exit 1 when one fails (like `opa test`),
+ * or when coverage is under the threshold.
+ */
+export async function testCommand(paths: string[], options: TestOptions, out: Output): Promise<number> {
   let files: string[];
   try {
     files = await scenarioFiles(paths);
@@ -93,22 +111,41 @@ export async function testCommand(paths: string[], options: { policy?: string; v
     out.stderr(`cpor test: ${(error as Error).message}\n`);
     return 2;
   }
+  const json = options.format === 'json';
+  const coverage = options.coverage || options.coverageThreshold !== undefined ? createCoverageCollector() : undefined;
+  const text = (line: string) => {
+    if (!json) out.stdout(line);
+  };
+  const failures: Array<{ file: string; name: string; failures: string[] }> = [];
   let passed = 0;
-  let failed = 0;
   let skipped = 0;
   for (const file of files) {
-    const result = await simulateFile(file, options.policy);
+    const result = await simulateFile(file, options.policy, coverage);
+    coverage?.addScenario(result);
     if (result.passed === null) {
       skipped += 1;
-      if (options.verbose) out.stdout(`SKIP ${result.file} (no expect block)\n`);
+      if (options.verbose) text(`SKIP ${result.file} (no expect block)\n`);
     } else if (result.passed) {
       passed += 1;
-      if (options.verbose) out.stdout(`PASS ${result.file}: ${result.name}\n`);
+      if (options.verbose) text(`PASS ${result.file}: ${result.name}\n`);
     } else {
-      failed += 1;
-      out.stdout(`FAIL ${result.file}: ${result.name}\n${result.failures.map((f) => `  - ${f}`).join('\n')}\n`);
+      failures.push({ file: result.file, name: result.name, failures: result.failures });
+      text(`FAIL ${result.file}: ${result.name}\n${result.failures.map((f) => `  - ${f}`).join('\n')}\n`);
     }
   }
-  out.stdout(`${passed} passed, ${failed} failed${skipped ? `, ${skipped} skipped` : ''}\n`);
-  return failed > 0 || files.length === 0 ? 1 : 0;
+  const report = coverage?.report();
+  const threshold = options.coverageThreshold;
+  // Each version must reach the threshold: one well-covered version does not hide another.
+  const under = threshold === undefined || !report ? [] : report.policies.filter((p) => p.summary.percent < threshold);
+  if (json) {
+    const summary = { passed, failed: failures.length, skipped, failures };
+    out.stdout(JSON.stringify(report ? { ...summary, coverage: { ...report, threshold: threshold ?? null } } : summary, null, 2) + '\n');
+  } else {
+    if (report) out.stdout(formatCoverage(report));
+    out.stdout(`${passed} passed, ${failures.length} failed${skipped ? `, ${skipped} skipped` : ''}\n`);
+  }
+  for (const p of under) {
+    out.stderr(`cpor test: coverage of policy ${p.policy.id} ${p.policy.version} is ${p.summary.percent}%, under the threshold ${threshold}%\n`);
+  }
+  return failures.length > 0 || files.length === 0 || under.length > 0 ? 1 : 0;
 }
