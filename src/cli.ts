@@ -51,17 +51,26 @@ they are the same, 1 when they differ, 2 when a file does not load.`,
   },
   simulate: {
     summary: 'Run scenario files on a virtual clock and show what happens',
-    usage: 'cpor simulate FILE… [--json] [--policy FILE]',
+    usage: 'cpor simulate FILE… [--json] [--policy FILE] [--svg OUT]',
     help: `Runs each scenario file through the claim service on a virtual clock: steps in
 order, deadlines firing as the clock passes them. Prints a readable timeline, or
 with --json an array with one object per file:
   { name, file, policy: {id, version}, passed, failures, final, timeline, deadlines }
 --policy FILE runs every scenario under that policy instead of its own.
-Exit status: 1 when a scenario with expectations fails or a file is broken.`,
-    options: { json: { type: 'boolean' }, policy: { type: 'string' } },
+--svg OUT also draws the run of one scenario file as an SVG timeline in OUT:
+states as bands over calendar time, weekends and holidays shaded, each deadline's
+window with its due instant, pauses hatched, refused steps marked.
+Exit status: 1 when a scenario with expectations fails, a file is broken, or the
+picture cannot be written; 2 on bad arguments.`,
+    options: { json: { type: 'boolean' }, policy: { type: 'string' }, svg: { type: 'string' } },
     async run(files, values, out) {
       if (files.length === 0) return usageError(this, 'name at least one scenario file', out);
-      return (await import('./cli/scenario-commands')).simulateCommand(files, { json: values.json === true, policy: values.policy as string | undefined }, out);
+      if (values.svg !== undefined && files.length !== 1) return usageError(this, '--svg draws one scenario: name one file', out);
+      return (await import('./cli/scenario-commands')).simulateCommand(
+        files,
+        { json: values.json === true, policy: values.policy as string | undefined, svg: values.svg as string | undefined },
+        out,
+      );
     },
   },
   test: {

@@ -1,5 +1,5 @@
 /** `cpor simulate` and `cpor test`: run scenario files and report. */
-import { readdir, stat } from 'node:fs/promises';
+import { readdir, stat, writeFile } from 'node:fs/promises';
 import { join, relative } from 'node:path';
 import { loadScenarioFile } from '../simulate/scenario';
 import { runScenario, type ScenarioResult } from '../simulate/run-scenario';
@@ -7,6 +7,7 @@ import type { Output } from './output';
 import { defaultPolicyPath, loadCompiledPolicy, loadPolicySource, resolvePolicyPath } from '../simulate/policy-files';
 import { createCoverageCollector, type CoverageCollector } from '../simulate/coverage-collector';
 import { formatCoverage } from '../simulate/coverage-format';
+import { renderTimelineSvg } from '../simulate/timeline-svg';
 
 /** Runs one scenario file; a file that cannot be read, parsed or whose policy is broken fails with the reason. */
 async function simulateFile(file: string, policyOverride?: string, coverage?: CoverageCollector): Promise<ScenarioResult> {
@@ -79,14 +80,41 @@ function formatResult(result: ScenarioResult): string {
 
 export async function simulateCommand(
   files: string[],
-  options: { json?: boolean; policy?: string },
+  options: { json?: boolean; policy?: string; svg?: string },
   out: Output,
 ): Promise<number> {
   const results: ScenarioResult[] = [];
   for (const file of files) results.push(await simulateFile(file, options.policy));
   if (options.json) out.stdout(JSON.stringify(results, null, 2) + '\n');
   else out.stdout(results.map(formatResult).join('\n\n') + '\n');
+  if (options.svg !== undefined) {
+    const written = await writeTimelineSvg(files[0]!, results[0]!, options, out);
+    if (!written) return 1;
+  }
   return results.some((r) => r.passed === false) ? 1 : 0;
+}
+
+/** Draws the run under the version its claim followed; false (with the reason on stderr) when there is nothing to draw or the file cannot be written. */
+async function writeTimelineSvg(file: string, result: ScenarioResult, options: { policy?: string; svg?: string }, out: Output): Promise<boolean> {
+  if (result.timeline.length === 0) {
+    out.stderr(`cpor simulate: no picture: ${result.file} ran no step${result.failures.length ? ` (${result.failures[0]})` : ''}\n`);
+    return false;
+  }
+  const loaded = await loadScenarioFile(file);
+  const named = options.policy ?? (loaded.ok && loaded.scenario.policy ? resolvePolicyPath(loaded.scenario.policy, file) : undefined);
+  const compiled = named ? await loadCompiledPolicy(named) : (await loadPolicySource(defaultPolicyPath())).get(result.policy);
+  if (!compiled) {
+    out.stderr(`cpor simulate: no picture: policy ${result.policy.id} ${result.policy.version} is not loaded\n`);
+    return false;
+  }
+  try {
+    await writeFile(options.svg!, renderTimelineSvg(result, compiled));
+  } catch (error) {
+    out.stderr(`cpor simulate: cannot write ${options.svg}: ${(error as NodeJS.ErrnoException).code ?? (error as Error).message}\n`);
+    return false;
+  }
+  out.stderr(`cpor simulate: wrote ${options.svg}\n`);
+  return true;
 }
 
 export interface TestOptions {
