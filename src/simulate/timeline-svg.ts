@@ -136,7 +136,7 @@ export function renderTimelineSvg(
     if (!calendar.isBusinessDay(day)) {
       const holiday = holidays.has(day);
       out.push(`<rect x="${n(left)}" y="${GRID_TOP - 12}" width="${n(right - left)}" height="${n(gridBottom - GRID_TOP + 12)}" fill="${holiday ? '#fce7f3' : '#f1f5f9'}"/>`);
-      if (holiday && right - left >= 10) {
+      if (holiday && right - left >= 38) {
         out.push(`<text x="${n((left + right) / 2)}" y="${GRID_TOP - 2}" font-size="9.5" text-anchor="middle" fill="#9d174d">holiday</text>`);
       }
     }
@@ -145,9 +145,21 @@ export function renderTimelineSvg(
     if (date === 1 || day === firstDay) {
       out.push(`<text x="${n(left + 3)}" y="${AXIS_TOP + 8}" font-size="12" font-weight="600" fill="#0f172a">${MONTHS[Number(day.slice(5, 7)) - 1]} ${day.slice(0, 4)}</text>`);
     }
+    // A run of a day or two: hours too.
+    if (days.length <= 3) {
+      for (const hour of [6, 12, 18]) {
+        const hx = x(calendar.startOfLocalDay(day).getTime() + hour * 3_600_000);
+        if (hx >= x(end)) continue;
+        out.push(
+          `<line x1="${n(hx)}" y1="${AXIS_TOP + 34}" x2="${n(hx)}" y2="${n(gridBottom)}" stroke="#f1f5f9" stroke-width="1"/>`,
+          `<text x="${n(hx)}" y="${AXIS_TOP + 34}" font-size="9.5" text-anchor="middle" fill="#64748b">${String(hour).padStart(2, '0')}:00</text>`,
+        );
+      }
+    }
     if (everyDay || weekdayOf(day) === 'Mon') {
       const label = dayWidth >= 40 ? `${weekdayOf(day)} ${date}` : String(date);
-      out.push(`<text x="${n(everyDay ? (left + right) / 2 : left + 2)}" y="${AXIS_TOP + 28}" font-size="11" ${everyDay ? 'text-anchor="middle" ' : ''}fill="#475569">${label}</text>`);
+      const centred = everyDay && days.length > 3;
+      out.push(`<text x="${n(centred ? (left + right) / 2 : left + 4)}" y="${AXIS_TOP + 28}" font-size="11" ${centred ? 'text-anchor="middle" ' : ''}fill="#475569">${label}</text>`);
     }
   }
   out.push('</g>');

@@ -58,6 +58,11 @@ describe('scenario timeline picture', () => {
     expect(shaded.length - holidays.length).toBe(5); // Sat 28, Sun 29, Sat 5, Sun 6, Sat 12
   });
 
+  it('labels hours when the run spans a day or two, and only days when it spans weeks', async () => {
+    expect(await draw('refuse-poe-limit-reached.yaml')).toContain('>12:00</text>');
+    expect(await draw('deadline-thanksgiving-2026.yaml')).not.toContain('>12:00</text>');
+  });
+
   it('marks each refused step with its event and code', async () => {
     const svg = await draw('partner-never-answers.yaml');
     expect(svg).toContain('>edit: fieldNotEditable</text>');
