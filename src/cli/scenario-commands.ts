@@ -8,9 +8,16 @@ import { defaultPolicyPath, loadCompiledPolicy, loadPolicySource, resolvePolicyP
 import { createCoverageCollector, type CoverageCollector } from '../simulate/coverage-collector';
 import { formatCoverage } from '../simulate/coverage-format';
 import { renderTimelineSvg } from '../simulate/timeline-svg';
+import { singlePolicySource, type PolicySource } from '../policies/policy-source';
+
+interface ScenarioRun {
+  result: ScenarioResult;
+  /** The policy versions it ran under (none when the file or its policy did not load). */
+  policies?: PolicySource;
+}
 
 /** Runs one scenario file; a file that cannot be read, parsed or whose policy is broken fails with the reason. */
-async function simulateFile(file: string, policyOverride?: string, coverage?: CoverageCollector): Promise<ScenarioResult> {
+async function simulateFile(file: string, policyOverride?: string, coverage?: CoverageCollector): Promise<ScenarioRun> {
   const shown = relative(process.cwd(), file) || file;
   const failed = (message: string): ScenarioResult => ({
     name: shown,
@@ -23,19 +30,16 @@ async function simulateFile(file: string, policyOverride?: string, coverage?: Co
     deadlines: [],
   });
   const loaded = await loadScenarioFile(file);
-  if (!loaded.ok) return failed(loaded.error);
+  if (!loaded.ok) return { result: failed(loaded.error) };
   const named = policyOverride ?? (loaded.scenario.policy ? resolvePolicyPath(loaded.scenario.policy, file) : undefined);
   const policyPath = named ?? defaultPolicyPath();
   try {
     // A named policy runs alone; by default the claim follows the versions in effect, as in the service.
-    if (named) {
-      const policy = await loadCompiledPolicy(named);
-      return await runScenario(loaded.scenario, { file: shown, policy: coverage ? coverage.observePolicy(policy) : policy });
-    }
-    const policies = await loadPolicySource(policyPath);
-    return await runScenario(loaded.scenario, { file: shown, policies: coverage ? coverage.observeSource(policies) : policies });
+    const loadedPolicies = named ? singlePolicySource(await loadCompiledPolicy(named)) : await loadPolicySource(policyPath);
+    const policies = coverage ? coverage.observeSource(loadedPolicies) : loadedPolicies;
+    return { result: await runScenario(loaded.scenario, { file: shown, policies }), policies };
   } catch (error) {
-    return { ...failed(`policy ${relative(process.cwd(), policyPath)}: ${(error as Error).message}`), name: loaded.scenario.name };
+    return { result: { ...failed(`policy ${relative(process.cwd(), policyPath)}: ${(error as Error).message}`), name: loaded.scenario.name } };
   }
 }
 
@@ -83,37 +87,32 @@ export async function simulateCommand(
   options: { json?: boolean; policy?: string; svg?: string },
   out: Output,
 ): Promise<number> {
-  const results: ScenarioResult[] = [];
-  for (const file of files) results.push(await simulateFile(file, options.policy));
+  const runs: ScenarioRun[] = [];
+  for (const file of files) runs.push(await simulateFile(file, options.policy));
+  const results = runs.map((run) => run.result);
   if (options.json) out.stdout(JSON.stringify(results, null, 2) + '\n');
   else out.stdout(results.map(formatResult).join('\n\n') + '\n');
   if (options.svg !== undefined) {
-    const written = await writeTimelineSvg(files[0]!, results[0]!, options, out);
+    const written = await writeTimelineSvg(runs[0]!, options.svg, out);
     if (!written) return 1;
   }
   return results.some((r) => r.passed === false) ? 1 : 0;
 }
 
 /** Draws the run under the version its claim followed; false (with the reason on stderr) when there is nothing to draw or the file cannot be written. */
-async function writeTimelineSvg(file: string, result: ScenarioResult, options: { policy?: string; svg?: string }, out: Output): Promise<boolean> {
-  if (result.timeline.length === 0) {
+async function writeTimelineSvg({ result, policies }: ScenarioRun, path: string, out: Output): Promise<boolean> {
+  const compiled = policies?.get(result.policy);
+  if (result.timeline.length === 0 || !compiled) {
     out.stderr(`cpor simulate: no picture: ${result.file} ran no step${result.failures.length ? ` (${result.failures[0]})` : ''}\n`);
     return false;
   }
-  const loaded = await loadScenarioFile(file);
-  const named = options.policy ?? (loaded.ok && loaded.scenario.policy ? resolvePolicyPath(loaded.scenario.policy, file) : undefined);
-  const compiled = named ? await loadCompiledPolicy(named) : (await loadPolicySource(defaultPolicyPath())).get(result.policy);
-  if (!compiled) {
-    out.stderr(`cpor simulate: no picture: policy ${result.policy.id} ${result.policy.version} is not loaded\n`);
-    return false;
-  }
   try {
-    await writeFile(options.svg!, renderTimelineSvg(result, compiled));
+    await writeFile(path, renderTimelineSvg(result, compiled));
   } catch (error) {
-    out.stderr(`cpor simulate: cannot write ${options.svg}: ${(error as NodeJS.ErrnoException).code ?? (error as Error).message}\n`);
+    out.stderr(`cpor simulate: cannot write ${path}: ${(error as NodeJS.ErrnoException).code ?? (error as Error).message}\n`);
     return false;
   }
-  out.stderr(`cpor simulate: wrote ${options.svg}\n`);
+  out.stderr(`cpor simulate: wrote ${path}\n`);
   return true;
 }
 
@@ -148,7 +147,7 @@ export async function testCommand(paths: string[], options: TestOptions, out: Ou
   let passed = 0;
   let skipped = 0;
   for (const file of files) {
-    const result = await simulateFile(file, options.policy, coverage);
+    const { result } = await simulateFile(file, options.policy, coverage);
     coverage?.addScenario(result);
     if (result.passed === null) {
       skipped += 1;
