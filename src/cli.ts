@@ -51,30 +51,71 @@ they are the same, 1 when they differ, 2 when a file does not load.`,
   },
   simulate: {
     summary: 'Run scenario files on a virtual clock and show what happens',
-    usage: 'cpor simulate FILE… [--json] [--policy FILE]',
+    usage: 'cpor simulate FILE… [--json] [--policy FILE] [--svg OUT]',
     help: `Runs each scenario file through the claim service on a virtual clock: steps in
 order, deadlines firing as the clock passes them. Prints a readable timeline, or
 with --json an array with one object per file:
   { name, file, policy: {id, version}, passed, failures, final, timeline, deadlines }
 --policy FILE runs every scenario under that policy instead of its own.
-Exit status: 1 when a scenario with expectations fails or a file is broken.`,
-    options: { json: { type: 'boolean' }, policy: { type: 'string' } },
+--svg OUT also draws the run of one scenario file as an SVG timeline in OUT:
+states as bands over calendar time, weekends and holidays shaded, each deadline's
+window with its due instant, pauses hatched, refused steps marked.
+Exit status: 1 when a scenario with expectations fails, a file is broken, or the
+picture cannot be written; 2 on bad arguments.`,
+    options: { json: { type: 'boolean' }, policy: { type: 'string' }, svg: { type: 'string' } },
     async run(files, values, out) {
       if (files.length === 0) return usageError(this, 'name at least one scenario file', out);
-      return (await import('./cli/scenario-commands')).simulateCommand(files, { json: values.json === true, policy: values.policy as string | undefined }, out);
+      if (values.svg !== undefined && files.length !== 1) return usageError(this, '--svg draws one scenario: name one file', out);
+      return (await import('./cli/scenario-commands')).simulateCommand(
+        files,
+        { json: values.json === true, policy: values.policy as string | undefined, svg: values.svg as string | undefined },
+        out,
+      );
     },
   },
   test: {
-    summary: 'Run every scenario with an expect block; fail if one fails',
-    usage: 'cpor test DIR… [--policy FILE] [--verbose]',
+    summary: 'Run every scenario with an expect block; fail if one fails; rule coverage',
+    usage: 'cpor test DIR… [--policy FILE] [--verbose] [--coverage] [--coverage-threshold PCT] [--format text|json]',
     help: `Runs every *.yaml scenario under the directories (or the files named) that has an
 expect block, and prints the failures and a closing line "N passed, N failed".
---policy FILE runs them all under a candidate policy. Exit status: 1 when one fails
-or nothing was found.`,
-    options: { policy: { type: 'string' }, verbose: { type: 'boolean', short: 'v' } },
+--policy FILE runs them all under a candidate policy.
+  --coverage                 also report, per policy version the scenarios ran under,
+                             every rule and condition the scenarios made true and
+                             false (as json-rules-engine evaluated them), every
+                             deadline fired, met and paused, every refusal kind that
+                             occurred, and a percentage of these outcomes
+  --coverage-threshold PCT   implies --coverage; exit 1 when a version's coverage is
+                             under PCT (0-100)
+  --format text|json         json: { passed, failed, skipped, failures, coverage? }
+Exit status: 1 when a scenario fails, nothing was found, or coverage is under the
+threshold; 2 on bad arguments.`,
+    options: {
+      policy: { type: 'string' },
+      verbose: { type: 'boolean', short: 'v' },
+      coverage: { type: 'boolean' },
+      'coverage-threshold': { type: 'string' },
+      format: { type: 'string' },
+    },
     async run(paths, values, out) {
       if (paths.length === 0) return usageError(this, 'name at least one directory', out);
-      return (await import('./cli/scenario-commands')).testCommand(paths, { policy: values.policy as string | undefined, verbose: values.verbose === true }, out);
+      const format = (values.format as string | undefined) ?? 'text';
+      if (format !== 'text' && format !== 'json') return usageError(this, `--format must be text or json, not "${format}"`, out);
+      const threshold = values['coverage-threshold'] as string | undefined;
+      const percent = threshold === undefined ? undefined : Number(threshold.replace(/%$/, ''));
+      if (percent !== undefined && (threshold!.trim() === '' || !Number.isFinite(percent) || percent < 0 || percent > 100)) {
+        return usageError(this, `--coverage-threshold must be a percentage from 0 to 100, not "${threshold}"`, out);
+      }
+      return (await import('./cli/scenario-commands')).testCommand(
+        paths,
+        {
+          policy: values.policy as string | undefined,
+          verbose: values.verbose === true,
+          coverage: values.coverage === true,
+          coverageThreshold: percent,
+          format,
+        },
+        out,
+      );
     },
   },
   evaluate: {
