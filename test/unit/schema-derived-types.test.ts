@@ -3,6 +3,21 @@
 import { describe, expect, expectTypeOf, it } from 'vitest';
 import type { ClaimFields, DisputeOutcome, Product } from '../../src/domain/claim-types';
 import { validatePayload, type EventPayloads } from '../../src/machines/event-payloads';
+import type { FromSchema } from 'json-schema-to-ts';
+import type { CalendarPolicy } from '../../src/calendar/calendar';
+import type { policySchema } from '../../src/rules/policy-schema';
+import type {
+  Condition,
+  ConflictPolicy,
+  Deficiency,
+  EventPolicy,
+  IncentiveProgram,
+  LimitsPolicy,
+  RejectionReason,
+  RolePolicy,
+  SubmissionRequirement,
+} from '../../src/rules/policy-types';
+import type { StateId } from '../../src/domain/claim-types';
 
 describe('types derived from the claim and payload schemas', () => {
   it('a product is a Microsoft 365 workload or a Business Applications product with its subscription', () => {
@@ -44,5 +59,40 @@ describe('types derived from the claim and payload schemas', () => {
     const reject: EventPayloads['reject'] = { reason: 'insufficientPoe' };
     expect(validatePayload('reject', reject)).toBeUndefined();
     expect(validatePayload('reject', { comment: 'no reason' })).toMatchObject({ path: '$.reason' });
+  });
+});
+
+describe('types derived from the policy schema', () => {
+  it('roles, event permissions and rejection reasons have the keys the schema requires', () => {
+    expectTypeOf<RolePolicy>().toEqualTypeOf<{ kind: 'partner' | 'reviewer' | 'customer' | 'internal'; description?: string }>();
+    expectTypeOf<EventPolicy>().toEqualTypeOf<{ roles: string[]; description?: string }>();
+    expectTypeOf<RejectionReason>().toEqualTypeOf<{ code: string; description: string; usableBy: string[] }>();
+  });
+
+  it('rules keep their conditions typed as json-rules-engine conditions', () => {
+    expectTypeOf<Omit<SubmissionRequirement, 'when'>>().toEqualTypeOf<{ code: string; message: string }>();
+    expectTypeOf<SubmissionRequirement['when']>().toExtend<Condition>();
+    expectTypeOf<Condition>().toExtend<SubmissionRequirement['when']>();
+    expectTypeOf<Omit<Deficiency, 'when'>>().toEqualTypeOf<{ code: string; description: string }>();
+    expectTypeOf<Deficiency>().toHaveProperty('when').toExtend<Condition | undefined>();
+    expectTypeOf<Omit<IncentiveProgram, 'eligibility'>>().toEqualTypeOf<{ code: string; name: string; illustrative?: boolean }>();
+    expectTypeOf<Condition>().toExtend<IncentiveProgram['eligibility']>();
+  });
+
+  it('sections with defaults are typed as loaded: the defaulted keys are present', () => {
+    expectTypeOf<ConflictPolicy>().toEqualTypeOf<{
+      description?: string;
+      activeStatuses: StateId[];
+      settle: 'mostRecentValidPoe';
+      validPoe: { customerSigned: boolean };
+    }>();
+    expectTypeOf<LimitsPolicy>().toEqualTypeOf<{ disputesPerClaim?: number; poeDocumentsPerClaim?: number; poeBytesPerClaim?: number }>();
+  });
+
+  it("the calendar's own type (calendar/) agrees with the policy schema's calendar section", () => {
+    type CalendarSection = FromSchema<
+      (typeof policySchema)['properties']['calendar'] & { definitions: Pick<(typeof policySchema)['definitions'], 'weekday'> }
+    >;
+    expectTypeOf<CalendarSection>().toEqualTypeOf<CalendarPolicy>();
   });
 });
