@@ -3,6 +3,7 @@
  * says about a claim at an instant. Pure; time comes only from `asOf`. One rule
  * engine run per call; everything that depends on the policy alone is built once.
  */
+import type { FromSchema } from 'json-schema-to-ts';
 import { explainRefusal, sendableEvents, snapshotValueOf, targetOf, type ClaimSnapshot, type SendableEvent } from '../machines/claim-machine';
 import { LEAF_STATES, type LeafState } from '../machines/claim-transitions';
 import {
@@ -97,25 +98,12 @@ export const evaluationInputSchema = {
   },
 } as const;
 
-/** What to evaluate: a claim as it stands (and, optionally, an event to try) at `asOf`. */
-export interface EvaluationInput {
-  claim: {
-    id?: string;
-    fields: Partial<ClaimFields>;
-    /** A status, or `approved.<substatus>`; `approved` alone is approved.consentPending unless `substatus` says otherwise. */
-    status: StateId;
-    substatus?: Substatus;
-    poe?: Array<{ fileName?: string; customerSigned: boolean; signedOn?: string; products: string[]; describesWork: boolean }>;
-    reason?: string | null;
-    /** State changes so far, oldest first: when the claim entered each state. Deadlines are derived from them. */
-    history?: Array<{ at: string; to: StateId }>;
-  };
-  event?: { type: EventType; role: string; payload?: Record<string, unknown>; partnerId?: string; tenantId?: string };
-  /** ISO 8601 instant. */
-  asOf: string;
-  /** Must name the policy evaluated under when given. */
-  policyVersion?: string;
-}
+/**
+ * What to evaluate: a claim as it stands (and, optionally, an event to try) at `asOf`.
+ * `claim.status` is a status or `approved.<substatus>`; `approved` alone is approved.consentPending
+ * unless `substatus` says otherwise. `claim.history` lists state changes, oldest first.
+ */
+export type EvaluationInput = FromSchema<typeof evaluationInputSchema>;
 
 // ---------------------------------------------------------------------------
 // Output
@@ -203,11 +191,8 @@ function prepare(compiled: CompiledPolicy): PreparedPolicy {
 // Evaluation
 
 /** `approved` + substatus → `approved.<substatus>`; refuses a substatus on any other status. */
-function leafOf(status: string, substatus: string | undefined, path: string): LeafState {
-  if (!(STATE_IDS as readonly string[]).includes(status)) {
-    throw new InputError('invalidStatus', `${path}: "${status}" is not a claim status; use one of ${STATE_IDS.join(', ')}.`, path);
-  }
-  if (status === 'approved') return `approved.${substatus ?? 'consentPending'}` as LeafState;
+function leafOf(status: StateId, substatus: Substatus | undefined): LeafState {
+  if (status === 'approved') return `approved.${substatus ?? 'consentPending'}`;
   if (substatus !== undefined && status !== `approved.${substatus}`) {
     throw new InputError(
       'invalidSubstatus',
@@ -215,7 +200,7 @@ function leafOf(status: string, substatus: string | undefined, path: string): Le
       '$.claim.substatus',
     );
   }
-  return status as LeafState;
+  return status;
 }
 
 function parseInstant(value: string, path: string): Date {
@@ -265,7 +250,7 @@ function replayHistory(compiled: CompiledPolicy, history: NonNullable<Evaluation
       );
     }
     previous = at.getTime();
-    const to = leafOf(entry.to, undefined, `$.claim.history[${i}].to`);
+    const to = leafOf(entry.to, undefined);
     deadlines = trackDeadlines(policy, calendar, markDue(policy, deadlines, previous), from, to, at);
     from = to;
   }
@@ -328,7 +313,7 @@ export async function evaluateClaim(compiled: CompiledPolicy, input: EvaluationI
   }
   const ready = prepare(compiled);
   const asOf = parseInstant(input.asOf, '$.asOf');
-  const state = leafOf(input.claim.status, input.claim.substatus, '$.claim.status');
+  const state = leafOf(input.claim.status, input.claim.substatus);
   const { status, substatus } = statusOf(state);
   const fields = input.claim.fields ?? {};
   // computeFacts and the guards read only the metadata the input carries.

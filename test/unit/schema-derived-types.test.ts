@@ -17,7 +17,9 @@ import type {
   RolePolicy,
   SubmissionRequirement,
 } from '../../src/rules/policy-types';
-import type { StateId } from '../../src/domain/claim-types';
+import type { EventType, StateId, Status, Substatus } from '../../src/domain/claim-types';
+import type { EvaluationInput } from '../../src/evaluation/evaluate-claim';
+import type { OutcomeExpectation, ScenarioActor, ScenarioStep } from '../../src/simulate/scenario';
 
 describe('types derived from the claim and payload schemas', () => {
   it('a product is a Microsoft 365 workload or a Business Applications product with its subscription', () => {
@@ -94,5 +96,24 @@ describe('types derived from the policy schema', () => {
       (typeof policySchema)['properties']['calendar'] & { definitions: Pick<(typeof policySchema)['definitions'], 'weekday'> }
     >;
     expectTypeOf<CalendarSection>().toEqualTypeOf<CalendarPolicy>();
+  });
+});
+
+describe('types derived from the evaluation and scenario schemas', () => {
+  it('an evaluation input names states and events from the lifecycle, and its optional parts are optional', () => {
+    expectTypeOf<EvaluationInput['claim']['status']>().toEqualTypeOf<StateId>();
+    expectTypeOf<EvaluationInput['claim']['substatus']>().toEqualTypeOf<Substatus | undefined>();
+    expectTypeOf<NonNullable<EvaluationInput['claim']['history']>[number]>().toEqualTypeOf<{ at: string; to: StateId }>();
+    expectTypeOf<NonNullable<EvaluationInput['event']>['type']>().toEqualTypeOf<EventType>();
+    expectTypeOf<EvaluationInput['asOf']>().toEqualTypeOf<string>();
+    expectTypeOf<EvaluationInput['policyVersion']>().toEqualTypeOf<string | undefined>();
+  });
+
+  it('a scenario step is an action by someone or a clock advance, each with its line', () => {
+    expectTypeOf<ScenarioActor>().toEqualTypeOf<string | { role: string; partnerId?: string; tenantId?: string; id?: string }>();
+    expectTypeOf<Extract<ScenarioStep, { until: string }>>().toHaveProperty('line').toEqualTypeOf<number>();
+    expectTypeOf<Extract<ScenarioStep, { do: string }>['do']>().toEqualTypeOf<EventType>();
+    expectTypeOf<OutcomeExpectation['status']>().toEqualTypeOf<Status | undefined>();
+    expectTypeOf<NonNullable<OutcomeExpectation['deadlines']>[string]>().toEqualTypeOf<'fired' | 'met' | 'pending'>();
   });
 });
