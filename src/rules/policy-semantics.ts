@@ -214,12 +214,15 @@ function checkDeadline(policy: Policy, name: string, error: Report): void {
       'unknownRejectionReason',
       `Unknown rejection reason ${JSON.stringify(reason)}${didYouMean(reason, policy.rejectionReasons.map((r) => r.code))}${hint}.`,
     );
-  } else if (!policy.rejectionReasons[index]!.usableBy.includes(SYSTEM_ROLE)) {
-    error(
-      [...base, 'onDue', 'with', 'reason'],
-      'reasonNotUsable',
-      `Rejection reason ${String(reason)} is not usable by system (add system to its usableBy)${hint}.`,
-    );
+  } else {
+    const known = policy.rejectionReasons[index]!;
+    if (!known.usableBy.includes(SYSTEM_ROLE)) {
+      error(
+        [...base, 'onDue', 'with', 'reason'],
+        'reasonNotUsable',
+        `Rejection reason ${known.code} is not usable by system (add system to its usableBy)${hint}.`,
+      );
+    }
   }
 }
 
