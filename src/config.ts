@@ -26,7 +26,7 @@ export interface Config {
   poeUploadTimeoutMs: number;
   backtestMaxClaims: number;
   idempotencyTtlHours: number;
-  logLevel: 'fatal' | 'error' | 'warn' | 'info' | 'debug' | 'trace' | 'silent';
+  logLevel: LogLevel;
   shutdownTimeoutMs: number;
   /** server.requestTimeout: a whole request (headers and body) must arrive within it. */
   requestTimeoutMs: number;
@@ -44,6 +44,8 @@ export class ConfigError extends Error {
 }
 
 const LOG_LEVELS = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'] as const;
+type LogLevel = (typeof LOG_LEVELS)[number];
+const isLogLevel = (text: string): text is LogLevel => (LOG_LEVELS as readonly string[]).includes(text);
 
 /**
  * Every whole-number setting: its environment variable, default and accepted range. The one
@@ -98,8 +100,9 @@ export function loadConfig(env: NodeJS.ProcessEnv, defaults: { policyPath: strin
     return raw;
   };
 
-  const logLevel = (text('LOG_LEVEL') ?? 'info') as Config['logLevel'];
-  if (!LOG_LEVELS.includes(logLevel)) problems.push(`LOG_LEVEL=${JSON.stringify(logLevel)}: expected one of ${LOG_LEVELS.join(', ')}`);
+  const level = text('LOG_LEVEL') ?? 'info';
+  if (!isLogLevel(level)) problems.push(`LOG_LEVEL=${JSON.stringify(level)}: expected one of ${LOG_LEVELS.join(', ')}`);
+  const logLevel = isLogLevel(level) ? level : 'info';
   const jwtSecret = text('JWT_SECRET');
   if (jwtSecret !== undefined && Buffer.byteLength(jwtSecret) < 32) problems.push('JWT_SECRET: must be at least 32 bytes');
   const webhookUrls = (text('WEBHOOK_URLS') ?? '')
