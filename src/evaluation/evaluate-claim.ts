@@ -111,7 +111,7 @@ export type EvaluationInput = FromSchema<typeof evaluationInputSchema>;
 type Explained = { explanation: ConditionExplanation; summary: string };
 
 /** One run of a named deadline, as of `asOf`. */
-export interface EvaluatedDeadline {
+export type EvaluatedDeadline = {
   name: string;
   startedAt: string;
   /** Local due date: the last whole day the party has. */
@@ -121,10 +121,10 @@ export interface EvaluatedDeadline {
   status: DeadlineStatus;
   /** Fired, escalates, and the claim is still in its states: it flags the claim overdue. */
   overdue: boolean;
-}
+};
 
 /** What the policy says about a claim at `asOf`. */
-export interface ClaimEvaluation {
+export type ClaimEvaluation = {
   policy: { id: string; version: string };
   asOf: string;
   status: string;
@@ -155,7 +155,7 @@ export interface ClaimEvaluation {
   };
   /** Codes of the rules that matched: requirements met, deficiencies found, programs eligible. */
   rulesFired: string[];
-}
+};
 
 // ---------------------------------------------------------------------------
 // What depends on the policy alone, built once per compiled policy

@@ -18,7 +18,8 @@ import type {
   SubmissionRequirement,
 } from '../../src/rules/policy-types';
 import type { EventType, StateId, Status, Substatus } from '../../src/domain/claim-types';
-import type { EvaluationInput } from '../../src/evaluation/evaluate-claim';
+import type { claimEvaluationSchema } from '../../src/evaluation/claim-evaluation-schema';
+import type { ClaimEvaluation, EvaluationInput } from '../../src/evaluation/evaluate-claim';
 import type { OutcomeExpectation, ScenarioActor, ScenarioStep } from '../../src/simulate/scenario';
 
 describe('types derived from the claim and payload schemas', () => {
@@ -107,6 +108,12 @@ describe('types derived from the evaluation and scenario schemas', () => {
     expectTypeOf<NonNullable<EvaluationInput['event']>['type']>().toEqualTypeOf<EventType>();
     expectTypeOf<EvaluationInput['asOf']>().toEqualTypeOf<string>();
     expectTypeOf<EvaluationInput['policyVersion']>().toEqualTypeOf<string | undefined>();
+  });
+
+  it("an evaluation's answer (kept written by hand: explanations are recursive) fits its documented schema", () => {
+    // Compiles only while every ClaimEvaluation is a value the documented schema describes.
+    const documented = (answer: ClaimEvaluation): FromSchema<typeof claimEvaluationSchema> => answer;
+    expectTypeOf(documented).returns.toHaveProperty('rulesFired').toEqualTypeOf<string[]>();
   });
 
   it('a scenario step is an action by someone or a clock advance, each with its line', () => {
