@@ -190,8 +190,14 @@ function prepare(compiled: CompiledPolicy): PreparedPolicy {
 // ---------------------------------------------------------------------------
 // Evaluation
 
+const isStateId = (status: string): status is StateId => (STATE_IDS as readonly string[]).includes(status);
+
 /** `approved` + substatus → `approved.<substatus>`; refuses a substatus on any other status. */
-function leafOf(status: StateId, substatus: Substatus | undefined): LeafState {
+function leafOf(status: string, substatus: Substatus | undefined, path: string): LeafState {
+  // The schema admits only states; a caller that skipped it still hears which.
+  if (!isStateId(status)) {
+    throw new InputError('invalidStatus', `${path}: "${status}" is not a claim status; use one of ${STATE_IDS.join(', ')}.`, path);
+  }
   if (status === 'approved') return `approved.${substatus ?? 'consentPending'}`;
   if (substatus !== undefined && status !== `approved.${substatus}`) {
     throw new InputError(
@@ -250,7 +256,7 @@ function replayHistory(compiled: CompiledPolicy, history: NonNullable<Evaluation
       );
     }
     previous = at.getTime();
-    const to = leafOf(entry.to, undefined);
+    const to = leafOf(entry.to, undefined, `$.claim.history[${i}].to`);
     deadlines = trackDeadlines(policy, calendar, markDue(policy, deadlines, previous), from, to, at);
     from = to;
   }
@@ -313,7 +319,7 @@ export async function evaluateClaim(compiled: CompiledPolicy, input: EvaluationI
   }
   const ready = prepare(compiled);
   const asOf = parseInstant(input.asOf, '$.asOf');
-  const state = leafOf(input.claim.status, input.claim.substatus);
+  const state = leafOf(input.claim.status, input.claim.substatus, '$.claim.status');
   const { status, substatus } = statusOf(state);
   const fields = input.claim.fields ?? {};
   // computeFacts and the guards read only the metadata the input carries.
