@@ -3,6 +3,7 @@
  * service refuses to start on a bad value (never a silent fallback).
  */
 import { resolve } from 'node:path';
+import { POE_MAX_BYTES } from './poe/allowed-poe-types';
 
 export interface Config {
   port: number;
@@ -25,7 +26,7 @@ export interface Config {
   poeUploadTimeoutMs: number;
   backtestMaxClaims: number;
   idempotencyTtlHours: number;
-  logLevel: 'fatal' | 'error' | 'warn' | 'info' | 'debug' | 'trace' | 'silent';
+  logLevel: LogLevel;
   shutdownTimeoutMs: number;
   /** server.requestTimeout: a whole request (headers and body) must arrive within it. */
   requestTimeoutMs: number;
@@ -43,6 +44,30 @@ export class ConfigError extends Error {
 }
 
 const LOG_LEVELS = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'] as const;
+type LogLevel = (typeof LOG_LEVELS)[number];
+const isLogLevel = (text: string): text is LogLevel => (LOG_LEVELS as readonly string[]).includes(text);
+
+/**
+ * Every whole-number setting: its environment variable, default and accepted range. The one
+ * place these defaults are written: the service reads them from the environment through this
+ * table, and `createApp` (tests, embedders) falls back to the same defaults.
+ */
+export const INTEGER_SETTINGS = {
+  port: { env: 'PORT', default: 8080, min: 0, max: 65_535 },
+  jwtMaxLifetimeSeconds: { env: 'JWT_MAX_LIFETIME_SECONDS', default: 86_400, min: 60, max: 31 * 86_400 },
+  jwtClockToleranceSeconds: { env: 'JWT_CLOCK_TOLERANCE_SECONDS', default: 60, min: 0, max: 600 },
+  schedulerIntervalMs: { env: 'SCHEDULER_INTERVAL_MS', default: 1000, min: 50, max: 3_600_000 },
+  poeMaxBytes: { env: 'POE_MAX_BYTES', default: POE_MAX_BYTES, min: 1024, max: 1024 * 1024 * 1024 },
+  poeMaxConcurrentUploads: { env: 'POE_MAX_CONCURRENT_UPLOADS', default: 8, min: 1, max: 10_000 },
+  poeUploadIdleMs: { env: 'POE_UPLOAD_IDLE_MS', default: 30_000, min: 100, max: 3_600_000 },
+  poeUploadTimeoutMs: { env: 'POE_UPLOAD_TIMEOUT_MS', default: 300_000, min: 1000, max: 24 * 3_600_000 },
+  backtestMaxClaims: { env: 'BACKTEST_MAX_CLAIMS', default: 50_000, min: 1, max: 10_000_000 },
+  idempotencyTtlHours: { env: 'IDEMPOTENCY_TTL_HOURS', default: 24, min: 1, max: 24 * 365 },
+  shutdownTimeoutMs: { env: 'SHUTDOWN_TIMEOUT_MS', default: 10_000, min: 0, max: 600_000 },
+  requestTimeoutMs: { env: 'REQUEST_TIMEOUT_MS', default: 120_000, min: 1_000, max: 3_600_000 },
+  headersTimeoutMs: { env: 'HEADERS_TIMEOUT_MS', default: 20_000, min: 500, max: 3_600_000 },
+  keepAliveTimeoutMs: { env: 'KEEP_ALIVE_TIMEOUT_MS', default: 5_000, min: 100, max: 600_000 },
+} as const satisfies Record<string, { env: string; default: number; min: number; max: number }>;
 
 /** Reads and validates the configuration; throws ConfigError listing every bad value. */
 export function loadConfig(env: NodeJS.ProcessEnv, defaults: { policyPath: string }): Config {
@@ -51,7 +76,8 @@ export function loadConfig(env: NodeJS.ProcessEnv, defaults: { policyPath: strin
     const value = env[name];
     return value === undefined || value.trim() === '' ? undefined : value.trim();
   };
-  const integer = (name: string, fallback: number, min: number, max: number) => {
+  const integer = (setting: keyof typeof INTEGER_SETTINGS): number => {
+    const { env: name, default: fallback, min, max } = INTEGER_SETTINGS[setting];
     const raw = text(name);
     if (raw === undefined) return fallback;
     if (!/^\d+$/.test(raw) || Number(raw) < min || Number(raw) > max) {
@@ -74,8 +100,9 @@ export function loadConfig(env: NodeJS.ProcessEnv, defaults: { policyPath: strin
     return raw;
   };
 
-  const logLevel = (text('LOG_LEVEL') ?? 'info') as Config['logLevel'];
-  if (!LOG_LEVELS.includes(logLevel)) problems.push(`LOG_LEVEL=${JSON.stringify(logLevel)}: expected one of ${LOG_LEVELS.join(', ')}`);
+  const level = text('LOG_LEVEL') ?? 'info';
+  if (!isLogLevel(level)) problems.push(`LOG_LEVEL=${JSON.stringify(level)}: expected one of ${LOG_LEVELS.join(', ')}`);
+  const logLevel = isLogLevel(level) ? level : 'info';
   const jwtSecret = text('JWT_SECRET');
   if (jwtSecret !== undefined && Buffer.byteLength(jwtSecret) < 32) problems.push('JWT_SECRET: must be at least 32 bytes');
   const webhookUrls = (text('WEBHOOK_URLS') ?? '')
@@ -93,7 +120,7 @@ export function loadConfig(env: NodeJS.ProcessEnv, defaults: { policyPath: strin
   if (webhookUrls.length > 0 && !webhookSecret) problems.push('WEBHOOK_SECRET: required when WEBHOOK_URLS is set');
 
   const config: Config = {
-    port: integer('PORT', 8080, 0, 65535),
+    port: integer('port'),
     host: text('HOST') ?? '127.0.0.1',
     dataDir: resolve(text('DATA_DIR') ?? 'data'),
     databaseUrl: url('DATABASE_URL', ['postgres:', 'postgresql:']),
@@ -102,22 +129,22 @@ export function loadConfig(env: NodeJS.ProcessEnv, defaults: { policyPath: strin
     jwksUrl: url('JWKS_URL', ['https:', 'http:']),
     jwtIssuer: text('JWT_ISSUER'),
     jwtAudience: text('JWT_AUDIENCE'),
-    jwtMaxLifetimeSeconds: integer('JWT_MAX_LIFETIME_SECONDS', 86_400, 60, 31 * 86_400),
-    jwtClockToleranceSeconds: integer('JWT_CLOCK_TOLERANCE_SECONDS', 60, 0, 600),
+    jwtMaxLifetimeSeconds: integer('jwtMaxLifetimeSeconds'),
+    jwtClockToleranceSeconds: integer('jwtClockToleranceSeconds'),
     webhookUrls,
     webhookSecret,
-    schedulerIntervalMs: integer('SCHEDULER_INTERVAL_MS', 1000, 50, 3_600_000),
-    poeMaxBytes: integer('POE_MAX_BYTES', 10 * 1024 * 1024, 1024, 1024 * 1024 * 1024),
-    poeMaxConcurrentUploads: integer('POE_MAX_CONCURRENT_UPLOADS', 8, 1, 10_000),
-    poeUploadIdleMs: integer('POE_UPLOAD_IDLE_MS', 30_000, 100, 3_600_000),
-    poeUploadTimeoutMs: integer('POE_UPLOAD_TIMEOUT_MS', 300_000, 1000, 24 * 3_600_000),
-    backtestMaxClaims: integer('BACKTEST_MAX_CLAIMS', 50_000, 1, 10_000_000),
-    idempotencyTtlHours: integer('IDEMPOTENCY_TTL_HOURS', 24, 1, 24 * 365),
+    schedulerIntervalMs: integer('schedulerIntervalMs'),
+    poeMaxBytes: integer('poeMaxBytes'),
+    poeMaxConcurrentUploads: integer('poeMaxConcurrentUploads'),
+    poeUploadIdleMs: integer('poeUploadIdleMs'),
+    poeUploadTimeoutMs: integer('poeUploadTimeoutMs'),
+    backtestMaxClaims: integer('backtestMaxClaims'),
+    idempotencyTtlHours: integer('idempotencyTtlHours'),
     logLevel,
-    shutdownTimeoutMs: integer('SHUTDOWN_TIMEOUT_MS', 10_000, 0, 600_000),
-    requestTimeoutMs: integer('REQUEST_TIMEOUT_MS', 120_000, 1_000, 3_600_000),
-    headersTimeoutMs: integer('HEADERS_TIMEOUT_MS', 20_000, 500, 3_600_000),
-    keepAliveTimeoutMs: integer('KEEP_ALIVE_TIMEOUT_MS', 5_000, 100, 600_000),
+    shutdownTimeoutMs: integer('shutdownTimeoutMs'),
+    requestTimeoutMs: integer('requestTimeoutMs'),
+    headersTimeoutMs: integer('headersTimeoutMs'),
+    keepAliveTimeoutMs: integer('keepAliveTimeoutMs'),
   };
   if (config.headersTimeoutMs > config.requestTimeoutMs) {
     problems.push(`HEADERS_TIMEOUT_MS=${config.headersTimeoutMs}: must not exceed REQUEST_TIMEOUT_MS (${config.requestTimeoutMs})`);

@@ -1,5 +1,6 @@
 /** Bearer JWT authenticators: HS256 with a shared secret, or RS256/ES256 with keys from a JWKS URL. */
 import { createRemoteJWKSet, errors, jwtVerify, type JWTPayload, type JWTVerifyGetKey } from 'jose';
+import { INTEGER_SETTINGS } from '../config';
 import { UnauthenticatedError } from '../domain/errors';
 import { AuthUnavailableError, type Authenticator, type Principal, type RoleKinds } from './authenticator';
 
@@ -28,9 +29,9 @@ export interface JwksAuthenticatorOptions {
 }
 
 /** Default clock skew tolerated between the token issuer and this service (JWT_CLOCK_TOLERANCE_SECONDS). */
-const DEFAULT_CLOCK_TOLERANCE_SEC = 60;
+const DEFAULT_CLOCK_TOLERANCE_SEC = INTEGER_SETTINGS.jwtClockToleranceSeconds.default;
 /** Default longest token lifetime, exp − iat (JWT_MAX_LIFETIME_SECONDS): a day. */
-export const DEFAULT_MAX_LIFETIME_SEC = 86_400;
+export const DEFAULT_MAX_LIFETIME_SEC = INTEGER_SETTINGS.jwtMaxLifetimeSeconds.default;
 /** How long a caller should wait before retrying when the signing keys cannot be fetched (jose's cooldown). */
 const JWKS_COOLDOWN_SEC = 30;
 

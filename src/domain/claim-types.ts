@@ -1,4 +1,5 @@
-/** The claim's vocabulary: fields, statuses, events and actors (DESIGN.md). */
+/** The claim's vocabulary: fields (their JSON Schemas and the types derived from them), statuses, events and actors (DESIGN.md). */
+import type { FromSchema } from 'json-schema-to-ts';
 
 export const STATUSES = [
   'editing',
@@ -70,8 +71,7 @@ export const CLAIM_FIELDS = [
 ] as const;
 export type ClaimField = (typeof CLAIM_FIELDS)[number];
 
-export const ACTIVITIES = ['preSales', 'deployment', 'usage', 'revenueAssociation'] as const;
-export type Activity = (typeof ACTIVITIES)[number];
+const ACTIVITIES = ['preSales', 'deployment', 'usage', 'revenueAssociation'] as const;
 
 export const WORKLOADS = [
   'exchange',
@@ -82,7 +82,6 @@ export const WORKLOADS = [
   'windows',
   'office365Apps',
 ] as const;
-export type Workload = (typeof WORKLOADS)[number];
 
 export const BUSINESS_APPLICATIONS = [
   'dynamics365Sales',
@@ -94,28 +93,84 @@ export const BUSINESS_APPLICATIONS = [
   'powerAutomate',
   'powerBI',
 ] as const;
-export type BusinessApplication = (typeof BUSINESS_APPLICATIONS)[number];
 
-export type Product =
-  | { line: 'microsoft365'; workload: Workload }
-  | { line: 'businessApplications'; product: BusinessApplication; subscriptionId: string };
+const text = (maxLength: number) => ({ type: 'string', minLength: 1, maxLength }) as const;
 
-export interface Contact {
-  name: string;
-  email: string;
-  title?: string;
-}
+/** A contact person (the customer's). */
+export const contactSchema = {
+  type: 'object',
+  additionalProperties: false,
+  required: ['name', 'email'],
+  properties: {
+    name: text(200),
+    email: { type: 'string', format: 'email', maxLength: 320 },
+    title: text(200),
+  },
+} as const;
 
-export interface ClaimFields {
-  name?: string;
-  partnerId: string;
-  mpnId: string;
-  customer: { tenantId: string; domain: string; name: string };
-  activity: Activity;
-  products: Product[];
-  customerContact: Contact;
-  partnerContact: { name: string; email: string };
-}
+/** A claimed product: a Microsoft 365 workload, or a Business Applications product with its subscription. */
+export const productSchema = {
+  type: 'object',
+  required: ['line'],
+  properties: { line: { enum: ['microsoft365', 'businessApplications'] } },
+  discriminator: { propertyName: 'line' },
+  oneOf: [
+    {
+      type: 'object',
+      additionalProperties: false,
+      required: ['line', 'workload'],
+      properties: { line: { const: 'microsoft365' }, workload: { enum: WORKLOADS } },
+    },
+    {
+      type: 'object',
+      additionalProperties: false,
+      required: ['line', 'product', 'subscriptionId'],
+      properties: {
+        line: { const: 'businessApplications' },
+        product: { enum: BUSINESS_APPLICATIONS },
+        subscriptionId: text(100),
+      },
+    },
+  ],
+} as const;
+export type Product = FromSchema<typeof productSchema>;
+
+/** Each claim field's schema (`edit` sends any of them; `create` the required ones). */
+export const claimFieldProperties = {
+  name: text(200),
+  partnerId: { type: 'string', pattern: '^[0-9]{5,12}$', description: 'Partner ID (digits).' },
+  mpnId: { type: 'string', pattern: '^[0-9]{5,12}$', description: 'MPN ID of the partner location (digits).' },
+  customer: {
+    type: 'object',
+    additionalProperties: false,
+    required: ['tenantId', 'domain', 'name'],
+    properties: {
+      tenantId: { type: 'string', format: 'uuid', description: 'Entra tenant ID of the customer.' },
+      domain: { type: 'string', format: 'hostname', maxLength: 253 },
+      name: text(200),
+    },
+  },
+  activity: { enum: ACTIVITIES },
+  products: { type: 'array', maxItems: 100, items: productSchema },
+  customerContact: contactSchema,
+  partnerContact: {
+    type: 'object',
+    additionalProperties: false,
+    required: ['name', 'email'],
+    properties: { name: text(200), email: { type: 'string', format: 'email', maxLength: 320 } },
+  },
+} as const satisfies Record<ClaimField, object>;
+
+/** A claim's fields as `create` takes them (`products` may be left out: none yet). */
+export const claimFieldsSchema = {
+  type: 'object',
+  additionalProperties: false,
+  required: ['partnerId', 'mpnId', 'customer', 'activity', 'customerContact', 'partnerContact'],
+  properties: claimFieldProperties,
+} as const;
+
+/** A claim's fields as the claim holds them: `products` always present (empty when none were given). */
+export type ClaimFields = Omit<FromSchema<typeof claimFieldsSchema>, 'products'> & { products: Product[] };
 
 /** Metadata of one proof-of-execution document (the file itself is stored apart). */
 export interface PoeDocument {

@@ -56,6 +56,23 @@ export function parseLocalDate(text: string): Parsed<string> {
   return issue ? { ok: false, problem: `is not a real date: ${issue}` } : { ok: true, value: text };
 }
 
+/** A query value that is an instant or a local date (`from`, `to`, `since`): which one, read as strictly as each. */
+export function parseInstantOrDate(text: string): Parsed<{ instant: Date } | { date: string }> {
+  if (text.includes('T')) {
+    const at = parseInstant(text);
+    return at.ok ? { ok: true, value: { instant: at.value } } : at;
+  }
+  const date = parseLocalDate(text);
+  return date.ok ? { ok: true, value: { date: date.value } } : date;
+}
+
+/** The local date after `date` (a date `parseLocalDate` accepts), or undefined after the last one (9999-12-31). */
+export function nextLocalDate(date: string): string | undefined {
+  const [year, month, day] = date.split('-').map(Number) as [number, number, number];
+  const next = new Date(Date.UTC(year, month - 1, day + 1)).toISOString().slice(0, 10);
+  return parseLocalDate(next).ok ? next : undefined;
+}
+
 const isInstant = (text: string) => parseInstant(text).ok;
 const isLocalDate = (text: string) => parseLocalDate(text).ok;
 

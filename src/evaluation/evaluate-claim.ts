@@ -3,6 +3,7 @@
  * says about a claim at an instant. Pure; time comes only from `asOf`. One rule
  * engine run per call; everything that depends on the policy alone is built once.
  */
+import type { FromSchema } from 'json-schema-to-ts';
 import { explainRefusal, sendableEvents, snapshotValueOf, targetOf, type ClaimSnapshot, type SendableEvent } from '../machines/claim-machine';
 import { LEAF_STATES, type LeafState } from '../machines/claim-transitions';
 import {
@@ -97,25 +98,12 @@ export const evaluationInputSchema = {
   },
 } as const;
 
-/** What to evaluate: a claim as it stands (and, optionally, an event to try) at `asOf`. */
-export interface EvaluationInput {
-  claim: {
-    id?: string;
-    fields: Partial<ClaimFields>;
-    /** A status, or `approved.<substatus>`; `approved` alone is approved.consentPending unless `substatus` says otherwise. */
-    status: StateId;
-    substatus?: Substatus;
-    poe?: Array<{ fileName?: string; customerSigned: boolean; signedOn?: string; products: string[]; describesWork: boolean }>;
-    reason?: string | null;
-    /** State changes so far, oldest first: when the claim entered each state. Deadlines are derived from them. */
-    history?: Array<{ at: string; to: StateId }>;
-  };
-  event?: { type: EventType; role: string; payload?: Record<string, unknown>; partnerId?: string; tenantId?: string };
-  /** ISO 8601 instant. */
-  asOf: string;
-  /** Must name the policy evaluated under when given. */
-  policyVersion?: string;
-}
+/**
+ * What to evaluate: a claim as it stands (and, optionally, an event to try) at `asOf`.
+ * `claim.status` is a status or `approved.<substatus>`; `approved` alone is approved.consentPending
+ * unless `substatus` says otherwise. `claim.history` lists state changes, oldest first.
+ */
+export type EvaluationInput = FromSchema<typeof evaluationInputSchema>;
 
 // ---------------------------------------------------------------------------
 // Output
@@ -123,7 +111,7 @@ export interface EvaluationInput {
 type Explained = { explanation: ConditionExplanation; summary: string };
 
 /** One run of a named deadline, as of `asOf`. */
-export interface EvaluatedDeadline {
+export type EvaluatedDeadline = {
   name: string;
   startedAt: string;
   /** Local due date: the last whole day the party has. */
@@ -133,10 +121,10 @@ export interface EvaluatedDeadline {
   status: DeadlineStatus;
   /** Fired, escalates, and the claim is still in its states: it flags the claim overdue. */
   overdue: boolean;
-}
+};
 
 /** What the policy says about a claim at `asOf`. */
-export interface ClaimEvaluation {
+export type ClaimEvaluation = {
   policy: { id: string; version: string };
   asOf: string;
   status: string;
@@ -167,7 +155,7 @@ export interface ClaimEvaluation {
   };
   /** Codes of the rules that matched: requirements met, deficiencies found, programs eligible. */
   rulesFired: string[];
-}
+};
 
 // ---------------------------------------------------------------------------
 // What depends on the policy alone, built once per compiled policy
@@ -202,12 +190,15 @@ function prepare(compiled: CompiledPolicy): PreparedPolicy {
 // ---------------------------------------------------------------------------
 // Evaluation
 
+const isStateId = (status: string): status is StateId => (STATE_IDS as readonly string[]).includes(status);
+
 /** `approved` + substatus → `approved.<substatus>`; refuses a substatus on any other status. */
-function leafOf(status: string, substatus: string | undefined, path: string): LeafState {
-  if (!(STATE_IDS as readonly string[]).includes(status)) {
+function leafOf(status: string, substatus: Substatus | undefined, path: string): LeafState {
+  // The schema admits only states; a caller that skipped it still hears which.
+  if (!isStateId(status)) {
     throw new InputError('invalidStatus', `${path}: "${status}" is not a claim status; use one of ${STATE_IDS.join(', ')}.`, path);
   }
-  if (status === 'approved') return `approved.${substatus ?? 'consentPending'}` as LeafState;
+  if (status === 'approved') return `approved.${substatus ?? 'consentPending'}`;
   if (substatus !== undefined && status !== `approved.${substatus}`) {
     throw new InputError(
       'invalidSubstatus',
@@ -215,7 +206,7 @@ function leafOf(status: string, substatus: string | undefined, path: string): Le
       '$.claim.substatus',
     );
   }
-  return status as LeafState;
+  return status;
 }
 
 function parseInstant(value: string, path: string): Date {

@@ -8,7 +8,7 @@ import express, { type RequestHandler } from 'express';
 import type { BacktestReport } from '../backtest/backtest';
 import { toCsv } from '../backtest/backtest-report';
 import { ConflictError, DomainError, InputError } from '../domain/errors';
-import { parseInstant, parseLocalDate } from '../domain/instants';
+import { parseInstantOrDate } from '../domain/instants';
 import { shipPolicies } from '../simulate/shipped-policies';
 import { parsePolicy } from '../rules/load-policy';
 import { authenticate, principalOf } from './auth';
@@ -259,12 +259,7 @@ export function backtestRoutes(ctx: HttpContext): RouteSpec[] {
 
 /** `since`: an instant as given, or 00:00 of a date in the policy's time zone. */
 function sinceOf(value: string, calendar: { startOfLocalDay(date: string): Date }): Date {
-  if (value.includes('T')) {
-    const at = parseInstant(value);
-    if (!at.ok) throw new InputError('invalidQuery', `since: ${JSON.stringify(value)} ${at.problem}.`, '$.since');
-    return at.value;
-  }
-  const date = parseLocalDate(value);
-  if (!date.ok) throw new InputError('invalidQuery', `since: ${JSON.stringify(value)} ${date.problem}.`, '$.since');
-  return calendar.startOfLocalDay(value);
+  const read = parseInstantOrDate(value);
+  if (!read.ok) throw new InputError('invalidQuery', `since: ${JSON.stringify(value)} ${read.problem}.`, '$.since');
+  return 'instant' in read.value ? read.value.instant : calendar.startOfLocalDay(read.value.date);
 }

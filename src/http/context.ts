@@ -2,6 +2,7 @@
 import type { Logger } from 'pino';
 import type { Registry } from 'prom-client';
 import type { Authenticator } from '../auth/authenticator';
+import { INTEGER_SETTINGS } from '../config';
 import type { ClaimService } from '../claims/claim-service';
 import type { ClaimStore } from '../claims/claim-store';
 import type { ClaimComment } from '../db/claim-comments';
@@ -55,11 +56,12 @@ export interface AppDeps {
 }
 
 export const DEFAULT_JSON_BODY_BYTES = 256 * 1024;
+// The limits that are settings take their defaults from the one table of settings (src/config.ts).
 /** Most claims one POST /v1/backtest replays; more is refused (tooManyClaims). */
-export const DEFAULT_BACKTEST_MAX_CLAIMS = 50_000;
-export const DEFAULT_POE_MAX_CONCURRENT_UPLOADS = 8;
-export const DEFAULT_POE_UPLOAD_IDLE_MS = 30_000;
-export const DEFAULT_POE_UPLOAD_TIMEOUT_MS = 300_000;
+export const DEFAULT_BACKTEST_MAX_CLAIMS = INTEGER_SETTINGS.backtestMaxClaims.default;
+export const DEFAULT_POE_MAX_CONCURRENT_UPLOADS = INTEGER_SETTINGS.poeMaxConcurrentUploads.default;
+export const DEFAULT_POE_UPLOAD_IDLE_MS = INTEGER_SETTINGS.poeUploadIdleMs.default;
+export const DEFAULT_POE_UPLOAD_TIMEOUT_MS = INTEGER_SETTINGS.poeUploadTimeoutMs.default;
 
 export interface HttpContext {
   deps: AppDeps;

@@ -6,7 +6,7 @@ import type { ClaimCursor } from '../claims/claim-store';
 import type { Calendar } from '../calendar';
 import { InputError } from '../domain/errors';
 import { tenantKey } from '../domain/tenant-id';
-import { parseInstant, parseLocalDate } from '../domain/instants';
+import { nextLocalDate, parseInstantOrDate } from '../domain/instants';
 import { authenticate, principalOf } from './auth';
 import type { HttpContext } from './context';
 import { POLICY_READER_KINDS } from './policy-routes';
@@ -92,7 +92,6 @@ const reportSchema = {
 const CSV_TYPE = 'text/csv; charset=utf-8; header=present';
 /** Claims read per store query while scanning the approved ones. */
 const PAGE_SIZE = 500;
-const DAY_MS = 86_400_000;
 
 export function reportRoutes(ctx: HttpContext): RouteSpec[] {
   const { deps, access } = ctx;
@@ -171,18 +170,15 @@ export function wantsCsv(req: Request, format: 'json' | 'csv' | undefined): bool
 
 /**
  * A `from` / `to` bound: an instant as given; a date is 00:00 of that day in the
- * policy's time zone (`from`), or 00:00 of the next day (`to`: the date is included).
+ * policy's time zone (`from`), or 00:00 of the next day (`to`: the date is included;
+ * none after the last date, when every instant is before the end of it).
  */
-function boundOf(value: string, name: 'from' | 'to', calendar: Calendar): Date {
-  if (value.includes('T')) {
-    const at = parseInstant(value);
-    if (!at.ok) throw invalidBound(name, value);
-    return at.value;
-  }
-  if (!parseLocalDate(value).ok) throw invalidBound(name, value);
-  const day = Date.parse(`${value}T00:00:00Z`);
-  const date = name === 'to' ? new Date(day + DAY_MS).toISOString().slice(0, 10) : value;
-  return calendar.startOfLocalDay(date);
+function boundOf(value: string, name: 'from' | 'to', calendar: Calendar): Date | undefined {
+  const read = parseInstantOrDate(value);
+  if (!read.ok) throw invalidBound(name, value);
+  if ('instant' in read.value) return read.value.instant;
+  const date = name === 'to' ? nextLocalDate(read.value.date) : read.value.date;
+  return date === undefined ? undefined : calendar.startOfLocalDay(date);
 }
 
 const invalidBound = (name: string, value: string) =>

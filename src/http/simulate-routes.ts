@@ -1,6 +1,6 @@
 /** `/v1/simulate`: runs a scenario (the scenario file format, as JSON) under the policy in effect, on a virtual clock. */
 import type { ScenarioResult } from '../simulate/run-scenario';
-import { scenarioSchema, systemActorIssues, type Scenario } from '../simulate/scenario';
+import { scenarioSchema, systemActorIssues, withLines, type ScenarioFile } from '../simulate/scenario';
 import { shipPolicies } from '../simulate/shipped-policies';
 import { InputError } from '../domain/errors';
 import { authenticate } from './auth';
@@ -59,7 +59,7 @@ export function simulateRoutes(ctx: HttpContext): RouteSpec[] {
               errors: system.map(({ path, message }) => ({ path, message })),
             });
           }
-          const body = validateInput<Omit<Scenario, 'steps'> & { steps: Array<Record<string, unknown>> }>(scenarioBodySchema, req.body);
+          const body = validateInput<ScenarioFile>(scenarioBodySchema, req.body);
           if (body.policy !== undefined) {
             throw new InputError(
               'policyNotSelectable',
@@ -67,7 +67,7 @@ export function simulateRoutes(ctx: HttpContext): RouteSpec[] {
               '$.policy',
             );
           }
-          const scenario = { ...body, steps: body.steps.map((step) => ({ ...step, line: 0 })) } as Scenario;
+          const scenario = withLines(body, () => 0);
           const shipped = shipPolicies(policies, service.clock.now());
           res.json(await runInWorker<ScenarioResult>(ctx, res, 'simulate', { scenario, policies: shipped }));
         },

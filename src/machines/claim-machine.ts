@@ -3,21 +3,20 @@
  * table and stepped with the pure `transition()`. Guards ask the policy; the
  * snapshot (state value + context) is plain JSON.
  */
-import { and, assign, initialTransition, setup, transition, type AnyStateMachine } from 'xstate';
+import { and, assertEvent, assign, initialTransition, setup, transition } from 'xstate';
 import type { Policy } from '../rules/policy-types';
 import {
   EVENT_TYPES,
   type ClaimContext,
   type ClaimEvent,
   type ClaimFields,
-  type DisputeOutcome,
+  type DisputeRecord,
   type EventType,
   type PoeDocument,
-  type Product,
 } from '../domain/claim-types';
 import { LEAF_STATES, TRANSITIONS, type ActionName, type GuardName, type LeafState, type TransitionRow } from './claim-transitions';
 import { createGuards, type Refusal } from './guards';
-import { validatePayload } from './event-payloads';
+import { isValidEvent, validatePayload, type ValidEvent } from './event-payloads';
 
 /** A claim's machine state, as stored: plain JSON. */
 export interface ClaimSnapshot {
@@ -36,101 +35,86 @@ export const EMPTY_CONTEXT: ClaimContext = {
 
 type GuardParams = { state: LeafState };
 
-function buildActions() {
-  const setReason = (reason: (event: ClaimEvent) => string) =>
-    assign<ClaimContext, ClaimEvent, undefined, ClaimEvent, never>(({ event }) => ({ reason: reason(event) }));
-  const actions: Record<ActionName, ReturnType<typeof assign<ClaimContext, ClaimEvent, undefined, ClaimEvent, never>>> = {
-    initializeClaim: assign(({ event }) => ({
-      id: event.meta?.claimId ?? '',
-      fields: { ...(event.payload as unknown as ClaimFields), products: (event.payload.products as Product[] | undefined) ?? [] },
-    })),
-    applyEdit: assign(({ context, event }) => ({
-      fields: { ...context.fields, ...(event.payload as Partial<ClaimFields>) },
-    })),
-    addPoe: assign(({ context, event }) => {
-      const payload = event.payload as Omit<PoeDocument, 'id' | 'uploadedAt' | 'uploadedBy'>;
-      const document: PoeDocument = {
-        id: event.meta?.poeId ?? `poe-${context.poe.length + 1}`,
-        ...payload,
-        uploadedAt: event.at,
-        uploadedBy: event.actor.id ?? event.actor.role,
-        ...(event.meta?.file ?? {}),
-      };
-      return { poe: [...context.poe, document] };
-    }),
-    removePoe: assign(({ context, event }) => {
-      const poeId = event.payload.poeId as string;
-      const removed = context.poe.find((d) => d.id === poeId)!;
-      const comment = event.payload.comment as string | undefined;
-      return {
-        poe: context.poe.filter((d) => d.id !== poeId),
-        removedPoe: [
-          ...(context.removedPoe ?? []),
-          { ...removed, removedAt: event.at, removedBy: event.actor.id ?? event.actor.role, ...(comment ? { comment } : {}) },
-        ],
-      };
-    }),
-    recordRequest: assign(({ event }) => ({
-      requestedDeficiencies: [...(event.payload.deficiencies as string[])],
-    })),
-    setRejectReason: setReason((event) => event.payload.reason as string),
-    setWithdrawReason: setReason(() => 'partnerRequest'),
-    setDeclineReason: setReason(() => 'customerDecline'),
-    clearReason: assign(() => ({ reason: null })),
-    recordDispute: assign(({ context, event }) => ({
-      disputes: [
-        ...context.disputes,
-        {
-          program: event.payload.program as string,
-          details: event.payload.details as string,
-          raisedAt: event.at,
-          raisedBy: event.actor.id ?? event.actor.role,
-          claimId: context.id,
-          mpnId: context.fields.mpnId,
-          tenantId: context.fields.customer.tenantId,
-          products: context.fields.products as Product[],
-        },
-      ],
-    })),
-    recordResolution: assign(({ context, event }) => ({
-      disputes: context.disputes.map((d, i) =>
-        i === context.disputes.length - 1
-          ? {
-              ...d,
-              resolution: {
-                outcome: event.payload.outcome as DisputeOutcome,
-                comment: event.payload.comment as string,
-                at: event.at,
-                by: event.actor.id ?? event.actor.role,
-              },
-            }
-          : d,
-      ),
-    })),
-  };
-  return actions;
-}
+/** What the machine's actions read: the claim, and an event its schema admitted (`stepClaim` validates first). */
+type ActionArgs = { context: ClaimContext; event: ValidEvent };
+
+const by = (event: ValidEvent) => event.actor.id ?? event.actor.role;
+
+/** The context changes of each action, by name; each asserts the events it is written for. */
+const ACTION_UPDATES: Record<ActionName, (args: ActionArgs) => Partial<ClaimContext>> = {
+  initializeClaim: ({ event }) => {
+    assertEvent(event, 'create');
+    return { id: event.meta?.claimId ?? '', fields: { ...event.payload, products: event.payload.products ?? [] } };
+  },
+  applyEdit: ({ context, event }) => {
+    assertEvent(event, 'edit');
+    return { fields: { ...context.fields, ...event.payload } };
+  },
+  addPoe: ({ context, event }) => {
+    assertEvent(event, 'uploadPoe');
+    const document: PoeDocument = {
+      id: event.meta?.poeId ?? `poe-${context.poe.length + 1}`,
+      ...event.payload,
+      uploadedAt: event.at,
+      uploadedBy: by(event),
+      ...(event.meta?.file ?? {}),
+    };
+    return { poe: [...context.poe, document] };
+  },
+  removePoe: ({ context, event }) => {
+    assertEvent(event, 'removePoe');
+    const { poeId, comment } = event.payload;
+    const removed = context.poe.find((d) => d.id === poeId)!;
+    return {
+      poe: context.poe.filter((d) => d.id !== poeId),
+      removedPoe: [...(context.removedPoe ?? []), { ...removed, removedAt: event.at, removedBy: by(event), ...(comment ? { comment } : {}) }],
+    };
+  },
+  recordRequest: ({ event }) => {
+    assertEvent(event, 'requestInfo');
+    return { requestedDeficiencies: [...event.payload.deficiencies] };
+  },
+  setRejectReason: ({ event }) => {
+    assertEvent(event, 'reject');
+    return { reason: event.payload.reason };
+  },
+  setWithdrawReason: () => ({ reason: 'partnerRequest' }),
+  setDeclineReason: () => ({ reason: 'customerDecline' }),
+  clearReason: () => ({ reason: null }),
+  recordDispute: ({ context, event }) => {
+    assertEvent(event, 'dispute');
+    const { program, details } = event.payload;
+    const { mpnId, customer, products } = context.fields;
+    const dispute: DisputeRecord = { program, details, raisedAt: event.at, raisedBy: by(event), claimId: context.id, mpnId, tenantId: customer.tenantId, products };
+    return { disputes: [...context.disputes, dispute] };
+  },
+  recordResolution: ({ context, event }) => {
+    assertEvent(event, 'resolveDispute');
+    const resolution = { ...event.payload, at: event.at, by: by(event) };
+    return { disputes: context.disputes.map((d, i) => (i === context.disputes.length - 1 ? { ...d, resolution } : d)) };
+  },
+};
 
 const stateNodeId = (leaf: LeafState) => `#claim.${leaf}`;
 
 /** Builds the claim machine for one policy (build once per loaded policy). */
 export function createClaimMachine(policy: Policy) {
   const guards = createGuards(policy);
-  const guardImpls = Object.fromEntries(
-    (Object.keys(guards) as GuardName[]).map((name) => [
-      name,
-      ({ context, event }: { context: ClaimContext; event: ClaimEvent }, params: GuardParams) =>
-        guards[name].test({ context, event, state: params.state }),
-    ]),
-  ) as Record<GuardName, (args: { context: ClaimContext; event: ClaimEvent }, params: GuardParams) => boolean>;
+  const machineSetup = setup({
+    types: {} as { context: ClaimContext; events: ValidEvent },
+    guards: mapRecord(guards, (guard) => ({ context, event }: ActionArgs, params: GuardParams) => guard.test({ context, event, state: params.state })),
+    actions: mapRecord(ACTION_UPDATES, (update) => assign<ClaimContext, ValidEvent, undefined, ValidEvent, never>(update)),
+  });
 
+  const guardsOf = (row: TransitionRow, leaf: LeafState) =>
+    and<ClaimContext, ValidEvent, Array<{ type: GuardName; params: GuardParams }>>(row.guards.map((type) => ({ type, params: { state: leaf } })));
   const handlersFor = (leaf: LeafState) => {
-    const on: Record<string, Array<Record<string, unknown>>> = {};
+    const on: Partial<Record<EventType, Array<{ target?: string; guard: ReturnType<typeof guardsOf>; actions: ActionName[] }>>> = {};
     for (const row of TRANSITIONS) {
       if (!row.from.includes(leaf)) continue;
       (on[row.event] ??= []).push({
         ...(row.to ? { target: stateNodeId(row.to) } : {}),
-        guard: and(row.guards.map((type) => ({ type, params: { state: leaf } }))),
+        guard: guardsOf(row, leaf),
         actions: [...row.actions],
       });
     }
@@ -138,11 +122,7 @@ export function createClaimMachine(policy: Policy) {
   };
   const leaf = (name: LeafState) => ({ id: name, on: handlersFor(name) });
 
-  const machine = setup({
-    types: {} as { context: ClaimContext; events: ClaimEvent },
-    guards: guardImpls,
-    actions: buildActions(),
-  }).createMachine({
+  const machine = machineSetup.createMachine({
     id: 'claim',
     context: EMPTY_CONTEXT,
     initial: 'new',
@@ -155,15 +135,20 @@ export function createClaimMachine(policy: Policy) {
       approved: {
         initial: 'consentPending',
         states: {
-          consentPending: { id: 'approved.consentPending', on: handlersFor('approved.consentPending') },
-          sentForAssessment: { id: 'approved.sentForAssessment', on: handlersFor('approved.sentForAssessment') },
+          consentPending: leaf('approved.consentPending'),
+          sentForAssessment: leaf('approved.sentForAssessment'),
         },
       },
       rejected: leaf('rejected'),
       disputed: leaf('disputed'),
     },
-  } as never);
-  return { machine: machine as unknown as AnyStateMachine, guards, policy };
+  });
+  return { machine, guards, policy };
+}
+
+/** The same keys, each value mapped. */
+function mapRecord<K extends string, A, B>(record: Record<K, A>, map: (value: A) => B): Record<K, B> {
+  return Object.fromEntries(Object.entries<A>(record).map(([key, value]) => [key, map(value)])) as Record<K, B>;
 }
 
 export type ClaimMachine = ReturnType<typeof createClaimMachine>;
@@ -171,9 +156,11 @@ export type ClaimMachine = ReturnType<typeof createClaimMachine>;
 /** `{ approved: 'consentPending' }` → `approved.consentPending`. */
 export function leafStateOf(value: ClaimSnapshot['value']): LeafState {
   const id = typeof value === 'string' ? value : `approved.${value.approved}`;
-  if (!(LEAF_STATES as readonly string[]).includes(id)) throw new Error(`unknown claim state ${JSON.stringify(value)}`);
-  return id as LeafState;
+  if (!isLeafState(id)) throw new Error(`unknown claim state ${JSON.stringify(value)}`);
+  return id;
 }
+
+const isLeafState = (id: string): id is LeafState => (LEAF_STATES as readonly string[]).includes(id);
 
 /** `approved.consentPending` → `{ approved: 'consentPending' }`: the state value a snapshot holds. */
 export function snapshotValueOf(leaf: LeafState): ClaimSnapshot['value'] {
@@ -203,6 +190,8 @@ export function stepClaim(claim: ClaimMachine, current: ClaimSnapshot, event: Cl
   const from = leafStateOf(current.value);
   const refusal = explainRefusal(claim, current, event);
   if (refusal) return { ok: false, refusal, from };
+  // Narrows the payload's type for the actions (the check above validated it already; cheap).
+  if (!isValidEvent(event)) throw new Error(`explainRefusal admitted an invalid ${event.type} payload`);
   const resolved = claim.machine.resolveState({ value: current.value, context: current.context });
   const [next] = transition(claim.machine, resolved, event);
   const snapshot = toClaimSnapshot(next);

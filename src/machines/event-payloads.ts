@@ -2,86 +2,23 @@
  * JSON Schemas of each event's payload (the scenario `with:` and the API body).
  * The same schemas validate requests at the edge and document them in OpenAPI.
  */
-import type { ValidateFunction } from 'ajv';
+import type { FromSchema } from 'json-schema-to-ts';
 import { createAjv, describeAjvError, type SchemaIssue } from '../domain/json-schema';
 import {
-  ACTIVITIES,
   BUSINESS_APPLICATIONS,
   DISPUTE_OUTCOMES,
   WORKLOADS,
+  claimFieldProperties,
+  claimFieldsSchema,
+  type ClaimEvent,
   type EventType,
 } from '../domain/claim-types';
 
+// The claim fields' schemas belong to the claim's vocabulary; routes and OpenAPI read them here with the payloads.
+export { claimFieldsSchema, contactSchema, productSchema } from '../domain/claim-types';
+
 const text = (maxLength: number) => ({ type: 'string', minLength: 1, maxLength }) as const;
 const localDate = { type: 'string', format: 'date' } as const;
-
-export const contactSchema = {
-  type: 'object',
-  additionalProperties: false,
-  required: ['name', 'email'],
-  properties: {
-    name: text(200),
-    email: { type: 'string', format: 'email', maxLength: 320 },
-    title: text(200),
-  },
-} as const;
-
-export const productSchema = {
-  type: 'object',
-  required: ['line'],
-  properties: { line: { enum: ['microsoft365', 'businessApplications'] } },
-  discriminator: { propertyName: 'line' },
-  oneOf: [
-    {
-      type: 'object',
-      additionalProperties: false,
-      required: ['line', 'workload'],
-      properties: { line: { const: 'microsoft365' }, workload: { enum: WORKLOADS } },
-    },
-    {
-      type: 'object',
-      additionalProperties: false,
-      required: ['line', 'product', 'subscriptionId'],
-      properties: {
-        line: { const: 'businessApplications' },
-        product: { enum: BUSINESS_APPLICATIONS },
-        subscriptionId: text(100),
-      },
-    },
-  ],
-} as const;
-
-const fieldProperties = {
-  name: text(200),
-  partnerId: { type: 'string', pattern: '^[0-9]{5,12}$', description: 'Partner ID (digits).' },
-  mpnId: { type: 'string', pattern: '^[0-9]{5,12}$', description: 'MPN ID of the partner location (digits).' },
-  customer: {
-    type: 'object',
-    additionalProperties: false,
-    required: ['tenantId', 'domain', 'name'],
-    properties: {
-      tenantId: { type: 'string', format: 'uuid', description: 'Entra tenant ID of the customer.' },
-      domain: { type: 'string', format: 'hostname', maxLength: 253 },
-      name: text(200),
-    },
-  },
-  activity: { enum: ACTIVITIES },
-  products: { type: 'array', maxItems: 100, items: productSchema },
-  customerContact: contactSchema,
-  partnerContact: {
-    type: 'object',
-    additionalProperties: false,
-    required: ['name', 'email'],
-    properties: { name: text(200), email: { type: 'string', format: 'email', maxLength: 320 } },
-  },
-} as const;
-
-export const claimFieldsSchema = {
-  type: 'object',
-  additionalProperties: false,
-  required: ['partnerId', 'mpnId', 'customer', 'activity', 'customerContact', 'partnerContact'],
-  properties: fieldProperties,
-} as const;
 
 const optionalComment = {
   type: 'object',
@@ -95,7 +32,7 @@ export const EVENT_PAYLOAD_SCHEMAS = {
     type: 'object',
     additionalProperties: false,
     minProperties: 1,
-    properties: fieldProperties,
+    properties: claimFieldProperties,
   },
   uploadPoe: {
     type: 'object',
@@ -165,21 +102,27 @@ export const EVENT_PAYLOAD_SCHEMAS = {
   sendForAssessment: { type: 'object', additionalProperties: false, properties: {} },
 } as const satisfies Record<EventType, object>;
 
-type PayloadIssue = SchemaIssue;
+/** Each event's payload, as its schema admits it. */
+export type EventPayloads = { [K in EventType]: FromSchema<(typeof EVENT_PAYLOAD_SCHEMAS)[K]> };
+
+/** An event whose payload its schema admitted: what the machine's actions read. */
+export type ValidEvent = { [K in EventType]: Omit<ClaimEvent, 'type' | 'payload'> & { type: K; payload: EventPayloads[K] } }[EventType];
 
 const ajv = createAjv({ allErrors: false, discriminator: true });
 
-const validators = new Map<EventType, ValidateFunction>(
-  (Object.keys(EVENT_PAYLOAD_SCHEMAS) as EventType[]).map((type) => [
-    type,
-    ajv.compile(EVENT_PAYLOAD_SCHEMAS[type]),
-  ]),
+const validators = new Map(
+  Object.entries(EVENT_PAYLOAD_SCHEMAS).map(([type, schema]) => [type, ajv.compile<EventPayloads[EventType]>(schema)]),
 );
 
 /** Validates an event payload; returns the first problem, located, or undefined. */
-export function validatePayload(type: EventType, payload: unknown): PayloadIssue | undefined {
+export function validatePayload(type: EventType, payload: unknown): SchemaIssue | undefined {
   const validate = validators.get(type);
   if (!validate) return { path: '$', message: `unknown event ${type}` };
   if (validate(payload)) return undefined;
   return describeAjvError(validate.errors?.[0]);
+}
+
+/** Whether the event's payload is one its schema admits (then its fields are typed). */
+export function isValidEvent(event: ClaimEvent): event is ClaimEvent & ValidEvent {
+  return validatePayload(event.type, event.payload) === undefined;
 }

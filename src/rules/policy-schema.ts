@@ -7,17 +7,22 @@
 import { CLAIM_FIELDS, EVENT_TYPES, STATE_IDS } from '../domain/claim-types';
 import type { EventType, StateId } from '../domain/claim-types';
 import { FACT_CATALOG, OPERATORS } from './fact-catalog';
-import type { ConflictSettlement, OptionalEvent, RoleKind, Weekday } from './policy-types';
+import type { Weekday } from '../calendar/calendar';
 
 const WEEKDAYS = ['mon', 'tue', 'wed', 'thu', 'fri', 'sat', 'sun'] as const satisfies readonly Weekday[];
 const DEFAULT_WORKWEEK = ['mon', 'tue', 'wed', 'thu', 'fri'] as const satisfies readonly Weekday[];
-const ROLE_KINDS = ['partner', 'reviewer', 'customer', 'internal'] as const satisfies readonly RoleKind[];
-const CONFLICT_SETTLEMENTS = ['mostRecentValidPoe'] as const satisfies readonly ConflictSettlement[];
+const ROLE_KINDS = ['partner', 'reviewer', 'customer', 'internal'] as const;
+/** How the reviewer settles overlapping claims; `mostRecentValidPoe` is the only method the service knows. */
+const CONFLICT_SETTLEMENTS = ['mostRecentValidPoe'] as const;
 /** States in which a claim takes part in conflicts when `conflicts.activeStatuses` is not given. */
 const DEFAULT_ACTIVE_STATUSES = ['submitted', 'underReview', 'partnerActionRequired', 'approved'] as const satisfies readonly StateId[];
 
-/** Events a policy may leave out of `events` (then nobody may send them). */
-const OPTIONAL_EVENTS = ['removePoe'] as const satisfies readonly OptionalEvent[];
+/**
+ * Events added after policies were first written: a policy may leave them out of
+ * `events`, and then nobody may send them (older policy files stay valid).
+ */
+const OPTIONAL_EVENTS = ['removePoe'] as const satisfies readonly EventType[];
+export type OptionalEvent = (typeof OPTIONAL_EVENTS)[number];
 /** Disputes a claim may have when the policy sets no `limits.disputesPerClaim`: a rejection is disputed once. */
 export const DEFAULT_DISPUTES_PER_CLAIM = 1;
 
@@ -59,7 +64,7 @@ const fromEntries = <K extends string, V>(keys: readonly K[], value: (key: K) =>
 const codeRef = (what: string) => ({
   $ref: '#/definitions/code',
   description: `The ${what}'s code: unique in this list; claims, the API and the history refer to it.`,
-});
+}) as const;
 
 export const policySchema = {
   $schema: 'http://json-schema.org/draft-07/schema#',

@@ -1,52 +1,51 @@
 /**
  * The shape of a loaded, validated policy. The JSON Schema in `policy-schema.ts`
- * validates the YAML; this is the type code reads. A loaded policy is deeply frozen.
+ * validates the YAML; the types of its parts are derived from that schema
+ * (json-schema-to-ts) where it can say them, and written here where it cannot
+ * (recursive conditions, deadlines' one-of, keys generated from the lifecycle's lists).
+ * A loaded policy is deeply frozen.
  */
+import type { FromSchema, JSONSchema } from 'json-schema-to-ts';
 import type { CalendarPolicy } from '../calendar/calendar';
 import type { ClaimField, EventType, StateId } from '../domain/claim-types';
+import type { OptionalEvent, policySchema } from './policy-schema';
 
 // The calendar owns the shape of its section (rules depend on the calendar, never the reverse).
 export type { CalendarPolicy, Weekday } from '../calendar/calendar';
 
-/** A json-rules-engine condition tree (`all` / `any` / `not` / a fact comparison). */
+/**
+ * A json-rules-engine condition tree (`all` / `any` / `not` / a fact comparison).
+ * Hand-written: the schema's `condition` is recursive, which json-schema-to-ts cannot derive.
+ */
 export type Condition =
   | { all: Condition[] }
   | { any: Condition[] }
   | { not: Condition }
   | { fact: string; operator: string; value: unknown; path?: string };
 
-export type RoleKind = 'partner' | 'reviewer' | 'customer' | 'internal';
+type Definitions = typeof policySchema.definitions;
+/** The schema's definitions as `$ref` targets; a condition stands in as an object (its type is `Condition`). */
+type References = { readonly [K in keyof Definitions]: K extends 'condition' ? { readonly type: 'object' } : Definitions[K] };
+/** The type of one of the schema's definitions, after the loader applied the schema's defaults. */
+type Defined<K extends keyof Definitions> =
+  Definitions[K] & { readonly definitions: References } extends infer S extends JSONSchema ? FromSchema<S> : never;
+type Section<K extends keyof typeof policySchema.properties> = (typeof policySchema.properties)[K] & {
+  readonly definitions: References;
+} extends infer S extends JSONSchema
+  ? FromSchema<S>
+  : never;
 
-export interface RolePolicy {
-  kind: RoleKind;
-  description?: string;
-}
+export type RolePolicy = Defined<'role'>;
+export type RoleKind = RolePolicy['kind'];
 
-export interface EventPolicy {
-  /** Role names, or `system` for the service itself. */
-  roles: string[];
-  description?: string;
-}
+export type EventPolicy = Defined<'eventPolicy'>;
 
-export interface RejectionReason {
-  code: string;
-  description: string;
-  /** Role names, or `system`. */
-  usableBy: string[];
-}
+export type RejectionReason = Defined<'rejectionReason'>;
 
-export interface SubmissionRequirement {
-  code: string;
-  message: string;
-  when: Condition;
-}
+export type SubmissionRequirement = Omit<Defined<'submissionRequirement'>, 'when'> & { when: Condition };
 
-export interface Deficiency {
-  code: string;
-  description: string;
-  /** Detects the deficiency automatically (advisory); optional: a code may be reviewer-only. */
-  when?: Condition;
-}
+/** `when` detects the deficiency automatically (advisory); without it, a code only reviewers cite. */
+export type Deficiency = Omit<Defined<'deficiency'>, 'when'> & { when?: Condition };
 
 export type DeadlineAction =
   | { escalate: true }
@@ -62,47 +61,22 @@ export interface DeadlinePolicy {
   onDue: DeadlineAction;
 }
 
-export interface IncentiveProgram {
-  code: string;
-  name: string;
-  illustrative?: boolean;
-  eligibility: Condition;
-}
-
-/** How the reviewer settles overlapping claims; `mostRecentValidPoe` is the only method the service knows. */
-export type ConflictSettlement = 'mostRecentValidPoe';
+export type IncentiveProgram = Omit<Defined<'incentiveProgram'>, 'eligibility'> & { eligibility: Condition };
 
 /**
  * One partner of record per customer tenant and product: which claims take part in
- * conflicts, and how the reviewer settles them. The service flags, never decides.
+ * conflicts (defaults applied), and how the reviewer settles them. The service flags, never decides.
  */
-export interface ConflictPolicy {
-  description?: string;
-  /** States in which a claim takes part in conflicts (loader default: submitted, underReview, partnerActionRequired, approved). */
-  activeStatuses: StateId[];
-  settle: ConflictSettlement;
-  /** What makes a PoE count for settling: always dated (signedOn); customer-signed unless `customerSigned` is false (default true). */
-  validPoe: { customerSigned: boolean };
-}
+export type ConflictPolicy = Section<'conflicts'>;
+export type ConflictSettlement = ConflictPolicy['settle'];
 
-/**
- * Events added after policies were first written: a policy may leave them out, and
- * then nobody may send them (older policy files stay valid).
- */
-export type OptionalEvent = 'removePoe';
+export type { OptionalEvent } from './policy-schema';
 
 /** Who may send each event: every event but the optional ones must be listed. */
 export type EventsPolicy = Record<Exclude<EventType, OptionalEvent>, EventPolicy> & Partial<Record<OptionalEvent, EventPolicy>>;
 
 /** Per-claim bounds. Absent keys: no limit, except disputes (DEFAULT_DISPUTES_PER_CLAIM). */
-export interface LimitsPolicy {
-  /** How many disputes a claim may have in its life (default 1). */
-  disputesPerClaim?: number;
-  /** How many PoE documents a claim may carry at once (default: no limit). */
-  poeDocumentsPerClaim?: number;
-  /** How many bytes of PoE files a claim may have stored, removed documents' files included (default: no limit). */
-  poeBytesPerClaim?: number;
-}
+export type LimitsPolicy = Section<'limits'>;
 
 export interface Policy {
   id: string;

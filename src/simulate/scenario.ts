@@ -1,5 +1,6 @@
 /** Scenario files (DESIGN.md, "Scenario files"): their schema, type and loader. */
 import { readFile } from 'node:fs/promises';
+import type { FromSchema } from 'json-schema-to-ts';
 import { LineCounter, parseDocument } from 'yaml';
 import { EVENT_TYPES, STATUSES, SUBSTATUSES } from '../domain/claim-types';
 import { createAjv, describeWithValue } from '../domain/json-schema';
@@ -99,41 +100,26 @@ export const scenarioSchema = {
   },
 } as const;
 
-export type ScenarioActor = string | { role: string; partnerId?: string; tenantId?: string; id?: string };
+/** A scenario as its file says it (YAML, or the JSON body of POST /v1/simulate). */
+export type ScenarioFile = FromSchema<typeof scenarioSchema>;
 
-export interface OutcomeExpectation {
-  status?: string;
-  substatus?: string | null;
-  reason?: string | null;
-  overdue?: string[];
-  deficiencies?: string[];
-  eligible?: string[];
-  deadlines?: Record<string, 'fired' | 'met' | 'pending'>;
-}
+/** A step, with the line it starts on in its file (0 when it came from no file). */
+export type ScenarioStep = ScenarioFile['steps'][number] & { line: number };
+/** Who acts in a step: a role name, or an actor. */
+export type ScenarioActor = Extract<ScenarioStep, { by: unknown }>['by'];
+/** What a step or the scenario expects of the claim's outcome. */
+export type OutcomeExpectation = NonNullable<ScenarioFile['expect']>;
 
-export type ScenarioStep =
-  | {
-      at: string;
-      by: ScenarioActor;
-      do: string;
-      with?: Record<string, unknown>;
-      expect?: OutcomeExpectation & { refused?: boolean | string };
-      line: number;
-    }
-  | { until: string; expect?: OutcomeExpectation; line: number };
+export type Scenario = Omit<ScenarioFile, 'steps'> & { steps: ScenarioStep[] };
 
-export interface Scenario {
-  name: string;
-  description?: string;
-  policy?: string;
-  claim?: Record<string, unknown>;
-  steps: ScenarioStep[];
-  expect?: OutcomeExpectation;
+/** The scenario a file holds, each step with its line (`lineOf(index)`). */
+export function withLines(file: ScenarioFile, lineOf: (index: number) => number): Scenario {
+  return { ...file, steps: file.steps.map((step, index) => ({ ...step, line: lineOf(index) })) };
 }
 
 export type ScenarioLoadResult = { ok: true; scenario: Scenario } | { ok: false; error: string };
 
-const validate = createAjv({ allErrors: false }).compile(scenarioSchema);
+const validate = createAjv({ allErrors: false }).compile<ScenarioFile>(scenarioSchema);
 
 /** Parses a scenario file's text; errors name the file and line. */
 export function parseScenario(text: string, file: string): ScenarioLoadResult {
@@ -156,11 +142,7 @@ export function parseScenario(text: string, file: string): ScenarioLoadResult {
     const pos = lineCounter.linePos(offsetOfPath(doc, segmentsOfPointer(error?.instancePath ?? ''), 'value'));
     return { ok: false, error: `${file}:${pos.line}:${pos.col}: ${issue.path}: ${issue.message}` };
   }
-  const scenario = data as unknown as Scenario;
-  scenario.steps.forEach((step, index) => {
-    step.line = lineCounter.linePos(offsetOfPath(doc, ['steps', index], 'value')).line;
-  });
-  return { ok: true, scenario };
+  return { ok: true, scenario: withLines(data, (index) => lineCounter.linePos(offsetOfPath(doc, ['steps', index], 'value')).line) };
 }
 
 export async function loadScenarioFile(file: string): Promise<ScenarioLoadResult> {

@@ -244,6 +244,15 @@ describe.each([memoryDatabase, sqliteDatabase])('policy operations over HTTP ($n
       expect(bad.body.errors[0].path).toBe('$.from');
     });
 
+    it('a date bound on the last day the calendar knows (9999-12-31) covers that day: an answer, not a server error', async () => {
+      await approvedClaim();
+      await t.advance('2026-03-10T07:00:00.000Z');
+      const res = await h.api().get('/v1/reports/assessment?from=1970-01-01&to=9999-12-31').set('Authorization', await h.auth('reviewer'));
+      expect(res.status, JSON.stringify(res.body)).toBe(200);
+      expect(res.body.items).toHaveLength(1);
+      expect(res.body.from).toBe('1970-01-01T08:00:00.000Z');
+    });
+
     it('is for reviewers and program managers only', async () => {
       for (const caller of ['partner', 'customer'] as const) {
         expect((await h.api().get('/v1/reports/assessment').set('Authorization', await h.auth(caller))).status, caller).toBe(403);

@@ -6,6 +6,7 @@
 import type { ActOptions, ClaimService } from '../../src/claims/claim-service';
 import type { ClaimRecord } from '../../src/claims/claim-record';
 import type { Actor, ClaimFields } from '../../src/domain/claim-types';
+import type { EventPayloads } from '../../src/machines/event-payloads';
 import { claimFields, poeDocument } from './claim-factory';
 
 export { claimFields, poeDocument };
@@ -45,13 +46,7 @@ export type ActorName = keyof typeof ACTORS;
 export function poePayload(overrides: Partial<PoePayload> = {}): PoePayload {
   return { fileName: 'sow.pdf', customerSigned: true, signedOn: '2026-02-20', products: ['teams'], describesWork: true, ...overrides };
 }
-export type PoePayload = {
-  fileName: string;
-  customerSigned: boolean;
-  signedOn?: string;
-  products: string[];
-  describesWork: boolean;
-};
+export type PoePayload = EventPayloads['uploadPoe'];
 
 /** The same document as the multipart form fields of POST /v1/claims/{id}/poe. */
 export function poeFormFields(overrides: Record<string, string> = {}): Record<string, string> {

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { parseInstant, parseLocalDate } from '../../src/domain/instants';
+import { nextLocalDate, parseInstant, parseInstantOrDate, parseLocalDate } from '../../src/domain/instants';
 
 describe('strict instants', () => {
   it.each([
@@ -37,5 +37,30 @@ describe('strict local dates', () => {
   it('reads a real date', () => expect(parseLocalDate('2024-02-29')).toEqual({ ok: true, value: '2024-02-29' }));
   it.each(['2026-02-30', '2026-13-01', '2026-04-31', '0001-01-01', '2026-3-1', '2026-03-02T00:00Z'])('refuses %s', (text) => {
     expect(parseLocalDate(text).ok).toBe(false);
+  });
+});
+
+describe('parseInstantOrDate', () => {
+  it('reads an instant or a local date, and says which', () => {
+    expect(parseInstantOrDate('2026-03-10T07:00:00Z')).toEqual({ ok: true, value: { instant: new Date('2026-03-10T07:00:00Z') } });
+    expect(parseInstantOrDate('2026-03-10')).toEqual({ ok: true, value: { date: '2026-03-10' } });
+  });
+
+  it("refuses what is neither, with the stricter reader's problem", () => {
+    expect(parseInstantOrDate('2026-02-30')).toMatchObject({ ok: false, problem: expect.stringContaining('has 28 days') });
+    expect(parseInstantOrDate('2026-03-10T25:00Z')).toMatchObject({ ok: false, problem: expect.stringContaining('00:00:00 to 23:59:59') });
+    expect(parseInstantOrDate('yesterday')).toMatchObject({ ok: false });
+  });
+});
+
+describe('nextLocalDate', () => {
+  it('is the day after, across months, leap days and years', () => {
+    expect(nextLocalDate('2026-03-10')).toBe('2026-03-11');
+    expect(nextLocalDate('2028-02-28')).toBe('2028-02-29');
+    expect(nextLocalDate('2026-12-31')).toBe('2027-01-01');
+  });
+
+  it('is undefined after the last date an input may name', () => {
+    expect(nextLocalDate('9999-12-31')).toBeUndefined();
   });
 });
