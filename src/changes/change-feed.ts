@@ -33,7 +33,7 @@ export interface ChangeFeed {
   close(): Promise<void>;
 }
 
-export function changeOf(claim: ClaimRecord): ClaimChange {
+function changeOf(claim: ClaimRecord): ClaimChange {
   const { partnerId, tenantId } = ownersOf(claim.snapshot.context.fields);
   const text = (value: unknown) => (typeof value === 'string' ? value : undefined);
   return {

@@ -7,7 +7,7 @@
 import pg from 'pg';
 import { createSubscribers, type ChangeFeed, type ClaimChange } from './change-feed';
 
-export const CHANGES_CHANNEL = 'cpor_claim_changes';
+const CHANGES_CHANNEL = 'cpor_claim_changes';
 
 export interface PostgresChangeFeedOptions {
   databaseUrl: string;

@@ -13,7 +13,7 @@ import type { RouteSpec } from './route-spec';
 import { validateQuery } from './validation';
 
 /** A comment line this often keeps the stream open through proxies. */
-export const HEARTBEAT_MS = 15_000;
+const HEARTBEAT_MS = 15_000;
 
 const eventsQuery = {
   properties: {
