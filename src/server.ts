@@ -10,7 +10,8 @@ import { Registry, collectDefaultMetrics, Counter } from 'prom-client';
 import { createHs256Authenticator, createJwksAuthenticator } from './auth/jwt-authenticator';
 import { loadOrCreateSecret } from './auth/load-or-create-secret';
 import { createClaimService, type Clock } from './claims/claim-service';
-import { systemClock } from './system-clock';
+import { createSettableClock, systemClock } from './system-clock';
+import { seedDemoClaims } from './demo/seed-demo-claims';
 import { createScheduler, type Scheduler } from './outbox/scheduler';
 import type { Config } from './config';
 import { createDatabase, migrateLatest } from './db/database';
@@ -39,10 +40,12 @@ export interface RunningService {
 
 export async function startService(
   config: Config,
-  options: { logger?: Logger; clock?: Clock; startScheduler?: boolean } = {},
+  options: { logger?: Logger; clock?: Clock; startScheduler?: boolean; demo?: boolean } = {},
 ): Promise<RunningService> {
   const logger = options.logger ?? pino({ level: config.logLevel });
-  const clock = options.clock ?? systemClock;
+  // Demo mode: a virtual clock that runs from now and that /v1/demo/clock moves forward.
+  const demoClock = options.demo ? createSettableClock(options.clock?.now()) : undefined;
+  const clock = demoClock ?? options.clock ?? systemClock;
   // Policy versions: validated before use; a broken change keeps the last good version in service.
   const policies = await createPolicyRegistry({
     path: config.policyPath,
@@ -148,6 +151,10 @@ export async function startService(
   // Uploads a crash broke off; one still being received anywhere is younger than this.
   const swept = await files.sweepStaging(config.poeUploadTimeoutMs + config.poeUploadIdleMs);
   if (swept) logger.info({ swept }, 'stale staged uploads removed');
+  if (demoClock) {
+    const seeded = await seedDemoClaims({ service, files, clock: demoClock });
+    logger.info({ claims: seeded }, 'demo claims created');
+  }
   const app = createApp({
     service,
     store,
@@ -158,10 +165,11 @@ export async function startService(
     metrics,
     policies,
     changes,
+    ...(demoClock ? { demoClock } : {}),
     auth: {
       ...(devSecret ? { devSecret } : {}),
       devTokenLifetimeSec: Math.min(DEV_TOKEN_LIFETIME_SEC, config.jwtMaxLifetimeSeconds),
-      demo: false,
+      demo: demoClock !== undefined,
       ...(config.jwtIssuer !== undefined ? { issuer: config.jwtIssuer } : {}),
       ...(config.jwtAudience !== undefined ? { audience: config.jwtAudience } : {}),
     },
