@@ -7,7 +7,7 @@ import { createServer, type Server } from 'node:http';
 import { join } from 'node:path';
 import { pino, type Logger } from 'pino';
 import { Registry, collectDefaultMetrics, Counter } from 'prom-client';
-import { createHs256Authenticator, createJwksAuthenticator } from './auth/jwt-authenticator';
+import { createHs256Authenticator, createJwksAuthenticator, createOidcAuthenticator } from './auth/jwt-authenticator';
 import { loadOrCreateSecret } from './auth/load-or-create-secret';
 import { createClaimService, type Clock } from './claims/claim-service';
 import { createSettableClock, systemClock } from './system-clock';
@@ -73,8 +73,18 @@ export async function startService(
   const service = createClaimService({ store, policies, clock });
 
   // Development sign-in exists only while the service signs with the secret it generated itself.
-  const devSecret = config.jwksUrl || config.jwtSecret ? undefined : await loadOrCreateSecret(config.dataDir);
-  const authenticator = config.jwksUrl
+  const devSecret = config.jwksUrl || config.jwtSecret || config.oidc ? undefined : await loadOrCreateSecret(config.dataDir);
+  const roles = () => policies.current(clock.now()).policy.roles;
+  const authenticator = config.oidc
+    ? createOidcAuthenticator({
+        issuer: config.oidc.issuer,
+        audience: config.jwtAudience,
+        claims: { role: config.oidc.roleClaim, partnerId: config.oidc.partnerClaim, tenantId: config.oidc.tenantClaim },
+        maxLifetimeSec: config.jwtMaxLifetimeSeconds,
+        clockToleranceSec: config.jwtClockToleranceSeconds,
+        roles,
+      })
+    : config.jwksUrl
     ? createJwksAuthenticator({
         jwksUrl: config.jwksUrl,
         issuer: config.jwtIssuer,
@@ -170,6 +180,7 @@ export async function startService(
       ...(devSecret ? { devSecret } : {}),
       devTokenLifetimeSec: Math.min(DEV_TOKEN_LIFETIME_SEC, config.jwtMaxLifetimeSeconds),
       demo: demoClock !== undefined,
+      ...(config.oidc ? { oidc: { issuer: config.oidc.issuer, clientId: config.oidc.clientId, scope: config.oidc.scope } } : {}),
       ...(config.jwtIssuer !== undefined ? { issuer: config.jwtIssuer } : {}),
       ...(config.jwtAudience !== undefined ? { audience: config.jwtAudience } : {}),
     },

@@ -31,7 +31,7 @@ export function demoRefusals(config: Config): string[] {
 /** The demo's configuration: a fresh data directory (removed by `discard`), the generated development secret, no identity provider. */
 export async function demoConfig(config: Config): Promise<{ config: Config; discard(): Promise<void> }> {
   const dataDir = await mkdtemp(join(tmpdir(), 'cpor-demo-'));
-  const { jwtSecret: _secret, jwksUrl: _jwks, jwtIssuer: _issuer, jwtAudience: _audience, ...rest } = config;
+  const { jwtSecret: _secret, jwksUrl: _jwks, jwtIssuer: _issuer, jwtAudience: _audience, oidc: _oidc, ...rest } = config;
   return {
     config: { ...rest, dataDir },
     discard: () => rm(dataDir, { recursive: true, force: true }),
