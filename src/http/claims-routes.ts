@@ -10,6 +10,7 @@ import { claimOutlook, preferredLanguage } from './claim-outlook';
 import { authenticate, principalOf } from './auth';
 import type { HttpContext } from './context';
 import { decodeCursor, encodeCursor } from './cursor';
+import { ConflictError } from '../domain/errors';
 import { HttpError } from './errors';
 import { checkIfMatch, etagOf, IF_MATCH, IF_MATCH_OPTIONAL, requireIfMatchHeader, setEtag, withVersionCheck } from './etag';
 import { IDEMPOTENCY_KEY, idempotent } from './idempotency';
@@ -130,12 +131,24 @@ export function claimsRoutes(ctx: HttpContext): RouteSpec[] {
     const now = service.clock.now();
     const language = preferredLanguage(req.get('accept-language'));
     res.vary('Accept-Language');
+    // A claim pinned to a version this service has not loaded (its file gone since a restart) is
+    // still shown, its texts and clocks read under the version in effect; it cannot be acted on.
+    const pinned = (claim: ClaimRecord) => {
+      try {
+        return service.policyFor(claim, now);
+      } catch (error) {
+        if (error instanceof ConflictError && error.code === 'policyUnavailable') return undefined;
+        throw error;
+      }
+    };
+    const view = (claim: ClaimRecord) =>
+      claimView(claim, { compiled: pinned(claim) ?? service.policy, inEffect: service.policy.policy, now, language });
     return {
-      list: (claim: ClaimRecord) => claimView(claim, { compiled: service.policyFor(claim, now), inEffect: service.policy.policy, now, language }),
+      list: view,
       /** One claim, for its caller: with live deficiencies, actions, editable fields and the dispute window. */
       one: async (claim: ClaimRecord) => ({
-        ...claimView(claim, { compiled: service.policyFor(claim, now), inEffect: service.policy.policy, now, language }),
-        ...(await claimOutlook(service, claim, principalOf(res), now, language)),
+        ...view(claim),
+        ...(pinned(claim) ? await claimOutlook(service, claim, principalOf(res), now, language) : {}),
       }),
     };
   };

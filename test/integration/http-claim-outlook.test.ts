@@ -1,6 +1,9 @@
 import { describe, expect, it } from 'vitest';
-import { type HttpHelpers, useHttpApp } from '../support/http-requests';
-import type { TestApp } from '../support/test-app';
+import { compilePolicy } from '../../src/policies/compiled-policy';
+import { staticPolicySource, type PolicySource } from '../../src/policies/policy-registry';
+import { compiledBundledPolicy, withPolicy } from '../support/bundled-policy';
+import { httpHelpers, type HttpHelpers, useHttpApp } from '../support/http-requests';
+import { createTestApp, type TestApp } from '../support/test-app';
 
 let t: TestApp;
 let h: HttpHelpers;
@@ -139,5 +142,26 @@ describe('GET /v1/policies/current', () => {
   it('needs a token', async () => {
     const res = await h.api().get('/v1/policies/current').expect(401);
     expect(res.body.code).toBe('missingToken');
+  });
+});
+
+describe('a claim pinned to a policy version the service no longer has', () => {
+  it('is still shown (texts and clocks under the version in effect), without actions', async () => {
+    const v1 = await compiledBundledPolicy();
+    let active: PolicySource = staticPolicySource(v1);
+    const source: PolicySource = { current: (at, id) => active.current(at, id), get: (ref) => active.get(ref), list: () => active.list() };
+    const app = await createTestApp({ policies: source });
+    try {
+      const helpers = httpHelpers(app);
+      const id = await helpers.claimIn('submitted');
+      active = staticPolicySource(compilePolicy(withPolicy(v1.policy, (draft) => void (draft.version = '2026.9'))));
+      const { body } = await helpers.getClaim(id, 'partner');
+      expect(body.policy.version).toBe('2026.1');
+      expect(body.statusText.title).toBe('Submitted');
+      expect(body.actions).toBeUndefined();
+      await helpers.api().get('/v1/claims').set('Authorization', await helpers.auth('partner')).expect(200);
+    } finally {
+      await app.close();
+    }
   });
 });
