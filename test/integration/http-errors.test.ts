@@ -347,7 +347,8 @@ describe('openapi.json documents every problem the API answers', () => {
     };
 
     const callers = [undefined, 'Bearer not-a-token', ...(await Promise.all(Object.values(CALLERS).map((caller) => t.bearer(caller))))];
-    for (const route of registeredRoutes(t.app)) {
+    // GET /v1/events answers a stream that stays open; its refusals are in http-events.test.ts.
+    for (const route of registeredRoutes(t.app).filter((r) => r.path !== '/v1/events')) {
       const method = route.method as 'get' | 'post' | 'patch';
       const operationId = Object.values(doc.paths[route.path.replace(/:(\w+)/g, '{$1}')]!).length > 0
         ? ((doc.paths[route.path.replace(/:(\w+)/g, '{$1}')]![method] as unknown as { operationId: string }).operationId)
