@@ -25,18 +25,26 @@ const clockSchema = {
 } as const;
 
 const moveSchema = {
-  type: 'object',
-  additionalProperties: false,
-  description: 'Either `advance` or `to` (exactly one).',
-  minProperties: 1,
-  maxProperties: 1,
-  properties: {
-    advance: {
-      enum: ['nextBusinessDay', 'nextDeadline'],
-      description: "`nextBusinessDay`: 09:00 of the next business day (policy calendar); `nextDeadline`: the instant the earliest running deadline falls due.",
+  description: 'Either `advance` or `to`.',
+  oneOf: [
+    {
+      type: 'object',
+      additionalProperties: false,
+      required: ['advance'],
+      properties: {
+        advance: {
+          enum: ['nextBusinessDay', 'nextDeadline'],
+          description: '`nextBusinessDay`: 09:00 of the next business day (policy calendar); `nextDeadline`: the instant the earliest running deadline falls due.',
+        },
+      },
     },
-    to: { type: 'string', format: 'date-time', description: 'An instant later than the clock.' },
-  },
+    {
+      type: 'object',
+      additionalProperties: false,
+      required: ['to'],
+      properties: { to: { type: 'string', format: 'date-time', description: 'An instant later than the clock.' } },
+    },
+  ],
 } as const;
 
 export function demoRoutes(ctx: HttpContext, clock: SettableClock | undefined): RouteSpec[] {
