@@ -76,8 +76,9 @@ const durationOf = (spec: DeadlinePolicy): DeadlineDuration =>
   spec.businessDays !== undefined ? { businessDays: spec.businessDays } : { days: spec.days ?? 0 };
 
 /**
- * A claim's deadlines with the time left at `now`. A paused clock shows the due date it
- * would have if it resumed now (the pause so far added). Days left count the days after
+ * A claim's deadlines with the time left at `now`. A paused clock's time left is what it
+ * would have if it resumed now (the pause so far added to its due date); `due` and `dueAt`
+ * stay the recorded ones. Days left count the days after
  * today up to the due date (business days per the calendar); hours left run to the due instant.
  */
 export function deadlineViews(compiled: CompiledPolicy, deadlines: readonly DeadlineRecord[], now: Date): DeadlineView[] {
@@ -86,6 +87,7 @@ export function deadlineViews(compiled: CompiledPolicy, deadlines: readonly Dead
   return deadlines.map((d) => {
     const spec = policy.deadlines[d.name];
     const open = d.status === 'running' || d.status === 'paused';
+    // A paused clock counts its time left from the due date it would have if it resumed now.
     let { due, dueAt } = d;
     if (d.status === 'paused' && spec && d.pausedOn) {
       due = extendDueDate(calendar, durationOf(spec), d.due, d.pausedOn, today);
@@ -105,8 +107,8 @@ export function deadlineViews(compiled: CompiledPolicy, deadlines: readonly Dead
     return {
       name: d.name,
       startedAt: d.startedAt,
-      due,
-      dueAt,
+      due: d.due,
+      dueAt: d.dueAt,
       status: d.status,
       paused: d.status === 'paused',
       businessDaysLeft,
