@@ -7,16 +7,20 @@ import { createServer, type Server } from 'node:http';
 import { join } from 'node:path';
 import { pino, type Logger } from 'pino';
 import { Registry, collectDefaultMetrics, Counter } from 'prom-client';
-import { createHs256Authenticator, createJwksAuthenticator } from './auth/jwt-authenticator';
+import { createHs256Authenticator, createJwksAuthenticator, createOidcAuthenticator } from './auth/jwt-authenticator';
 import { loadOrCreateSecret } from './auth/load-or-create-secret';
 import { createClaimService, type Clock } from './claims/claim-service';
-import { systemClock } from './system-clock';
+import { createSettableClock, systemClock } from './system-clock';
+import { seedDemoClaims } from './demo/seed-demo-claims';
 import { createScheduler, type Scheduler } from './outbox/scheduler';
 import type { Config } from './config';
 import { createDatabase, migrateLatest } from './db/database';
 import { createKnexClaimStore } from './db/knex-claim-store';
+import { createLocalChangeFeed, notifyingStore, type ChangeFeed } from './changes/change-feed';
+import { createPostgresChangeFeed } from './changes/postgres-change-feed';
 import { createKnexIdempotencyStore } from './db/knex-idempotency-store';
 import { createApp, flushDecisionLog } from './http/app';
+import { DEV_TOKEN_LIFETIME_SEC } from './http/auth-routes';
 import { handleClientErrors } from './http/client-error';
 import { createFsPoeFileStore } from './poe/fs-poe-file-store';
 import { createPolicyRegistry, type PolicyRegistry } from './policies/policy-registry';
@@ -36,10 +40,12 @@ export interface RunningService {
 
 export async function startService(
   config: Config,
-  options: { logger?: Logger; clock?: Clock; startScheduler?: boolean } = {},
+  options: { logger?: Logger; clock?: Clock; startScheduler?: boolean; demo?: boolean } = {},
 ): Promise<RunningService> {
   const logger = options.logger ?? pino({ level: config.logLevel });
-  const clock = options.clock ?? systemClock;
+  // Demo mode: a virtual clock that runs from now and that /v1/demo/clock moves forward.
+  const demoClock = options.demo ? createSettableClock(options.clock?.now()) : undefined;
+  const clock = demoClock ?? options.clock ?? systemClock;
   // Policy versions: validated before use; a broken change keeps the last good version in service.
   const policies = await createPolicyRegistry({
     path: config.policyPath,
@@ -55,10 +61,30 @@ export async function startService(
     await knex.destroy();
     throw error;
   }
-  const store = createKnexClaimStore(knex);
+  // Live views hear of every committed change: across instances on PostgreSQL, in this process on SQLite.
+  let changes: ChangeFeed;
+  try {
+    changes = config.databaseUrl ? await createPostgresChangeFeed({ databaseUrl: config.databaseUrl, logger }) : createLocalChangeFeed();
+  } catch (error) {
+    await knex.destroy();
+    throw error;
+  }
+  const store = notifyingStore(createKnexClaimStore(knex), changes);
   const service = createClaimService({ store, policies, clock });
 
-  const authenticator = config.jwksUrl
+  // Development sign-in exists only while the service signs with the secret it generated itself.
+  const devSecret = config.jwksUrl || config.jwtSecret || config.oidc ? undefined : await loadOrCreateSecret(config.dataDir);
+  const roles = () => policies.current(clock.now()).policy.roles;
+  const authenticator = config.oidc
+    ? createOidcAuthenticator({
+        issuer: config.oidc.issuer,
+        audience: config.jwtAudience,
+        claims: { role: config.oidc.roleClaim, partnerId: config.oidc.partnerClaim, tenantId: config.oidc.tenantClaim },
+        maxLifetimeSec: config.jwtMaxLifetimeSeconds,
+        clockToleranceSec: config.jwtClockToleranceSeconds,
+        roles,
+      })
+    : config.jwksUrl
     ? createJwksAuthenticator({
         jwksUrl: config.jwksUrl,
         issuer: config.jwtIssuer,
@@ -68,7 +94,7 @@ export async function startService(
         roles: () => policies.current(clock.now()).policy.roles,
       })
     : createHs256Authenticator({
-        secret: await loadOrCreateSecret(config.dataDir, config.jwtSecret),
+        secret: devSecret ?? (await loadOrCreateSecret(config.dataDir, config.jwtSecret)),
         issuer: config.jwtIssuer,
         audience: config.jwtAudience,
         maxLifetimeSec: config.jwtMaxLifetimeSeconds,
@@ -135,6 +161,10 @@ export async function startService(
   // Uploads a crash broke off; one still being received anywhere is younger than this.
   const swept = await files.sweepStaging(config.poeUploadTimeoutMs + config.poeUploadIdleMs);
   if (swept) logger.info({ swept }, 'stale staged uploads removed');
+  if (demoClock) {
+    const seeded = await seedDemoClaims({ service, files, clock: demoClock });
+    logger.info({ claims: seeded }, 'demo claims created');
+  }
   const app = createApp({
     service,
     store,
@@ -144,6 +174,16 @@ export async function startService(
     logger,
     metrics,
     policies,
+    changes,
+    ...(demoClock ? { demoClock } : {}),
+    auth: {
+      ...(devSecret ? { devSecret } : {}),
+      devTokenLifetimeSec: Math.min(DEV_TOKEN_LIFETIME_SEC, config.jwtMaxLifetimeSeconds),
+      demo: demoClock !== undefined,
+      ...(config.oidc ? { oidc: { issuer: config.oidc.issuer, clientId: config.oidc.clientId, scope: config.oidc.scope } } : {}),
+      ...(config.jwtIssuer !== undefined ? { issuer: config.jwtIssuer } : {}),
+      ...(config.jwtAudience !== undefined ? { audience: config.jwtAudience } : {}),
+    },
     limits: {
       poeMaxBytes: config.poeMaxBytes,
       backtestMaxClaims: config.backtestMaxClaims,
@@ -194,6 +234,7 @@ export async function startService(
   } catch (error) {
     // Nothing is left running: no scheduler, no watcher, no database handle.
     policies.stop();
+    await changes.close();
     await knex.destroy();
     throw new Error(listenFailure(error as NodeJS.ErrnoException, config.host, config.port), { cause: error });
   }
@@ -208,6 +249,8 @@ export async function startService(
     (closing ??= (async () => {
       const drained = new Promise<void>((resolve) => server.close(() => resolve()));
       server.closeIdleConnections();
+      // Event streams never finish by themselves: end them so the requests in flight can drain.
+      await changes.close();
       const timeout = new Promise<void>((resolve) =>
         setTimeout(() => {
           server.closeAllConnections();

@@ -71,7 +71,7 @@ export const CLAIM_FIELDS = [
 ] as const;
 export type ClaimField = (typeof CLAIM_FIELDS)[number];
 
-const ACTIVITIES = ['preSales', 'deployment', 'usage', 'revenueAssociation'] as const;
+export const ACTIVITIES = ['preSales', 'deployment', 'usage', 'revenueAssociation'] as const;
 
 export const WORKLOADS = [
   'exchange',

@@ -2,7 +2,12 @@
 import express from 'express';
 import { POE_MAX_BYTES } from '../poe/allowed-poe-types';
 import { createAccess } from './access';
+import { authRoutes, DEV_TOKEN_LIFETIME_SEC, type AuthSettings } from './auth-routes';
 import { backtestRoutes } from './backtest-routes';
+import { createLocalChangeFeed, type ChangeFeed } from '../changes/change-feed';
+import { eventsRoutes } from './events-routes';
+import { demoRoutes } from './demo-routes';
+import type { SettableClock } from '../system-clock';
 import { claimsRoutes } from './claims-routes';
 import {
   DEFAULT_BACKTEST_MAX_CLAIMS,
@@ -10,7 +15,7 @@ import {
   DEFAULT_POE_MAX_CONCURRENT_UPLOADS,
   DEFAULT_POE_UPLOAD_IDLE_MS,
   DEFAULT_POE_UPLOAD_TIMEOUT_MS,
-  type AppDeps,
+  type AppDeps as ServiceDeps,
   type HttpContext,
 } from './context';
 import { problemHandler, routeNotFound } from './errors';
@@ -20,13 +25,26 @@ import { buildOpenApi, openApiRoute } from './openapi';
 import { opsRoutes } from './ops-routes';
 import { outboxRoutes } from './outbox-routes';
 import { poeRoutes } from './poe-routes';
+import { policyCurrentRoutes } from './policy-current-routes';
 import { policyRoutes, policySourceOf } from './policy-routes';
 import { reportRoutes } from './report-routes';
 import { mountRoutes, type RouteSpec } from './route-spec';
 import { securityHeaders } from './security-headers';
 import { simulateRoutes } from './simulate-routes';
 
-export type { AppDeps } from './context';
+/** What the dashboard's routes add: sign-in settings, the change feed. */
+export interface DashboardDeps {
+  /** Default: no development sign-in, no OIDC, not in demo mode. */
+  auth?: AuthSettings;
+  /** The committed changes GET /v1/events streams (the store the service writes through must publish to it: notifyingStore). Default: a feed nothing publishes to. */
+  changes?: ChangeFeed;
+  /** Demo mode's virtual clock (the claim service's clock), which /v1/demo/clock moves; absent outside demo mode. */
+  demoClock?: SettableClock;
+  /** Milliseconds between keep-alive comments on an event stream (default 15 s). */
+  eventsHeartbeatMs?: number;
+}
+
+export type AppDeps = ServiceDeps & DashboardDeps;
 
 const DECISIONS = 'cporDecisionQueue';
 
@@ -58,14 +76,18 @@ export function createApp(deps: AppDeps): express.Express {
 
   const routes: RouteSpec[] = [
     ...opsRoutes(ctx, metrics.registry),
+    ...authRoutes(ctx, deps.auth ?? { devTokenLifetimeSec: DEV_TOKEN_LIFETIME_SEC, demo: false }),
     ...claimsRoutes(ctx),
+    ...eventsRoutes(ctx, deps.changes ?? createLocalChangeFeed(), deps.eventsHeartbeatMs),
     ...poeRoutes(ctx),
     ...outboxRoutes(ctx),
     ...simulateRoutes(ctx),
     ...evaluateRoutes(ctx, decisions),
     ...policyRoutes(ctx),
+    ...policyCurrentRoutes(ctx),
     ...reportRoutes(ctx),
     ...backtestRoutes(ctx),
+    ...demoRoutes(ctx, deps.demoClock),
   ];
   // Rebuilt when the version in effect or the set of loaded versions changes (a reload, a version
   // taking effect): the document names the version and lists what the versions define.

@@ -74,7 +74,8 @@ const running: RunningService = await startService(config, { logger });
 const { port } = running.server.address() as AddressInfo;
 const base = { host: '127.0.0.1', port };
 const doc = JSON.parse((await sendRaw(base, { method: 'GET', target: '/openapi.json', headers: {}, note: [] })).body.toString('utf8')) as Json;
-const operations = operationsOf(doc);
+// GET /v1/events answers a stream that stays open (no answer to check the end of): http-events.test.ts tests it.
+const operations = operationsOf(doc).filter((op) => op.operationId !== 'streamEvents');
 const checkResponse = createResponseChecker(doc);
 
 /** Exceptions nothing handled while a request ran (in the real service they end the process). */
