@@ -25,6 +25,7 @@ import { reportRoutes } from './report-routes';
 import { mountRoutes, type RouteSpec } from './route-spec';
 import { securityHeaders } from './security-headers';
 import { simulateRoutes } from './simulate-routes';
+import { staticApp } from './static-app';
 
 export type { AppDeps } from './context';
 
@@ -87,6 +88,7 @@ export function createApp(deps: AppDeps): express.Express {
   app.set('query parser', 'simple');
   app.use(securityHeaders, metrics.middleware);
   mountRoutes(app, routes);
+  app.use(staticApp({ logger: deps.logger }));
   app.use(routeNotFound(routes));
   app.use(problemHandler(deps.logger));
   return app;
