@@ -17,6 +17,7 @@ import { createDatabase, migrateLatest } from './db/database';
 import { createKnexClaimStore } from './db/knex-claim-store';
 import { createKnexIdempotencyStore } from './db/knex-idempotency-store';
 import { createApp, flushDecisionLog } from './http/app';
+import { DEV_TOKEN_LIFETIME_SEC } from './http/auth-routes';
 import { handleClientErrors } from './http/client-error';
 import { createFsPoeFileStore } from './poe/fs-poe-file-store';
 import { createPolicyRegistry, type PolicyRegistry } from './policies/policy-registry';
@@ -58,6 +59,8 @@ export async function startService(
   const store = createKnexClaimStore(knex);
   const service = createClaimService({ store, policies, clock });
 
+  // Development sign-in exists only while the service signs with the secret it generated itself.
+  const devSecret = config.jwksUrl || config.jwtSecret ? undefined : await loadOrCreateSecret(config.dataDir);
   const authenticator = config.jwksUrl
     ? createJwksAuthenticator({
         jwksUrl: config.jwksUrl,
@@ -68,7 +71,7 @@ export async function startService(
         roles: () => policies.current(clock.now()).policy.roles,
       })
     : createHs256Authenticator({
-        secret: await loadOrCreateSecret(config.dataDir, config.jwtSecret),
+        secret: devSecret ?? (await loadOrCreateSecret(config.dataDir, config.jwtSecret)),
         issuer: config.jwtIssuer,
         audience: config.jwtAudience,
         maxLifetimeSec: config.jwtMaxLifetimeSeconds,
@@ -144,6 +147,13 @@ export async function startService(
     logger,
     metrics,
     policies,
+    auth: {
+      ...(devSecret ? { devSecret } : {}),
+      devTokenLifetimeSec: Math.min(DEV_TOKEN_LIFETIME_SEC, config.jwtMaxLifetimeSeconds),
+      demo: false,
+      ...(config.jwtIssuer !== undefined ? { issuer: config.jwtIssuer } : {}),
+      ...(config.jwtAudience !== undefined ? { audience: config.jwtAudience } : {}),
+    },
     limits: {
       poeMaxBytes: config.poeMaxBytes,
       backtestMaxClaims: config.backtestMaxClaims,

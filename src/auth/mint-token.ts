@@ -9,6 +9,8 @@ export interface MintTokenOptions {
   tenantId?: string;
   /** The token's `sub`; default `dev:<role>[:<partnerId or tenantId>]`. */
   subject?: string;
+  /** The person's display name (`name` claim). */
+  name?: string;
   /** Seconds, or a duration such as `1h`, `30m`, `7d`, `2 weeks`; default `1h`. */
   expiresIn?: string | number;
   /** The service's JWT_MAX_LIFETIME_SECONDS: a longer `expiresIn` is refused, since the service would refuse the token. */
@@ -41,6 +43,7 @@ export async function mintToken(options: MintTokenOptions): Promise<string> {
   const claims: Record<string, string> = { role: options.role };
   if (options.partnerId !== undefined) claims.partnerId = options.partnerId;
   if (options.tenantId !== undefined) claims.tenantId = options.tenantId;
+  if (options.name !== undefined) claims.name = options.name;
   const subject =
     options.subject ?? ['dev', options.role, options.partnerId ?? options.tenantId].filter(Boolean).join(':');
   const jwt = new SignJWT(claims)

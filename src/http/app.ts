@@ -2,6 +2,7 @@
 import express from 'express';
 import { POE_MAX_BYTES } from '../poe/allowed-poe-types';
 import { createAccess } from './access';
+import { authRoutes, DEV_TOKEN_LIFETIME_SEC, type AuthSettings } from './auth-routes';
 import { backtestRoutes } from './backtest-routes';
 import { claimsRoutes } from './claims-routes';
 import {
@@ -10,7 +11,7 @@ import {
   DEFAULT_POE_MAX_CONCURRENT_UPLOADS,
   DEFAULT_POE_UPLOAD_IDLE_MS,
   DEFAULT_POE_UPLOAD_TIMEOUT_MS,
-  type AppDeps,
+  type AppDeps as ServiceDeps,
   type HttpContext,
 } from './context';
 import { problemHandler, routeNotFound } from './errors';
@@ -27,7 +28,13 @@ import { securityHeaders } from './security-headers';
 import { simulateRoutes } from './simulate-routes';
 import { staticApp } from './static-app';
 
-export type { AppDeps } from './context';
+/** What the dashboard's routes add: sign-in settings. */
+export interface DashboardDeps {
+  /** Default: no development sign-in, no OIDC, not in demo mode. */
+  auth?: AuthSettings;
+}
+
+export type AppDeps = ServiceDeps & DashboardDeps;
 
 const DECISIONS = 'cporDecisionQueue';
 
@@ -59,6 +66,7 @@ export function createApp(deps: AppDeps): express.Express {
 
   const routes: RouteSpec[] = [
     ...opsRoutes(ctx, metrics.registry),
+    ...authRoutes(ctx, deps.auth ?? { devTokenLifetimeSec: DEV_TOKEN_LIFETIME_SEC, demo: false }),
     ...claimsRoutes(ctx),
     ...poeRoutes(ctx),
     ...outboxRoutes(ctx),

@@ -14,6 +14,7 @@ import { createHs256Authenticator } from '../../src/auth/jwt-authenticator';
 import { mintToken } from '../../src/auth/mint-token';
 import { createClaimService, type ClaimService } from '../../src/claims/claim-service';
 import { createApp, type AppDeps } from '../../src/http/app';
+import type { AuthSettings } from '../../src/http/auth-routes';
 import type { IdempotencyStore } from '../../src/idempotency/idempotency-store';
 import { createFsPoeFileStore } from '../../src/poe/fs-poe-file-store';
 import { createVirtualClock } from '../../src/simulate/run-scenario';
@@ -43,6 +44,8 @@ export interface TestAppOptions {
   wrapIdempotency?: (store: IdempotencyStore) => IdempotencyStore;
   /** Policy versions for the service and the app (a registry over a folder, say); default the bundled policy alone. */
   policies?: AppDeps['policies'];
+  /** Sign-in settings; `devSignIn` signs development tokens with the app's secret (on the virtual clock). */
+  auth?: Partial<Omit<AuthSettings, 'devSecret'>> & { devSignIn?: boolean };
 }
 
 export interface TestApp {
@@ -93,6 +96,7 @@ export async function createTestApp(options: TestAppOptions = {}): Promise<TestA
     ...(options.ready ? { ready: options.ready } : {}),
     ...(options.limits ? { limits: options.limits } : {}),
     ...(options.policies ? { policies: options.policies } : {}),
+    ...(options.auth ? { auth: testAuthSettings(options.auth, secret, () => clock.now()) } : {}),
   });
   const token = (claims: TokenClaims, options: { expiresIn?: string; issuedAt?: Date } = {}) =>
     mintTestToken(secret, claims, {
@@ -119,6 +123,14 @@ export async function createTestApp(options: TestAppOptions = {}): Promise<TestA
       rmSync(dir, { recursive: true, force: true });
     },
   };
+}
+
+function testAuthSettings(
+  { devSignIn, ...rest }: NonNullable<TestAppOptions['auth']>,
+  secret: Uint8Array,
+  now: () => Date,
+): AuthSettings {
+  return { devTokenLifetimeSec: 3600, demo: false, now, ...rest, ...(devSignIn ? { devSecret: secret } : {}) };
 }
 
 /** A pino logger whose lines are kept, parsed, for assertions. */
