@@ -96,7 +96,7 @@ export function createApp(deps: AppDeps): express.Express {
   app.set('query parser', 'simple');
   app.use(securityHeaders, metrics.middleware);
   mountRoutes(app, routes);
-  app.use(staticApp({ logger: deps.logger }));
+  app.use(staticApp({ logger: deps.logger, connectOrigins: deps.auth?.oidc ? [new URL(deps.auth.oidc.issuer).origin] : [] }));
   app.use(routeNotFound(routes));
   app.use(problemHandler(deps.logger));
   return app;

@@ -1,7 +1,7 @@
 /** The dashboard: sign-in, then each role's views, over the public API with the user's token. */
 import { render } from 'preact';
 import { useEffect, useState } from 'preact/hooks';
-import { call, setCredentials, setLanguage } from './api/client';
+import { api, ok, setCredentials, setLanguage } from './api/client';
 import type { AuthConfig } from './api/contract';
 import { initialLanguage, LANGUAGES, t, useLanguage, type Language } from './i18n/i18n';
 import { onLiveStatus, startLive, stopLive } from './live';
@@ -31,7 +31,7 @@ function App() {
   const route = parseRoute(path.split('?')[0]!);
 
   useEffect(() => {
-    call<AuthConfig>('GET', '/v1/auth/config').then(setConfig, () => setConfig({ devSignIn: false, demo: false, oidc: null }));
+    api.GET('/v1/auth/config').then((r) => setConfig(ok(r)), () => setConfig({ devSignIn: false, demo: false, oidc: null }));
   }, []);
 
   const signOut = () => {

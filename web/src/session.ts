@@ -3,7 +3,7 @@
  * partner ID or tenant), kept in sessionStorage (gone when the tab closes). Sign-in is either
  * the development token route or OpenID Connect (authorization code with PKCE S256).
  */
-import { call } from './api/client';
+import { api, ok } from './api/client';
 import type { AuthConfig, RoleKind } from './api/contract';
 
 export interface Session {
@@ -39,7 +39,7 @@ export async function devSignIn(
   input: { role: string; partnerId?: string; tenantId?: string; name?: string },
   kind: RoleKind,
 ): Promise<Session> {
-  const { token, expiresAt } = await call<{ token: string; expiresAt: string }>('POST', '/v1/auth/dev-token', input);
+  const { token, expiresAt } = ok(await api.POST('/v1/auth/dev-token', { body: input }));
   return {
     token,
     expiresAt,

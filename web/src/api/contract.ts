@@ -4,17 +4,13 @@
  * documents it once the API publishes it; until then the fields are optional, so an older
  * service degrades to what it has instead of breaking the page.
  */
-import type { components } from './schema';
+import type { components, paths } from './schema';
 
 type Schemas = components['schemas'];
 
 export type RoleKind = 'partner' | 'reviewer' | 'customer' | 'internal';
 
-export interface AuthConfig {
-  devSignIn: boolean;
-  demo: boolean;
-  oidc: null | { issuer: string; clientId: string; scope: string };
-}
+export type AuthConfig = paths['/v1/auth/config']['get']['responses'][200]['content']['application/json'];
 
 export interface DeadlineView {
   name: string;

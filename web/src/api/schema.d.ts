@@ -68,6 +68,43 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/v1/auth/config": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** How to sign in: development sign-in, OpenID Connect, demo mode */
+        get: operations["getAuthConfig"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/v1/auth/dev-token": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * A development token for a role (only while the service signs with its generated development secret)
+         * @description For trying the service out: anyone who can reach it may sign in as any role, so it exists only while no JWT_SECRET, JWKS_URL or OIDC_ISSUER is configured; otherwise 404 `devSignInUnavailable`. A partner role needs `partnerId`, a customer role `tenantId`.
+         */
+        post: operations["createDevToken"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/v1/backtest": {
         parameters: {
             query?: never;
@@ -936,7 +973,7 @@ export interface components {
              * @description Machine-readable code, one HTTP status each (the catalog: `x-error-codes` at the top of this document).
              * @enum {string}
              */
-            code: "ambiguousParameter" | "badRequest" | "historyAfterAsOf" | "historyMismatch" | "historyOutOfOrder" | "invalidCursor" | "invalidIdempotencyKey" | "invalidIfMatch" | "invalidInstant" | "invalidPayload" | "invalidPoeAddress" | "invalidQuery" | "invalidStatus" | "invalidSubstatus" | "jsonTooDeep" | "malformedJson" | "malformedMultipart" | "malformedPath" | "malformedRequest" | "poeSignedInFuture" | "policyNotSelectable" | "requestAborted" | "unknownDeficiencyCode" | "unknownEvent" | "unknownPoe" | "unknownReason" | "expiredToken" | "invalidToken" | "missingToken" | "forbiddenRole" | "notYourClaim" | "reasonNotAllowed" | "claimNotFound" | "poeNotFound" | "policyNotInEffect" | "routeNotFound" | "unknownAction" | "unknownPolicyVersion" | "methodNotAllowed" | "requestTimeout" | "uploadTimeout" | "backtestRunning" | "claimExists" | "disputeLimitReached" | "fieldNotEditable" | "idempotencyKeyInFlight" | "invalidState" | "poeBytesLimitReached" | "poeLimitReached" | "policyUnavailable" | "requirementsNotMet" | "versionConflict" | "windowClosed" | "staleVersion" | "bodyTooLarge" | "poeTooLarge" | "unsupportedEncoding" | "unsupportedFileType" | "unsupportedMediaType" | "backtestTooExpensive" | "idempotencyKeyReused" | "invalidPolicy" | "simulationTooExpensive" | "tooManyClaims" | "ifMatchRequired" | "headersTooLarge" | "internalError" | "authUnavailable" | "tooManyUploads" | "workersBusy";
+            code: "ambiguousParameter" | "badRequest" | "historyAfterAsOf" | "historyMismatch" | "historyOutOfOrder" | "invalidCursor" | "invalidIdempotencyKey" | "invalidIfMatch" | "invalidInstant" | "invalidPayload" | "invalidPoeAddress" | "invalidQuery" | "invalidStatus" | "invalidSubstatus" | "jsonTooDeep" | "malformedJson" | "malformedMultipart" | "malformedPath" | "malformedRequest" | "poeSignedInFuture" | "policyNotSelectable" | "requestAborted" | "unknownDeficiencyCode" | "unknownEvent" | "unknownPoe" | "unknownReason" | "expiredToken" | "invalidToken" | "missingToken" | "forbiddenRole" | "notYourClaim" | "reasonNotAllowed" | "claimNotFound" | "devSignInUnavailable" | "notInDemoMode" | "poeNotFound" | "policyNotInEffect" | "routeNotFound" | "unknownAction" | "unknownPolicyVersion" | "methodNotAllowed" | "requestTimeout" | "uploadTimeout" | "backtestRunning" | "claimExists" | "disputeLimitReached" | "fieldNotEditable" | "idempotencyKeyInFlight" | "invalidState" | "poeBytesLimitReached" | "poeLimitReached" | "policyUnavailable" | "requirementsNotMet" | "versionConflict" | "windowClosed" | "staleVersion" | "bodyTooLarge" | "poeTooLarge" | "unsupportedEncoding" | "unsupportedFileType" | "unsupportedMediaType" | "backtestTooExpensive" | "idempotencyKeyReused" | "invalidPolicy" | "simulationTooExpensive" | "tooManyClaims" | "ifMatchRequired" | "headersTooLarge" | "internalError" | "authUnavailable" | "tooManyUploads" | "workersBusy";
             /** @description A sentence a person can act on. */
             detail: string;
             /** @description Facts behind a refusal (allowed states, failed requirements, …). */
@@ -1262,6 +1299,88 @@ export interface operations {
                     };
                 };
             };
+        };
+    };
+    getAuthConfig: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description The sign-in settings */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        /** @description The service runs in demo mode (`cpor serve --demo`): a virtual clock at /v1/demo/clock. */
+                        demo: boolean;
+                        /** @description POST /v1/auth/dev-token works: the service signs with its generated development secret (never in production). */
+                        devSignIn: boolean;
+                        /** @description OpenID Connect sign-in, when an issuer is configured; null otherwise. */
+                        oidc: {
+                            /** @description OIDC_CLIENT_ID: the public client (authorization code with PKCE S256). */
+                            clientId: string;
+                            /** @description OIDC_ISSUER: discovery at <issuer>/.well-known/openid-configuration. */
+                            issuer: string;
+                            /** @description OIDC_SCOPE. */
+                            scope: string;
+                        } | null;
+                    };
+                };
+            };
+            408: components["responses"]["Problem408"];
+            431: components["responses"]["Problem431"];
+            500: components["responses"]["Problem500"];
+        };
+    };
+    createDevToken: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": {
+                    /** @description A display name (the token's `name` claim). */
+                    name?: string;
+                    /** @description Required for a partner role: the partner ID it acts for. */
+                    partnerId?: string;
+                    /** @description A role of the policy in effect (GET /v1/policies/current lists them). */
+                    role: string;
+                    /** @description Required for a customer role: the customer tenant. */
+                    tenantId?: string;
+                };
+            };
+        };
+        responses: {
+            /** @description The token */
+            201: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        /** Format: date-time */
+                        expiresAt: string;
+                        /** @description A bearer token (HS256, signed with the development secret). */
+                        token: string;
+                    };
+                };
+            };
+            400: components["responses"]["Problem400"];
+            404: components["responses"]["Problem404"];
+            408: components["responses"]["Problem408"];
+            413: components["responses"]["Problem413"];
+            415: components["responses"]["Problem415"];
+            431: components["responses"]["Problem431"];
+            500: components["responses"]["Problem500"];
         };
     };
     backtest: {
