@@ -53,7 +53,6 @@ export const ERROR_CODES = {
   // 404: it does not exist
   claimNotFound: { status: 404, summary: 'There is no such claim.' },
   devSignInUnavailable: { status: 404, summary: 'Development sign-in exists only while the service signs with its generated development secret.' },
-  notInDemoMode: { status: 404, summary: 'The demo clock exists only in demo mode (`cpor serve --demo`).' },
   poeNotFound: { status: 404, summary: 'There is no such proof of execution on the claim.' },
   policyNotInEffect: { status: 404, summary: 'No version of the policy is in effect at that instant.' },
   routeNotFound: { status: 404, summary: 'There is no such path in this API.' },

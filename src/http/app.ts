@@ -21,6 +21,7 @@ import { buildOpenApi, openApiRoute } from './openapi';
 import { opsRoutes } from './ops-routes';
 import { outboxRoutes } from './outbox-routes';
 import { poeRoutes } from './poe-routes';
+import { policyCurrentRoutes } from './policy-current-routes';
 import { policyRoutes, policySourceOf } from './policy-routes';
 import { reportRoutes } from './report-routes';
 import { mountRoutes, type RouteSpec } from './route-spec';
@@ -73,6 +74,7 @@ export function createApp(deps: AppDeps): express.Express {
     ...simulateRoutes(ctx),
     ...evaluateRoutes(ctx, decisions),
     ...policyRoutes(ctx),
+    ...policyCurrentRoutes(ctx),
     ...reportRoutes(ctx),
     ...backtestRoutes(ctx),
   ];

@@ -1,10 +1,12 @@
 /** `/v1/claims`: create, list, read, edit, act on a claim; its comments, history, decision log and disputes. */
 import type { Request, RequestHandler, Response } from 'express';
+import type { ClaimRecord } from '../claims/claim-record';
 import { commentOf, commentsOf } from '../db/claim-comments';
 import { DECISION_KINDS, type DecisionKind } from '../claims/decision-digest';
 import { STATUSES, EVENT_TYPES, type EventType, type StateId } from '../domain/claim-types';
 import { EVENT_PAYLOAD_SCHEMAS, claimFieldsSchema } from '../machines/event-payloads';
 import { loadVisibleClaim } from './access';
+import { claimOutlook, preferredLanguage } from './claim-outlook';
 import { authenticate, principalOf } from './auth';
 import type { HttpContext } from './context';
 import { decodeCursor, encodeCursor } from './cursor';
@@ -123,6 +125,21 @@ export function claimsRoutes(ctx: HttpContext): RouteSpec[] {
     },
   } as const;
 
+  /** The claim view at the service's now, in the caller's language (Accept-Language). */
+  const viewerOf = (req: Request, res: Response) => {
+    const now = service.clock.now();
+    const language = preferredLanguage(req.get('accept-language'));
+    res.vary('Accept-Language');
+    return {
+      list: (claim: ClaimRecord) => claimView(claim, { compiled: service.policyFor(claim, now), inEffect: service.policy.policy, now, language }),
+      /** One claim, for its caller: with live deficiencies, actions, editable fields and the dispute window. */
+      one: async (claim: ClaimRecord) => ({
+        ...claimView(claim, { compiled: service.policyFor(claim, now), inEffect: service.policy.policy, now, language }),
+        ...(await claimOutlook(service, claim, principalOf(res), now, language)),
+      }),
+    };
+  };
+
   /** Reviewers and program managers see conflicts; a partner must not learn of another partner's claim. */
   /** PATCH and actions: the caller's If-Match must name the current version; the service checks it again in its transaction. */
   const sendEvent = async (req: Request, res: Response, event: 'edit' | ActionEvent) => {
@@ -135,7 +152,7 @@ export function claimsRoutes(ctx: HttpContext): RouteSpec[] {
       service.act(claim.id, event, principal, payload, { expectedVersion }),
     );
     setEtag(res, result.claim.version);
-    res.json(claimView(result.claim));
+    res.json(await viewerOf(req, res).one(result.claim));
   };
 
   const seesConflicts = (principal: Parameters<typeof access.kindOf>[0]) => {
@@ -179,7 +196,7 @@ export function claimsRoutes(ctx: HttpContext): RouteSpec[] {
           const valid = validateInput<Record<string, unknown>>(claimFieldsSchema, fields);
           const { claim } = await service.create(principal, valid);
           setEtag(res, claim.version);
-          res.status(201).location(claimPath(claim.id)).json(claimView(claim));
+          res.status(201).location(claimPath(claim.id)).json(await viewerOf(req, res).one(claim));
         },
       ],
     },
@@ -227,7 +244,7 @@ export function claimsRoutes(ctx: HttpContext): RouteSpec[] {
           const page = found.slice(0, limit);
           const last = page.at(-1);
           res.json({
-            items: page.map(claimView),
+            items: page.map(viewerOf(req, res).list),
             nextCursor: found.length > limit && last ? encodeCursor({ createdAt: last.createdAt, id: last.id }) : null,
           });
         },
@@ -258,7 +275,7 @@ export function claimsRoutes(ctx: HttpContext): RouteSpec[] {
           setEtag(res, claim.version);
           if (seesConflicts(principal)) {
             // Conflicts change with other claims, not with this claim's version: no 304 here.
-            res.json({ ...claimView(claim), ...conflictsView(await service.conflicts(claim)) });
+            res.json({ ...(await viewerOf(req, res).one(claim)), ...conflictsView(await service.conflicts(claim)) });
             return;
           }
           const ifNoneMatch = req.get('if-none-match');
@@ -266,7 +283,7 @@ export function claimsRoutes(ctx: HttpContext): RouteSpec[] {
             res.status(304).end();
             return;
           }
-          res.json(claimView(claim));
+          res.json(await viewerOf(req, res).one(claim));
         },
       ],
     },

@@ -10,6 +10,9 @@ import type { ClaimComment } from '../db/claim-comments';
 import type { DisputeRecord, PoeDocument } from '../domain/claim-types';
 import { STATUSES, SUBSTATUSES } from '../domain/claim-types';
 import { claimFieldsSchema, productSchema } from '../machines/event-payloads';
+import type { CompiledPolicy } from '../policies/compiled-policy';
+import type { Policy } from '../rules/policy-types';
+import { deadlineViews, statusTextOf, type Language } from './claim-outlook';
 
 export const claimPath = (id: string) => `/v1/claims/${encodeURIComponent(id)}`;
 export const poePath = (claimId: string, poeId: string) => `${claimPath(claimId)}/poe/${encodeURIComponent(poeId)}`;
@@ -61,28 +64,31 @@ export function disputeView(dispute: DisputeRecord) {
   };
 }
 
-export function claimView(claim: ClaimRecord) {
+/**
+ * A claim as every answer shows it, at `now`: its deadlines with the time left, its status
+ * texts in `language`, and the deficiencies detected at its last change with their descriptions.
+ * (The answers about one claim add `claimOutlook`: live deficiencies, actions, editable fields.)
+ */
+export function claimView(claim: ClaimRecord, at: { compiled: CompiledPolicy; inEffect: Policy; now: Date; language: Language }) {
   const context = claim.snapshot.context;
+  const { policy } = at.compiled;
+  const describe = (code: string) => ({ code, description: policy.deficiencies.find((d) => d.code === code)?.description ?? code });
   return {
     id: claim.id,
     version: claim.version,
     status: claim.status,
     substatus: claim.substatus,
     reason: claim.reason,
+    statusText: statusTextOf([policy, at.inEffect], claim.state, at.language),
     overdue: [...claim.overdue],
-    deficiencies: [...claim.deficiencies],
+    deficiencies: claim.deficiencies.map(describe),
     requestedDeficiencies: [...context.requestedDeficiencies],
     policy: { ...claim.policy },
+    timeZone: policy.calendar.timeZone,
     fields: context.fields,
     poe: context.poe.map((doc) => poeView(claim.id, doc)),
     disputes: context.disputes.map(disputeView),
-    deadlines: claim.deadlines.map((d) => ({
-      name: d.name,
-      startedAt: d.startedAt,
-      due: d.due,
-      dueAt: d.dueAt,
-      status: d.status,
-    })),
+    deadlines: deadlineViews(at.compiled, claim.deadlines, at.now),
     assessment: claim.assessment,
     createdAt: claim.createdAt,
     updatedAt: claim.updatedAt,
@@ -236,9 +242,36 @@ const settlementSchema = {
   },
 } as const;
 
+const deficiencySchema = {
+  type: 'object',
+  required: ['code', 'description'],
+  properties: { code: { type: 'string' }, description: { type: 'string' } },
+} as const;
+
+export const statusTextSchema = {
+  type: 'object',
+  required: ['title', 'meaning', 'next'],
+  properties: {
+    title: { type: 'string' },
+    meaning: { type: 'string', description: 'What the status means.' },
+    next: { type: 'string', description: 'What happens next, and what the partner can do.' },
+  },
+} as const;
+
+const actionSchema = {
+  type: 'object',
+  required: ['event', 'allowed'],
+  properties: {
+    event: { type: 'string' },
+    allowed: { type: 'boolean' },
+    reason: { type: 'string', description: 'Why not, as a sentence (not allowed only).' },
+    code: { type: 'string', description: 'The refusal code sending it now would answer (not allowed only).' },
+  },
+} as const;
+
 export const claimViewSchema = {
   type: 'object',
-  required: ['id', 'version', 'status', 'fields', 'poe', 'deadlines', 'createdAt', 'updatedAt'],
+  required: ['id', 'version', 'status', 'statusText', 'timeZone', 'deficiencies', 'fields', 'poe', 'deadlines', 'createdAt', 'updatedAt'],
   properties: {
     id: { type: 'string' },
     version: { type: 'integer', description: 'Increments with every change; the ETag is this number in quotes.' },
@@ -248,8 +281,27 @@ export const claimViewSchema = {
     overdue: { type: 'array', items: { type: 'string' }, description: 'Escalated deadlines the claim is overdue on.' },
     deficiencies: {
       type: 'array',
+      items: deficiencySchema,
+      description:
+        "PoE deficiencies the policy's rules detect (advisory: they never block a submission): on one claim's answers detected now, in lists as detected at the claim's last change.",
+    },
+    statusText: { ...statusTextSchema, description: "What the status means and what happens next, from the policy, in the language of Accept-Language (en, de)." },
+    timeZone: { type: 'string', description: "The IANA time zone of the claim's policy calendar: business days and due dates are counted there." },
+    actions: {
+      type: 'array',
+      items: actionSchema,
+      description: "One claim's answers only: the events the caller may send now, and for the others why not (the refusal's sentence and code). What depends on a payload (a reason, codes, a file) is judged when it is sent.",
+    },
+    editableFields: {
+      type: 'array',
       items: { type: 'string' },
-      description: "PoE deficiencies the policy's rules detect now (advisory: they never block a submission).",
+      description: "One claim's answers only: the fields the caller may change with PATCH now (empty when the caller may not edit).",
+    },
+    disputeWindow: {
+      type: 'object',
+      required: ['open', 'daysLeft'],
+      properties: { open: { type: 'boolean' }, daysLeft: { type: 'integer', minimum: 0, description: 'Calendar days after today up to the last day of the window.' } },
+      description: "One claim's answers only, while it is rejected: whether it may still be disputed (the policy's window), and the days left.",
     },
     requestedDeficiencies: { type: 'array', items: { type: 'string' } },
     policy: policyRef,
@@ -258,14 +310,21 @@ export const claimViewSchema = {
     disputes: { type: 'array', items: disputeViewSchema },
     deadlines: {
       type: 'array',
+      description: 'Every run of a deadline on the claim; `running` and `paused` ones are open, with the time left.',
       items: {
         type: 'object',
+        required: ['name', 'startedAt', 'due', 'dueAt', 'status', 'paused', 'businessDaysLeft', 'hoursLeft', 'atRisk', 'overdue'],
         properties: {
           name: { type: 'string' },
           startedAt: instant,
-          due: { type: 'string', format: 'date', description: 'Local due date: the last whole day.' },
-          dueAt: { ...instant, description: 'Instant it falls due: 00:00 local time after the due date.' },
+          due: { type: 'string', format: 'date', description: 'Local due date: the last whole day (paused: if the clock resumed now).' },
+          dueAt: { ...instant, description: 'Instant it falls due: 00:00 local time after the due date (paused: if the clock resumed now).' },
           status: { enum: ['running', 'paused', 'fired', 'met'] },
+          paused: { type: 'boolean', description: 'The clock stands still (the claim waits on the partner).' },
+          businessDaysLeft: { type: 'integer', minimum: 0, description: "Business days after today up to the due date, in the policy's time zone and calendar; 0 when closed." },
+          hoursLeft: { type: 'integer', minimum: 0, description: 'Whole hours until the due instant; 0 when closed or past.' },
+          atRisk: { type: 'boolean', description: 'Running with at most a fifth of its duration left (at least one day).' },
+          overdue: { type: 'boolean', description: 'Open past its due instant, or an escalated deadline that fell due and still flags the claim.' },
         },
       },
     },

@@ -242,8 +242,40 @@ export const policySchema = {
         },
       },
     },
+    statuses: {
+      type: 'object',
+      additionalProperties: false,
+      default: {},
+      description:
+        'What each status means to the people who see it, in English and German: a title, what the status means and what happens next (the dashboard shows them; the API answers them in the language of Accept-Language). `approved.consentPending` and `approved.sentForAssessment` fall back to `approved`. A status without texts is shown by its name.',
+      properties: fromEntries(STATE_IDS, (state) => ({
+        $ref: '#/definitions/statusText',
+        description: `Texts shown while ${STATE_DOCS[state]} (\`${state}\`).`,
+      })),
+    },
   },
   definitions: {
+    statusText: {
+      type: 'object',
+      additionalProperties: false,
+      required: ['title', 'meaning', 'next'],
+      description: 'The texts of one status, each in English and German.',
+      properties: {
+        title: { $ref: '#/definitions/localizedText', description: 'The status as people call it (`Under review`).' },
+        meaning: { $ref: '#/definitions/localizedText', description: 'What the status means (as the program guide words it).' },
+        next: { $ref: '#/definitions/localizedText', description: 'What happens next, and what the partner can do.' },
+      },
+    },
+    localizedText: {
+      type: 'object',
+      additionalProperties: false,
+      required: ['en', 'de'],
+      description: 'A text shown to users, in English (`en`) and German (`de`).',
+      properties: {
+        en: { type: 'string', minLength: 1, description: 'English.' },
+        de: { type: 'string', minLength: 1, description: 'German.' },
+      },
+    },
     code: {
       type: 'string',
       minLength: 1,

@@ -124,6 +124,21 @@ export interface Policy {
   conflicts?: ConflictPolicy;
   /** Absent: one dispute per claim, no limit on PoE documents or bytes. */
   limits?: LimitsPolicy;
+  /** What each status means to users, in English and German; absent: statuses are shown by name. */
+  statuses?: Partial<Record<StateId, StatusText>>;
+}
+
+/** A text shown to users, in each shipped language. */
+export interface LocalizedText {
+  en: string;
+  de: string;
+}
+
+/** A status's title, meaning and what happens next. */
+export interface StatusText {
+  title: LocalizedText;
+  meaning: LocalizedText;
+  next: LocalizedText;
 }
 
 /** The role name the service itself acts as (deadlines). Never a policy role. */

@@ -23,7 +23,7 @@ describe.each(DATABASES)('claims over HTTP ($name)', (db) => {
     const id = created.body.id as string;
     expect(created.headers.location).toBe(`/v1/claims/${id}`);
     expect(created.headers.etag).toBe('"1"');
-    expect(created.body).toMatchObject({ status: 'editing', version: 1, deficiencies: ['missingAllPoe'], poe: [] });
+    expect(created.body).toMatchObject({ status: 'editing', version: 1, deficiencies: [{ code: 'missingAllPoe', description: expect.any(String) }], poe: [] });
 
     expect((await h.uploadPoe(id)).status).toBe(201);
     expect((await h.actOk(id, 'submit', 'partner')).body).toMatchObject({ status: 'submitted' });

@@ -25,7 +25,7 @@ describe('removing a PoE through POST /v1/claims/{id}/actions/removePoe', () => 
     const res = await h.actOk(id, 'removePoe', 'partner', { poeId, comment: 'Uploaded the wrong SOW' });
     expect(res.body.poe).toEqual([]);
     expect(res.body.status).toBe('editing');
-    expect(res.body.deficiencies).toEqual(['missingAllPoe']);
+    expect(res.body.deficiencies.map((d: { code: string }) => d.code)).toEqual(['missingAllPoe']);
 
     const download = await h.api().get(`/v1/claims/${id}/poe/${poeId}`).set('Authorization', await h.auth('partner'));
     expect(download.status).toBe(404);

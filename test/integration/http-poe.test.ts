@@ -99,7 +99,7 @@ describe('uploading a PoE file', () => {
     expect(res.headers.etag).toBe('"2"');
     expect(res.body).toMatchObject({ customerSigned: false, describesWork: true, signedOn: null, products: ['teams', 'exchange', 'sharePoint'] });
     expect(res.body).not.toHaveProperty('path');
-    expect((await h.getClaim(claimId)).body.deficiencies).toContain('missingCustomerAcknowledgment');
+    expect((await h.getClaim(claimId)).body.deficiencies.map((d: { code: string }) => d.code)).toContain('missingCustomerAcknowledgment');
   });
 
   it.each([
