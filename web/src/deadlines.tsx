@@ -1,19 +1,18 @@
-/** A claim's running deadline: time left in business days and hours, due in the policy's zone and the user's. */
+/** A claim's open deadlines: time left in business days and hours, due in the policy's zone and the user's. */
 import type { Claim, DeadlineView } from './api/contract';
 import { language, t } from './i18n/i18n';
 
-/** The deadline that matters now: the running (or paused) one that falls due first. */
+const isOpen = (d: DeadlineView) => d.status === 'running' || d.status === 'paused';
+
+/** The deadline that matters now: the open one that falls due first (a paused clock last). */
 export function currentDeadline(claim: Pick<Claim, 'deadlines'>): DeadlineView | undefined {
-  const live = claim.deadlines.filter((d) => d.status === undefined || d.status === 'running' || d.status === 'paused' || d.paused);
-  return live.sort((a, b) => hoursLeftOf(a) - hoursLeftOf(b))[0];
+  return claim.deadlines.filter(isOpen).sort((a, b) => hoursLeftOf(a) - hoursLeftOf(b))[0];
 }
 
-/** Hours left (from the API, else from dueAt); paused clocks sort last. */
+/** Hours left; paused clocks sort after running ones, claims without a deadline last. */
 export function hoursLeftOf(deadline: DeadlineView | undefined): number {
   if (!deadline) return Number.POSITIVE_INFINITY;
-  if (deadline.paused || deadline.status === 'paused') return Number.MAX_SAFE_INTEGER;
-  if (typeof deadline.hoursLeft === 'number') return deadline.hoursLeft + (deadline.businessDaysLeft ?? 0) * 24;
-  return deadline.dueAt ? (Date.parse(deadline.dueAt) - Date.now()) / 3_600_000 : Number.POSITIVE_INFINITY;
+  return deadline.paused ? Number.MAX_SAFE_INTEGER : deadline.hoursLeft;
 }
 
 export function formatInstant(instant: string, timeZone?: string): string {
@@ -23,60 +22,61 @@ export function formatInstant(instant: string, timeZone?: string): string {
 const userZone = () => Intl.DateTimeFormat().resolvedOptions().timeZone;
 
 /** Chips: overdue, at risk, paused. */
-export function DeadlineMarks({ deadline, overdue }: { deadline: DeadlineView | undefined; overdue?: boolean }) {
+export function DeadlineMarks({ deadline }: { deadline: DeadlineView | undefined }) {
   return (
     <>
-      {(overdue || deadline?.overdue) && <span class="chip chip-danger">{t('overdue')}</span>}
+      {deadline?.overdue && <span class="chip chip-danger">{t('overdue')}</span>}
       {deadline?.atRisk && !deadline.overdue && <span class="chip chip-warn">{t('atRisk')}</span>}
-      {(deadline?.paused || deadline?.status === 'paused') && <span class="chip chip-muted">⏸ {t('paused')}</span>}
+      {deadline?.paused && <span class="chip chip-muted">⏸ {t('paused')}</span>}
     </>
   );
 }
 
-/** "3 business days 4 h left" (or paused), for lists and chips. */
+/** "3 business days left (76 h)". */
 export function timeLeftText(deadline: DeadlineView): string {
-  if (typeof deadline.businessDaysLeft === 'number') {
-    return t('timeLeft', { days: deadline.businessDaysLeft, hours: Math.max(0, Math.floor(deadline.hoursLeft ?? 0)) });
-  }
-  if (!deadline.dueAt) return deadline.name;
-  const hours = Math.max(0, (Date.parse(deadline.dueAt) - Date.now()) / 3_600_000);
-  return t('timeLeft', { days: Math.floor(hours / 24), hours: Math.floor(hours % 24) });
+  return t('timeLeft', { days: deadline.businessDaysLeft, hours: deadline.hoursLeft });
+}
+
+/** Deadlines that fell due and escalated (the claim stays flagged until it leaves their states). */
+export function EscalatedMark({ claim }: { claim: Pick<Claim, 'overdue'> }) {
+  const names = claim.overdue ?? [];
+  return names.length > 0 ? <span class="chip chip-danger">{`${t('overdue')}: ${names.join(', ')}`}</span> : null;
 }
 
 export function DeadlineSummary({ claim }: { claim: Claim }) {
   const deadline = currentDeadline(claim);
-  if (!deadline) return <span class="muted">{t('noDeadline')}</span>;
   return (
     <span class="deadline-summary">
-      <span class="deadline-name">{deadline.name}</span> <span>{timeLeftText(deadline)}</span>{' '}
-      <DeadlineMarks deadline={deadline} overdue={claim.overdue?.includes(deadline.name)} />
+      {deadline ? (
+        <>
+          <span class="deadline-name">{deadline.name}</span>: {deadline.paused ? t('paused') : timeLeftText(deadline)} <DeadlineMarks deadline={deadline} />
+        </>
+      ) : (
+        <span class="muted">{t('noDeadline')}</span>
+      )}{' '}
+      <EscalatedMark claim={claim} />
     </span>
   );
 }
 
-/** The claim page's deadline box: every running or paused deadline, due in both zones. */
+/** The claim page's deadline box: every open deadline, due in the policy's zone and the user's. */
 export function DeadlineBox({ claim }: { claim: Claim }) {
-  const live = claim.deadlines.filter((d) => d.status === undefined || d.status === 'running' || d.status === 'paused' || d.paused);
+  const open = claim.deadlines.filter(isOpen);
   return (
     <section class="card" aria-labelledby="deadlines-h">
       <h2 id="deadlines-h">{t('deadline.title')}</h2>
-      {live.length === 0 && <p class="muted">{t('noDeadline')}</p>}
+      {open.length === 0 && <p class="muted">{t('noDeadline')}</p>}
+      <EscalatedMark claim={claim} />
       <ul class="plain">
-        {live.map((d) => (
+        {open.map((d) => (
           <li key={d.name} class="deadline">
             <div>
-              <strong>{d.name}</strong> <DeadlineMarks deadline={d} overdue={claim.overdue?.includes(d.name)} />
+              <strong>{d.name}</strong> <DeadlineMarks deadline={d} />
             </div>
-            <div class="deadline-left">{timeLeftText(d)}</div>
-            {d.dueAt && (
-              <div class="muted small">
-                {t('dueAt', {
-                  policyTime: formatInstant(d.dueAt, claim.timeZone),
-                  zone: claim.timeZone ?? 'UTC',
-                  localTime: formatInstant(d.dueAt, userZone()),
-                })}
-              </div>
-            )}
+            <div class="deadline-left">{d.paused ? t('paused') : timeLeftText(d)}</div>
+            <div class="muted small">
+              {t('dueAt', { policyTime: formatInstant(d.dueAt, claim.timeZone), zone: claim.timeZone, localTime: formatInstant(d.dueAt, userZone()) })}
+            </div>
           </li>
         ))}
       </ul>

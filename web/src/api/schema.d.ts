@@ -356,6 +356,26 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/v1/policies/current": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * The policy in effect, as people see it: roles, status texts, activities, products, reasons, deficiency codes, dispute fields
+         * @description No sign-in needed (the dashboard's sign-in page lists the roles from it; nothing here is per user). Texts in the language of Accept-Language (en or de; default en).
+         */
+        get: operations["getCurrentPolicy"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/v1/reports/assessment": {
         parameters: {
             query?: never;
@@ -404,6 +424,15 @@ export interface components {
             comment?: string;
         };
         Claim: {
+            /** @description One claim's answers only: the events the caller may send now, and for the others why not (the refusal's sentence and code). What depends on a payload (a reason, codes, a file) is judged when it is sent. */
+            actions?: {
+                allowed: boolean;
+                /** @description The refusal code sending it now would answer (not allowed only). */
+                code?: string;
+                event: string;
+                /** @description Why not, as a sentence (not allowed only). */
+                reason?: string;
+            }[];
             assessment?: {
                 /** Format: date-time */
                 at?: string;
@@ -425,25 +454,39 @@ export interface components {
             }[];
             /** Format: date-time */
             createdAt: string;
+            /** @description Every run of a deadline on the claim; `running` and `paused` ones are open, with the time left. */
             deadlines: {
+                /** @description Running with at most a fifth of its duration left (at least one day). */
+                atRisk: boolean;
+                /** @description Business days after today up to the due date, in the policy's time zone and calendar; 0 when closed. */
+                businessDaysLeft: number;
                 /**
                  * Format: date
-                 * @description Local due date: the last whole day.
+                 * @description Local due date: the last whole day (paused: if the clock resumed now).
                  */
-                due?: string;
+                due: string;
                 /**
                  * Format: date-time
-                 * @description Instant it falls due: 00:00 local time after the due date.
+                 * @description Instant it falls due: 00:00 local time after the due date (paused: if the clock resumed now).
                  */
-                dueAt?: string;
-                name?: string;
+                dueAt: string;
+                /** @description Whole hours until the due instant; 0 when closed or past. */
+                hoursLeft: number;
+                name: string;
+                /** @description Open past its due instant, or an escalated deadline that fell due and still flags the claim. */
+                overdue: boolean;
+                /** @description The clock stands still (the claim waits on the partner). */
+                paused: boolean;
                 /** Format: date-time */
-                startedAt?: string;
+                startedAt: string;
                 /** @enum {unknown} */
-                status?: "running" | "paused" | "fired" | "met";
+                status: "running" | "paused" | "fired" | "met";
             }[];
-            /** @description PoE deficiencies the policy's rules detect now (advisory: they never block a submission). */
-            deficiencies?: string[];
+            /** @description PoE deficiencies the policy's rules detect (advisory: they never block a submission): on one claim's answers detected now, in lists as detected at the claim's last change. */
+            deficiencies: {
+                code: string;
+                description: string;
+            }[];
             disputes?: {
                 claimId: string;
                 details: string;
@@ -476,6 +519,14 @@ export interface components {
                 } | null;
                 tenantId: string;
             }[];
+            /** @description One claim's answers only, while it is rejected: whether it may still be disputed (the policy's window), and the days left. */
+            disputeWindow?: {
+                /** @description Calendar days after today up to the last day of the window. */
+                daysLeft: number;
+                open: boolean;
+            };
+            /** @description One claim's answers only: the fields the caller may change with PATCH now (empty when the caller may not edit). */
+            editableFields?: string[];
             fields: {
                 /** @enum {unknown} */
                 activity?: "preSales" | "deployment" | "usage" | "revenueAssociation";
@@ -554,7 +605,17 @@ export interface components {
             } | null;
             /** @enum {unknown} */
             status: "editing" | "submitted" | "underReview" | "partnerActionRequired" | "approved" | "rejected" | "disputed";
+            /** @description What the status means and what happens next, from the policy, in the language of Accept-Language (en, de). */
+            statusText: {
+                /** @description What the status means. */
+                meaning: string;
+                /** @description What happens next, and what the partner can do. */
+                next: string;
+                title: string;
+            };
             substatus?: ("consentPending" | "sentForAssessment") | null;
+            /** @description The IANA time zone of the claim's policy calendar: business days and due dates are counted there. */
+            timeZone: string;
             /** Format: date-time */
             updatedAt: string;
             /** @description Increments with every change; the ETag is this number in quotes. */
@@ -607,6 +668,15 @@ export interface components {
         };
         ClaimList: {
             items: {
+                /** @description One claim's answers only: the events the caller may send now, and for the others why not (the refusal's sentence and code). What depends on a payload (a reason, codes, a file) is judged when it is sent. */
+                actions?: {
+                    allowed: boolean;
+                    /** @description The refusal code sending it now would answer (not allowed only). */
+                    code?: string;
+                    event: string;
+                    /** @description Why not, as a sentence (not allowed only). */
+                    reason?: string;
+                }[];
                 assessment?: {
                     /** Format: date-time */
                     at?: string;
@@ -628,25 +698,39 @@ export interface components {
                 }[];
                 /** Format: date-time */
                 createdAt: string;
+                /** @description Every run of a deadline on the claim; `running` and `paused` ones are open, with the time left. */
                 deadlines: {
+                    /** @description Running with at most a fifth of its duration left (at least one day). */
+                    atRisk: boolean;
+                    /** @description Business days after today up to the due date, in the policy's time zone and calendar; 0 when closed. */
+                    businessDaysLeft: number;
                     /**
                      * Format: date
-                     * @description Local due date: the last whole day.
+                     * @description Local due date: the last whole day (paused: if the clock resumed now).
                      */
-                    due?: string;
+                    due: string;
                     /**
                      * Format: date-time
-                     * @description Instant it falls due: 00:00 local time after the due date.
+                     * @description Instant it falls due: 00:00 local time after the due date (paused: if the clock resumed now).
                      */
-                    dueAt?: string;
-                    name?: string;
+                    dueAt: string;
+                    /** @description Whole hours until the due instant; 0 when closed or past. */
+                    hoursLeft: number;
+                    name: string;
+                    /** @description Open past its due instant, or an escalated deadline that fell due and still flags the claim. */
+                    overdue: boolean;
+                    /** @description The clock stands still (the claim waits on the partner). */
+                    paused: boolean;
                     /** Format: date-time */
-                    startedAt?: string;
+                    startedAt: string;
                     /** @enum {unknown} */
-                    status?: "running" | "paused" | "fired" | "met";
+                    status: "running" | "paused" | "fired" | "met";
                 }[];
-                /** @description PoE deficiencies the policy's rules detect now (advisory: they never block a submission). */
-                deficiencies?: string[];
+                /** @description PoE deficiencies the policy's rules detect (advisory: they never block a submission): on one claim's answers detected now, in lists as detected at the claim's last change. */
+                deficiencies: {
+                    code: string;
+                    description: string;
+                }[];
                 disputes?: {
                     claimId: string;
                     details: string;
@@ -679,6 +763,14 @@ export interface components {
                     } | null;
                     tenantId: string;
                 }[];
+                /** @description One claim's answers only, while it is rejected: whether it may still be disputed (the policy's window), and the days left. */
+                disputeWindow?: {
+                    /** @description Calendar days after today up to the last day of the window. */
+                    daysLeft: number;
+                    open: boolean;
+                };
+                /** @description One claim's answers only: the fields the caller may change with PATCH now (empty when the caller may not edit). */
+                editableFields?: string[];
                 fields: {
                     /** @enum {unknown} */
                     activity?: "preSales" | "deployment" | "usage" | "revenueAssociation";
@@ -757,7 +849,17 @@ export interface components {
                 } | null;
                 /** @enum {unknown} */
                 status: "editing" | "submitted" | "underReview" | "partnerActionRequired" | "approved" | "rejected" | "disputed";
+                /** @description What the status means and what happens next, from the policy, in the language of Accept-Language (en, de). */
+                statusText: {
+                    /** @description What the status means. */
+                    meaning: string;
+                    /** @description What happens next, and what the partner can do. */
+                    next: string;
+                    title: string;
+                };
                 substatus?: ("consentPending" | "sentForAssessment") | null;
+                /** @description The IANA time zone of the claim's policy calendar: business days and due dates are counted there. */
+                timeZone: string;
                 /** Format: date-time */
                 updatedAt: string;
                 /** @description Increments with every change; the ETag is this number in quotes. */
@@ -973,7 +1075,7 @@ export interface components {
              * @description Machine-readable code, one HTTP status each (the catalog: `x-error-codes` at the top of this document).
              * @enum {string}
              */
-            code: "ambiguousParameter" | "badRequest" | "historyAfterAsOf" | "historyMismatch" | "historyOutOfOrder" | "invalidCursor" | "invalidIdempotencyKey" | "invalidIfMatch" | "invalidInstant" | "invalidPayload" | "invalidPoeAddress" | "invalidQuery" | "invalidStatus" | "invalidSubstatus" | "jsonTooDeep" | "malformedJson" | "malformedMultipart" | "malformedPath" | "malformedRequest" | "poeSignedInFuture" | "policyNotSelectable" | "requestAborted" | "unknownDeficiencyCode" | "unknownEvent" | "unknownPoe" | "unknownReason" | "expiredToken" | "invalidToken" | "missingToken" | "forbiddenRole" | "notYourClaim" | "reasonNotAllowed" | "claimNotFound" | "devSignInUnavailable" | "notInDemoMode" | "poeNotFound" | "policyNotInEffect" | "routeNotFound" | "unknownAction" | "unknownPolicyVersion" | "methodNotAllowed" | "requestTimeout" | "uploadTimeout" | "backtestRunning" | "claimExists" | "disputeLimitReached" | "fieldNotEditable" | "idempotencyKeyInFlight" | "invalidState" | "poeBytesLimitReached" | "poeLimitReached" | "policyUnavailable" | "requirementsNotMet" | "versionConflict" | "windowClosed" | "staleVersion" | "bodyTooLarge" | "poeTooLarge" | "unsupportedEncoding" | "unsupportedFileType" | "unsupportedMediaType" | "backtestTooExpensive" | "idempotencyKeyReused" | "invalidPolicy" | "simulationTooExpensive" | "tooManyClaims" | "ifMatchRequired" | "headersTooLarge" | "internalError" | "authUnavailable" | "tooManyUploads" | "workersBusy";
+            code: "ambiguousParameter" | "badRequest" | "historyAfterAsOf" | "historyMismatch" | "historyOutOfOrder" | "invalidCursor" | "invalidIdempotencyKey" | "invalidIfMatch" | "invalidInstant" | "invalidPayload" | "invalidPoeAddress" | "invalidQuery" | "invalidStatus" | "invalidSubstatus" | "jsonTooDeep" | "malformedJson" | "malformedMultipart" | "malformedPath" | "malformedRequest" | "poeSignedInFuture" | "policyNotSelectable" | "requestAborted" | "unknownDeficiencyCode" | "unknownEvent" | "unknownPoe" | "unknownReason" | "expiredToken" | "invalidToken" | "missingToken" | "forbiddenRole" | "notYourClaim" | "reasonNotAllowed" | "claimNotFound" | "devSignInUnavailable" | "poeNotFound" | "policyNotInEffect" | "routeNotFound" | "unknownAction" | "unknownPolicyVersion" | "methodNotAllowed" | "requestTimeout" | "uploadTimeout" | "backtestRunning" | "claimExists" | "disputeLimitReached" | "fieldNotEditable" | "idempotencyKeyInFlight" | "invalidState" | "poeBytesLimitReached" | "poeLimitReached" | "policyUnavailable" | "requirementsNotMet" | "versionConflict" | "windowClosed" | "staleVersion" | "bodyTooLarge" | "poeTooLarge" | "unsupportedEncoding" | "unsupportedFileType" | "unsupportedMediaType" | "backtestTooExpensive" | "idempotencyKeyReused" | "invalidPolicy" | "simulationTooExpensive" | "tooManyClaims" | "ifMatchRequired" | "headersTooLarge" | "internalError" | "authUnavailable" | "tooManyUploads" | "workersBusy";
             /** @description A sentence a person can act on. */
             detail: string;
             /** @description Facts behind a refusal (allowed states, failed requirements, …). */
@@ -2384,6 +2486,88 @@ export interface operations {
             431: components["responses"]["Problem431"];
             500: components["responses"]["Problem500"];
             503: components["responses"]["Problem503"];
+        };
+    };
+    getCurrentPolicy: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description The user-facing parts of the policy in effect */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        activities: string[];
+                        deficiencyCodes: {
+                            code: string;
+                            description: string;
+                        }[];
+                        /** @description What a dispute carries (the program guide's list): `claim` fields come from the claim, `input` fields the partner writes. */
+                        disputeFields: {
+                            field: string;
+                            label: string;
+                            /** @enum {unknown} */
+                            source: "claim" | "input";
+                        }[];
+                        /** @description Claim fields partners may edit, per state. */
+                        editableFields: {
+                            [key: string]: string[];
+                        };
+                        /**
+                         * Format: date-time
+                         * @description In effect from this instant; null: since forever.
+                         */
+                        effectiveAt: string | null;
+                        id: string;
+                        incentivePrograms: {
+                            code: string;
+                            name: string;
+                        }[];
+                        name: string;
+                        /** @description What a claim may name: Microsoft 365 workloads; Business Applications products (each with a subscription ID). */
+                        productLines: {
+                            /** @enum {unknown} */
+                            line: "microsoft365" | "businessApplications";
+                            products?: string[];
+                            workloads?: string[];
+                        }[];
+                        rejectionReasons: {
+                            code: string;
+                            description: string;
+                            /** @description Roles that may give it (`system`: a deadline). */
+                            roles: string[];
+                        }[];
+                        roles: {
+                            description?: string;
+                            /** @enum {unknown} */
+                            kind: "partner" | "reviewer" | "customer" | "internal";
+                            name: string;
+                        }[];
+                        /** @description Every status and substatus (`approved.consentPending`) with its texts in the language of Accept-Language (en, de). */
+                        statuses: {
+                            /** @description What the status means. */
+                            meaning: string;
+                            /** @description What happens next, and what the partner can do. */
+                            next: string;
+                            status: string;
+                            title: string;
+                        }[];
+                        /** @description The IANA time zone business days are counted in. */
+                        timeZone: string;
+                        version: string;
+                    };
+                };
+            };
+            408: components["responses"]["Problem408"];
+            431: components["responses"]["Problem431"];
+            500: components["responses"]["Problem500"];
         };
     };
     assessmentReport: {

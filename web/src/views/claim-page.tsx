@@ -11,7 +11,7 @@ import type { ActionView, Claim, Comment, PolicyView } from '../api/contract';
 import { DeadlineBox, formatInstant } from '../deadlines';
 import { eventName, language, t } from '../i18n/i18n';
 import { onClaimChange } from '../live';
-import { deficienciesOf, loadPolicy, productCodes, statusTextOf } from '../policy';
+import { loadPolicy, productCodes, statusTextOf } from '../policy';
 import { link } from '../router';
 import type { Session } from '../session';
 import { ActionPanel } from './actions';
@@ -68,7 +68,7 @@ export function ClaimPage({ id, session }: { id: string; session: Session }) {
   const text = statusTextOf(claim, policy);
   const actions: ActionView[] = claim.actions ?? [];
   const allowed = (event: string) => actions.some((a) => a.event === event && a.allowed);
-  const deficiencies = deficienciesOf(claim, policy);
+  const deficiencies = claim.deficiencies;
   const conflicts = (claim.conflicts ?? []) as Array<{ claimId: string; partnerId: string; status: string; products: string[]; newestValidPoe: string | null }>;
 
   return (

@@ -54,7 +54,7 @@ export function ClaimsList({ session }: { session: Session }) {
       return hoursLeftOf(currentDeadline(a)) - hoursLeftOf(currentDeadline(b));
     });
 
-  const statuses = policy?.statuses.map((s) => s.status) ?? [];
+  const statuses = policy?.statuses.map((s) => s.status).filter((s) => !s.includes('.')) ?? [];
   return (
     <section>
       <div class="page-head">

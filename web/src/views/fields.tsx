@@ -1,7 +1,6 @@
 /** Form pieces shared by the new-claim and edit forms: a labelled input with its API error, product choices. */
 import type { PolicyView, Product } from '../api/contract';
 import { t } from '../i18n/i18n';
-import { productLinesOf } from '../policy';
 
 const idOf = (path: string) => `f-${path.replace(/[^a-zA-Z0-9]+/g, '-')}`;
 
@@ -68,17 +67,17 @@ export function ProductPicker({ policy, value, onChange, errors }: { policy: Pol
   return (
     <fieldset class="products" aria-describedby={errorAt(errors, '$.products') ? `${idOf('$.products')}-error` : undefined}>
       <legend>{t('new.products')}</legend>
-      {productLinesOf(policy).map((line) => (
+      {policy.productLines.map((line) => (
         <div key={line.line} class="product-line">
-          <h3 class="small-heading">{line.title}</h3>
+          <h3 class="small-heading">{t(line.line === 'microsoft365' ? 'line.microsoft365' : 'line.businessApplications')}</h3>
           <div class="checks">
-            {line.workloads.map((code) => (
+            {(line.workloads ?? []).map((code) => (
               <label key={code} class="check">
                 <input type="checkbox" name={`product-${code}`} checked={has(code)} onChange={() => toggle(line.line, code, 'workload')} />
                 {code}
               </label>
             ))}
-            {line.products.map((code) => (
+            {(line.products ?? []).map((code) => (
               <span key={code} class="check-with-input">
                 <label class="check">
                   <input type="checkbox" name={`product-${code}`} checked={has(code)} onChange={() => toggle(line.line, code, 'product')} />

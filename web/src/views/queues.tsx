@@ -6,7 +6,7 @@
 import { useEffect, useState } from 'preact/hooks';
 import { api, ok } from '../api/client';
 import type { Claim, PolicyView } from '../api/contract';
-import { currentDeadline, DeadlineMarks, hoursLeftOf, timeLeftText } from '../deadlines';
+import { currentDeadline, DeadlineMarks, EscalatedMark, hoursLeftOf, timeLeftText } from '../deadlines';
 import { language, t } from '../i18n/i18n';
 import type { MessageKey } from '../i18n/en';
 import { onClaimChange } from '../live';
@@ -81,8 +81,8 @@ export function Queues(_props: { session: Session }) {
                         {(claim.fields as { partnerId?: string }).partnerId} · {productCodes(claim).join(', ')}
                       </div>
                       <div class="sla">
-                        {deadline ? <span class={`chip ${deadline.paused || deadline.status === 'paused' ? 'chip-muted' : 'chip-info'}`}>{deadline.paused || deadline.status === 'paused' ? `⏸ ${t('paused')} · ${deadline.name}` : `${deadline.name}: ${timeLeftText(deadline)}`}</span> : null}
-                        <DeadlineMarks deadline={deadline} overdue={(claim.overdue ?? []).length > 0} />
+                        {deadline ? <span class={`chip ${deadline.paused ? 'chip-muted' : 'chip-info'}`}>{deadline.paused ? `⏸ ${t('paused')} · ${deadline.name}` : `${deadline.name}: ${timeLeftText(deadline)}`}</span> : null}
+                        <DeadlineMarks deadline={deadline} /> <EscalatedMark claim={claim} />
                       </div>
                     </li>
                   );
