@@ -15,6 +15,8 @@ import { createScheduler, type Scheduler } from './outbox/scheduler';
 import type { Config } from './config';
 import { createDatabase, migrateLatest } from './db/database';
 import { createKnexClaimStore } from './db/knex-claim-store';
+import { createLocalChangeFeed, notifyingStore, type ChangeFeed } from './changes/change-feed';
+import { createPostgresChangeFeed } from './changes/postgres-change-feed';
 import { createKnexIdempotencyStore } from './db/knex-idempotency-store';
 import { createApp, flushDecisionLog } from './http/app';
 import { DEV_TOKEN_LIFETIME_SEC } from './http/auth-routes';
@@ -56,7 +58,15 @@ export async function startService(
     await knex.destroy();
     throw error;
   }
-  const store = createKnexClaimStore(knex);
+  // Live views hear of every committed change: across instances on PostgreSQL, in this process on SQLite.
+  let changes: ChangeFeed;
+  try {
+    changes = config.databaseUrl ? await createPostgresChangeFeed({ databaseUrl: config.databaseUrl, logger }) : createLocalChangeFeed();
+  } catch (error) {
+    await knex.destroy();
+    throw error;
+  }
+  const store = notifyingStore(createKnexClaimStore(knex), changes);
   const service = createClaimService({ store, policies, clock });
 
   // Development sign-in exists only while the service signs with the secret it generated itself.
@@ -147,6 +157,7 @@ export async function startService(
     logger,
     metrics,
     policies,
+    changes,
     auth: {
       ...(devSecret ? { devSecret } : {}),
       devTokenLifetimeSec: Math.min(DEV_TOKEN_LIFETIME_SEC, config.jwtMaxLifetimeSeconds),
@@ -204,6 +215,7 @@ export async function startService(
   } catch (error) {
     // Nothing is left running: no scheduler, no watcher, no database handle.
     policies.stop();
+    await changes.close();
     await knex.destroy();
     throw new Error(listenFailure(error as NodeJS.ErrnoException, config.host, config.port), { cause: error });
   }
@@ -218,6 +230,8 @@ export async function startService(
     (closing ??= (async () => {
       const drained = new Promise<void>((resolve) => server.close(() => resolve()));
       server.closeIdleConnections();
+      // Event streams never finish by themselves: end them so the requests in flight can drain.
+      await changes.close();
       const timeout = new Promise<void>((resolve) =>
         setTimeout(() => {
           server.closeAllConnections();

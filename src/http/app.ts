@@ -4,6 +4,8 @@ import { POE_MAX_BYTES } from '../poe/allowed-poe-types';
 import { createAccess } from './access';
 import { authRoutes, DEV_TOKEN_LIFETIME_SEC, type AuthSettings } from './auth-routes';
 import { backtestRoutes } from './backtest-routes';
+import { createLocalChangeFeed, type ChangeFeed } from '../changes/change-feed';
+import { eventsRoutes } from './events-routes';
 import { claimsRoutes } from './claims-routes';
 import {
   DEFAULT_BACKTEST_MAX_CLAIMS,
@@ -29,10 +31,14 @@ import { securityHeaders } from './security-headers';
 import { simulateRoutes } from './simulate-routes';
 import { staticApp } from './static-app';
 
-/** What the dashboard's routes add: sign-in settings. */
+/** What the dashboard's routes add: sign-in settings, the change feed. */
 export interface DashboardDeps {
   /** Default: no development sign-in, no OIDC, not in demo mode. */
   auth?: AuthSettings;
+  /** The committed changes GET /v1/events streams (the store the service writes through must publish to it: notifyingStore). Default: a feed nothing publishes to. */
+  changes?: ChangeFeed;
+  /** Milliseconds between keep-alive comments on an event stream (default 15 s). */
+  eventsHeartbeatMs?: number;
 }
 
 export type AppDeps = ServiceDeps & DashboardDeps;
@@ -69,6 +75,7 @@ export function createApp(deps: AppDeps): express.Express {
     ...opsRoutes(ctx, metrics.registry),
     ...authRoutes(ctx, deps.auth ?? { devTokenLifetimeSec: DEV_TOKEN_LIFETIME_SEC, demo: false }),
     ...claimsRoutes(ctx),
+    ...eventsRoutes(ctx, deps.changes ?? createLocalChangeFeed(), deps.eventsHeartbeatMs),
     ...poeRoutes(ctx),
     ...outboxRoutes(ctx),
     ...simulateRoutes(ctx),

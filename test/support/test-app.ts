@@ -15,6 +15,7 @@ import { mintToken } from '../../src/auth/mint-token';
 import { createClaimService, type ClaimService } from '../../src/claims/claim-service';
 import { createApp, type AppDeps } from '../../src/http/app';
 import type { AuthSettings } from '../../src/http/auth-routes';
+import { notifyingStore, type ChangeFeed } from '../../src/changes/change-feed';
 import type { IdempotencyStore } from '../../src/idempotency/idempotency-store';
 import { createFsPoeFileStore } from '../../src/poe/fs-poe-file-store';
 import { createVirtualClock } from '../../src/simulate/run-scenario';
@@ -46,6 +47,9 @@ export interface TestAppOptions {
   policies?: AppDeps['policies'];
   /** Sign-in settings; `devSignIn` signs development tokens with the app's secret (on the virtual clock). */
   auth?: Partial<Omit<AuthSettings, 'devSecret'>> & { devSignIn?: boolean };
+  /** A change feed the store publishes committed changes to, and GET /v1/events streams. */
+  changes?: ChangeFeed;
+  eventsHeartbeatMs?: number;
 }
 
 export interface TestApp {
@@ -71,9 +75,10 @@ export async function createTestApp(options: TestAppOptions = {}): Promise<TestA
   const policy = await compiledBundledPolicy();
   const clock = createVirtualClock(new Date(options.start ?? TEST_START));
   const database = await (options.database ?? memoryDatabase).setup();
+  const store = options.changes ? notifyingStore(database.store, options.changes) : database.store;
   const service = options.policies
-    ? createClaimService({ store: database.store, policies: options.policies, clock })
-    : createClaimService({ store: database.store, policy, clock });
+    ? createClaimService({ store, policies: options.policies, clock })
+    : createClaimService({ store, policy, clock });
   const secret = new Uint8Array(randomBytes(32));
   // Test tokens outlive the virtual clock's jumps of months, so this app accepts lifetimes of years;
   // the service's default maximum (a day) is tested against a real server.
@@ -88,7 +93,7 @@ export async function createTestApp(options: TestAppOptions = {}): Promise<TestA
   const idempotency = options.wrapIdempotency ? options.wrapIdempotency(database.idempotency) : database.idempotency;
   const app = createApp({
     service,
-    store: database.store,
+    store,
     files: createFsPoeFileStore(join(dir, 'poe')),
     idempotency,
     authenticator,
@@ -97,6 +102,8 @@ export async function createTestApp(options: TestAppOptions = {}): Promise<TestA
     ...(options.limits ? { limits: options.limits } : {}),
     ...(options.policies ? { policies: options.policies } : {}),
     ...(options.auth ? { auth: testAuthSettings(options.auth, secret, () => clock.now()) } : {}),
+    ...(options.changes ? { changes: options.changes } : {}),
+    ...(options.eventsHeartbeatMs ? { eventsHeartbeatMs: options.eventsHeartbeatMs } : {}),
   });
   const token = (claims: TokenClaims, options: { expiresIn?: string; issuedAt?: Date } = {}) =>
     mintTestToken(secret, claims, {
@@ -108,7 +115,7 @@ export async function createTestApp(options: TestAppOptions = {}): Promise<TestA
     app,
     clock,
     service,
-    store: database.store,
+    store,
     idempotency,
     token,
     bearer: async (claims) => `Bearer ${await token(claims)}`,
