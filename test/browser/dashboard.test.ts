@@ -157,7 +157,13 @@ describe('the dashboard in a real browser', { timeout: 120_000 }, () => {
     await page.getByRole('heading', { name: 'Partner action required' }).waitFor();
   });
 
-  it('partner: answers in the comments, edits the products, resubmits; reviewer approves', async () => {
+  it('partner: answers in the comments, edits the products, resubmits; reviewer approves; open pages follow live', async () => {
+    const reviewer = await newPage();
+    await signIn(reviewer, 'reviewer', {}, 'Rita Reviewer');
+    await reviewer.waitForURL('**/queues');
+    await reviewer.getByRole('region', { name: /Waiting on partner/ }).getByRole('link', { name: 'Contoso' }).waitFor();
+    await reviewer.getByText('● Live').waitFor();
+
     const page = await newPage();
     await signIn(page, 'incentivesAdmin', { partnerId: PARTNER_A }, 'Li Wei');
     await page.goto(claimUrl);
@@ -171,11 +177,15 @@ describe('the dashboard in a real browser', { timeout: 120_000 }, () => {
     await act(page, 'Resubmit');
     await page.getByRole('heading', { name: 'Under review' }).waitFor();
 
-    const reviewer = await newPage();
-    await signIn(reviewer, 'reviewer', {}, 'Rita Reviewer');
-    await reviewer.goto(claimUrl);
+    // The reviewer's open queues move the claim without a reload (GET /v1/events).
+    const inReview = reviewer.getByRole('region', { name: /In review/ });
+    await inReview.getByRole('link', { name: 'Contoso' }).waitFor();
+    await inReview.getByRole('link', { name: 'Contoso' }).click();
     await act(reviewer, 'Approve');
     await reviewer.getByRole('heading', { name: /Approved/ }).waitFor();
+    // And the partner's open claim page shows the approval without a reload.
+    await page.getByRole('heading', { name: /Approved/ }).waitFor();
+    await page.getByText('This claim was updated.').waitFor();
   });
 
   it('customer: sees the claim on the tenant and denies consent with a comment', async () => {

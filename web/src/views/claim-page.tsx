@@ -99,7 +99,6 @@ export function ClaimPage({ id, session }: { id: string; session: Session }) {
           <section class="card status-card" aria-labelledby="status-h">
             <h2 id="status-h">
               <span class={`status status-${claim.status}`}>{text.title}</span>
-              {claim.substatus && <span class="muted small"> · {claim.substatus}</span>}
             </h2>
             {text.meaning && <p>{text.meaning}</p>}
             {text.next && (

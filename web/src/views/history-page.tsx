@@ -28,8 +28,16 @@ export function HistoryPage({ id }: { id: string }) {
   if (missing) return <p>{t('notFoundText')}</p>;
   if (!entries) return <p>{t('loading')}</p>;
   const needle = filter.trim().toLowerCase();
-  // The first entry starts the chain; each later one must name its predecessor's hash.
-  const rows = entries.map((entry, i) => ({ entry, linked: i === 0 || entry.prevHash === entries[i - 1]!.hash }));
+  // The first entry starts the chain; each later one must name its predecessor's hash. The claim's
+  // fields are replayed (create, then each edit's top-level fields) so an edit shows before → after.
+  let fields: Record<string, unknown> = {};
+  const rows = entries.map((entry, i) => {
+    const payload = (entry.payload ?? {}) as Record<string, unknown>;
+    const before = fields;
+    if (entry.event === 'create') fields = { ...payload };
+    if (entry.event === 'edit') fields = { ...fields, ...payload };
+    return { entry, before: entry.event === 'edit' ? before : undefined, linked: i === 0 || entry.prevHash === entries[i - 1]!.hash };
+  });
   const shown = rows.filter(({ entry }) => !needle || [entry.event, eventName(entry.event), entry.actor.role, entry.from ?? '', entry.to].some((v) => String(v ?? '').toLowerCase().includes(needle)));
   return (
     <section>
@@ -58,7 +66,7 @@ export function HistoryPage({ id }: { id: string }) {
           </tr>
         </thead>
         <tbody>
-          {shown.map(({ entry, linked }) => (
+          {shown.map(({ entry, before, linked }) => (
             <tr key={entry.seq}>
               <td>{entry.seq}</td>
               <td>
@@ -70,7 +78,7 @@ export function HistoryPage({ id }: { id: string }) {
                 {entry.from ?? '—'} → {entry.to}
               </td>
               <td>
-                <Changes payload={entry.payload} />
+                <Changes payload={entry.payload} before={before} />
               </td>
               <td>{linked ? <span class="chip chip-ok">✓ {t('history.chainOk')}</span> : <span class="chip chip-danger">✗ {t('history.chainBroken')}</span>}</td>
             </tr>
@@ -81,16 +89,32 @@ export function HistoryPage({ id }: { id: string }) {
   );
 }
 
-function Changes({ payload }: { payload: unknown }) {
+/** The entry's payload; for an edit, each changed field as before → after. */
+function Changes({ payload, before }: { payload: unknown; before: Record<string, unknown> | undefined }) {
   if (!payload || typeof payload !== 'object' || Object.keys(payload).length === 0) return <span class="muted">—</span>;
   return (
     <dl class="diff">
       {Object.entries(payload as Record<string, unknown>).map(([key, value]) => (
         <div key={key}>
           <dt>{key}</dt>
-          <dd class="mono">{typeof value === 'string' ? value : JSON.stringify(value)}</dd>
+          <dd>
+            {before && (
+              <>
+                <del>{compact(before[key])}</del> →{' '}
+              </>
+            )}
+            <ins>{compact(value)}</ins>
+          </dd>
         </div>
       ))}
     </dl>
   );
+}
+
+/** A field's value for people: products by code, objects by their values. */
+function compact(value: unknown): string {
+  if (value === undefined || value === null) return '—';
+  if (Array.isArray(value)) return value.map((v) => (v && typeof v === 'object' ? String((v as Record<string, unknown>).workload ?? (v as Record<string, unknown>).product ?? compact(v)) : String(v))).join(', ');
+  if (typeof value === 'object') return Object.values(value as Record<string, unknown>).map(compact).join(' · ');
+  return String(value);
 }

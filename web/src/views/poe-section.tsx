@@ -72,17 +72,25 @@ export function PoeSection(props: {
   );
 }
 
-/** The file shown inline: images in an <img>, PDFs in a sandboxed frame; both from an object URL. */
+/** The file inline, fetched when opened: images in an <img>, PDFs in a sandboxed frame; both from an object URL. */
 function PoePreview({ doc }: { doc: PoeDocument }) {
+  const [open, setOpen] = useState(false);
   const [url, setUrl] = useState<string | undefined>();
   useEffect(() => {
+    if (!open) return;
     let made: string | undefined;
     poeBlobUrl(doc).then((u) => setUrl((made = u)), () => {});
-    return () => made && URL.revokeObjectURL(made);
-  }, [doc.href]);
-  if (!url) return null;
-  if (doc.contentType?.startsWith('image/')) return <img class="poe-preview" src={url} alt={`${t('claim.preview')}: ${doc.fileName}`} />;
-  return <iframe class="poe-preview" src={url} sandbox="" title={`${t('claim.preview')}: ${doc.fileName}`} />;
+    return () => {
+      if (made) URL.revokeObjectURL(made);
+    };
+  }, [doc.href, open]);
+  const title = `${t('claim.preview')}: ${doc.fileName}`;
+  return (
+    <details class="poe-preview-box" onToggle={(e) => setOpen((e.currentTarget as HTMLDetailsElement).open)}>
+      <summary>{t('claim.preview')}</summary>
+      {url && (doc.contentType?.startsWith('image/') ? <img class="poe-preview" src={url} alt={title} /> : <iframe class="poe-preview" src={url} sandbox="" title={title} />)}
+    </details>
+  );
 }
 
 function Upload({ claim, onChanged, onError }: { claim: Claim; onChanged: () => void; onError: (m: string) => void }) {
