@@ -202,6 +202,32 @@ describe('the dashboard in a real browser', { timeout: 120_000 }, () => {
     await page.getByRole('heading', { name: /Rejected/ }).waitFor();
   });
 
+  it("partner: disputes the rejection with the reference's fields and the days left; reviewer resolves it", async () => {
+    const page = await newPage();
+    await signIn(page, 'incentivesAdmin', { partnerId: PARTNER_A }, 'Li Wei');
+    await page.goto(claimUrl);
+    await page.getByText('30 days left to dispute').waitFor();
+    await act(page, 'Dispute', async (p) => {
+      const form = p.getByRole('region', { name: 'What you can do now' }).locator('form');
+      await form.getByText('CPOR association claim ID').waitFor();
+      await form.getByLabel('Incentive program name').fill('Microsoft Commerce Incentives');
+      await form.getByLabel('Details of the issue').fill('The customer confirmed our engagement in writing.');
+      expect(await seriousViolations(p), 'axe on the dispute form').toEqual([]);
+      await screenshot(p, 'partner-dispute');
+    });
+    await page.getByRole('heading', { name: /Disputed/ }).waitFor();
+
+    const reviewer = await newPage();
+    await signIn(reviewer, 'reviewer', {}, 'Rita Reviewer');
+    await reviewer.goto(claimUrl);
+    await act(reviewer, 'Resolve dispute', async (p) => {
+      const form = p.getByRole('region', { name: 'What you can do now' }).locator('form');
+      await form.getByLabel('Outcome').selectOption('upheld');
+      await form.getByLabel('Comment').fill('The denial of consent stands.');
+    });
+    await reviewer.getByRole('heading', { name: /Rejected/ }).waitFor();
+  });
+
   it('History shows every step with actor role, event, from and to, each linked in the hash chain', async () => {
     const page = await newPage();
     await signIn(page, 'incentivesAdmin', { partnerId: PARTNER_A }, 'Li Wei');
@@ -209,10 +235,23 @@ describe('the dashboard in a real browser', { timeout: 120_000 }, () => {
     const rows = page.locator('table.history tbody tr');
     await rows.first().waitFor();
     const events = await rows.locator('td:nth-child(4)').allTextContents();
-    expect(events).toEqual(['Create', 'Upload PoE', 'Submit', 'Start review', 'Request information', 'Comment', 'Edit', 'Resubmit', 'Approve', 'Deny consent']);
+    expect(events).toEqual([
+      'Create',
+      'Upload PoE',
+      'Submit',
+      'Start review',
+      'Request information',
+      'Comment',
+      'Edit',
+      'Resubmit',
+      'Approve',
+      'Deny consent',
+      'Dispute',
+      'Resolve dispute',
+    ]);
     expect(await rows.locator('td:nth-child(7)').allTextContents()).toEqual(events.map(() => '✓ Linked'));
     await page.getByLabel('Filter by event or role').fill('reviewer');
-    await expect.poll(() => rows.count()).toBe(3);
+    await expect.poll(() => rows.count()).toBe(4);
     await page.getByLabel('Filter by event or role').fill('');
     await expectAccessible(page, 'history');
     await screenshot(page, 'history');

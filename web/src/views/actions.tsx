@@ -4,7 +4,9 @@
  * (the reasons the policy lets this role use), dispute (days left), deny consent, resolve a
  * dispute; the rest with an optional comment. A refusal is shown with the API's sentence.
  */
+import { Fragment } from 'preact';
 import { useState } from 'preact/hooks';
+import { productCodes } from '../policy';
 import { authHeaders, ifMatch, problemOf } from '../api/client';
 import type { Claim, Deficiency, PolicyView } from '../api/contract';
 import type { components } from '../api/schema';
@@ -58,7 +60,7 @@ export function ActionPanel(props: {
         </p>
       )}
       {actions.length === 0 && <p class="muted">{t('claim.noActions')}</p>}
-      {dispute?.open && actions.some((a) => a.event === 'dispute') && <p class="chip chip-info">{t('claim.disputeDays', { days: dispute.daysLeft })}</p>}
+      {dispute?.open && actions.some((a) => a.event === 'dispute') && !open && <p class="chip chip-info">{t('claim.disputeDays', { days: dispute.daysLeft })}</p>}
       <div class="actions">
         {actions.map((a) => (
           <button
@@ -148,13 +150,30 @@ function ActionForm(props: {
         </div>
       )}
       {event === 'dispute' && (
+        // The reference's dispute fields: those the claim holds shown as sent, the others asked for.
         <>
+          {props.claim.disputeWindow?.open && <p class="chip chip-info">{t('claim.disputeDays', { days: props.claim.disputeWindow.daysLeft })}</p>}
+          <dl class="facts">
+            {(policy?.disputeFields ?? [])
+              .filter((f) => f.source === 'claim')
+              .map((f) => (
+                <Fragment key={f.field}>
+                  <dt>{f.label}</dt>
+                  <dd>{claimValue(props.claim, f.field)}</dd>
+                </Fragment>
+              ))}
+          </dl>
           <div class="field">
-            <label for={`${id}-program`}>{t('claim.program')}</label>
-            <input id={`${id}-program`} value={program} required onInput={(e) => setProgram((e.currentTarget as HTMLInputElement).value)} />
+            <label for={`${id}-program`}>{policy?.disputeFields.find((f) => f.field === 'program')?.label ?? t('claim.program')}</label>
+            <input id={`${id}-program`} list={`${id}-programs`} value={program} required onInput={(e) => setProgram((e.currentTarget as HTMLInputElement).value)} />
+            <datalist id={`${id}-programs`}>
+              {(policy?.incentivePrograms ?? []).map((p) => (
+                <option key={p.code} value={p.name} />
+              ))}
+            </datalist>
           </div>
           <div class="field">
-            <label for={`${id}-details`}>{t('claim.details')}</label>
+            <label for={`${id}-details`}>{policy?.disputeFields.find((f) => f.field === 'details')?.label ?? t('claim.details')}</label>
             <textarea id={`${id}-details`} rows={3} required value={details} onInput={(e) => setDetails((e.currentTarget as HTMLTextAreaElement).value)} />
           </div>
         </>
@@ -187,4 +206,13 @@ function ActionForm(props: {
       </div>
     </form>
   );
+}
+
+/** A dispute field the claim holds, as the dispute will carry it. */
+function claimValue(claim: Claim, field: string): string {
+  if (field === 'claimId') return claim.id;
+  if (field === 'products') return productCodes(claim).join(', ');
+  if (field === 'tenantId') return claim.fields.customer?.tenantId ?? '—';
+  const value = (claim.fields as Record<string, unknown>)[field];
+  return value === undefined ? '—' : String(value);
 }
