@@ -35,10 +35,15 @@ function ensureBuilt(): void {
   if (built.status !== 0) throw new Error(`build failed: ${built.stderr}`);
 }
 
-/** Starts `cpor serve` on a free port with a fresh data folder (the generated development secret: development sign-in on). */
-export async function startServe(extraArgs: string[] = [], extraEnv: Record<string, string> = {}): Promise<Served> {
+/**
+ * Starts `cpor serve` on a free port with a fresh data folder, or `options.dataDir` (kept), with
+ * the generated development secret: development sign-in on.
+ */
+export async function startServe(options: { args?: string[]; env?: Record<string, string>; dataDir?: string } = {}): Promise<Served> {
   ensureBuilt();
-  const dataDir = mkdtempSync(join(tmpdir(), 'cpor-browser-'));
+  const extraArgs = options.args ?? [];
+  const extraEnv = options.env ?? {};
+  const dataDir = options.dataDir ?? mkdtempSync(join(tmpdir(), 'cpor-browser-'));
   const env: NodeJS.ProcessEnv = { ...process.env, DATA_DIR: dataDir, PORT: '0', HOST: '127.0.0.1', LOG_LEVEL: 'info', ...extraEnv };
   for (const name of ['DATABASE_URL', 'CPOR_POLICY', 'JWT_SECRET', 'JWKS_URL', 'OIDC_ISSUER', 'npm_lifecycle_event']) if (!(name in extraEnv)) delete env[name];
   const child: ChildProcess = spawn(process.execPath, [join(ROOT, 'bin', 'cpor.mjs'), 'serve', ...extraArgs], { cwd: ROOT, env, stdio: ['ignore', 'pipe', 'pipe'] });
@@ -69,7 +74,7 @@ export async function startServe(extraArgs: string[] = [], extraEnv: Record<stri
         await Promise.race([exited, new Promise((r) => setTimeout(r, 10_000))]);
         if (child.exitCode === null && child.signalCode === null) child.kill('SIGKILL');
       }
-      rmSync(dataDir, { recursive: true, force: true });
+      if (!options.dataDir) rmSync(dataDir, { recursive: true, force: true });
     },
   };
 }
