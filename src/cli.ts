@@ -106,17 +106,20 @@ FILE:LINE:COLUMN: $.path: message); 2 on bad arguments.`,
   },
   serve: {
     summary: 'Run the HTTP service (SQLite under DATA_DIR, or DATABASE_URL)',
-    usage: 'cpor serve',
+    usage: 'cpor serve [--demo]',
     help: `Starts the claims API with the policy in CPOR_POLICY (default: the bundled one),
 on SQLite under DATA_DIR (default ./data) or PostgreSQL when DATABASE_URL is set.
 Migrations run at start; the scheduler fires due deadlines (also those that fell due
 while the service was down) and delivers webhooks. Configuration comes from the
 environment (see README); a bad value stops the start with a message. SIGTERM or
-SIGINT stop it gracefully.`,
-    options: {},
-    async run(_positionals, _values, out) {
+SIGINT stop it gracefully.
+--demo: a throwaway SQLite file with demo claims in every status, development sign-in
+and a virtual clock the dashboard moves; refused with DATABASE_URL or a HOST other
+than a loopback address.`,
+    options: { demo: { type: 'boolean' } },
+    async run(_positionals, values, out) {
       // Loaded on demand: the scenario tools need neither Express nor a database driver.
-      return (await import('./cli/serve-command')).serveCommand(out);
+      return (await import('./cli/serve-command')).serveCommand(out, { demo: values.demo === true });
     },
   },
   token: {

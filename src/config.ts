@@ -14,6 +14,8 @@ export interface Config {
   jwksUrl?: string;
   jwtIssuer?: string;
   jwtAudience?: string;
+  /** OpenID Connect sign-in: the issuer whose discovered jwks_uri verifies access tokens, and the claims carrying role, partner and tenant. */
+  oidc?: { issuer: string; clientId: string; scope: string; roleClaim: string; partnerClaim: string; tenantClaim: string };
   jwtMaxLifetimeSeconds: number;
   jwtClockToleranceSeconds: number;
   webhookUrls: string[];
@@ -92,6 +94,22 @@ export function loadConfig(env: NodeJS.ProcessEnv, defaults: { policyPath: strin
   const webhookSecret = text('WEBHOOK_SECRET');
   if (webhookUrls.length > 0 && !webhookSecret) problems.push('WEBHOOK_SECRET: required when WEBHOOK_URLS is set');
 
+  const oidcIssuer = url('OIDC_ISSUER', ['https:', 'http:']);
+  const oidcClientId = text('OIDC_CLIENT_ID');
+  if (oidcIssuer !== undefined && oidcClientId === undefined) problems.push('OIDC_CLIENT_ID: required when OIDC_ISSUER is set (the dashboard signs in as this client)');
+  if (oidcIssuer !== undefined && text('JWKS_URL') !== undefined) problems.push('OIDC_ISSUER and JWKS_URL: set one (OIDC_ISSUER finds its keys by discovery)');
+  const oidc =
+    oidcIssuer !== undefined && oidcClientId !== undefined
+      ? {
+          issuer: oidcIssuer,
+          clientId: oidcClientId,
+          scope: text('OIDC_SCOPE') ?? 'openid profile',
+          roleClaim: text('OIDC_ROLE_CLAIM') ?? 'role',
+          partnerClaim: text('OIDC_PARTNER_CLAIM') ?? 'partner_id',
+          tenantClaim: text('OIDC_TENANT_CLAIM') ?? 'tenant_id',
+        }
+      : undefined;
+
   const config: Config = {
     port: integer('PORT', 8080, 0, 65535),
     host: text('HOST') ?? '127.0.0.1',
@@ -102,6 +120,7 @@ export function loadConfig(env: NodeJS.ProcessEnv, defaults: { policyPath: strin
     jwksUrl: url('JWKS_URL', ['https:', 'http:']),
     jwtIssuer: text('JWT_ISSUER'),
     jwtAudience: text('JWT_AUDIENCE'),
+    ...(oidc ? { oidc } : {}),
     jwtMaxLifetimeSeconds: integer('JWT_MAX_LIFETIME_SECONDS', 86_400, 60, 31 * 86_400),
     jwtClockToleranceSeconds: integer('JWT_CLOCK_TOLERANCE_SECONDS', 60, 0, 600),
     webhookUrls,

@@ -7,10 +7,11 @@ import { createServer, type Server } from 'node:http';
 import { join } from 'node:path';
 import { pino, type Logger } from 'pino';
 import { Registry, collectDefaultMetrics, Counter } from 'prom-client';
-import { createHs256Authenticator, createJwksAuthenticator } from './auth/jwt-authenticator';
+import { createHs256Authenticator, createJwksAuthenticator, createOidcAuthenticator } from './auth/jwt-authenticator';
 import { loadOrCreateSecret } from './auth/load-or-create-secret';
 import { createClaimService, type Clock } from './claims/claim-service';
-import { systemClock } from './system-clock';
+import { createSettableClock, systemClock } from './system-clock';
+import { seedDemoClaims } from './demo/seed-demo-claims';
 import { createScheduler, type Scheduler } from './outbox/scheduler';
 import type { Config } from './config';
 import { createDatabase, migrateLatest } from './db/database';
@@ -39,10 +40,12 @@ export interface RunningService {
 
 export async function startService(
   config: Config,
-  options: { logger?: Logger; clock?: Clock; startScheduler?: boolean } = {},
+  options: { logger?: Logger; clock?: Clock; startScheduler?: boolean; demo?: boolean } = {},
 ): Promise<RunningService> {
   const logger = options.logger ?? pino({ level: config.logLevel });
-  const clock = options.clock ?? systemClock;
+  // Demo mode: a virtual clock that runs from now and that /v1/demo/clock moves forward.
+  const demoClock = options.demo ? createSettableClock(options.clock?.now()) : undefined;
+  const clock = demoClock ?? options.clock ?? systemClock;
   // Policy versions: validated before use; a broken change keeps the last good version in service.
   const policies = await createPolicyRegistry({
     path: config.policyPath,
@@ -70,8 +73,18 @@ export async function startService(
   const service = createClaimService({ store, policies, clock });
 
   // Development sign-in exists only while the service signs with the secret it generated itself.
-  const devSecret = config.jwksUrl || config.jwtSecret ? undefined : await loadOrCreateSecret(config.dataDir);
-  const authenticator = config.jwksUrl
+  const devSecret = config.jwksUrl || config.jwtSecret || config.oidc ? undefined : await loadOrCreateSecret(config.dataDir);
+  const roles = () => policies.current(clock.now()).policy.roles;
+  const authenticator = config.oidc
+    ? createOidcAuthenticator({
+        issuer: config.oidc.issuer,
+        audience: config.jwtAudience,
+        claims: { role: config.oidc.roleClaim, partnerId: config.oidc.partnerClaim, tenantId: config.oidc.tenantClaim },
+        maxLifetimeSec: config.jwtMaxLifetimeSeconds,
+        clockToleranceSec: config.jwtClockToleranceSeconds,
+        roles,
+      })
+    : config.jwksUrl
     ? createJwksAuthenticator({
         jwksUrl: config.jwksUrl,
         issuer: config.jwtIssuer,
@@ -148,6 +161,10 @@ export async function startService(
   // Uploads a crash broke off; one still being received anywhere is younger than this.
   const swept = await files.sweepStaging(config.poeUploadTimeoutMs + config.poeUploadIdleMs);
   if (swept) logger.info({ swept }, 'stale staged uploads removed');
+  if (demoClock) {
+    const seeded = await seedDemoClaims({ service, files, clock: demoClock });
+    logger.info({ claims: seeded }, 'demo claims created');
+  }
   const app = createApp({
     service,
     store,
@@ -158,10 +175,12 @@ export async function startService(
     metrics,
     policies,
     changes,
+    ...(demoClock ? { demoClock } : {}),
     auth: {
       ...(devSecret ? { devSecret } : {}),
       devTokenLifetimeSec: Math.min(DEV_TOKEN_LIFETIME_SEC, config.jwtMaxLifetimeSeconds),
-      demo: false,
+      demo: demoClock !== undefined,
+      ...(config.oidc ? { oidc: { issuer: config.oidc.issuer, clientId: config.oidc.clientId, scope: config.oidc.scope } } : {}),
       ...(config.jwtIssuer !== undefined ? { issuer: config.jwtIssuer } : {}),
       ...(config.jwtAudience !== undefined ? { audience: config.jwtAudience } : {}),
     },

@@ -41,7 +41,28 @@ const JWKS_ALGORITHMS = ['RS256', 'ES256'];
 /** Far above any real bearer token; stops a huge header from being parsed at all. */
 const MAX_TOKEN_LENGTH = 16 * 1024;
 
+/** The token claims that carry a caller's role, partner ID and tenant ID. */
+export interface ClaimNames {
+  role: string;
+  partnerId: string;
+  tenantId: string;
+}
+
+const DEFAULT_CLAIM_NAMES: ClaimNames = { role: 'role', partnerId: 'partnerId', tenantId: 'tenantId' };
+
+export interface OidcAuthenticatorOptions {
+  /** The issuer: its discovery document (`<issuer>/.well-known/openid-configuration`) names the jwks_uri; tokens must carry it as `iss`. */
+  issuer: string;
+  audience?: string;
+  claims: ClaimNames;
+  clockToleranceSec?: number;
+  maxLifetimeSec?: number;
+  roles: RoleKinds | (() => RoleKinds);
+  now?: () => Date;
+}
+
 interface VerifySettings {
+  claims?: ClaimNames;
   key: Uint8Array | JWTVerifyGetKey;
   algorithms: string[];
   issuer?: string;
@@ -75,6 +96,37 @@ export function createJwksAuthenticator(options: JwksAuthenticatorOptions): Auth
   return createJwtAuthenticator({ ...options, key: keys, algorithms: JWKS_ALGORITHMS });
 }
 
+/**
+ * Verifies an OpenID Connect provider's access tokens (RS256/ES256, `iss` = the issuer) with the
+ * keys at the jwks_uri its discovery document names, fetched when the first token arrives (an
+ * unreachable provider is a 503 then, and tried again on the next request), reading role, partner
+ * and tenant from the configured claims.
+ */
+export function createOidcAuthenticator(options: OidcAuthenticatorOptions): Authenticator {
+  const issuer = options.issuer.replace(/\/+$/, '');
+  let keys: Promise<JWTVerifyGetKey> | undefined;
+  const discover = async (): Promise<JWTVerifyGetKey> => {
+    const res = await fetch(`${issuer}/.well-known/openid-configuration`, { signal: AbortSignal.timeout(5_000) });
+    if (!res.ok) throw new Error(`discovery answered ${res.status}`);
+    const doc = (await res.json()) as { issuer?: unknown; jwks_uri?: unknown };
+    if (typeof doc.jwks_uri !== 'string') throw new Error('the discovery document names no jwks_uri');
+    if (typeof doc.issuer === 'string' && doc.issuer.replace(/\/+$/, '') !== issuer) throw new Error(`the discovery document names another issuer (${doc.issuer})`);
+    return createRemoteJWKSet(new URL(doc.jwks_uri), { timeoutDuration: 5_000, cooldownDuration: JWKS_COOLDOWN_SEC * 1000 });
+  };
+  const keySet: JWTVerifyGetKey = async (header, token) => {
+    keys ??= discover();
+    let getKey: JWTVerifyGetKey;
+    try {
+      getKey = await keys;
+    } catch (error) {
+      keys = undefined;
+      throw new AuthUnavailableError(`Could not verify the bearer token: the identity provider's discovery failed (${(error as Error).message}); try again shortly.`, JWKS_COOLDOWN_SEC, { cause: error });
+    }
+    return getKey(header, token);
+  };
+  return createJwtAuthenticator({ ...options, issuer: options.issuer, key: keySet, algorithms: JWKS_ALGORITHMS });
+}
+
 /** Verified tokens kept (by their exact text) so a client's next request skips the signature check. */
 const VERIFIED_CACHE_SIZE = 10_000;
 
@@ -86,6 +138,7 @@ function createJwtAuthenticator(settings: VerifySettings): Authenticator {
   const nowSeconds = () => (settings.now?.() ?? new Date()).getTime() / 1000;
   const tolerance = settings.clockToleranceSec ?? DEFAULT_CLOCK_TOLERANCE_SEC;
   const maxLifetime = settings.maxLifetimeSec ?? DEFAULT_MAX_LIFETIME_SEC;
+  const names = settings.claims ?? DEFAULT_CLAIM_NAMES;
   return {
     async verify(token) {
       const compact = token.trim();
@@ -94,7 +147,7 @@ function createJwtAuthenticator(settings: VerifySettings): Authenticator {
       const roles = () => (typeof settings.roles === 'function' ? settings.roles() : settings.roles);
       const cached = verified.get(compact);
       if (cached) {
-        if (cached.exp > nowSeconds()) return principalOf(cached, roles());
+        if (cached.exp > nowSeconds()) return principalOf(cached, roles(), names);
         verified.delete(compact);
       }
       let payload: JWTPayload;
@@ -124,7 +177,7 @@ function createJwtAuthenticator(settings: VerifySettings): Authenticator {
           `The bearer token is valid for ${formatSeconds(lifetime)}; this service accepts tokens valid for at most ${formatSeconds(maxLifetime)} (exp − iat).`,
         );
       }
-      const principal = principalOf(payload, roles());
+      const principal = principalOf(payload, roles(), names);
       if (typeof payload.exp === 'number') {
         if (verified.size >= VERIFIED_CACHE_SIZE) verified.delete(verified.keys().next().value!);
         verified.set(compact, payload as JWTPayload & { exp: number });
@@ -134,23 +187,26 @@ function createJwtAuthenticator(settings: VerifySettings): Authenticator {
   };
 }
 
-function principalOf(payload: JWTPayload, roles: RoleKinds): Principal {
-  const { sub, role, partnerId, tenantId } = payload;
+function principalOf(payload: JWTPayload, roles: RoleKinds, names: ClaimNames): Principal {
+  const { sub } = payload;
+  const role = payload[names.role];
+  const partnerId = payload[names.partnerId];
+  const tenantId = payload[names.tenantId];
   if (typeof sub !== 'string' || sub === '') throw invalid('The bearer token has no subject ("sub" claim).');
-  if (typeof role !== 'string' || role === '') throw invalid('The bearer token has no "role" claim.');
+  if (typeof role !== 'string' || role === '') throw invalid(`The bearer token has no "${names.role}" claim.`);
   // hasOwn: a role named "constructor" or "__proto__" must not resolve through the prototype.
   const policyRole = Object.hasOwn(roles, role) ? roles[role] : undefined;
   if (!policyRole) throw invalid(`The bearer token's role "${role}" is not a role of the policy in effect.`);
   // Only the id that matters for the role's kind is kept, so a stray claim can never widen access.
   if (policyRole.kind === 'partner') {
     if (typeof partnerId !== 'string' || partnerId === '') {
-      throw invalid(`A token for the partner role "${role}" must carry a "partnerId" claim.`);
+      throw invalid(`A token for the partner role "${role}" must carry a "${names.partnerId}" claim.`);
     }
     return { id: sub, role, partnerId };
   }
   if (policyRole.kind === 'customer') {
     if (typeof tenantId !== 'string' || tenantId === '') {
-      throw invalid(`A token for the customer role "${role}" must carry a "tenantId" claim.`);
+      throw invalid(`A token for the customer role "${role}" must carry a "${names.tenantId}" claim.`);
     }
     return { id: sub, role, tenantId };
   }

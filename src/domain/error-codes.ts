@@ -52,6 +52,7 @@ export const ERROR_CODES = {
   reasonNotAllowed: { status: 403, summary: 'The caller’s role may not reject for this reason.' },
   // 404: it does not exist
   claimNotFound: { status: 404, summary: 'There is no such claim.' },
+  notInDemoMode: { status: 404, summary: 'The demo clock exists only in demo mode (`cpor serve --demo`).' },
   devSignInUnavailable: { status: 404, summary: 'Development sign-in exists only while the service signs with its generated development secret.' },
   poeNotFound: { status: 404, summary: 'There is no such proof of execution on the claim.' },
   policyNotInEffect: { status: 404, summary: 'No version of the policy is in effect at that instant.' },
@@ -68,6 +69,7 @@ export const ERROR_CODES = {
   disputeLimitReached: { status: 409, summary: 'The claim has had as many disputes as the policy allows.' },
   fieldNotEditable: { status: 409, summary: 'The field cannot be edited in the claim’s current state.' },
   idempotencyKeyInFlight: { status: 409, summary: 'A request with this Idempotency-Key is still running.' },
+  noPendingDeadline: { status: 409, summary: 'No claim has a running deadline to move the demo clock to.' },
   invalidState: { status: 409, summary: 'The claim’s state does not allow this event.' },
   poeBytesLimitReached: { status: 409, summary: 'The claim holds as many proof-of-execution bytes as the policy allows.' },
   poeLimitReached: { status: 409, summary: 'The claim holds as many proofs of execution as the policy allows.' },

@@ -6,6 +6,8 @@ import { authRoutes, DEV_TOKEN_LIFETIME_SEC, type AuthSettings } from './auth-ro
 import { backtestRoutes } from './backtest-routes';
 import { createLocalChangeFeed, type ChangeFeed } from '../changes/change-feed';
 import { eventsRoutes } from './events-routes';
+import { demoRoutes } from './demo-routes';
+import type { SettableClock } from '../system-clock';
 import { claimsRoutes } from './claims-routes';
 import {
   DEFAULT_BACKTEST_MAX_CLAIMS,
@@ -37,6 +39,8 @@ export interface DashboardDeps {
   auth?: AuthSettings;
   /** The committed changes GET /v1/events streams (the store the service writes through must publish to it: notifyingStore). Default: a feed nothing publishes to. */
   changes?: ChangeFeed;
+  /** Demo mode's virtual clock (the claim service's clock), which /v1/demo/clock moves; absent outside demo mode. */
+  demoClock?: SettableClock;
   /** Milliseconds between keep-alive comments on an event stream (default 15 s). */
   eventsHeartbeatMs?: number;
 }
@@ -84,6 +88,7 @@ export function createApp(deps: AppDeps): express.Express {
     ...policyCurrentRoutes(ctx),
     ...reportRoutes(ctx),
     ...backtestRoutes(ctx),
+    ...demoRoutes(ctx, deps.demoClock),
   ];
   // Rebuilt when the version in effect or the set of loaded versions changes (a reload, a version
   // taking effect): the document names the version and lists what the versions define.

@@ -302,6 +302,27 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/v1/demo/clock": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** Demo mode: the virtual clock's instant */
+        get: operations["getDemoClock"];
+        put?: never;
+        /**
+         * Demo mode: move the virtual clock forward and fire the deadlines that fall due
+         * @description Any signed-in role (demo mode is a sandbox). The clock only moves forward; it runs on from the new instant. Deadlines due by then fire at their due instants, as the scheduler would.
+         */
+        post: operations["moveDemoClock"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/v1/evaluate": {
         parameters: {
             query?: never;
@@ -1095,7 +1116,7 @@ export interface components {
              * @description Machine-readable code, one HTTP status each (the catalog: `x-error-codes` at the top of this document).
              * @enum {string}
              */
-            code: "ambiguousParameter" | "badRequest" | "historyAfterAsOf" | "historyMismatch" | "historyOutOfOrder" | "invalidCursor" | "invalidIdempotencyKey" | "invalidIfMatch" | "invalidInstant" | "invalidPayload" | "invalidPoeAddress" | "invalidQuery" | "invalidStatus" | "invalidSubstatus" | "jsonTooDeep" | "malformedJson" | "malformedMultipart" | "malformedPath" | "malformedRequest" | "poeSignedInFuture" | "policyNotSelectable" | "requestAborted" | "unknownDeficiencyCode" | "unknownEvent" | "unknownPoe" | "unknownReason" | "expiredToken" | "invalidToken" | "missingToken" | "forbiddenRole" | "notYourClaim" | "reasonNotAllowed" | "claimNotFound" | "devSignInUnavailable" | "poeNotFound" | "policyNotInEffect" | "routeNotFound" | "unknownAction" | "unknownPolicyVersion" | "methodNotAllowed" | "requestTimeout" | "uploadTimeout" | "backtestRunning" | "claimExists" | "disputeLimitReached" | "fieldNotEditable" | "idempotencyKeyInFlight" | "invalidState" | "poeBytesLimitReached" | "poeLimitReached" | "policyUnavailable" | "requirementsNotMet" | "versionConflict" | "windowClosed" | "staleVersion" | "bodyTooLarge" | "poeTooLarge" | "unsupportedEncoding" | "unsupportedFileType" | "unsupportedMediaType" | "backtestTooExpensive" | "idempotencyKeyReused" | "invalidPolicy" | "simulationTooExpensive" | "tooManyClaims" | "ifMatchRequired" | "headersTooLarge" | "internalError" | "authUnavailable" | "tooManyUploads" | "workersBusy";
+            code: "ambiguousParameter" | "badRequest" | "historyAfterAsOf" | "historyMismatch" | "historyOutOfOrder" | "invalidCursor" | "invalidIdempotencyKey" | "invalidIfMatch" | "invalidInstant" | "invalidPayload" | "invalidPoeAddress" | "invalidQuery" | "invalidStatus" | "invalidSubstatus" | "jsonTooDeep" | "malformedJson" | "malformedMultipart" | "malformedPath" | "malformedRequest" | "poeSignedInFuture" | "policyNotSelectable" | "requestAborted" | "unknownDeficiencyCode" | "unknownEvent" | "unknownPoe" | "unknownReason" | "expiredToken" | "invalidToken" | "missingToken" | "forbiddenRole" | "notYourClaim" | "reasonNotAllowed" | "claimNotFound" | "notInDemoMode" | "devSignInUnavailable" | "poeNotFound" | "policyNotInEffect" | "routeNotFound" | "unknownAction" | "unknownPolicyVersion" | "methodNotAllowed" | "requestTimeout" | "uploadTimeout" | "backtestRunning" | "claimExists" | "disputeLimitReached" | "fieldNotEditable" | "idempotencyKeyInFlight" | "noPendingDeadline" | "invalidState" | "poeBytesLimitReached" | "poeLimitReached" | "policyUnavailable" | "requirementsNotMet" | "versionConflict" | "windowClosed" | "staleVersion" | "bodyTooLarge" | "poeTooLarge" | "unsupportedEncoding" | "unsupportedFileType" | "unsupportedMediaType" | "backtestTooExpensive" | "idempotencyKeyReused" | "invalidPolicy" | "simulationTooExpensive" | "tooManyClaims" | "ifMatchRequired" | "headersTooLarge" | "internalError" | "authUnavailable" | "tooManyUploads" | "workersBusy";
             /** @description A sentence a person can act on. */
             detail: string;
             /** @description Facts behind a refusal (allowed states, failed requirements, …). */
@@ -2191,6 +2212,93 @@ export interface operations {
             401: components["responses"]["Problem401"];
             404: components["responses"]["Problem404"];
             408: components["responses"]["Problem408"];
+            431: components["responses"]["Problem431"];
+            500: components["responses"]["Problem500"];
+            503: components["responses"]["Problem503"];
+        };
+    };
+    getDemoClock: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description The instant */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        /** @description Deadlines that fell due and fired on the way (POST only). */
+                        fired?: number;
+                        /**
+                         * Format: date-time
+                         * @description The demo clock's instant.
+                         */
+                        now: string;
+                    };
+                };
+            };
+            401: components["responses"]["Problem401"];
+            404: components["responses"]["Problem404"];
+            408: components["responses"]["Problem408"];
+            431: components["responses"]["Problem431"];
+            500: components["responses"]["Problem500"];
+            503: components["responses"]["Problem503"];
+        };
+    };
+    moveDemoClock: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": {
+                    /**
+                     * @description `nextBusinessDay`: 09:00 of the next business day (policy calendar); `nextDeadline`: the instant the earliest running deadline falls due.
+                     * @enum {unknown}
+                     */
+                    advance?: "nextBusinessDay" | "nextDeadline";
+                    /**
+                     * Format: date-time
+                     * @description An instant later than the clock.
+                     */
+                    to?: string;
+                };
+            };
+        };
+        responses: {
+            /** @description The new instant */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        /** @description Deadlines that fell due and fired on the way (POST only). */
+                        fired?: number;
+                        /**
+                         * Format: date-time
+                         * @description The demo clock's instant.
+                         */
+                        now: string;
+                    };
+                };
+            };
+            400: components["responses"]["Problem400"];
+            401: components["responses"]["Problem401"];
+            404: components["responses"]["Problem404"];
+            408: components["responses"]["Problem408"];
+            409: components["responses"]["Problem409"];
+            413: components["responses"]["Problem413"];
+            415: components["responses"]["Problem415"];
             431: components["responses"]["Problem431"];
             500: components["responses"]["Problem500"];
             503: components["responses"]["Problem503"];

@@ -1,0 +1,123 @@
+/**
+ * `/v1/demo/clock`: demo mode's virtual clock, which a dashboard moves forward to watch
+ * deadlines fall due (next business day, next deadline, an instant). 404 outside demo mode.
+ */
+import { ConflictError, InputError } from '../domain/errors';
+import { parseInstant } from '../domain/instants';
+import type { SettableClock } from '../system-clock';
+import { authenticate } from './auth';
+import type { HttpContext } from './context';
+import { HttpError } from './errors';
+import { jsonBody } from './json-body';
+import type { RouteSpec } from './route-spec';
+import { validateInput } from './validation';
+
+/** A business day in the demo starts at this local hour. */
+const WORKDAY_START_HOUR = 9;
+
+const clockSchema = {
+  type: 'object',
+  required: ['now'],
+  properties: {
+    now: { type: 'string', format: 'date-time', description: "The demo clock's instant." },
+    fired: { type: 'integer', minimum: 0, description: 'Deadlines that fell due and fired on the way (POST only).' },
+  },
+} as const;
+
+const moveSchema = {
+  type: 'object',
+  additionalProperties: false,
+  description: 'Either `advance` or `to` (exactly one).',
+  minProperties: 1,
+  maxProperties: 1,
+  properties: {
+    advance: {
+      enum: ['nextBusinessDay', 'nextDeadline'],
+      description: "`nextBusinessDay`: 09:00 of the next business day (policy calendar); `nextDeadline`: the instant the earliest running deadline falls due.",
+    },
+    to: { type: 'string', format: 'date-time', description: 'An instant later than the clock.' },
+  },
+} as const;
+
+export function demoRoutes(ctx: HttpContext, clock: SettableClock | undefined): RouteSpec[] {
+  const { deps } = ctx;
+  const { service, store } = deps;
+  const demoOnly = () => {
+    if (!clock) throw new HttpError('notInDemoMode', 'The demo clock exists only in demo mode: start the service with `cpor serve --demo`.');
+    return clock;
+  };
+
+  /** The earliest instant a running deadline of any claim falls due, if any. */
+  const nextDeadline = async (): Promise<Date | undefined> => {
+    const [id] = await store.claimsDue('9999-12-31T23:59:59.999Z', 1);
+    const dueAt = id ? (await store.getClaim(id))?.nextDueAt : undefined;
+    return dueAt ? new Date(dueAt) : undefined;
+  };
+
+  return [
+    {
+      method: 'get',
+      path: '/v1/demo/clock',
+      operationId: 'getDemoClock',
+      summary: "Demo mode: the virtual clock's instant",
+      tag: 'demo',
+      auth: true,
+      responses: { 200: { description: 'The instant', content: { 'application/json': clockSchema } } },
+      problems: [401, 404],
+      handlers: [
+        authenticate(deps.authenticator),
+        (_req, res) => {
+          res.json({ now: demoOnly().now().toISOString() });
+        },
+      ],
+    },
+    {
+      method: 'post',
+      path: '/v1/demo/clock',
+      operationId: 'moveDemoClock',
+      summary: 'Demo mode: move the virtual clock forward and fire the deadlines that fall due',
+      description:
+        'Any signed-in role (demo mode is a sandbox). The clock only moves forward; it runs on from the new instant. ' +
+        'Deadlines due by then fire at their due instants, as the scheduler would.',
+      tag: 'demo',
+      auth: true,
+      body: { required: true, content: { 'application/json': moveSchema } },
+      responses: { 200: { description: 'The new instant', content: { 'application/json': clockSchema } } },
+      problems: [400, 401, 404, 409],
+      handlers: [
+        authenticate(deps.authenticator),
+        (_req, _res, next) => {
+          demoOnly();
+          next();
+        },
+        ...jsonBody(ctx.limits.jsonBodyBytes),
+        async (req, res) => {
+          const demo = demoOnly();
+          const body = validateInput<{ advance?: 'nextBusinessDay' | 'nextDeadline'; to?: string }>(moveSchema, req.body);
+          const now = demo.now();
+          let to: Date;
+          if (body.to !== undefined) {
+            const parsed = parseInstant(body.to);
+            if (!parsed.ok) throw new InputError('invalidInstant', `$.to ${parsed.problem}.`, '$.to');
+            to = parsed.value;
+            if (to.getTime() <= now.getTime()) {
+              throw new InputError('invalidPayload', `The demo clock only moves forward: ${body.to} is not after ${now.toISOString()}.`, '$.to');
+            }
+          } else if (body.advance === 'nextBusinessDay') {
+            const { calendar } = service.policy;
+            let day = calendar.addDays(calendar.localDate(now), 1);
+            while (!calendar.isBusinessDay(day)) day = calendar.addDays(day, 1);
+            to = new Date(calendar.startOfLocalDay(day).getTime() + WORKDAY_START_HOUR * 3_600_000);
+          } else {
+            const due = await nextDeadline();
+            if (!due) throw new ConflictError('noPendingDeadline', 'No claim has a running deadline: there is no next deadline to move to.');
+            to = due.getTime() > now.getTime() ? due : now;
+          }
+          demo.set(to);
+          const fired = await service.fireDue(to);
+          res.json({ now: to.toISOString(), fired: fired.length });
+        },
+      ],
+    },
+  ];
+}
