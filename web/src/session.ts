@@ -113,8 +113,16 @@ export async function finishOidcSignIn(kindOf: (role: string, token: string) => 
   if (!res.ok) throw new Error(`the token endpoint answered ${res.status}`);
   const tokens = (await res.json()) as { access_token: string; expires_in?: number; id_token?: string };
   const claims = jwtClaims(tokens.access_token);
-  const role = String(claims.role ?? claims.roles ?? '');
-  const kind = await kindOf(role, tokens.access_token);
+  // The API reads the role from OIDC_ROLE_CLAIM (default `role`), which /v1/auth/config does not
+  // name: take `role`, else the first claim whose value is one of the policy's roles.
+  let role = typeof claims.role === 'string' ? claims.role : '';
+  let kind = await kindOf(role, tokens.access_token);
+  for (const value of Object.values(claims)) {
+    if (kind) break;
+    if (typeof value !== 'string') continue;
+    kind = await kindOf(value, tokens.access_token);
+    if (kind) role = value;
+  }
   if (!kind) throw new Error(`your account's role "${role}" is not a role of this program`);
   const partnerId = claims.partner_id ?? claims.partnerId;
   const tenantId = claims.tenant_id ?? claims.tenantId;
