@@ -46,8 +46,9 @@ export function Field(props: {
   );
 }
 
-export function FieldError({ errors, path }: { errors: Map<string, string>; path: string }) {
-  const error = errorAt(errors, path);
+/** The API's message for `path` itself, or (`under`) for anything under it that has no field of its own. */
+export function FieldError({ errors, path, under = false }: { errors: Map<string, string>; path: string; under?: boolean }) {
+  const error = under ? errorAt(errors, path) : errors.get(path);
   return error ? (
     <p id={`${idOf(path)}-error`} class="error-text" role="alert">
       {error}
@@ -97,7 +98,7 @@ export function ProductPicker({ policy, value, onChange, errors }: { policy: Pol
           </div>
         </div>
       ))}
-      <FieldError errors={errors} path="$.products" />
+      <FieldError errors={errors} path="$.products" under />
     </fieldset>
   );
 }
