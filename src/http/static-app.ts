@@ -36,28 +36,26 @@ function pageCsp(connectOrigins: readonly string[] = []): string {
 
 export function staticApp(options: { logger: Logger; dir?: string; connectOrigins?: readonly string[] }): RequestHandler {
   const dir = options.dir ?? CANDIDATES.find((candidate) => existsSync(`${candidate}index.html`));
-  const router = express.Router();
   if (!dir) {
     options.logger.warn('the dashboard is not built (no dist/web/index.html): run `npm run build`');
-    return router;
+    return (_req, _res, next) => next();
   }
   const csp = pageCsp(options.connectOrigins);
   const index = readFileSync(`${dir}/index.html`);
-  router.use(
-    '/assets',
-    express.static(`${dir}/assets`, {
-      index: false,
-      fallthrough: true,
-      immutable: true,
-      maxAge: '365d',
-      setHeaders: (res) => res.set({ 'Content-Security-Policy': csp, 'Cache-Control': 'public, max-age=31536000, immutable' }),
-    }),
-  );
-  router.get(/.*/, (req, res, next) => {
+  const assets = express.static(dir, {
+    index: false,
+    fallthrough: true,
+    immutable: true,
+    maxAge: '365d',
+    setHeaders: (res) => res.set({ 'Content-Security-Policy': csp, 'Cache-Control': 'public, max-age=31536000, immutable' }),
+  });
+  // One middleware, no routes: the API's route list (and its 404/405 answers) stays the API's.
+  return (req, res, next) => {
+    if (req.method !== 'GET' && req.method !== 'HEAD') return next();
+    if (req.path.startsWith('/assets/')) return assets(req, res, next);
     // Browsers navigating ask for text/html by name; API clients (curl's */*) get the API's 404.
-    if (NOT_APP.test(req.path) || req.path.startsWith('/assets/') || !(req.get('accept') ?? '').includes('text/html')) return next();
+    if (NOT_APP.test(req.path) || !(req.get('accept') ?? '').includes('text/html')) return next();
     res.set({ 'Content-Security-Policy': csp, 'Content-Type': 'text/html; charset=utf-8', 'Cache-Control': 'no-cache' });
     res.send(index);
-  });
-  return router;
+  };
 }
