@@ -7,9 +7,11 @@
  *   3. time to backtest 10,000 stored claims (SQLite)                              (goal < 30 s)
  *   4. start-up: `cpor --version` (the compiled build) vs `node -e 0`, and vs the sources
  *      through tsx as bin/cpor.mjs ran them before the build                      (goal < 50% of tsx)
+ *   5. the dashboard: its JS and CSS (gzip); My claims usable for a partner with 10,000 claims
+ *      (chromium, `cpor serve` on SQLite) beside the API call it makes                (bench/dashboard.ts)
  *
  * Options: BENCH_SECONDS (per HTTP/in-process round, default 4), BENCH_CLAIMS (default 10000),
- * BENCH_ROUNDS (start-up runs of each command, default 7), BENCH_ONLY=http|engine|backtest|startup
+ * BENCH_ROUNDS (start-up runs of each command, default 7), BENCH_ONLY=http|engine|backtest|startup|dashboard
  * (or the section as an argument: `npm run bench -- startup`).
  */
 import { spawnSync } from 'node:child_process';
@@ -39,6 +41,7 @@ import { loadPolicyFile } from '../src/rules/load-policy';
 import type { Condition, Policy } from '../src/rules/policy-types';
 import { createSequentialIds, createVirtualClock } from '../src/simulate/run-scenario';
 import { BUNDLED_POLICY_DIR } from '../src/simulate/policy-files';
+import { benchDashboard } from './dashboard';
 import { loadInWorker } from './load';
 // @ts-expect-error: plain JavaScript module without type declarations
 import { distIsCurrent } from '../scripts/dist-state.mjs';
@@ -305,4 +308,17 @@ if (!ONLY || ONLY === 'http') await benchHttp(policy);
 if (!ONLY || ONLY === 'engine') await benchEngine(policy);
 if (!ONLY || ONLY === 'backtest') await benchBacktest(policy);
 if (!ONLY) await benchStartup();
+if (!ONLY || ONLY === 'dashboard') {
+  const dataDir = mkdtempSync(join(tmpdir(), 'cpor-bench-web-'));
+  await benchDashboard(
+    async (dir) => {
+      const { knex } = await seedClaims(policy, CLAIMS, dir);
+      await knex.destroy();
+      return CLAIMS;
+    },
+    dataDir,
+    PARTNER.partnerId,
+  );
+  rmSync(dataDir, { recursive: true, force: true });
+}
 process.exit(0);

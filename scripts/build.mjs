@@ -13,7 +13,11 @@
 // dist/ is flat (entries and shared chunks side by side), so a module that finds files
 // relative to itself sees the same parent folder from dist/ as from src/'s first level.
 // dist/.built is written last: bin/cpor.mjs runs dist/ only when it is newer than every source.
-import { readdirSync, rmSync, writeFileSync } from 'node:fs';
+//
+// The dashboard (web/, preact + TypeScript) is bundled for browsers into dist/web: one script
+// and one stylesheet named by their content hash (cached for good by the service), and an
+// index.html that names them (served for every client route by src/http/static-app.ts).
+import { mkdirSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
 import { basename } from 'node:path';
 import { fileURLToPath } from 'node:url';
 
@@ -47,9 +51,58 @@ const result = await esbuild.build({
   logLevel: 'warning',
   metafile: true,
 });
+const web = await buildWeb();
 // Chunks of earlier builds (their names are content hashes) go.
-const current = new Set(Object.keys(result.metafile.outputs).map((file) => basename(file)));
+const current = new Set([...Object.keys(result.metafile.outputs).map((file) => basename(file)), 'web']);
 for (const file of readdirSync(outdir)) if (!current.has(file)) rmSync(`${outdir}/${file}`, { force: true });
 writeFileSync(`${outdir}/.built`, `${new Date().toISOString()}\n`);
 const files = Object.keys(result.metafile.outputs).filter((file) => file.endsWith('.js')).length;
-console.error(`build: dist/ (${files} files) in ${Math.round(performance.now() - started)} ms`);
+console.error(`build: dist/ (${files} files; dashboard ${web.join(', ')}) in ${Math.round(performance.now() - started)} ms`);
+
+/** Bundles web/src/main.tsx (and the CSS it imports) into dist/web; returns the asset names. */
+async function buildWeb() {
+  const webdir = `${outdir}/web`;
+  rmSync(webdir, { recursive: true, force: true });
+  mkdirSync(`${webdir}/assets`, { recursive: true });
+  const built = await esbuild.build({
+    absWorkingDir: root,
+    entryPoints: { app: 'web/src/main.tsx' },
+    outdir: `${webdir}/assets`,
+    bundle: true,
+    format: 'esm',
+    platform: 'browser',
+    target: ['chrome110', 'firefox110', 'safari16'],
+    jsx: 'automatic',
+    jsxImportSource: 'preact',
+    tsconfig: 'web/tsconfig.json',
+    minify: true,
+    sourcemap: 'linked',
+    entryNames: '[name]-[hash]',
+    assetNames: '[name]-[hash]',
+    logLevel: 'warning',
+    metafile: true,
+    define: { 'process.env.NODE_ENV': '"production"' },
+  });
+  const outputs = Object.keys(built.metafile.outputs).map((file) => basename(file));
+  const script = outputs.find((file) => file.endsWith('.js'));
+  const style = outputs.find((file) => file.endsWith('.css'));
+  // No inline script or style: the page's Content-Security-Policy allows only files from this origin.
+  writeFileSync(
+    `${webdir}/index.html`,
+    `<!doctype html>
+<html lang="en">
+<head>
+<meta charset="utf-8">
+<meta name="viewport" content="width=device-width, initial-scale=1">
+<title>CPOR claims</title>
+${style ? `<link rel="stylesheet" href="/assets/${style}">\n` : ''}<script type="module" src="/assets/${script}"></script>
+</head>
+<body>
+<div id="app"></div>
+<noscript>The claims dashboard needs JavaScript.</noscript>
+</body>
+</html>
+`,
+  );
+  return [script, style].filter(Boolean);
+}

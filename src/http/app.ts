@@ -31,6 +31,7 @@ import { reportRoutes } from './report-routes';
 import { mountRoutes, type RouteSpec } from './route-spec';
 import { securityHeaders } from './security-headers';
 import { simulateRoutes } from './simulate-routes';
+import { staticApp } from './static-app';
 
 /** What the dashboard's routes add: sign-in settings, the change feed. */
 export interface DashboardDeps {
@@ -109,6 +110,7 @@ export function createApp(deps: AppDeps): express.Express {
   app.set('query parser', 'simple');
   app.use(securityHeaders, metrics.middleware);
   mountRoutes(app, routes);
+  app.use(staticApp({ logger: deps.logger, connectOrigins: deps.auth?.oidc ? [new URL(deps.auth.oidc.issuer).origin] : [] }));
   app.use(routeNotFound(routes));
   app.use(problemHandler(deps.logger));
   return app;

@@ -1,6 +1,5 @@
 /** `GET /v1/policies/current`: the user-facing parts of the policy in effect, for forms and explanations (any signed-in role). */
 import { ACTIVITIES, BUSINESS_APPLICATIONS, STATE_IDS, WORKLOADS } from '../domain/claim-types';
-import { authenticate } from './auth';
 import { preferredLanguage, statusTextOf, type Language } from './claim-outlook';
 import type { HttpContext } from './context';
 import type { RouteSpec } from './route-spec';
@@ -99,13 +98,13 @@ export function policyCurrentRoutes(ctx: HttpContext): RouteSpec[] {
       path: '/v1/policies/current',
       operationId: 'getCurrentPolicy',
       summary: 'The policy in effect, as people see it: roles, status texts, activities, products, reasons, deficiency codes, dispute fields',
-      description: 'Any signed-in role. Texts in the language of Accept-Language (en or de; default en).',
+      description:
+        'No sign-in needed (the dashboard\'s sign-in page lists the roles from it; nothing here is per user). Texts in the language of Accept-Language (en or de; default en).',
       tag: 'policy',
-      auth: true,
+      auth: false,
       responses: { 200: { description: 'The user-facing parts of the policy in effect', content: { 'application/json': currentPolicySchema } } },
-      problems: [401],
+      problems: [],
       handlers: [
-        authenticate(deps.authenticator),
         (req, res) => {
           const { policy } = deps.service.policy;
           const language = preferredLanguage(req.get('accept-language'));

@@ -260,8 +260,8 @@ describe('openapi.json', () => {
     expect(doc.components.securitySchemes).toEqual({ bearerAuth: expect.objectContaining({ type: 'http', scheme: 'bearer', bearerFormat: 'JWT' }) });
     for (const [path, ops] of Object.entries(doc.paths)) {
       for (const op of Object.values(ops)) {
-        // /v1/auth/* tell a client how to sign in: they need no token.
-        if (path.startsWith('/v1/') && !path.startsWith('/v1/auth/')) {
+        // /v1/auth/* tell a client how to sign in, and the sign-in page lists the policy's roles: they need no token.
+        if (path.startsWith('/v1/') && !path.startsWith('/v1/auth/') && path !== '/v1/policies/current') {
           expect(op.security, path).toBeUndefined();
           expect(op.responses['401'], path).toEqual({ $ref: '#/components/responses/Problem401' });
         } else expect(op.security, path).toEqual([]);
@@ -295,7 +295,7 @@ describe('openapi.json', () => {
     expect(doc.components.responses!.Problem503).toMatchObject({ headers: { 'Retry-After': expect.any(Object) } });
     for (const [path, ops] of Object.entries(doc.paths)) {
       for (const op of Object.values(ops)) {
-        if (path.startsWith('/v1/') && !path.startsWith('/v1/auth/')) expect(op.responses['503'], path).toEqual({ $ref: '#/components/responses/Problem503' });
+        if (path.startsWith('/v1/') && !path.startsWith('/v1/auth/') && path !== '/v1/policies/current') expect(op.responses['503'], path).toEqual({ $ref: '#/components/responses/Problem503' });
         if (path.includes('{')) expect(op.responses['400'], path).toEqual({ $ref: '#/components/responses/Problem400' });
       }
     }

@@ -1,0 +1,61 @@
+/**
+ * The dashboard (web/, built into dist/web by scripts/build.mjs) on the API's origin: its
+ * content-hashed assets under /assets (cached for good), and index.html for every other GET a
+ * browser navigates to (the app's client routes: /claims/…, /queues, /signin), so a reload or
+ * a shared link opens the right view. API paths never reach it (the routes are mounted first;
+ * an unknown /v1 path stays a problem+json 404), nor does a request that does not accept HTML.
+ *
+ * The page gets its own Content-Security-Policy: scripts, styles and connections from this
+ * origin only (and the OpenID provider's origin, for the token exchange), PoE previews from
+ * blob: URLs the page makes; nothing inline, nothing remote, never framed.
+ */
+import { existsSync, readFileSync } from 'node:fs';
+import { fileURLToPath } from 'node:url';
+import express, { type RequestHandler } from 'express';
+import type { Logger } from 'pino';
+
+/** dist/web seen from dist/ (the build) and from src/http/ (the sources, tests). */
+const CANDIDATES = ['./web/', '../../dist/web/'].map((path) => fileURLToPath(new URL(path, import.meta.url)));
+const NOT_APP = /^\/(v1|openapi\.json|healthz|readyz|metrics)(\/|$)/;
+
+function pageCsp(connectOrigins: readonly string[] = []): string {
+  return [
+    "default-src 'none'",
+    "script-src 'self'",
+    "style-src 'self'",
+    "img-src 'self' blob: data:",
+    `connect-src 'self'${connectOrigins.map((o) => ` ${o}`).join('')}`,
+    'frame-src blob:',
+    "font-src 'self'",
+    "manifest-src 'self'",
+    "base-uri 'none'",
+    "form-action 'self'",
+    "frame-ancestors 'none'",
+  ].join('; ');
+}
+
+export function staticApp(options: { logger: Logger; dir?: string; connectOrigins?: readonly string[] }): RequestHandler {
+  const dir = options.dir ?? CANDIDATES.find((candidate) => existsSync(`${candidate}index.html`));
+  if (!dir) {
+    options.logger.warn('the dashboard is not built (no dist/web/index.html): run `npm run build`');
+    return (_req, _res, next) => next();
+  }
+  const csp = pageCsp(options.connectOrigins);
+  const index = readFileSync(`${dir}/index.html`);
+  const assets = express.static(dir, {
+    index: false,
+    fallthrough: true,
+    immutable: true,
+    maxAge: '365d',
+    setHeaders: (res) => res.set({ 'Content-Security-Policy': csp, 'Cache-Control': 'public, max-age=31536000, immutable' }),
+  });
+  // One middleware, no routes: the API's route list (and its 404/405 answers) stays the API's.
+  return (req, res, next) => {
+    if (req.method !== 'GET' && req.method !== 'HEAD') return next();
+    if (req.path.startsWith('/assets/')) return assets(req, res, next);
+    // Browsers navigating ask for text/html by name; API clients (curl's */*) get the API's 404.
+    if (NOT_APP.test(req.path) || !(req.get('accept') ?? '').includes('text/html')) return next();
+    res.set({ 'Content-Security-Policy': csp, 'Content-Type': 'text/html; charset=utf-8', 'Cache-Control': 'no-cache' });
+    res.send(index);
+  };
+}

@@ -1,0 +1,104 @@
+/** Form pieces shared by the new-claim and edit forms: a labelled input with its API error, product choices. */
+import type { PolicyView, Product } from '../api/contract';
+import { t } from '../i18n/i18n';
+
+const idOf = (path: string) => `f-${path.replace(/[^a-zA-Z0-9]+/g, '-')}`;
+
+/** The API's message for `path` or for anything under it ($.products[0].workload under $.products). */
+function errorAt(errors: Map<string, string>, path: string): string | undefined {
+  if (errors.has(path)) return errors.get(path);
+  for (const [p, message] of errors) if (p.startsWith(`${path}.`) || p.startsWith(`${path}[`)) return message;
+  return undefined;
+}
+
+export function Field(props: {
+  label: string;
+  path: string;
+  value: string;
+  onInput: (value: string) => void;
+  errors: Map<string, string>;
+  type?: 'text' | 'email';
+  required?: boolean;
+  autoComplete?: string;
+}) {
+  const id = idOf(props.path);
+  const error = errorAt(props.errors, props.path);
+  return (
+    <div class={`field${error ? ' field-error' : ''}`}>
+      <label for={id}>{props.label}</label>
+      <input
+        id={id}
+        name={props.path}
+        type={(props.type ?? 'text') as 'text'}
+        value={props.value}
+        required={props.required}
+        autoComplete={props.autoComplete}
+        aria-invalid={error ? 'true' : undefined}
+        aria-describedby={error ? `${id}-error` : undefined}
+        onInput={(e) => props.onInput((e.currentTarget as HTMLInputElement).value)}
+      />
+      {error && (
+        <p id={`${id}-error`} class="error-text">
+          {error}
+        </p>
+      )}
+    </div>
+  );
+}
+
+/** The API's message for `path` itself, or (`under`) for anything under it that has no field of its own. */
+export function FieldError({ errors, path, under = false }: { errors: Map<string, string>; path: string; under?: boolean }) {
+  const error = under ? errorAt(errors, path) : errors.get(path);
+  return error ? (
+    <p id={`${idOf(path)}-error`} class="error-text" role="alert">
+      {error}
+    </p>
+  ) : null;
+}
+
+/** Products as the policy offers them: Microsoft 365 workloads as checkboxes, Business Applications with a subscription. */
+export function ProductPicker({ policy, value, onChange, errors }: { policy: PolicyView; value: Product[]; onChange: (p: Product[]) => void; errors: Map<string, string> }) {
+  const has = (code: string) => value.some((p) => (p as { workload?: string }).workload === code || (p as { product?: string }).product === code);
+  const toggle = (line: string, code: string, kind: 'workload' | 'product') => {
+    if (has(code)) onChange(value.filter((p) => (p as Record<string, unknown>)[kind] !== code));
+    else onChange([...value, (kind === 'workload' ? { line, workload: code } : { line, product: code, subscriptionId: '' }) as Product]);
+  };
+  const setSubscription = (code: string, subscriptionId: string) =>
+    onChange(value.map((p) => ((p as { product?: string }).product === code ? ({ ...p, subscriptionId } as Product) : p)));
+  return (
+    <fieldset class="products" aria-describedby={errorAt(errors, '$.products') ? `${idOf('$.products')}-error` : undefined}>
+      <legend>{t('new.products')}</legend>
+      {policy.productLines.map((line) => (
+        <div key={line.line} class="product-line">
+          <h3 class="small-heading">{t(line.line === 'microsoft365' ? 'line.microsoft365' : 'line.businessApplications')}</h3>
+          <div class="checks">
+            {(line.workloads ?? []).map((code) => (
+              <label key={code} class="check">
+                <input type="checkbox" name={`product-${code}`} checked={has(code)} onChange={() => toggle(line.line, code, 'workload')} />
+                {code}
+              </label>
+            ))}
+            {(line.products ?? []).map((code) => (
+              <span key={code} class="check-with-input">
+                <label class="check">
+                  <input type="checkbox" name={`product-${code}`} checked={has(code)} onChange={() => toggle(line.line, code, 'product')} />
+                  {code}
+                </label>
+                {has(code) && (
+                  <label class="inline">
+                    {t('new.subscriptionId')}
+                    <input
+                      value={(value.find((p) => (p as { product?: string }).product === code) as { subscriptionId?: string } | undefined)?.subscriptionId ?? ''}
+                      onInput={(e) => setSubscription(code, (e.currentTarget as HTMLInputElement).value)}
+                    />
+                  </label>
+                )}
+              </span>
+            ))}
+          </div>
+        </div>
+      ))}
+      <FieldError errors={errors} path="$.products" under />
+    </fieldset>
+  );
+}
