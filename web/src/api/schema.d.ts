@@ -499,16 +499,16 @@ export interface components {
             deadlines: {
                 /** @description Running with at most a fifth of its duration left (at least one day). */
                 atRisk: boolean;
-                /** @description Business days after today up to the due date, in the policy's time zone and calendar; 0 when closed. */
+                /** @description Business days after today up to the due date, in the policy's time zone and calendar (paused: as if it resumed now); 0 when closed. */
                 businessDaysLeft: number;
                 /**
                  * Format: date
-                 * @description Local due date: the last whole day (paused: if the clock resumed now).
+                 * @description Local due date: the last whole day (a paused clock moves it later when it resumes).
                  */
                 due: string;
                 /**
                  * Format: date-time
-                 * @description Instant it falls due: 00:00 local time after the due date (paused: if the clock resumed now).
+                 * @description Instant it falls due: 00:00 local time after the due date.
                  */
                 dueAt: string;
                 /** @description Whole hours until the due instant; 0 when closed or past. */
@@ -743,16 +743,16 @@ export interface components {
                 deadlines: {
                     /** @description Running with at most a fifth of its duration left (at least one day). */
                     atRisk: boolean;
-                    /** @description Business days after today up to the due date, in the policy's time zone and calendar; 0 when closed. */
+                    /** @description Business days after today up to the due date, in the policy's time zone and calendar (paused: as if it resumed now); 0 when closed. */
                     businessDaysLeft: number;
                     /**
                      * Format: date
-                     * @description Local due date: the last whole day (paused: if the clock resumed now).
+                     * @description Local due date: the last whole day (a paused clock moves it later when it resumes).
                      */
                     due: string;
                     /**
                      * Format: date-time
-                     * @description Instant it falls due: 00:00 local time after the due date (paused: if the clock resumed now).
+                     * @description Instant it falls due: 00:00 local time after the due date.
                      */
                     dueAt: string;
                     /** @description Whole hours until the due instant; 0 when closed or past. */
@@ -2265,12 +2265,13 @@ export interface operations {
                      * @description `nextBusinessDay`: 09:00 of the next business day (policy calendar); `nextDeadline`: the instant the earliest running deadline falls due.
                      * @enum {unknown}
                      */
-                    advance?: "nextBusinessDay" | "nextDeadline";
+                    advance: "nextBusinessDay" | "nextDeadline";
+                } | {
                     /**
                      * Format: date-time
                      * @description An instant later than the clock.
                      */
-                    to?: string;
+                    to: string;
                 };
             };
         };
