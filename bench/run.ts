@@ -9,9 +9,11 @@
  *      through tsx as bin/cpor.mjs ran them before the build                      (goal < 50% of tsx)
  *   5. the dashboard: its JS and CSS (gzip); My claims usable for a partner with 10,000 claims
  *      (chromium, `cpor serve` on SQLite) beside the API call it makes                (bench/dashboard.ts)
+ *   6. scale-out: creations and actions per second through real `cpor serve` processes, one and
+ *      two instances on PostgreSQL and one on SQLite (bench/scale-out.ts)
  *
  * Options: BENCH_SECONDS (per HTTP/in-process round, default 4), BENCH_CLAIMS (default 10000),
- * BENCH_ROUNDS (start-up runs of each command, default 7), BENCH_ONLY=http|engine|backtest|startup|dashboard
+ * BENCH_ROUNDS (start-up runs of each command, default 7), BENCH_ONLY=http|engine|backtest|startup|dashboard|scale
  * (or the section as an argument: `npm run bench -- startup`).
  */
 import { spawnSync } from 'node:child_process';
@@ -43,6 +45,7 @@ import { createSequentialIds, createVirtualClock } from '../src/simulate/run-sce
 import { BUNDLED_POLICY_DIR } from '../src/simulate/policy-files';
 import { benchDashboard } from './dashboard';
 import { loadInWorker } from './load';
+import { benchScaleOut } from './scale-out';
 // @ts-expect-error: plain JavaScript module without type declarations
 import { distIsCurrent } from '../scripts/dist-state.mjs';
 
@@ -303,6 +306,10 @@ if (ONLY === 'startup') {
   await benchStartup();
   process.exit(0);
 }
+if (ONLY === 'scale') {
+  await benchScaleOut(5);
+  process.exit(0);
+}
 const policy = await bundled();
 if (!ONLY || ONLY === 'http') await benchHttp(policy);
 if (!ONLY || ONLY === 'engine') await benchEngine(policy);
@@ -321,4 +328,5 @@ if (!ONLY || ONLY === 'dashboard') {
   );
   rmSync(dataDir, { recursive: true, force: true });
 }
+if (!ONLY) await benchScaleOut(5);
 process.exit(0);

@@ -28,6 +28,7 @@ export interface Config {
   poeUploadTimeoutMs: number;
   backtestMaxClaims: number;
   idempotencyTtlHours: number;
+  idempotencyLeaseSeconds: number;
   logLevel: LogLevel;
   shutdownTimeoutMs: number;
   /** server.requestTimeout: a whole request (headers and body) must arrive within it. */
@@ -65,6 +66,7 @@ export const INTEGER_SETTINGS = {
   poeUploadTimeoutMs: { env: 'POE_UPLOAD_TIMEOUT_MS', default: 300_000, min: 1000, max: 24 * 3_600_000 },
   backtestMaxClaims: { env: 'BACKTEST_MAX_CLAIMS', default: 50_000, min: 1, max: 10_000_000 },
   idempotencyTtlHours: { env: 'IDEMPOTENCY_TTL_HOURS', default: 24, min: 1, max: 24 * 365 },
+  idempotencyLeaseSeconds: { env: 'IDEMPOTENCY_LEASE_SECONDS', default: 30, min: 1, max: 3_600 },
   shutdownTimeoutMs: { env: 'SHUTDOWN_TIMEOUT_MS', default: 10_000, min: 0, max: 600_000 },
   requestTimeoutMs: { env: 'REQUEST_TIMEOUT_MS', default: 120_000, min: 1_000, max: 3_600_000 },
   headersTimeoutMs: { env: 'HEADERS_TIMEOUT_MS', default: 20_000, min: 500, max: 3_600_000 },
@@ -159,6 +161,7 @@ export function loadConfig(env: NodeJS.ProcessEnv, defaults: { policyPath: strin
     poeUploadTimeoutMs: integer('poeUploadTimeoutMs'),
     backtestMaxClaims: integer('backtestMaxClaims'),
     idempotencyTtlHours: integer('idempotencyTtlHours'),
+    idempotencyLeaseSeconds: integer('idempotencyLeaseSeconds'),
     logLevel,
     shutdownTimeoutMs: integer('shutdownTimeoutMs'),
     requestTimeoutMs: integer('requestTimeoutMs'),
