@@ -12,6 +12,7 @@ import * as initial from '../../migrations/20261124_001_initial';
 import * as decisionsConflicts from '../../migrations/20261124_002_decisions_conflicts';
 import * as tenantKeys from '../../migrations/20261130_003_tenant_keys';
 import * as decisionAuthors from '../../migrations/20261130_004_decision_authors';
+import * as workSharing from '../../migrations/20261130_006_work_sharing';
 import { ImmediateSqliteClient, SQLITE_BUSY_TIMEOUT_MS } from './immediate-sqlite-client';
 
 export interface DatabaseConfig {
@@ -34,6 +35,7 @@ const MIGRATIONS: ReadonlyArray<readonly [name: string, migration: Migration]> =
   ['20261124_002_decisions_conflicts', decisionsConflicts],
   ['20261130_003_tenant_keys', tenantKeys],
   ['20261130_004_decision_authors', decisionAuthors],
+  ['20261130_006_work_sharing', workSharing],
 ];
 
 /** A knex migration source over the statically imported migrations. */
