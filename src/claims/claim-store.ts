@@ -14,6 +14,13 @@ export interface ClaimStoreTx {
   appendOutbox(messages: readonly OutboxMessage[]): Promise<void>;
   /** Decision-log records of this change (transitions, refusals), written with it. */
   appendDecisions(records: readonly DecisionRecord[]): Promise<void>;
+  /**
+   * Takes the claim whose deadline falls due first (at or before `until`; then by creation)
+   * that no other transaction holds, and holds it until this one ends; `skip` names claims not
+   * to take. Another instance's scheduler takes the next one instead of waiting (PostgreSQL:
+   * `FOR UPDATE SKIP LOCKED`); undefined when none is left.
+   */
+  takeDueClaim(until: string, skip: ReadonlySet<string>): Promise<ClaimRecord | undefined>;
 }
 
 /** Keyset position: claims are listed by (createdAt, id). */
@@ -80,7 +87,16 @@ export interface ClaimStore {
   allClaimIds(): Promise<string[]>;
   /** Outbox messages due for a delivery attempt at `now`, oldest first. */
   pendingOutbox(now: string, limit: number): Promise<OutboxRecord[]>;
-  /** Records the outcome of a delivery attempt. */
+  /**
+   * Takes up to `limit` messages due at `now` for delivery, oldest first, and leases them
+   * until `leaseUntil`: until then no other caller (instance) takes them, nor any message of
+   * their claims, so a claim's messages go out one at a time. A lease lapses when its holder
+   * dies; its messages are then taken again.
+   */
+  leaseOutbox(now: string, leaseUntil: string, limit: number): Promise<OutboxRecord[]>;
+  /** Gives back leased messages not attempted (the lease `leaseUntil` is still theirs): they are due again at once. */
+  releaseOutbox(ids: readonly string[], leaseUntil: string): Promise<void>;
+  /** Records the outcome of a delivery attempt, which ends the message's lease. */
   updateOutbox(
     id: string,
     update: Pick<OutboxRecord, 'status' | 'attempts' | 'nextAttemptAt' | 'lastError' | 'deliveredAt'>,
