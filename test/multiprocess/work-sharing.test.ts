@@ -9,16 +9,11 @@ import type { AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
 import type { Knex } from 'knex';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { createClaimService } from '../../src/claims/claim-service';
-import type { ClaimRecord } from '../../src/claims/claim-record';
-import { createMemoryClaimStore } from '../../src/claims/memory-claim-store';
 import { createDatabase } from '../../src/db/database';
-import { createKnexClaimStore } from '../../src/db/knex-claim-store';
 import type { CompiledPolicy } from '../../src/policies/compiled-policy';
-import { createVirtualClock } from '../../src/simulate/run-scenario';
 import { compiledBundledPolicy } from '../support/bundled-policy';
 import { documentedRequest } from '../support/documented-requests';
-import { claimIn, type ClaimStatus } from '../support/factories';
+import { storeClaimsAtOnce } from '../support/seed-claims';
 import { startServiceProcesses, type ServiceProcesses } from '../support/service-processes';
 
 const WEBHOOK_SECRET = 'whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw';
@@ -58,26 +53,6 @@ afterAll(async () => {
   await new Promise((resolve) => receiver?.close(resolve));
 });
 
-/**
- * `count` claims brought to `status` in March 2026 (so their deadlines and messages are long
- * due), then written to the services' database in one transaction, with their history and outbox.
- */
-async function storeAtOnce(count: number, status: ClaimStatus): Promise<ClaimRecord[]> {
-  const memory = createMemoryClaimStore();
-  const service = createClaimService({ store: memory, policy, clock: createVirtualClock(new Date('2026-03-02T17:00:00.000Z')) });
-  const claims: ClaimRecord[] = [];
-  for (let i = 0; i < count; i++) claims.push(await claimIn(service, status));
-  const outbox = await memory.listOutbox({ limit: 10 * count });
-  await createKnexClaimStore(knex).transaction(async (tx) => {
-    for (const claim of claims) {
-      await tx.insertClaim(claim);
-      await tx.appendHistory(await memory.listHistory(claim.id));
-    }
-    await tx.appendOutbox(outbox.map(({ id, claimId, type, at, audience, payload }) => ({ id, claimId, type, at, audience, payload })));
-  });
-  return claims;
-}
-
 /** Polls until `done` holds, at most `ms`. */
 async function eventually(done: () => Promise<boolean>, ms: number): Promise<void> {
   const giveUpAt = Date.now() + ms;
@@ -100,7 +75,7 @@ async function counter(i: number, name: string, label = ''): Promise<number> {
 describe('two cpor serve processes sharing the background work', () => {
   it('500 deadlines due at once fire exactly once, and both instances take part', async () => {
     // Submitted claims: reviewStart and decisionTarget each, so 250 claims hold 500 due deadlines.
-    const claims = await storeAtOnce(250, 'submitted');
+    const claims = await storeClaimsAtOnce(knex, policy, 250, 'submitted');
     const ids = claims.map((c) => c.id);
     const firings = () =>
       knex('claim_history').whereIn('claim_id', ids).where('actor_role', 'system').select('claim_id', 'event') as Promise<
@@ -123,7 +98,7 @@ describe('two cpor serve processes sharing the background work', () => {
 
   it('each outbox message is POSTed once to the receiver when nothing fails', async () => {
     const before = (await counter(0, 'cpor_webhook_deliveries_total', 'delivered')) + (await counter(1, 'cpor_webhook_deliveries_total', 'delivered'));
-    const claims = await storeAtOnce(200, 'rejected');
+    const claims = await storeClaimsAtOnce(knex, policy, 200, 'rejected');
     const messages = (await knex('outbox').whereIn('claim_id', claims.map((c) => c.id)).select('id')) as Array<{ id: string }>;
     expect(messages).toHaveLength(200);
     const delivered = async () => Number((await knex('outbox').whereIn('id', messages.map((m) => m.id)).where('status', 'delivered').count({ n: '*' }))[0]!.n);

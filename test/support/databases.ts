@@ -166,6 +166,9 @@ export const DATABASES: readonly DatabaseFixture[] = [memoryDatabase, sqliteData
 // suite and runs once after all of its describe blocks: several describe.each blocks
 // in one file share one PostgreSQL cluster. (Test files are isolated: each imports
 // this module afresh.)
-afterAll(async () => {
-  for (const fixture of DATABASES) await fixture.stop();
-}, 60_000);
+// Outside vitest (a bench importing the multi-process harness) there is no suite to belong to.
+if (process.env.VITEST) {
+  afterAll(async () => {
+    for (const fixture of DATABASES) await fixture.stop();
+  }, 60_000);
+}

@@ -1,17 +1,23 @@
 /**
- * Many stored claims fast, for list-depth tests and benchmarks: rows of `claims` written
- * straight through knex (no history or projections), each a copy of one real claim record
- * with its own id, creation instant, status, partner and tenant. Lists read only `claims`,
- * so these are what a list sees; nothing else should read them.
+ * Many stored claims fast, for list-depth and multi-process tests and benchmarks.
+ *
+ * `seedClaims`: rows of `claims` written straight through knex (no history or projections),
+ * each a copy of one real claim record with its own id, creation instant, status, partner and
+ * tenant. Lists read only `claims`, so these are what a list sees; nothing else should read them.
+ *
+ * `storeClaimsAtOnce`: whole claims (history, projections, outbox) built through the claim
+ * service in March 2026, written in one transaction, so their deadlines and messages all become
+ * due for a running service at the same instant.
  */
 import type { Knex } from 'knex';
 import { createClaimService } from '../../src/claims/claim-service';
 import type { ClaimRecord } from '../../src/claims/claim-record';
 import { createMemoryClaimStore } from '../../src/claims/memory-claim-store';
 import type { Status } from '../../src/domain/claim-types';
+import { createKnexClaimStore } from '../../src/db/knex-claim-store';
 import type { CompiledPolicy } from '../../src/policies/compiled-policy';
 import { createSequentialIds, createVirtualClock } from '../../src/simulate/run-scenario';
-import { claimFields, partnerOf } from './factories';
+import { claimFields, claimIn, partnerOf, type ClaimStatus } from './factories';
 
 const SEED_STATUSES: readonly Status[] = ['editing', 'submitted', 'underReview', 'rejected'];
 export const SEED_PARTNERS = ['4500001', '4500002', '4500003'] as const;
@@ -82,4 +88,24 @@ export async function seedClaims(knex: Knex, policy: CompiledPolicy, count: numb
   }
   // Fresh statistics, as a database that grew to this size has: the planner judges by them.
   await knex.raw(isPostgres(knex) ? 'ANALYZE claims' : 'ANALYZE');
+}
+
+/**
+ * `count` claims brought to `status` in March 2026 (so their deadlines and messages are long
+ * due), then written to the database in one transaction, with their history and outbox.
+ */
+export async function storeClaimsAtOnce(knex: Knex, policy: CompiledPolicy, count: number, status: ClaimStatus): Promise<ClaimRecord[]> {
+  const memory = createMemoryClaimStore();
+  const service = createClaimService({ store: memory, policy, clock: createVirtualClock(new Date('2026-03-02T17:00:00.000Z')) });
+  const claims: ClaimRecord[] = [];
+  for (let i = 0; i < count; i++) claims.push(await claimIn(service, status));
+  const outbox = await memory.listOutbox({ limit: 10 * count });
+  await createKnexClaimStore(knex).transaction(async (tx) => {
+    for (const claim of claims) {
+      await tx.insertClaim(claim);
+      await tx.appendHistory(await memory.listHistory(claim.id));
+    }
+    await tx.appendOutbox(outbox.map(({ id, claimId, type, at, audience, payload }) => ({ id, claimId, type, at, audience, payload })));
+  });
+  return claims;
 }
