@@ -25,6 +25,7 @@ export interface Config {
   poeUploadTimeoutMs: number;
   backtestMaxClaims: number;
   idempotencyTtlHours: number;
+  idempotencyLeaseSeconds: number;
   logLevel: 'fatal' | 'error' | 'warn' | 'info' | 'debug' | 'trace' | 'silent';
   shutdownTimeoutMs: number;
   /** server.requestTimeout: a whole request (headers and body) must arrive within it. */
@@ -113,6 +114,7 @@ export function loadConfig(env: NodeJS.ProcessEnv, defaults: { policyPath: strin
     poeUploadTimeoutMs: integer('POE_UPLOAD_TIMEOUT_MS', 300_000, 1000, 24 * 3_600_000),
     backtestMaxClaims: integer('BACKTEST_MAX_CLAIMS', 50_000, 1, 10_000_000),
     idempotencyTtlHours: integer('IDEMPOTENCY_TTL_HOURS', 24, 1, 24 * 365),
+    idempotencyLeaseSeconds: integer('IDEMPOTENCY_LEASE_SECONDS', 30, 1, 3_600),
     logLevel,
     shutdownTimeoutMs: integer('SHUTDOWN_TIMEOUT_MS', 10_000, 0, 600_000),
     requestTimeoutMs: integer('REQUEST_TIMEOUT_MS', 120_000, 1_000, 3_600_000),

@@ -83,7 +83,7 @@ export async function startService(
   const work = createWorkMetrics(metrics);
   let lastSchedulerError: string | null = null;
 
-  const idempotency = createKnexIdempotencyStore(knex);
+  const idempotency = createKnexIdempotencyStore(knex, { leaseSeconds: config.idempotencyLeaseSeconds });
   const HOUR_MS = 3_600_000;
   let lastPurge = 0;
 

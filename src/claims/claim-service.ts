@@ -46,6 +46,8 @@ export interface ActOptions {
   refs?: HistoryRefs;
   /** Facts of an uploaded PoE file. */
   file?: EventMeta['file'];
+  /** Runs in the change's transaction once it is written (the API stores its answer there); a throw undoes the change. */
+  withChange?: (result: ActResult, tx: ClaimStoreTx) => Promise<void>;
 }
 
 export interface ActResult {
@@ -138,6 +140,7 @@ export function createClaimService(options: ClaimServiceOptions) {
         await tx.insertClaim(claim);
         await tx.appendHistory([applied.entry]);
         await tx.appendDecisions([applied.decision]);
+        await options.withChange?.({ claim, entries: [applied.entry] }, tx);
       });
       return { claim, entries: [applied.entry] };
     },
@@ -180,6 +183,7 @@ export function createClaimService(options: ClaimServiceOptions) {
         }
         const entries = [...fired.entries, applied.entry];
         const saved = await save(tx, stored, applied.record, entries, decisions);
+        await options.withChange?.({ claim: saved, entries }, tx);
         return { claim: saved, entries };
       });
       if (outcome.refusal) throw refusalError(outcome.refusal);

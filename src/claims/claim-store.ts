@@ -1,5 +1,6 @@
 /** What the claim service needs from storage. The knex stores and the in-memory one implement it. */
 import type { StateId, Status } from '../domain/claim-types';
+import type { KeptReply } from '../idempotency/idempotency-store';
 import type { ClaimRecord, HistoryEntry } from './claim-record';
 import type { DecisionKind, DecisionRecord } from './decision-digest';
 import type { OutboxMessage } from './outbox-message';
@@ -14,6 +15,11 @@ export interface ClaimStoreTx {
   appendOutbox(messages: readonly OutboxMessage[]): Promise<void>;
   /** Decision-log records of this change (transitions, refusals), written with it. */
   appendDecisions(records: readonly DecisionRecord[]): Promise<void>;
+  /**
+   * Stores the answer to the request's Idempotency-Key with the change (throws if its lease
+   * was lost). Stores without it (memory) keep answers after the commit instead.
+   */
+  keepReply?(reply: KeptReply): Promise<void>;
   /**
    * Takes the claim whose deadline falls due first (at or before `until`; then by creation)
    * that no other transaction holds, and holds it until this one ends; `skip` names claims not

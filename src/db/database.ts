@@ -12,6 +12,7 @@ import * as initial from '../../migrations/20261124_001_initial';
 import * as decisionsConflicts from '../../migrations/20261124_002_decisions_conflicts';
 import * as tenantKeys from '../../migrations/20261130_003_tenant_keys';
 import * as decisionAuthors from '../../migrations/20261130_004_decision_authors';
+import * as idempotencyLeases from '../../migrations/20261130_005_idempotency_leases';
 import * as workSharing from '../../migrations/20261130_006_work_sharing';
 import { ImmediateSqliteClient, SQLITE_BUSY_TIMEOUT_MS } from './immediate-sqlite-client';
 
@@ -35,6 +36,7 @@ const MIGRATIONS: ReadonlyArray<readonly [name: string, migration: Migration]> =
   ['20261124_002_decisions_conflicts', decisionsConflicts],
   ['20261130_003_tenant_keys', tenantKeys],
   ['20261130_004_decision_authors', decisionAuthors],
+  ['20261130_005_idempotency_leases', idempotencyLeases],
   ['20261130_006_work_sharing', workSharing],
 ];
 
@@ -102,30 +104,90 @@ function createSqliteDatabase(filename: string): Knex {
 }
 
 /**
- * Applies every pending migration; returns the names applied. Instances starting
- * together take turns: one that finds the migrations locked waits for the other, and
- * one that loses the race to create knex's bookkeeping tables tries again (a failed
- * migration is rolled back, so trying it again is harmless; it fails the same way).
+ * Applies every pending migration; returns the names applied. Any number of instances may
+ * start at once: they take turns under a migration lock (PostgreSQL: an advisory lock of
+ * the schema, released by the server when its session ends, so a killed instance never
+ * leaves it held; SQLite: a write transaction). Inside it, knex's own lock table is set to
+ * its one unlocked row: whatever a killed process or a race to create it left there is
+ * stale, since nobody else can be migrating. Gives up after `lockWaitMs` waiting for the lock.
  */
 export async function migrateLatest(knex: Knex, lockWaitMs = 60_000): Promise<string[]> {
-  const giveUpAt = Date.now() + lockWaitMs;
-  for (let failures = 0; ; ) {
-    try {
-      const [, applied] = (await knex.migrate.latest({ migrationSource })) as [number, string[]];
-      return applied;
-    } catch (error) {
-      const locked = (error as Error).name === 'MigrationLocked';
-      if (!locked) failures++;
-      if (failures >= 3 || Date.now() >= giveUpAt) throw error;
-      await new Promise((resolve) => setTimeout(resolve, locked ? 200 : 50));
-    }
-  }
+  return underMigrationLock(knex, lockWaitMs, async () => {
+    const [, applied] = (await knex.migrate.latest({ migrationSource })) as [number, string[]];
+    return applied;
+  });
 }
 
 /** Undoes the most recent migration; returns the names undone. */
-export async function migrateDown(knex: Knex): Promise<string[]> {
-  const [, undone] = (await knex.migrate.down({ migrationSource })) as [number, string[]];
-  return undone;
+export async function migrateDown(knex: Knex, lockWaitMs = 60_000): Promise<string[]> {
+  return underMigrationLock(knex, lockWaitMs, async () => {
+    const [, undone] = (await knex.migrate.down({ migrationSource })) as [number, string[]];
+    return undone;
+  });
+}
+
+const KNEX_MIGRATIONS = 'knex_migrations';
+const KNEX_LOCK = 'knex_migrations_lock';
+/** First half of the advisory lock's key (the second: a hash of the schema's name). */
+const MIGRATION_LOCK_CLASS = 0x43504f52; // "CPOR"
+
+async function underMigrationLock<T>(knex: Knex, lockWaitMs: number, migrate: () => Promise<T>): Promise<T> {
+  if (knex.client.dialect !== 'postgresql') {
+    // SQLite: the write transaction (BEGIN IMMEDIATE) waits for any other writer, so only one
+    // process at a time repairs or creates knex's tables; knex migrates in a transaction too.
+    await knex.transaction((trx) => repairKnexLock(trx));
+    return migrate();
+  }
+  const connection = (await knex.client.acquireConnection()) as PgConnection;
+  try {
+    const key = [MIGRATION_LOCK_CLASS, 'hashtext(current_schema())'] as const;
+    const giveUpAt = Date.now() + lockWaitMs;
+    for (;;) {
+      const { rows } = await connection.query<{ locked: boolean }>(`select pg_try_advisory_lock(${key[0]}, ${key[1]}) as locked`);
+      if (rows[0]?.locked) break;
+      if (Date.now() >= giveUpAt) {
+        throw new Error(`migrations: another instance has been migrating this database for over ${lockWaitMs} ms; try again later`);
+      }
+      await new Promise((resolve) => setTimeout(resolve, 100));
+    }
+    try {
+      await knex.transaction((trx) => repairKnexLock(trx));
+      return await migrate();
+    } finally {
+      await connection.query(`select pg_advisory_unlock(${key[0]}, ${key[1]})`).catch(() => undefined);
+    }
+  } finally {
+    await knex.client.releaseConnection(connection);
+  }
+}
+
+interface PgConnection {
+  query<R>(sql: string): Promise<{ rows: R[] }>;
+}
+
+/**
+ * Creates knex's bookkeeping tables if they are missing (as knex would) and leaves its lock
+ * table with exactly one unlocked row. Run only under the migration lock.
+ */
+async function repairKnexLock(trx: Knex.Transaction): Promise<void> {
+  if (!(await trx.schema.hasTable(KNEX_MIGRATIONS))) {
+    await trx.schema.createTable(KNEX_MIGRATIONS, (t) => {
+      t.increments();
+      t.string('name');
+      t.integer('batch');
+      t.timestamp('migration_time');
+    });
+  }
+  if (!(await trx.schema.hasTable(KNEX_LOCK))) {
+    await trx.schema.createTable(KNEX_LOCK, (t) => {
+      t.increments('index').primary();
+      t.integer('is_locked');
+    });
+  }
+  const rows: Array<{ is_locked: number }> = await trx(KNEX_LOCK).select('is_locked');
+  if (rows.length === 1 && Number(rows[0]!.is_locked) === 0) return;
+  await trx(KNEX_LOCK).delete();
+  await trx(KNEX_LOCK).insert({ is_locked: 0 });
 }
 
 /** Names of migrations applied and pending. */

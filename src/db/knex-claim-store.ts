@@ -11,6 +11,7 @@ import type { ClaimRecord, HistoryEntry } from '../claims/claim-record';
 import type { ClaimStore, ClaimStoreTx } from '../claims/claim-store';
 import { ConflictError } from '../domain/errors';
 import { commentsOf } from './claim-comments';
+import { keepReplyIn } from './knex-idempotency-store';
 import {
   claimRow,
   commentRow,
@@ -120,6 +121,7 @@ async function readHistoryForAudit(db: Db, claimId: string): Promise<Array<{ ent
 
 export function createKnexClaimStore(knex: Knex): KnexClaimStore {
   const tx = (trx: Knex.Transaction): ClaimStoreTx => ({
+    keepReply: (reply) => keepReplyIn(trx, reply),
     async getClaim(id) {
       // FOR UPDATE serialises writers of one claim on PostgreSQL (the version check is the
       // guarantee; the lock saves the loser's work). SQLite compiles it away: its

@@ -1,64 +1,111 @@
 /**
- * Idempotency keys in the database, so every service instance sees them. `begin`
- * is race-safe: the insert either claims the key or conflicts on the primary key,
- * and then the stored row says what to do.
+ * Idempotency keys in the database, so every service instance sees them. `begin` is
+ * race-safe: the insert either claims the key or conflicts on the primary key, and then
+ * the stored row says what to do; a lapsed lease is taken over by a compare-and-set on its
+ * token, so of two retries exactly one wins. `keepReplyIn` stores an answer inside the
+ * transaction of the change it answers (the claim store's `keepReply`).
  */
+import { randomUUID } from 'node:crypto';
 import type { Knex } from 'knex';
-import type { IdempotencyBegin, IdempotencyStore } from '../idempotency/idempotency-store';
+import { ConflictError } from '../domain/errors';
+import {
+  DEFAULT_LEASE_SECONDS,
+  secondsLeft,
+  type IdempotencyBegin,
+  type IdempotencyStore,
+  type KeptReply,
+} from '../idempotency/idempotency-store';
 
 interface KeyRow {
   request_hash: string;
   response_status: number | null;
   response_headers: string | null;
   response_body: string | null;
+  lease_token: string | null;
+  lease_until: string | null;
 }
 
-export function createKnexIdempotencyStore(knex: Knex): IdempotencyStore {
+const TABLE = 'idempotency_keys';
+
+/** The update that stores `reply` if its token still holds the key; answers the rows changed (0 or 1). */
+function storeReply(db: Knex | Knex.Transaction, { scope, key, token, response }: KeptReply): Promise<number> {
+  return db(TABLE)
+    .where({ scope, key, lease_token: token })
+    .whereNull('response_status')
+    .update({
+      response_status: response.status,
+      response_headers: JSON.stringify(response.headers),
+      response_body: response.body,
+    });
+}
+
+/**
+ * Stores the answer to a key in `trx`, the transaction of the change it answers. Throws
+ * (rolling the change back) when the lease was lost: a retry took the key over after it
+ * lapsed, and that attempt, not this one, makes the change.
+ */
+export async function keepReplyIn(trx: Knex.Transaction, reply: KeptReply): Promise<void> {
+  if ((await storeReply(trx, reply)) === 0) {
+    throw new ConflictError(
+      'idempotencyKeyInFlight',
+      'This request took longer than its Idempotency-Key lease and a retry took the key over; that retry makes the change.',
+    );
+  }
+}
+
+export function createKnexIdempotencyStore(knex: Knex, options: { leaseSeconds?: number } = {}): IdempotencyStore {
+  const leaseMs = (options.leaseSeconds ?? DEFAULT_LEASE_SECONDS) * 1000;
+  const until = (now: string) => new Date(Date.parse(now) + leaseMs).toISOString();
   return {
     async begin(scope, key, requestHash, now): Promise<IdempotencyBegin> {
-      // A key abandoned between our insert and our read is free again: try once more.
-      for (let attempt = 0; attempt < 3; attempt++) {
-        const inserted: unknown[] = await knex('idempotency_keys')
-          .insert({ scope, key, request_hash: requestHash, created_at: new Date(now).toISOString() })
+      const at = new Date(now).toISOString();
+      // A key abandoned, or taken over, between our insert and our read: try again.
+      for (let attempt = 0; attempt < 5; attempt++) {
+        const token = randomUUID();
+        const inserted: unknown[] = await knex(TABLE)
+          .insert({ scope, key, request_hash: requestHash, created_at: at, lease_token: token, lease_until: until(at) })
           .onConflict(['scope', 'key'])
           .ignore()
           .returning('key');
-        if (inserted.length > 0) return { state: 'new' };
-        const row: KeyRow | undefined = await knex('idempotency_keys')
-          .select('request_hash', 'response_status', 'response_headers', 'response_body')
+        if (inserted.length > 0) return { state: 'new', token };
+        const row: KeyRow | undefined = await knex(TABLE)
+          .select('request_hash', 'response_status', 'response_headers', 'response_body', 'lease_token', 'lease_until')
           .where({ scope, key })
           .first();
         if (!row) continue;
         if (row.request_hash !== requestHash) return { state: 'mismatch' };
-        if (row.response_status === null) return { state: 'inFlight' };
-        return {
-          state: 'done',
-          response: {
-            status: Number(row.response_status),
-            headers: JSON.parse(row.response_headers ?? '{}') as Record<string, string>,
-            body: row.response_body ?? '',
-          },
-        };
+        if (row.response_status !== null) {
+          return {
+            state: 'done',
+            response: {
+              status: Number(row.response_status),
+              headers: JSON.parse(row.response_headers ?? '{}') as Record<string, string>,
+              body: row.response_body ?? '',
+            },
+          };
+        }
+        if (row.lease_until !== null && row.lease_until > at) return { state: 'inFlight', retryAfterSec: secondsLeft(row.lease_until, at) };
+        // The lease lapsed (its attempt died, or is too slow): take the key over from that token.
+        const taken = await knex(TABLE)
+          .where({ scope, key })
+          .whereNull('response_status')
+          .where((q) => (row.lease_token === null ? q.whereNull('lease_token') : q.where('lease_token', row.lease_token)))
+          .update({ lease_token: token, lease_until: until(at) });
+        if (taken === 1) return { state: 'new', token };
       }
-      throw new Error(`idempotency key ${JSON.stringify([scope, key])} keeps being released while it is claimed`);
+      throw new Error(`idempotency key ${JSON.stringify([scope, key])} keeps changing hands while it is claimed`);
     },
 
-    async complete(scope, key, response) {
-      await knex('idempotency_keys')
-        .where({ scope, key })
-        .update({
-          response_status: response.status,
-          response_headers: JSON.stringify(response.headers),
-          response_body: response.body,
-        });
+    async complete(reply) {
+      await storeReply(knex, reply);
     },
 
-    async abandon(scope, key) {
-      await knex('idempotency_keys').where({ scope, key }).delete();
+    async abandon(scope, key, token) {
+      await knex(TABLE).where({ scope, key, lease_token: token }).whereNull('response_status').delete();
     },
 
     async purge(before) {
-      return knex('idempotency_keys').where('created_at', '<', new Date(before).toISOString()).delete();
+      return knex(TABLE).where('created_at', '<', new Date(before).toISOString()).delete();
     },
   };
 }

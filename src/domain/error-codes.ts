@@ -93,6 +93,7 @@ export const ERROR_CODES = {
   // 5xx: the service's side
   internalError: { status: 500, summary: 'The service failed to handle the request; it has been logged.' },
   authUnavailable: { status: 503, summary: 'The token issuer’s keys cannot be fetched now.' },
+  databaseUnavailable: { status: 503, summary: 'The database cannot be reached now (restarting, say); try again shortly.' },
   tooManyUploads: { status: 503, summary: 'Too many uploads are in progress; try again shortly.' },
   workersBusy: { status: 503, summary: 'Every worker is busy; try again shortly.' },
 } as const satisfies Record<string, ErrorCodeEntry>;

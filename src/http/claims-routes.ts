@@ -9,8 +9,9 @@ import { authenticate, principalOf } from './auth';
 import type { HttpContext } from './context';
 import { decodeCursor, encodeCursor } from './cursor';
 import { HttpError } from './errors';
+import type { ActResult } from '../claims/claim-service';
 import { checkIfMatch, etagOf, IF_MATCH, IF_MATCH_OPTIONAL, requireIfMatchHeader, setEtag, withVersionCheck } from './etag';
-import { IDEMPOTENCY_KEY, idempotent } from './idempotency';
+import { IDEMPOTENCY_KEY, idempotent, keepAnswer, sendAnswer, type Answer } from './idempotency';
 import { jsonBody } from './json-body';
 import { policySourceOf } from './policy-routes';
 import { param, type RouteSpec } from './route-spec';
@@ -131,11 +132,11 @@ export function claimsRoutes(ctx: HttpContext): RouteSpec[] {
     const claim = await loadVisibleClaim(store, access, principal, param(req, 'id'));
     const expectedVersion = checkIfMatch(req, claim.version, { required: true });
     const payload = validateInput<Record<string, unknown>>(EVENT_PAYLOAD_SCHEMAS[event], req.body);
+    const answer = ({ claim: changed }: ActResult): Answer => ({ status: 200, etag: changed.version, body: claimView(changed) });
     const result = await withVersionCheck(expectedVersion, () =>
-      service.act(claim.id, event, principal, payload, { expectedVersion }),
+      service.act(claim.id, event, principal, payload, { expectedVersion, ...keepAnswer(res, answer) }),
     );
-    setEtag(res, result.claim.version);
-    res.json(claimView(result.claim));
+    sendAnswer(res, answer(result));
   };
 
   const seesConflicts = (principal: Parameters<typeof access.kindOf>[0]) => {
@@ -177,9 +178,8 @@ export function claimsRoutes(ctx: HttpContext): RouteSpec[] {
             fields = { ...fields, partnerId: principal.partnerId };
           }
           const valid = validateInput<Record<string, unknown>>(claimFieldsSchema, fields);
-          const { claim } = await service.create(principal, valid);
-          setEtag(res, claim.version);
-          res.status(201).location(claimPath(claim.id)).json(claimView(claim));
+          const answer = ({ claim }: ActResult): Answer => ({ status: 201, etag: claim.version, location: claimPath(claim.id), body: claimView(claim) });
+          sendAnswer(res, answer(await service.create(principal, valid, keepAnswer(res, answer))));
         },
       ],
     },
@@ -355,13 +355,15 @@ export function claimsRoutes(ctx: HttpContext): RouteSpec[] {
           const claim = await loadVisibleClaim(store, access, principal, param(req, 'id'));
           const expectedVersion = checkIfMatch(req, claim.version, { required: false });
           const payload = validateInput<Record<string, unknown>>(EVENT_PAYLOAD_SCHEMAS.comment, req.body);
+          const answer = ({ claim: changed, entries }: ActResult): Answer => {
+            const comment = commentOf(entries.at(-1)!);
+            if (!comment) throw new Error('the comment event recorded no comment');
+            return { status: 201, etag: changed.version, body: commentView(comment) };
+          };
           const result = await withVersionCheck(expectedVersion, () =>
-            service.act(claim.id, 'comment', principal, payload, { expectedVersion }),
+            service.act(claim.id, 'comment', principal, payload, { expectedVersion, ...keepAnswer(res, answer) }),
           );
-          const comment = commentOf(result.entries.at(-1)!);
-          if (!comment) throw new Error('the comment event recorded no comment');
-          setEtag(res, result.claim.version);
-          res.status(201).json(commentView(comment));
+          sendAnswer(res, answer(result));
         },
       ],
     },

@@ -7,6 +7,7 @@ import { STATUS_CODES } from 'node:http';
 import type { ErrorRequestHandler, Request, RequestHandler, Response } from 'express';
 import type { Logger } from 'pino';
 import { AuthUnavailableError } from '../auth/authenticator';
+import { isDatabaseUnavailable } from '../db/database-unavailable';
 import { DomainError } from '../domain/errors';
 import { statusOf, type ErrorCode } from '../domain/error-codes';
 
@@ -52,7 +53,14 @@ export class HttpError extends Error {
 
 /** Seconds a caller should wait before retrying, when the error says. */
 const retryAfterOf = (error: unknown): number | undefined =>
-  error instanceof HttpError || error instanceof AuthUnavailableError ? error.retryAfterSec : undefined;
+  error instanceof HttpError || error instanceof AuthUnavailableError
+    ? error.retryAfterSec
+    : isDatabaseUnavailable(error)
+      ? DATABASE_RETRY_AFTER_SEC
+      : undefined;
+
+/** Retry-After of a request the database could not serve (a restart takes a few seconds). */
+const DATABASE_RETRY_AFTER_SEC = 2;
 
 /** Back-pressure the service answered on purpose: a 5xx that is no fault (an unreachable key set still is one). */
 const isBackPressure = (error: unknown): boolean => error instanceof HttpError && error.retryAfterSec !== undefined;
@@ -98,6 +106,9 @@ function mapError(error: unknown): Mapped {
   }
   if (error instanceof AuthUnavailableError) {
     return { code: 'authUnavailable', detail: error.message };
+  }
+  if (isDatabaseUnavailable(error)) {
+    return { code: 'databaseUnavailable', detail: 'The database cannot be reached now; try again shortly.' };
   }
   if (error instanceof URIError && (error as { status?: unknown }).status === 400) {
     // The router could not decode a path parameter (`/v1/claims/%ZZ`): the caller's URL is malformed.

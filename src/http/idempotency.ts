@@ -1,15 +1,21 @@
 /**
  * `Idempotency-Key` on POSTs: the same key with the same request replays the first
  * response (`Idempotency-Replayed: true`), a different request is 422, one still in
- * flight is 409. Keys are scoped per caller; a 5xx, or a request turned away before it
- * ran, releases the key so a retry runs.
+ * flight is 409 (with Retry-After: what is left of its lease). Keys are scoped per caller;
+ * a 5xx, or a request turned away before it ran, releases the key so a retry runs.
+ *
+ * Routes that change a claim answer through `keepAnswer`/`sendAnswer`: the answer is stored
+ * in the change's transaction, so a crash between the commit and the response leaves the
+ * answer for the retry to replay, and a crash before the commit leaves nothing (the retry
+ * runs once the key's lease lapses).
  */
 import { createHash } from 'node:crypto';
 import type { Request, RequestHandler, Response } from 'express';
 import type { Logger } from 'pino';
 import type { Principal } from '../auth/authenticator';
-import type { Clock } from '../claims/claim-service';
+import type { ActOptions, ActResult, Clock } from '../claims/claim-service';
 import type { IdempotencyStore, StoredResponse } from '../idempotency/idempotency-store';
+import { etagOf } from './etag';
 import { principalOf } from './auth';
 import { HttpError } from './errors';
 import { rawBodyOf } from './json-body';
@@ -20,7 +26,7 @@ export const IDEMPOTENCY_KEY: HeaderParameter = {
   name: IDEMPOTENCY_HEADER,
   required: false,
   description:
-    'Makes a retry safe: the same key and request replay the first response; a different request with the key is 422; one still running is 409. Keys are per caller.',
+    'Makes a retry safe: the same key and request replay the first response; a different request with the key is 422; one still running is 409 (Retry-After: when its lease lapses and a retry may take it over). Keys are per caller.',
 };
 
 /** Headers kept with a stored response and replayed. */
@@ -71,7 +77,12 @@ export async function runIdempotently(
       replay(res, begun.response);
       return;
     case 'inFlight':
-      throw new HttpError('idempotencyKeyInFlight', 'A request with this Idempotency-Key is still being processed; retry it shortly.');
+      throw new HttpError(
+        'idempotencyKeyInFlight',
+        'A request with this Idempotency-Key is still being processed; retry it shortly.',
+        {},
+        { retryAfterSec: begun.retryAfterSec },
+      );
     case 'mismatch':
       throw new HttpError(
         'idempotencyKeyReused',
@@ -80,8 +91,60 @@ export async function runIdempotently(
     case 'new':
       break;
   }
-  recordResponse(options, res, scope, key);
+  const held: Held = { scope, key, token: begun.token, kept: false };
+  heldKeys.set(res, held);
+  recordResponse(options, res, held);
   return handle();
+}
+
+/** The key a request holds while it runs (res.locals). */
+interface Held {
+  scope: string;
+  key: string;
+  token: string;
+  /** Its answer was stored with the change. */
+  kept: boolean;
+}
+const heldKeys = new WeakMap<Response, Held>();
+
+/** A route's JSON answer to a change. */
+export interface Answer {
+  status: number;
+  /** The claim version, sent as the ETag. */
+  etag?: number;
+  location?: string;
+  body: unknown;
+}
+
+const JSON_TYPE = 'application/json; charset=utf-8';
+
+function storedAnswer(answer: Answer): StoredResponse {
+  const headers: Record<string, string> = { 'content-type': JSON_TYPE };
+  if (answer.etag !== undefined) headers.etag = etagOf(answer.etag);
+  if (answer.location !== undefined) headers.location = answer.location;
+  return { status: answer.status, headers, body: JSON.stringify(answer.body) };
+}
+
+/**
+ * The service option that stores `render(result)` as the answer to the request's key in the
+ * change's transaction (none without a key, or on a store that cannot: memory).
+ */
+export function keepAnswer(res: Response, render: (result: ActResult) => Answer): Pick<ActOptions, 'withChange'> {
+  const held = heldKeys.get(res);
+  if (!held) return {};
+  return {
+    async withChange(result, tx) {
+      if (!tx.keepReply) return;
+      await tx.keepReply({ scope: held.scope, key: held.key, token: held.token, response: storedAnswer(render(result)) });
+      held.kept = true;
+    },
+  };
+}
+
+/** Sends an answer (as keepAnswer stored it). */
+export function sendAnswer(res: Response, answer: Answer): void {
+  const stored = storedAnswer(answer);
+  res.status(stored.status).set(stored.headers).send(stored.body);
 }
 
 /** Middleware form for JSON routes: hashes method, path and raw body. */
@@ -101,13 +164,15 @@ function replay(res: Response, stored: StoredResponse): void {
  * Keeps the response before it is sent (so a retry that arrives right after it sees
  * it), or releases the key on a fault or when no response is ever sent.
  */
-function recordResponse(options: IdempotencyOptions, res: Response, scope: string, key: string): void {
+function recordResponse(options: IdempotencyOptions, res: Response, held: Held): void {
+  const { scope, key, token } = held;
   const send = res.send.bind(res);
   let settled = false;
   const release = () => {
     if (settled) return Promise.resolve();
     settled = true;
-    return options.store.abandon(scope, key);
+    // Never releases an answer stored with a change: the store keeps a key that has one.
+    return options.store.abandon(scope, key, token);
   };
   res.send = ((body?: unknown) => {
     res.send = send;
@@ -117,7 +182,9 @@ function recordResponse(options: IdempotencyOptions, res: Response, scope: strin
     const done = !isKept(res.statusCode)
       ? release()
       : ((settled = true),
-        options.store.complete(scope, key, { status: res.statusCode, headers: headersOf(res), body: text }));
+        held.kept
+          ? Promise.resolve()
+          : options.store.complete({ scope, key, token, response: { status: res.statusCode, headers: headersOf(res), body: text } }));
     done
       .catch((error: unknown) => options.logger.error({ err: error }, 'idempotency key could not be recorded'))
       .finally(() => send(text));

@@ -4,7 +4,7 @@
  */
 import { pipeline } from 'node:stream';
 import type { ClaimRecord } from '../claims/claim-record';
-import { refusalError, type ClaimService } from '../claims/claim-service';
+import { refusalError, type ActResult, type ClaimService } from '../claims/claim-service';
 import { InputError, NotFoundError } from '../domain/errors';
 import type { Refusal } from '../machines/guards';
 import type { Actor, ClaimEvent } from '../domain/claim-types';
@@ -17,8 +17,8 @@ import { loadVisibleClaim } from './access';
 import { authenticate, principalOf } from './auth';
 import type { HttpContext } from './context';
 import { HttpError, type ProblemIssue } from './errors';
-import { checkIfMatch, IF_MATCH_OPTIONAL, setEtag, withVersionCheck } from './etag';
-import { IDEMPOTENCY_KEY, requestHash, runIdempotently } from './idempotency';
+import { checkIfMatch, IF_MATCH_OPTIONAL, withVersionCheck } from './etag';
+import { IDEMPOTENCY_KEY, keepAnswer, requestHash, runIdempotently, sendAnswer, type Answer } from './idempotency';
 import { parseUpload, type ParsedUpload } from './multipart-upload';
 import { param, type RouteSpec } from './route-spec';
 import { validateInput } from './validation';
@@ -190,17 +190,19 @@ export function poeRoutes(ctx: HttpContext): RouteSpec[] {
                 ...fields,
               });
               const file = { sha256: staged.sha256, size: staged.size, contentType: type.contentType };
+              const answer = ({ claim: changed, entries }: ActResult): Answer => {
+                const poeId = entries.at(-1)?.refs?.poeId;
+                const poe = changed.snapshot.context.poe;
+                const doc = poe.find((d) => d.id === poeId) ?? poe.at(-1)!;
+                return { status: 201, etag: changed.version, location: poePath(claim.id, doc.id), body: poeView(claim.id, doc) };
+              };
               const result = await withVersionCheck(expectedVersion, () =>
-                service.act(claim.id, 'uploadPoe', principal, payload, { file, expectedVersion }),
+                service.act(claim.id, 'uploadPoe', principal, payload, { file, expectedVersion, ...keepAnswer(res, answer) }),
               );
               // Only an upload the claim took is stored.
               await staged.commit();
               await store.recordPoeFile?.(file, service.clock.now().toISOString());
-              const poeId = result.entries.at(-1)?.refs?.poeId;
-              const poe = result.claim.snapshot.context.poe;
-              const doc = poe.find((d) => d.id === poeId) ?? poe.at(-1)!;
-              setEtag(res, result.claim.version);
-              res.status(201).location(poePath(claim.id, doc.id)).json(poeView(claim.id, doc));
+              sendAnswer(res, answer(result));
             });
           } finally {
             uploading--;

@@ -118,20 +118,21 @@ describe.each(DATABASES)('versions and idempotency over HTTP ($name)', (db) => {
       let begun!: () => void;
       const gate = new Promise<void>((resolve) => (release = resolve));
       const started = new Promise<void>((resolve) => (begun = resolve));
-      const holdCompletion = (store: IdempotencyStore): IdempotencyStore => ({
+      // Holds the first request once it has claimed the key (SQL stores keep the answer with the change, so holding `complete` would not do).
+      const holdAfterClaim = (store: IdempotencyStore): IdempotencyStore => ({
         async begin(...args) {
           const result = await store.begin(...args);
-          if (result.state === 'new') begun();
+          if (result.state === 'new') {
+            begun();
+            await gate;
+          }
           return result;
         },
-        async complete(...args) {
-          await gate;
-          return store.complete(...args);
-        },
+        complete: (...args) => store.complete(...args),
         abandon: (...args) => store.abandon(...args),
         purge: (...args) => store.purge(...args),
       });
-      await start({ wrapIdempotency: holdCompletion });
+      await start({ wrapIdempotency: holdAfterClaim });
       const partner = await h.auth('partner');
       const send = () => h.api().post('/v1/claims').set('Authorization', partner).set('Idempotency-Key', 'slow').send(claimFields());
       const first = send().then((res) => res);

@@ -39,7 +39,7 @@ const TABLES = [
 ];
 /** Tables of migration 002. */
 const DECISION_CONFLICT_TABLES = ['decisions', 'claim_products'];
-const MIGRATIONS = ['20261124_001_initial', '20261124_002_decisions_conflicts', '20261130_003_tenant_keys', '20261130_004_decision_authors', '20261130_006_work_sharing'];
+const MIGRATIONS = ['20261124_001_initial', '20261124_002_decisions_conflicts', '20261130_003_tenant_keys', '20261130_004_decision_authors', '20261130_005_idempotency_leases', '20261130_006_work_sharing'];
 
 /** Undoes migrations, newest first, through `name`; returns the names undone. */
 async function undoThrough(knex: Knex, name: string): Promise<string[]> {
@@ -545,47 +545,53 @@ describe.each(DATABASES)('$name stores', (db) => {
 
   describe('idempotency keys', () => {
     const response = { status: 201, headers: { 'content-type': 'application/json', etag: '"1"' }, body: '{"id":"claim-1"}' };
+    /** Begins a key that must be new; answers its lease token. */
+    const claimKey = async (scope: string, key: string, hash: string, now: string) => {
+      const begun = await ctx.idempotency.begin(scope, key, hash, now);
+      if (begun.state !== 'new') throw new Error(`expected a new key, got ${begun.state}`);
+      return begun.token;
+    };
 
     it('a new key is claimed; the same request again is in flight until completed, then replays the response', async () => {
       const keys = ctx.idempotency;
-      expect(await keys.begin('partner:4512345', 'k1', 'hash-1', '2026-03-02T17:00:00.000Z')).toEqual({ state: 'new' });
-      expect(await keys.begin('partner:4512345', 'k1', 'hash-1', '2026-03-02T17:00:01.000Z')).toEqual({ state: 'inFlight' });
-      await keys.complete('partner:4512345', 'k1', response);
+      const token = await claimKey('partner:4512345', 'k1', 'hash-1', '2026-03-02T17:00:00.000Z');
+      expect(await keys.begin('partner:4512345', 'k1', 'hash-1', '2026-03-02T17:00:01.000Z')).toEqual({ state: 'inFlight', retryAfterSec: 29 });
+      await keys.complete({ scope: 'partner:4512345', key: 'k1', token, response });
       expect(await keys.begin('partner:4512345', 'k1', 'hash-1', '2026-03-02T17:00:02.000Z')).toEqual({ state: 'done', response });
     });
 
     it('the same key with a different request is a mismatch, in flight or done', async () => {
       const keys = ctx.idempotency;
-      await keys.begin('partner:4512345', 'k1', 'hash-1', '2026-03-02T17:00:00.000Z');
+      const token = await claimKey('partner:4512345', 'k1', 'hash-1', '2026-03-02T17:00:00.000Z');
       expect(await keys.begin('partner:4512345', 'k1', 'hash-2', '2026-03-02T17:00:01.000Z')).toEqual({ state: 'mismatch' });
-      await keys.complete('partner:4512345', 'k1', response);
+      await keys.complete({ scope: 'partner:4512345', key: 'k1', token, response });
       expect(await keys.begin('partner:4512345', 'k1', 'hash-2', '2026-03-02T17:00:02.000Z')).toEqual({ state: 'mismatch' });
     });
 
     it('an abandoned key is free again, for any request', async () => {
       const keys = ctx.idempotency;
-      await keys.begin('partner:4512345', 'k1', 'hash-1', '2026-03-02T17:00:00.000Z');
-      await keys.abandon('partner:4512345', 'k1');
-      expect(await keys.begin('partner:4512345', 'k1', 'hash-2', '2026-03-02T17:00:01.000Z')).toEqual({ state: 'new' });
-      await keys.abandon('partner:4512345', 'unknown');
+      const token = await claimKey('partner:4512345', 'k1', 'hash-1', '2026-03-02T17:00:00.000Z');
+      await keys.abandon('partner:4512345', 'k1', token);
+      expect(await keys.begin('partner:4512345', 'k1', 'hash-2', '2026-03-02T17:00:01.000Z')).toMatchObject({ state: 'new' });
+      await keys.abandon('partner:4512345', 'unknown', token);
     });
 
     it('purge forgets keys first used before the instant, done or in flight, and keeps newer ones', async () => {
       const keys = ctx.idempotency;
-      await keys.begin('partner:4512345', 'old-done', 'hash-1', '2026-03-01T00:00:00.000Z');
-      await keys.complete('partner:4512345', 'old-done', response);
+      const token = await claimKey('partner:4512345', 'old-done', 'hash-1', '2026-03-01T00:00:00.000Z');
+      await keys.complete({ scope: 'partner:4512345', key: 'old-done', token, response });
       await keys.begin('partner:4512345', 'old-stuck', 'hash-1', '2026-03-01T00:00:01.000Z');
       await keys.begin('partner:4512345', 'new', 'hash-1', '2026-03-02T00:00:00.000Z');
       expect(await keys.purge('2026-03-02T00:00:00.000Z')).toBe(2);
-      expect(await keys.begin('partner:4512345', 'old-stuck', 'hash-2', '2026-03-02T01:00:00.000Z')).toEqual({ state: 'new' });
-      expect(await keys.begin('partner:4512345', 'new', 'hash-1', '2026-03-02T01:00:00.000Z')).toEqual({ state: 'inFlight' });
+      expect(await keys.begin('partner:4512345', 'old-stuck', 'hash-2', '2026-03-02T01:00:00.000Z')).toMatchObject({ state: 'new' });
+      expect(await keys.begin('partner:4512345', 'new', 'hash-1', '2026-03-02T00:00:10.000Z')).toEqual({ state: 'inFlight', retryAfterSec: 20 });
     });
 
     it('keys are scoped: the same key in another scope is another key', async () => {
       const keys = ctx.idempotency;
-      await keys.begin('partner:4512345', 'k1', 'hash-1', '2026-03-02T17:00:00.000Z');
-      await keys.complete('partner:4512345', 'k1', response);
-      expect(await keys.begin('partner:4599999', 'k1', 'hash-2', '2026-03-02T17:00:01.000Z')).toEqual({ state: 'new' });
+      const token = await claimKey('partner:4512345', 'k1', 'hash-1', '2026-03-02T17:00:00.000Z');
+      await keys.complete({ scope: 'partner:4512345', key: 'k1', token, response });
+      expect(await keys.begin('partner:4599999', 'k1', 'hash-2', '2026-03-02T17:00:01.000Z')).toMatchObject({ state: 'new' });
       expect(await keys.begin('partner:4512345', 'k1', 'hash-1', '2026-03-02T17:00:02.000Z')).toEqual({ state: 'done', response });
     });
 
