@@ -78,8 +78,6 @@ export interface OutboxRecord extends OutboxMessage {
 export interface ClaimStore {
   /** Runs `fn` in one transaction: all its writes land, or none do. */
   transaction<T>(fn: (tx: ClaimStoreTx) => Promise<T>): Promise<T>;
-  /** Ids of claims with a running deadline due at or before `until`, earliest first. */
-  claimsDue(until: string, limit: number): Promise<string[]>;
   getClaim(id: string): Promise<ClaimRecord | undefined>;
   listHistory(claimId: string): Promise<HistoryEntry[]>;
   /** Claims matching the filter, by (createdAt, id). */

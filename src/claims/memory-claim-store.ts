@@ -118,11 +118,6 @@ export function createMemoryClaimStore(): ClaimStore {
       queue = result.catch(() => undefined);
       return result;
     },
-    async claimsDue(until, limit) {
-      return dueClaims(until)
-        .slice(0, limit)
-        .map((c) => c.id);
-    },
     async getClaim(id) {
       const claim = claims.get(id);
       return claim && clone(claim);

@@ -174,16 +174,6 @@ export function createKnexClaimStore(knex: Knex): KnexClaimStore {
       return knex.transaction((trx) => fn(tx(trx)));
     },
 
-    async claimsDue(until, limit) {
-      const rows: Array<{ id: string }> = await knex('claims')
-        .select('id')
-        .whereNotNull('next_due_at')
-        .where('next_due_at', '<=', iso(until))
-        .orderBy([{ column: 'next_due_at' }, { column: 'created_at' }, { column: 'id' }])
-        .limit(limit);
-      return rows.map((row) => row.id);
-    },
-
     async getClaim(id) {
       const row: ClaimRow | undefined = await knex('claims').select('id', 'version', 'data').where({ id }).first();
       return row && toClaim(row);
