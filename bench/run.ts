@@ -7,12 +7,14 @@
  *   3. time to backtest 10,000 stored claims (SQLite)                              (goal < 30 s)
  *   4. start-up: `cpor --version` (the compiled build) vs `node -e 0`, and vs the sources
  *      through tsx as bin/cpor.mjs ran them before the build                      (goal < 50% of tsx)
- *   5–6. deadline firings/s with one and two instances on PostgreSQL; list pages at depth
+ *   5. scale-out: creations and actions per second through real `cpor serve` processes, one and
+ *      two instances on PostgreSQL and one on SQLite (bench/scale-out.ts)
+ *   6–7. deadline firings/s with one and two instances on PostgreSQL; list pages at depth
  *      1,000 and 90,000 among 100,000 claims vs the first page, SQLite and PostgreSQL (goal ≤ 2×)
  *      (bench/work-sharing.ts)
  *
  * Options: BENCH_SECONDS (per HTTP/in-process round, default 4), BENCH_CLAIMS (default 10000),
- * BENCH_ROUNDS (start-up runs of each command, default 7), BENCH_ONLY=http|engine|backtest|startup|sharing
+ * BENCH_ROUNDS (start-up runs of each command, default 7), BENCH_ONLY=http|engine|backtest|startup|scale|sharing
  * (or the section as an argument: `npm run bench -- startup`).
  */
 import { spawnSync } from 'node:child_process';
@@ -43,6 +45,7 @@ import type { Condition, Policy } from '../src/rules/policy-types';
 import { createSequentialIds, createVirtualClock } from '../src/simulate/run-scenario';
 import { BUNDLED_POLICY_DIR } from '../src/simulate/policy-files';
 import { loadInWorker } from './load';
+import { benchScaleOut } from './scale-out';
 import { benchWorkSharing } from './work-sharing';
 // @ts-expect-error: plain JavaScript module without type declarations
 import { distIsCurrent } from '../scripts/dist-state.mjs';
@@ -304,10 +307,15 @@ if (ONLY === 'startup') {
   await benchStartup();
   process.exit(0);
 }
+if (ONLY === 'scale') {
+  await benchScaleOut(5);
+  process.exit(0);
+}
 const policy = await bundled();
 if (!ONLY || ONLY === 'http') await benchHttp(policy);
 if (!ONLY || ONLY === 'engine') await benchEngine(policy);
 if (!ONLY || ONLY === 'backtest') await benchBacktest(policy);
 if (!ONLY) await benchStartup();
+if (!ONLY) await benchScaleOut(5);
 if (!ONLY || ONLY === 'sharing') await benchWorkSharing(policy);
 process.exit(0);

@@ -113,14 +113,14 @@ async function listDepths(label: string, knex: Knex, policy: CompiledPolicy) {
 export async function benchWorkSharing(policy: CompiledPolicy): Promise<void> {
   const cluster = await startPostgres();
   try {
-    console.log(`5. Work sharing  ${fmt(DEADLINES)} deadlines due in one commit, cpor serve processes on one PostgreSQL (best of 2)`);
+    console.log(`6. Work sharing  ${fmt(DEADLINES)} deadlines due in one commit, cpor serve processes on one PostgreSQL (best of 2)`);
     const one = await firingRate(cluster, policy, 1, 2);
     const two = await firingRate(cluster, policy, 2, 2);
     const [best1, best2] = [Math.max(...one), Math.max(...two)];
     console.log(`   one instance  ${fmt(best1)} firings/s (${one.map((r) => fmt(r)).join(', ')})`);
     console.log(`   two instances ${fmt(best2)} firings/s (${two.map((r) => fmt(r)).join(', ')}): ${(best2 / best1).toFixed(2)}× one`);
 
-    console.log(`6. Lists at depth  a page of ${PAGE} among ${fmt(LIST_CLAIMS)} claims, median of 40 taken in turn (goal: within 2× of the first page)`);
+    console.log(`7. Lists at depth  a page of ${PAGE} among ${fmt(LIST_CLAIMS)} claims, median of 40 taken in turn (goal: within 2× of the first page)`);
     const dataDir = mkdtempSync(join(tmpdir(), 'cpor-bench-lists-'));
     const sqlite = createDatabase({ dataDir });
     try {

@@ -7,7 +7,7 @@ const UNAVAILABLE_CODES = new Set([
   '57P01', '57P02', '57P03', // admin_shutdown, crash_shutdown, cannot_connect_now
   '08000', '08001', '08003', '08004', '08006', // connection exceptions
 ]);
-const UNAVAILABLE_MESSAGES = /Connection terminated|connection (?:is )?closed|Timeout acquiring a connection|the database system is (?:starting up|shutting down|in recovery)|terminating connection/i;
+const UNAVAILABLE_MESSAGES = /Connection terminated|not queryable|connection (?:is )?closed|Timeout acquiring a connection|the database system is (?:starting up|shutting down|in recovery)|terminating connection/i;
 
 /** Whether `error` (or its cause) says the database cannot be reached now. */
 export function isDatabaseUnavailable(error: unknown): boolean {

@@ -49,6 +49,8 @@ function documentOf(target: Target, fresh: boolean): Promise<string> {
         if (res.status !== 200) throw new Error(`GET /openapi.json answered ${res.status}: the answers cannot be checked`);
         return res.text;
       });
+    // A document that could not be fetched (the service was down) is fetched again next time.
+    text.catch(() => (cache ? cache.delete(target as string) : documents.delete(target as object)));
     if (cache) cache.set(target as string, text);
     else documents.set(target as object, text);
   }

@@ -22,8 +22,17 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
+import { mintToken } from '../../src/auth/mint-token';
 import { startPostgres, type PostgresCluster } from './postgres';
-import { mintTestToken, type TokenClaims } from './test-app';
+
+/** Who a token is for (the test app's TokenClaims; not imported from it, so the bench can use this file outside vitest). */
+interface TokenClaims {
+  role: string;
+  partnerId?: string;
+  tenantId?: string;
+  /** The token's subject; default derived from role and ids. */
+  id?: string;
+}
 
 const ROOT = resolve(import.meta.dirname, '..', '..');
 const CPOR = join(ROOT, 'bin', 'cpor.mjs');
@@ -174,7 +183,15 @@ export async function startServiceProcesses(options: ServiceProcessesOptions = {
     },
     alive,
     output: (i) => instances[i]?.output ?? '',
-    token: (claims) => mintTestToken(new TextEncoder().encode(secret), claims, { expiresIn: '1h' }),
+    token: (claims) =>
+      mintToken({
+        secret: new TextEncoder().encode(secret),
+        role: claims.role,
+        ...(claims.partnerId !== undefined ? { partnerId: claims.partnerId } : {}),
+        ...(claims.tenantId !== undefined ? { tenantId: claims.tenantId } : {}),
+        ...(claims.id !== undefined ? { subject: claims.id } : {}),
+        expiresIn: '1h',
+      }),
     bearer: async (claims) => `Bearer ${await services.token(claims)}`,
     async stop() {
       process.removeListener('exit', killAll);
