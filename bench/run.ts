@@ -11,9 +11,12 @@
  *      (chromium, `cpor serve` on SQLite) beside the API call it makes                (bench/dashboard.ts)
  *   6. scale-out: creations and actions per second through real `cpor serve` processes, one and
  *      two instances on PostgreSQL and one on SQLite (bench/scale-out.ts)
+ *   7–8. deadline firings/s with one and two instances on PostgreSQL; list pages at depth
+ *      1,000 and 90,000 among 100,000 claims vs the first page, SQLite and PostgreSQL (goal ≤ 2×)
+ *      (bench/work-sharing.ts)
  *
  * Options: BENCH_SECONDS (per HTTP/in-process round, default 4), BENCH_CLAIMS (default 10000),
- * BENCH_ROUNDS (start-up runs of each command, default 7), BENCH_ONLY=http|engine|backtest|startup|dashboard|scale
+ * BENCH_ROUNDS (start-up runs of each command, default 7), BENCH_ONLY=http|engine|backtest|startup|dashboard|scale|sharing
  * (or the section as an argument: `npm run bench -- startup`).
  */
 import { spawnSync } from 'node:child_process';
@@ -46,6 +49,7 @@ import { BUNDLED_POLICY_DIR } from '../src/simulate/policy-files';
 import { benchDashboard } from './dashboard';
 import { loadInWorker } from './load';
 import { benchScaleOut } from './scale-out';
+import { benchWorkSharing } from './work-sharing';
 // @ts-expect-error: plain JavaScript module without type declarations
 import { distIsCurrent } from '../scripts/dist-state.mjs';
 
@@ -329,4 +333,5 @@ if (!ONLY || ONLY === 'dashboard') {
   rmSync(dataDir, { recursive: true, force: true });
 }
 if (!ONLY) await benchScaleOut(5);
+if (!ONLY || ONLY === 'sharing') await benchWorkSharing(policy);
 process.exit(0);

@@ -6,12 +6,13 @@ import { mkdir } from 'node:fs/promises';
 import { createServer, type Server } from 'node:http';
 import { join } from 'node:path';
 import { pino, type Logger } from 'pino';
-import { Registry, collectDefaultMetrics, Counter } from 'prom-client';
+import { Registry, collectDefaultMetrics } from 'prom-client';
 import { createHs256Authenticator, createJwksAuthenticator, createOidcAuthenticator } from './auth/jwt-authenticator';
 import { loadOrCreateSecret } from './auth/load-or-create-secret';
 import { createClaimService, type Clock } from './claims/claim-service';
 import { createSettableClock, systemClock } from './system-clock';
 import { seedDemoClaims } from './demo/seed-demo-claims';
+import { createDeadlineTask } from './outbox/deadline-task';
 import { createScheduler, type Scheduler } from './outbox/scheduler';
 import type { Config } from './config';
 import { createDatabase, migrateLatest } from './db/database';
@@ -22,6 +23,7 @@ import { createKnexIdempotencyStore } from './db/knex-idempotency-store';
 import { createApp, flushDecisionLog } from './http/app';
 import { DEV_TOKEN_LIFETIME_SEC } from './http/auth-routes';
 import { handleClientErrors } from './http/client-error';
+import { createWorkMetrics } from './http/metrics';
 import { createFsPoeFileStore } from './poe/fs-poe-file-store';
 import { createPolicyRegistry, type PolicyRegistry } from './policies/policy-registry';
 import { createWebhookDispatcher } from './outbox/webhook-dispatcher';
@@ -104,12 +106,7 @@ export async function startService(
 
   const metrics = new Registry();
   collectDefaultMetrics({ register: metrics });
-  const deadlinesFired = new Counter({
-    name: 'cpor_deadlines_fired_total',
-    help: 'Deadlines fired by the scheduler',
-    labelNames: ['event'],
-    registers: [metrics],
-  });
+  const work = createWorkMetrics(metrics);
   let lastSchedulerError: string | null = null;
 
   const idempotency = createKnexIdempotencyStore(knex, { leaseSeconds: config.idempotencyLeaseSeconds });
@@ -122,17 +119,11 @@ export async function startService(
     secret: config.webhookSecret ?? '',
     clock,
     logger,
+    onAttempt: (outcome) => work.webhookDeliveries.inc({ outcome }),
   });
   const scheduler = createScheduler(
     [
-      {
-        name: 'deadlines',
-        run: async () => {
-          const fired = await service.fireDue();
-          for (const entry of fired) deadlinesFired.inc({ event: entry.event });
-          if (fired.length) logger.info({ fired: fired.length }, 'deadlines fired');
-        },
-      },
+      createDeadlineTask({ service, logger, fired: work.deadlinesFired }),
       ...(config.webhookUrls.length ? [{ name: 'webhooks', run: () => dispatcher.deliverDue() }] : []),
       {
         // Idempotency keys are kept IDEMPOTENCY_TTL_HOURS; swept at most hourly.

@@ -192,31 +192,38 @@ export function createClaimService(options: ClaimServiceOptions) {
 
     /**
      * Fires every deadline due at or before `until` (default: now), one claim per
-     * transaction. A claim another instance changed meanwhile is skipped (that
-     * instance fired it); a claim that fails does not hold up the others.
+     * transaction, earliest due first. Each transaction takes the next due claim no other
+     * instance holds, so several schedulers split the work instead of queueing on the same
+     * rows; `onFired` hears of each claim's firings as soon as they commit. A claim that
+     * fails does not hold up the others.
      */
-    async fireDue(until: Date = clock.now(), batch = 100): Promise<HistoryEntry[]> {
+    async fireDue(until: Date = clock.now(), options: { onFired?: (entries: HistoryEntry[]) => void } = {}): Promise<HistoryEntry[]> {
       const all: HistoryEntry[] = [];
-      const tried = new Set<string>();
+      // Claims that stay due after their turn (they failed, or had nothing to fire): not taken again in this call.
+      const passed = new Set<string>();
       const failures: unknown[] = [];
       for (;;) {
-        const due = (await store.claimsDue(until.toISOString(), batch + tried.size)).filter((id) => !tried.has(id));
-        if (due.length === 0) break;
-        for (const id of due.slice(0, batch)) {
-          tried.add(id);
-          try {
-            const entries = await store.transaction(async (tx) => {
-              const stored = await tx.getClaim(id);
-              if (!stored) return [];
-              const fired = await fireDeadlines(policyFor, stored, until);
-              await save(tx, stored, fired.record, fired.entries, fired.decisions);
-              return fired.entries;
-            });
-            all.push(...entries);
-          } catch (error) {
-            if (error instanceof ConflictError && error.code === 'versionConflict') continue;
-            failures.push(error);
+        let taken: string | undefined;
+        try {
+          const fired = await store.transaction(async (tx) => {
+            const stored = await tx.takeDueClaim(until.toISOString(), passed);
+            if (!stored) return undefined;
+            taken = stored.id;
+            const next = await fireDeadlines(policyFor, stored, until);
+            await save(tx, stored, next.record, next.entries, next.decisions);
+            return next;
+          });
+          if (!fired) break;
+          if (fired.record.nextDueAt !== null && fired.record.nextDueAt <= until.toISOString()) passed.add(taken!);
+          if (fired.entries.length > 0) {
+            all.push(...fired.entries);
+            options.onFired?.(fired.entries);
           }
+        } catch (error) {
+          if (taken === undefined) throw error;
+          passed.add(taken);
+          // Another instance changed the claim meanwhile: it fired what was due.
+          if (!(error instanceof ConflictError && error.code === 'versionConflict')) failures.push(error);
         }
       }
       if (failures.length > 0) throw new AggregateError(failures, `${failures.length} claim(s) failed to fire deadlines`);

@@ -20,6 +20,13 @@ export interface ClaimStoreTx {
    * was lost). Stores without it (memory) keep answers after the commit instead.
    */
   keepReply?(reply: KeptReply): Promise<void>;
+  /**
+   * Takes the claim whose deadline falls due first (at or before `until`; then by creation)
+   * that no other transaction holds, and holds it until this one ends; `skip` names claims not
+   * to take. Another instance's scheduler takes the next one instead of waiting (PostgreSQL:
+   * `FOR UPDATE SKIP LOCKED`); undefined when none is left.
+   */
+  takeDueClaim(until: string, skip: ReadonlySet<string>): Promise<ClaimRecord | undefined>;
 }
 
 /** Keyset position: claims are listed by (createdAt, id). */
@@ -71,8 +78,6 @@ export interface OutboxRecord extends OutboxMessage {
 export interface ClaimStore {
   /** Runs `fn` in one transaction: all its writes land, or none do. */
   transaction<T>(fn: (tx: ClaimStoreTx) => Promise<T>): Promise<T>;
-  /** Ids of claims with a running deadline due at or before `until`, earliest first. */
-  claimsDue(until: string, limit: number): Promise<string[]>;
   getClaim(id: string): Promise<ClaimRecord | undefined>;
   listHistory(claimId: string): Promise<HistoryEntry[]>;
   /** Claims matching the filter, by (createdAt, id). */
@@ -86,7 +91,16 @@ export interface ClaimStore {
   allClaimIds(): Promise<string[]>;
   /** Outbox messages due for a delivery attempt at `now`, oldest first. */
   pendingOutbox(now: string, limit: number): Promise<OutboxRecord[]>;
-  /** Records the outcome of a delivery attempt. */
+  /**
+   * Takes up to `limit` messages due at `now` for delivery, oldest first, and leases them
+   * until `leaseUntil`: until then no other caller (instance) takes them, nor any message of
+   * their claims, so a claim's messages go out one at a time. A lease lapses when its holder
+   * dies; its messages are then taken again.
+   */
+  leaseOutbox(now: string, leaseUntil: string, limit: number): Promise<OutboxRecord[]>;
+  /** Gives back leased messages not attempted (the lease `leaseUntil` is still theirs): they are due again at once. */
+  releaseOutbox(ids: readonly string[], leaseUntil: string): Promise<void>;
+  /** Records the outcome of a delivery attempt, which ends the message's lease. */
   updateOutbox(
     id: string,
     update: Pick<OutboxRecord, 'status' | 'attempts' | 'nextAttemptAt' | 'lastError' | 'deliveredAt'>,

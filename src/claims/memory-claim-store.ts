@@ -32,7 +32,21 @@ export function createMemoryClaimStore(): ClaimStore {
   const outbox = new Map<string, OutboxRecord>();
   const decisions: StoredDecision[] = [];
   const logDecision = (record: DecisionRecord) => decisions.push({ seq: decisions.length + 1, record: clone(record) });
+  /** Leases of outbox messages being delivered: message id → until. */
+  const leases = new Map<string, string>();
   let queue: Promise<unknown> = Promise.resolve();
+
+  /** Claims with a deadline due at or before `until`, in the order they fall due, then by creation. */
+  const dueClaims = (until: string) =>
+    [...claims.values()]
+      .filter((c) => c.nextDueAt !== null && Date.parse(c.nextDueAt) <= Date.parse(until))
+      .sort((a, b) => Date.parse(a.nextDueAt!) - Date.parse(b.nextDueAt!) || byCreation(a, b));
+
+  /** Pending messages due at `now`, oldest first. */
+  const dueMessages = (now: string) =>
+    [...outbox.values()]
+      .filter((m) => m.status === 'pending' && m.nextAttemptAt !== null && m.nextAttemptAt <= now)
+      .sort((a, b) => (a.at < b.at ? -1 : a.at > b.at ? 1 : 0));
 
   const run = async <T>(fn: (tx: ClaimStoreTx) => Promise<T>): Promise<T> => {
     // Writes are staged and applied only when fn resolves: a throw leaves nothing behind.
@@ -70,6 +84,11 @@ export function createMemoryClaimStore(): ClaimStore {
       async appendDecisions(records) {
         stagedDecisions.push(...records.map(clone));
       },
+      async takeDueClaim(until, skip) {
+        // Transactions run one at a time here, so nothing else holds a claim.
+        const [due] = dueClaims(until).filter((c) => !skip.has(c.id));
+        return due && clone(staged.get(due.id) ?? due);
+      },
     };
     const result = await fn(tx);
     for (const [id, claim] of staged) claims.set(id, claim);
@@ -99,13 +118,6 @@ export function createMemoryClaimStore(): ClaimStore {
       queue = result.catch(() => undefined);
       return result;
     },
-    async claimsDue(until, limit) {
-      return [...claims.values()]
-        .filter((c) => c.nextDueAt !== null && Date.parse(c.nextDueAt) <= Date.parse(until))
-        .sort((a, b) => Date.parse(a.nextDueAt!) - Date.parse(b.nextDueAt!))
-        .slice(0, limit)
-        .map((c) => c.id);
-    },
     async getClaim(id) {
       const claim = claims.get(id);
       return claim && clone(claim);
@@ -132,15 +144,23 @@ export function createMemoryClaimStore(): ClaimStore {
       return [...claims.values()].sort(byCreation).map((c) => c.id);
     },
     async pendingOutbox(now, limit) {
-      return [...outbox.values()]
-        .filter((m) => m.status === 'pending' && m.nextAttemptAt !== null && m.nextAttemptAt <= now)
-        .sort((a, b) => (a.at < b.at ? -1 : a.at > b.at ? 1 : 0))
-        .slice(0, limit)
-        .map(clone);
+      return dueMessages(now).slice(0, limit).map(clone);
+    },
+    async leaseOutbox(now, leaseUntil, limit) {
+      const held = new Set([...leases].filter(([, until]) => until > now).map(([id]) => outbox.get(id)?.claimId));
+      const taken = dueMessages(now)
+        .filter((m) => !held.has(m.claimId))
+        .slice(0, limit);
+      for (const m of taken) leases.set(m.id, leaseUntil);
+      return taken.map(clone);
+    },
+    async releaseOutbox(ids, leaseUntil) {
+      for (const id of ids) if (leases.get(id) === leaseUntil) leases.delete(id);
     },
     async updateOutbox(id, update) {
       const current = outbox.get(id);
       if (current) outbox.set(id, { ...current, ...update });
+      leases.delete(id);
     },
     async recordDecision(record) {
       logDecision(record);

@@ -210,6 +210,17 @@ export function toOutbox(row: OutboxRow): OutboxRecord {
   };
 }
 
+/**
+ * Locks the rows a select reads for the transaction, skipping rows another transaction holds:
+ * how instances share due work on PostgreSQL. SQLite has one writer at a time (transactions
+ * begin IMMEDIATE), so there is nothing to skip and the query is left as it is.
+ */
+export function lockSkippingHeld(db: Db, query: Knex.QueryBuilder): Knex.QueryBuilder {
+  return isPostgres(db) ? query.forUpdate().skipLocked() : query;
+}
+
+export const isPostgres = (db: Db) => (db.client as { dialect?: string }).dialect === 'postgresql';
+
 export const outboxOrder = (query: Knex.QueryBuilder) =>
   // Within a claim, ids are `<claimId>:<seq>`: ordering by length first keeps seq 10 after seq 9.
   query.orderBy([{ column: 'at' }, { column: 'claim_id' }]).orderByRaw('length(??)', ['id']).orderBy('id');

@@ -78,9 +78,10 @@ export function createKnexClaimReadModel(knex: Knex): ClaimReadModel {
       }
       if (filter.after) {
         const { createdAt, id } = filter.after;
-        query.where((keyset) =>
-          keyset.where('created_at', '>', createdAt).orWhere((same) => same.where('created_at', createdAt).where('id', '>', id)),
-        );
+        // A row value, not `created_at > ? or (created_at = ? and id > ?)`: only the row value bounds
+        // the index scan (the indexes of migration 006 end in created_at, id), so a page at depth
+        // 90,000 reads a page of rows, not the 90,000 before it.
+        query.whereRaw('(??, ??) > (?, ?)', ['claims.created_at', 'claims.id', createdAt, id]);
       }
       const rows: ClaimRow[] = await query.orderBy([{ column: 'created_at' }, { column: 'id' }]).limit(filter.limit);
       return rows.map(toClaim);

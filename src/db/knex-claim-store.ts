@@ -18,6 +18,8 @@ import {
   decisionRow,
   historyRow,
   iso,
+  isPostgres,
+  lockSkippingHeld,
   outboxOrder,
   outboxRow,
   productRows,
@@ -42,6 +44,9 @@ export interface KnexClaimStore extends ClaimStore, ClaimReadModel {
   /** Records a stored PoE file's facts (once per content address). */
   recordPoeFile(file: PoeFileFacts, at: string): Promise<void>;
 }
+
+/** Key of the PostgreSQL advisory lock that serialises taking outbox leases. */
+const OUTBOX_LEASE_LOCK = 0x6370_6f72;
 
 const staleVersion = (id: string) =>
   new ConflictError('versionConflict', `Claim ${id} changed meanwhile; reload it and try again.`);
@@ -149,6 +154,17 @@ export function createKnexClaimStore(knex: Knex): KnexClaimStore {
     async appendDecisions(records) {
       await insertAll(trx, 'decisions', records.map(decisionRow));
     },
+    async takeDueClaim(until, skip) {
+      const query = trx('claims')
+        .select('id', 'version', 'data')
+        .whereNotNull('next_due_at')
+        .where('next_due_at', '<=', iso(until))
+        .orderBy([{ column: 'next_due_at' }, { column: 'created_at' }, { column: 'id' }])
+        .limit(1);
+      if (skip.size > 0) query.whereNotIn('id', [...skip]);
+      const [row]: ClaimRow[] = await lockSkippingHeld(trx, query);
+      return row && toClaim(row);
+    },
   });
 
   return {
@@ -156,16 +172,6 @@ export function createKnexClaimStore(knex: Knex): KnexClaimStore {
 
     transaction<T>(fn: (tx: ClaimStoreTx) => Promise<T>): Promise<T> {
       return knex.transaction((trx) => fn(tx(trx)));
-    },
-
-    async claimsDue(until, limit) {
-      const rows: Array<{ id: string }> = await knex('claims')
-        .select('id')
-        .whereNotNull('next_due_at')
-        .where('next_due_at', '<=', iso(until))
-        .orderBy([{ column: 'next_due_at' }, { column: 'created_at' }, { column: 'id' }])
-        .limit(limit);
-      return rows.map((row) => row.id);
     },
 
     async getClaim(id) {
@@ -193,6 +199,35 @@ export function createKnexClaimStore(knex: Knex): KnexClaimStore {
       return rows.map(toOutbox);
     },
 
+    leaseOutbox(now, leaseUntil, limit) {
+      return knex.transaction(async (trx) => {
+        // Leases are taken one instance at a time (SQLite: its single writer), so each sees the
+        // leases committed before it and a claim's messages never go to two instances at once.
+        if (isPostgres(trx)) await trx.raw('select pg_advisory_xact_lock(?)', [OUTBOX_LEASE_LOCK]);
+        const at = iso(now);
+        // A claim with a message leased to anyone is skipped whole: its messages go one at a time.
+        const held = (sub: Knex.QueryBuilder) =>
+          sub
+            .select(trx.raw('1'))
+            .from('outbox as held')
+            .where('held.claim_id', trx.ref('outbox.claim_id'))
+            .where('held.status', 'pending')
+            .where('held.leased_until', '>', at);
+        const due = outboxOrder(trx('outbox').select('*').where('status', 'pending').where('next_attempt_at', '<=', at).whereNotExists(held)).limit(limit);
+        const rows: OutboxRow[] = await due;
+        for (let i = 0; i < rows.length; i += 100) {
+          await trx('outbox').whereIn('id', rows.slice(i, i + 100).map((row) => row.id)).update({ leased_until: iso(leaseUntil) });
+        }
+        return rows.map(toOutbox);
+      });
+    },
+
+    async releaseOutbox(ids, leaseUntil) {
+      for (let i = 0; i < ids.length; i += 100) {
+        await knex('outbox').whereIn('id', ids.slice(i, i + 100)).where('leased_until', iso(leaseUntil)).update({ leased_until: null });
+      }
+    },
+
     async updateOutbox(id, update) {
       await knex('outbox')
         .where({ id })
@@ -202,6 +237,7 @@ export function createKnexClaimStore(knex: Knex): KnexClaimStore {
           next_attempt_at: update.nextAttemptAt === null ? null : iso(update.nextAttemptAt),
           last_error: update.lastError,
           delivered_at: update.deliveredAt,
+          leased_until: null,
         });
     },
 

@@ -212,6 +212,12 @@ export function claimsRoutes(ctx: HttpContext): RouteSpec[] {
             fields = { ...fields, partnerId: principal.partnerId };
           }
           const valid = validateInput<Record<string, unknown>>(claimFieldsSchema, fields);
+          const answer = async ({ claim }: ActResult): Promise<Answer> => ({
+            status: 201,
+            etag: claim.version,
+            location: claimPath(claim.id),
+            body: await viewerOf(req, res).one(claim),
+          });
           sendAnswer(res, await answer(await service.create(principal, valid, keepAnswer(res, answer))));
         },
       ],

@@ -1,6 +1,6 @@
-/** Prometheus metrics: request durations by route template and status, plus the process defaults. */
+/** Prometheus metrics: request durations by route template and status, the process defaults, and the scheduler's work. */
 import type { RequestHandler } from 'express';
-import { collectDefaultMetrics, Histogram, Registry } from 'prom-client';
+import { collectDefaultMetrics, Counter, Histogram, Registry } from 'prom-client';
 
 const DURATION = 'http_request_duration_seconds';
 
@@ -32,5 +32,27 @@ export function createHttpMetrics(registry: Registry = new Registry()): HttpMetr
       });
       next();
     },
+  };
+}
+
+const DEADLINES_FIRED = 'cpor_deadlines_fired_total';
+const WEBHOOKS = 'cpor_webhook_deliveries_total';
+
+/** Counters of the scheduler's work, on the service's registry (also read per instance at /metrics). */
+export interface WorkMetrics {
+  /** Deadline firings committed by this instance, by event (`reviewStartDue`, …). */
+  deadlinesFired: Counter<'event'>;
+  /** Webhook delivery attempts by this instance, by outcome (`delivered`, `retried`, `failed`). */
+  webhookDeliveries: Counter<'outcome'>;
+}
+
+export function createWorkMetrics(registry: Registry): WorkMetrics {
+  return {
+    deadlinesFired:
+      (registry.getSingleMetric(DEADLINES_FIRED) as Counter<'event'> | undefined) ??
+      new Counter({ name: DEADLINES_FIRED, help: 'Deadlines fired by this instance, counted as each commits', labelNames: ['event'], registers: [registry] }),
+    webhookDeliveries:
+      (registry.getSingleMetric(WEBHOOKS) as Counter<'outcome'> | undefined) ??
+      new Counter({ name: WEBHOOKS, help: 'Webhook delivery attempts by this instance, by outcome', labelNames: ['outcome'], registers: [registry] }),
   };
 }

@@ -4,7 +4,7 @@ import type { ClaimStore, OutboxRecord } from '../claims/claim-store';
 import { signWebhook, webhookSecretKey } from './webhook-signature';
 
 export interface WebhookDispatcherOptions {
-  store: Pick<ClaimStore, 'pendingOutbox' | 'updateOutbox'>;
+  store: Pick<ClaimStore, 'leaseOutbox' | 'releaseOutbox' | 'updateOutbox'>;
   /** Every message goes to every URL. Empty: nothing is sent and messages stay pending. */
   urls: readonly string[];
   /** HMAC key: `whsec_<base64>` (Standard Webhooks) or any other string, used as UTF-8. Required when there are URLs. */
@@ -22,6 +22,14 @@ export interface WebhookDispatcherOptions {
   timeoutMs?: number;
   /** Messages taken per deliverDue call; default 100. */
   batchSize?: number;
+  /**
+   * How long the messages a deliverDue call takes are this instance's (other instances skip
+   * them); default 60 s. An attempt starts only while the lease outlasts it (`timeoutMs`), the
+   * messages left over are given back, and an instance that dies holds its messages this long at most.
+   */
+  leaseMs?: number;
+  /** Hears each attempt's outcome (metrics). */
+  onAttempt?: (outcome: 'delivered' | 'failed' | 'retried', message: OutboxRecord) => void;
   /** Claims whose messages are delivered at once (a claim's own messages go one by one, in order); default 8. */
   concurrency?: number;
 }
@@ -73,6 +81,10 @@ export function createWebhookDispatcher(options: WebhookDispatcherOptions): Webh
   const timeoutMs = positiveInteger(options.timeoutMs ?? 5_000, 'timeoutMs');
   const batchSize = positiveInteger(options.batchSize ?? 100, 'batchSize');
   const concurrency = positiveInteger(options.concurrency ?? 8, 'concurrency');
+  const leaseMs = positiveInteger(options.leaseMs ?? 60_000, 'leaseMs');
+  // An attempt must end (POST timeout, then recording the outcome) inside the lease.
+  const attemptMs = timeoutMs + 1_000;
+  if (leaseMs <= attemptMs) throw new Error(`leaseMs must be longer than timeoutMs + 1000; got ${leaseMs}.`);
   const backoff = options.backoff ?? exponentialBackoff({ random: options.random });
   const fetchImpl = options.fetch ?? fetch;
   let running: Promise<DeliveryReport> | undefined;
@@ -142,7 +154,10 @@ export function createWebhookDispatcher(options: WebhookDispatcherOptions): Webh
   async function run(): Promise<DeliveryReport> {
     const report: DeliveryReport = { delivered: 0, failed: 0, retried: 0 };
     if (urls.length === 0) return report;
-    const due = await store.pendingOutbox(clock.now().toISOString(), batchSize);
+    const now = clock.now();
+    const leaseUntil = new Date(now.getTime() + leaseMs).toISOString();
+    // Taken, not just read: another instance's dispatcher skips these, so each is sent once.
+    const due = await store.leaseOutbox(now.toISOString(), leaseUntil, batchSize);
     // A claim's messages one at a time, oldest first, so a receiver sees them in order; up to
     // `concurrency` claims side by side, so one slow claim (or receiver) does not hold up the rest.
     const byClaim = new Map<string, OutboxRecord[]>();
@@ -152,12 +167,23 @@ export function createWebhookDispatcher(options: WebhookDispatcherOptions): Webh
       else byClaim.set(message.claimId, [message]);
     }
     const queues = [...byClaim.values()];
+    const notAttempted: string[] = [];
+    const leaseHolds = () => clock.now().getTime() + attemptMs <= Date.parse(leaseUntil);
     const worker = async () => {
       for (let queue = queues.shift(); queue; queue = queues.shift()) {
-        for (const message of queue) report[await attempt(message)] += 1;
+        for (const [i, message] of queue.entries()) {
+          if (!leaseHolds()) {
+            notAttempted.push(...queue.slice(i).map((m) => m.id));
+            break;
+          }
+          const outcome = await attempt(message);
+          report[outcome] += 1;
+          options.onAttempt?.(outcome, message);
+        }
       }
     };
     await Promise.all(Array.from({ length: Math.min(concurrency, queues.length) }, worker));
+    if (notAttempted.length > 0) await store.releaseOutbox(notAttempted, leaseUntil);
     return report;
   }
 

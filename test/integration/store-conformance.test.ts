@@ -39,7 +39,7 @@ const TABLES = [
 ];
 /** Tables of migration 002. */
 const DECISION_CONFLICT_TABLES = ['decisions', 'claim_products'];
-const MIGRATIONS = ['20261124_001_initial', '20261124_002_decisions_conflicts', '20261130_003_tenant_keys', '20261130_004_decision_authors', '20261130_005_idempotency_leases'];
+const MIGRATIONS = ['20261124_001_initial', '20261124_002_decisions_conflicts', '20261130_003_tenant_keys', '20261130_004_decision_authors', '20261130_005_idempotency_leases', '20261130_006_work_sharing'];
 
 /** Undoes migrations, newest first, through `name`; returns the names undone. */
 async function undoThrough(knex: Knex, name: string): Promise<string[]> {
@@ -276,26 +276,32 @@ describe.each(DATABASES)('$name stores', (db) => {
       expect(await ctx.store.listComments('claim-404')).toEqual([]);
     });
 
-    it('claimsDue lists claims due at or before the instant, earliest first, up to the limit', async () => {
+    it('takeDueClaim takes the claim due first at or before the instant, then by creation, leaving out those skipped', async () => {
       const { service, at } = serviceOn(ctx.store);
       // Submitted on Wednesday, Monday and Tuesday: reviewStart falls due in that order of days, Mon < Tue < Wed.
       at('2026-03-04T17:00:00.000Z');
       const wednesday = await submittedClaim(service);
       at('2026-03-02T17:00:00.000Z');
       const monday = await submittedClaim(service);
+      at('2026-03-02T18:00:00.000Z');
+      const mondayLater = await submittedClaim(service); // due with monday, created after it
       at('2026-03-03T17:00:00.000Z');
       const tuesday = await submittedClaim(service);
       await service.create(PARTNER, claimFields()); // editing: no running deadline
-      expect([monday, tuesday, wednesday].map((c) => c.nextDueAt)).toEqual([
+      expect([monday, mondayLater, tuesday, wednesday].map((c) => c.nextDueAt)).toEqual([
+        '2026-03-10T07:00:00.000Z',
         '2026-03-10T07:00:00.000Z',
         '2026-03-11T07:00:00.000Z',
         '2026-03-12T07:00:00.000Z',
       ]);
-      expect(await ctx.store.claimsDue('2026-03-10T06:59:59.999Z', 10)).toEqual([]);
-      expect(await ctx.store.claimsDue('2026-03-10T07:00:00.000Z', 10)).toEqual([monday.id]);
-      expect(await ctx.store.claimsDue('2026-03-11T07:00:00Z', 10)).toEqual([monday.id, tuesday.id]);
-      expect(await ctx.store.claimsDue('2026-04-01T00:00:00.000Z', 10)).toEqual([monday.id, tuesday.id, wednesday.id]);
-      expect(await ctx.store.claimsDue('2026-04-01T00:00:00.000Z', 2)).toEqual([monday.id, tuesday.id]);
+      const take = async (until: string, skip: string[] = []) => (await ctx.store.transaction((tx) => tx.takeDueClaim(until, new Set(skip))))?.id;
+      expect(await take('2026-03-10T06:59:59.999Z')).toBeUndefined();
+      expect(await take('2026-03-10T07:00:00.000Z')).toBe(monday.id);
+      expect(await take('2026-03-10T07:00:00.000Z', [monday.id])).toBe(mondayLater.id);
+      expect(await take('2026-03-10T07:00:00.000Z', [monday.id, mondayLater.id])).toBeUndefined();
+      expect(await take('2026-03-11T07:00:00Z', [monday.id, mondayLater.id])).toBe(tuesday.id);
+      expect(await take('2026-04-01T00:00:00.000Z', [monday.id, mondayLater.id, tuesday.id])).toBe(wednesday.id);
+      expect(await take('2026-04-01T00:00:00.000Z', [monday.id, mondayLater.id, tuesday.id, wednesday.id])).toBeUndefined();
     });
 
     it('listClaims filters by status, tenant, partner and the deadline a claim is overdue on', async () => {

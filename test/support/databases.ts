@@ -162,10 +162,19 @@ export const postgresDatabase: DatabaseFixture = createPostgresDatabase();
 /** Every database the stores must behave the same on. */
 export const DATABASES: readonly DatabaseFixture[] = [memoryDatabase, sqliteDatabase, postgresDatabase];
 
+/**
+ * The databases the service runs on, for HTTP and CLI suites (the memory store is the stores'
+ * reference, not a deployment): `describe.each(SERVICE_DATABASES)('on $name', (db) => { useDatabase(db); … })`.
+ */
+export const SERVICE_DATABASES: readonly DatabaseFixture[] = [sqliteDatabase, postgresDatabase];
+
 // Registered while the importing test file is collected, so it belongs to that file's
 // suite and runs once after all of its describe blocks: several describe.each blocks
 // in one file share one PostgreSQL cluster. (Test files are isolated: each imports
 // this module afresh.)
-afterAll(async () => {
-  for (const fixture of DATABASES) await fixture.stop();
-}, 60_000);
+// Outside vitest (a bench importing the multi-process harness) there is no suite to belong to.
+if (process.env.VITEST) {
+  afterAll(async () => {
+    for (const fixture of DATABASES) await fixture.stop();
+  }, 60_000);
+}
