@@ -57,8 +57,9 @@ export function demoRoutes(ctx: HttpContext, clock: SettableClock | undefined): 
 
   /** The earliest instant a running deadline of any claim falls due, if any. */
   const nextDeadline = async (): Promise<Date | undefined> => {
-    const [id] = await store.claimsDue('9999-12-31T23:59:59.999Z', 1);
-    const dueAt = id ? (await store.getClaim(id))?.nextDueAt : undefined;
+    // The store's scheduler query, in a transaction that writes nothing (the demo runs one instance).
+    const first = await store.transaction((tx) => tx.takeDueClaim('9999-12-31T23:59:59.999Z', new Set()));
+    const dueAt = first?.nextDueAt;
     return dueAt ? new Date(dueAt) : undefined;
   };
 
