@@ -1116,7 +1116,7 @@ export interface components {
              * @description Machine-readable code, one HTTP status each (the catalog: `x-error-codes` at the top of this document).
              * @enum {string}
              */
-            code: "ambiguousParameter" | "badRequest" | "historyAfterAsOf" | "historyMismatch" | "historyOutOfOrder" | "invalidCursor" | "invalidIdempotencyKey" | "invalidIfMatch" | "invalidInstant" | "invalidPayload" | "invalidPoeAddress" | "invalidQuery" | "invalidStatus" | "invalidSubstatus" | "jsonTooDeep" | "malformedJson" | "malformedMultipart" | "malformedPath" | "malformedRequest" | "poeSignedInFuture" | "policyNotSelectable" | "requestAborted" | "unknownDeficiencyCode" | "unknownEvent" | "unknownPoe" | "unknownReason" | "expiredToken" | "invalidToken" | "missingToken" | "forbiddenRole" | "notYourClaim" | "reasonNotAllowed" | "claimNotFound" | "notInDemoMode" | "devSignInUnavailable" | "poeNotFound" | "policyNotInEffect" | "routeNotFound" | "unknownAction" | "unknownPolicyVersion" | "methodNotAllowed" | "requestTimeout" | "uploadTimeout" | "backtestRunning" | "claimExists" | "disputeLimitReached" | "fieldNotEditable" | "idempotencyKeyInFlight" | "noPendingDeadline" | "invalidState" | "poeBytesLimitReached" | "poeLimitReached" | "policyUnavailable" | "requirementsNotMet" | "versionConflict" | "windowClosed" | "staleVersion" | "bodyTooLarge" | "poeTooLarge" | "unsupportedEncoding" | "unsupportedFileType" | "unsupportedMediaType" | "backtestTooExpensive" | "idempotencyKeyReused" | "invalidPolicy" | "simulationTooExpensive" | "tooManyClaims" | "ifMatchRequired" | "headersTooLarge" | "internalError" | "authUnavailable" | "tooManyUploads" | "workersBusy";
+            code: "ambiguousParameter" | "badRequest" | "historyAfterAsOf" | "historyMismatch" | "historyOutOfOrder" | "invalidCursor" | "invalidIdempotencyKey" | "invalidIfMatch" | "invalidInstant" | "invalidPayload" | "invalidPoeAddress" | "invalidQuery" | "invalidStatus" | "invalidSubstatus" | "jsonTooDeep" | "malformedJson" | "malformedMultipart" | "malformedPath" | "malformedRequest" | "poeSignedInFuture" | "policyNotSelectable" | "requestAborted" | "unknownDeficiencyCode" | "unknownEvent" | "unknownPoe" | "unknownReason" | "expiredToken" | "invalidToken" | "missingToken" | "forbiddenRole" | "notYourClaim" | "reasonNotAllowed" | "claimNotFound" | "notInDemoMode" | "devSignInUnavailable" | "poeNotFound" | "policyNotInEffect" | "routeNotFound" | "unknownAction" | "unknownPolicyVersion" | "methodNotAllowed" | "requestTimeout" | "uploadTimeout" | "backtestRunning" | "claimExists" | "disputeLimitReached" | "fieldNotEditable" | "idempotencyKeyInFlight" | "noPendingDeadline" | "invalidState" | "poeBytesLimitReached" | "poeLimitReached" | "policyUnavailable" | "requirementsNotMet" | "versionConflict" | "windowClosed" | "staleVersion" | "bodyTooLarge" | "poeTooLarge" | "unsupportedEncoding" | "unsupportedFileType" | "unsupportedMediaType" | "backtestTooExpensive" | "idempotencyKeyReused" | "invalidPolicy" | "simulationTooExpensive" | "tooManyClaims" | "ifMatchRequired" | "headersTooLarge" | "internalError" | "authUnavailable" | "databaseUnavailable" | "tooManyUploads" | "workersBusy";
             /** @description A sentence a person can act on. */
             detail: string;
             /** @description Facts behind a refusal (allowed states, failed requirements, …). */
@@ -1643,6 +1643,8 @@ export interface operations {
                 overdue?: "consentWindow" | "decisionTarget" | "disputeResponse" | "disputeWindow" | "partnerResponse" | "reviewDecision" | "reviewStart";
                 /** @description Only this partner ID's claims. */
                 partnerId?: string;
+                /** @description Search: claims whose customer name or domain, claim name, tenant ID, partner ID or claim ID contains this text (without regard to case). Pages with `cursor` like any other filter. */
+                q?: string;
                 /** @description Only claims with this status. */
                 status?: "editing" | "submitted" | "underReview" | "partnerActionRequired" | "approved" | "rejected" | "disputed";
                 /** @description Only claims on this customer's tenant (compared without case). */
@@ -1676,7 +1678,7 @@ export interface operations {
         parameters: {
             query?: never;
             header?: {
-                /** @description Makes a retry safe: the same key and request replay the first response; a different request with the key is 422; one still running is 409. Keys are per caller. */
+                /** @description Makes a retry safe: the same key and request replay the first response; a different request with the key is 422; one still running is 409 (Retry-After: when its lease lapses and a retry may take it over). Keys are per caller. */
                 "Idempotency-Key"?: string;
             };
             path?: never;
@@ -1801,7 +1803,7 @@ export interface operations {
         parameters: {
             query?: never;
             header: {
-                /** @description Makes a retry safe: the same key and request replay the first response; a different request with the key is 422; one still running is 409. Keys are per caller. */
+                /** @description Makes a retry safe: the same key and request replay the first response; a different request with the key is 422; one still running is 409 (Retry-After: when its lease lapses and a retry may take it over). Keys are per caller. */
                 "Idempotency-Key"?: string;
                 /** @description The ETag of the claim as you last read it; 428 without it, 412 when the claim has changed since. */
                 "If-Match": string;
@@ -1890,7 +1892,7 @@ export interface operations {
         parameters: {
             query?: never;
             header?: {
-                /** @description Makes a retry safe: the same key and request replay the first response; a different request with the key is 422; one still running is 409. Keys are per caller. */
+                /** @description Makes a retry safe: the same key and request replay the first response; a different request with the key is 422; one still running is 409 (Retry-After: when its lease lapses and a retry may take it over). Keys are per caller. */
                 "Idempotency-Key"?: string;
                 /** @description The ETag of the claim as you last read it (optional); 412 when the claim has changed since. */
                 "If-Match"?: string;
@@ -2113,7 +2115,7 @@ export interface operations {
         parameters: {
             query?: never;
             header?: {
-                /** @description Makes a retry safe: the same key and request replay the first response; a different request with the key is 422; one still running is 409. Keys are per caller. */
+                /** @description Makes a retry safe: the same key and request replay the first response; a different request with the key is 422; one still running is 409 (Retry-After: when its lease lapses and a retry may take it over). Keys are per caller. */
                 "Idempotency-Key"?: string;
                 /** @description The ETag of the claim as you last read it (optional); 412 when the claim has changed since. */
                 "If-Match"?: string;
@@ -2801,7 +2803,7 @@ export interface operations {
         parameters: {
             query?: never;
             header?: {
-                /** @description Makes a retry safe: the same key and request replay the first response; a different request with the key is 422; one still running is 409. Keys are per caller. */
+                /** @description Makes a retry safe: the same key and request replay the first response; a different request with the key is 422; one still running is 409 (Retry-After: when its lease lapses and a retry may take it over). Keys are per caller. */
                 "Idempotency-Key"?: string;
             };
             path?: never;

@@ -32,7 +32,7 @@ export const de: Record<MessageKey, string> = {
   'list.tenantTitle': 'Ansprüche auf meinen Mandanten',
   'list.filterStatus': 'Status',
   'list.allStatuses': 'Alle Status',
-  'list.search': 'Kunde, Domäne oder Anspruchs-ID suchen',
+  'list.search': 'Kunde, Domäne, Tenant-, Partner- oder Anspruchs-ID suchen',
   'list.sort': 'Sortieren nach',
   'sort.timeLeft': 'Verbleibende Zeit',
   'sort.created': 'Neueste zuerst',

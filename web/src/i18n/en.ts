@@ -30,7 +30,7 @@ export const en = {
   'list.tenantTitle': 'Claims on my tenant',
   'list.filterStatus': 'Status',
   'list.allStatuses': 'All statuses',
-  'list.search': 'Search customer, domain or claim ID',
+  'list.search': 'Search customer, domain, tenant, partner or claim ID',
   'list.sort': 'Sort by',
   'sort.timeLeft': 'Time left',
   'sort.created': 'Newest first',
