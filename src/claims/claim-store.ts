@@ -42,6 +42,11 @@ export interface ClaimFilter {
   tenantId?: string;
   partnerId?: string;
   /**
+   * Search text: claims whose customer name or domain, claim name, tenant ID, partner ID or
+   * claim ID contains it, without regard to case.
+   */
+  q?: string;
+  /**
    * Only claims that are (true) or are not (false) in a conflict with another
    * partner's claim, both in `activeStatuses` (the policy's `conflicts`; see conflicts.ts).
    */

@@ -19,6 +19,11 @@ function matchesFilter(claim: ClaimRecord, filter: ClaimFilter): boolean {
   if (filter.overdue && !claim.overdue.includes(filter.overdue)) return false;
   if (filter.tenantId && !sameTenant(fields.customer?.tenantId, filter.tenantId)) return false;
   if (filter.partnerId && fields.partnerId !== filter.partnerId) return false;
+  if (filter.q) {
+    const needle = filter.q.toLowerCase();
+    const searched = [fields.customer?.name, fields.customer?.domain, fields.name, fields.customer?.tenantId, fields.partnerId, claim.id];
+    if (!searched.some((v) => typeof v === 'string' && v.toLowerCase().includes(needle))) return false;
+  }
   if (filter.after) {
     const { createdAt, id } = filter.after;
     if (claim.createdAt < createdAt || (claim.createdAt === createdAt && claim.id <= id)) return false;

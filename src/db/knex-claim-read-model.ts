@@ -21,7 +21,30 @@ import {
   type CommentRow,
   type DecisionRow,
   type OutboxRow,
+  isPostgres,
 } from './claim-rows';
+
+/** The claim fields `q` searches, as paths into the stored claim (the `data` column's JSON). */
+const SEARCHED_FIELDS = [
+  ['customer', 'name'],
+  ['customer', 'domain'],
+  ['name'],
+] as const;
+
+/**
+ * Claims whose searched fields, tenant ID, partner ID or ID contain `q` without regard to case:
+ * `lower(...) like '%q%'` with LIKE's wildcards in `q` escaped, on either database.
+ */
+function searchWhere(knex: Knex, q: string) {
+  const needle = `%${q.toLowerCase().replace(/[\\%_]/g, (c) => `\\${c}`)}%`;
+  const pg = isPostgres(knex);
+  const fieldSql = (path: readonly string[]) =>
+    pg ? `((data::json) #>> '{snapshot,context,fields,${path.join(',')}}')` : `json_extract(data, '$.snapshot.context.fields.${path.join('.')}')`;
+  const columns = [...SEARCHED_FIELDS.map(fieldSql), 'tenant_id', 'partner_id', 'id'];
+  return (builder: Knex.QueryBuilder) => {
+    for (const column of columns) builder.orWhereRaw(`lower(${column}) like ? escape '\\'`, [needle]);
+  };
+}
 
 /** The store's queries (as opposed to its writes): what the routes list and page through. */
 export interface ClaimReadModel extends Pick<ClaimStore, 'listClaims' | 'findOverlaps' | 'listOutbox' | 'listDecisions' | 'pageDecisions'> {
@@ -65,6 +88,7 @@ export function createKnexClaimReadModel(knex: Knex): ClaimReadModel {
       if (filter.status) query.where('status', filter.status);
       if (filter.tenantId) query.where('tenant_id', tenantKey(filter.tenantId));
       if (filter.partnerId) query.where('partner_id', filter.partnerId);
+      if (filter.q) query.where(searchWhere(knex, filter.q));
       if (filter.overdue) {
         const name = filter.overdue;
         query.whereExists((sub) =>

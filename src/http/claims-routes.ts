@@ -55,6 +55,7 @@ interface ListQuery {
   overdue?: string;
   tenantId?: string;
   partnerId?: string;
+  q?: string;
   conflicted?: boolean;
   limit?: number;
   cursor?: string;
@@ -88,6 +89,12 @@ export function claimsRoutes(ctx: HttpContext): RouteSpec[] {
       },
       tenantId: { type: 'string', format: 'uuid', description: "Only claims on this customer's tenant (compared without case)." },
       partnerId: { type: 'string', pattern: '^[0-9]{5,12}$', description: "Only this partner ID's claims." },
+      q: {
+        type: 'string',
+        minLength: 1,
+        maxLength: 200,
+        description: 'Search: claims whose customer name or domain, claim name, tenant ID, partner ID or claim ID contains this text (without regard to case). Pages with `cursor` like any other filter.',
+      },
       conflicted: {
         type: 'boolean',
         description:
@@ -259,6 +266,7 @@ export function claimsRoutes(ctx: HttpContext): RouteSpec[] {
             ...(query.overdue ? { overdue: query.overdue } : {}),
             ...(query.tenantId ? { tenantId: query.tenantId } : {}),
             ...(query.partnerId ? { partnerId: query.partnerId } : {}),
+            ...(query.q ? { q: query.q } : {}),
             ...(query.cursor !== undefined ? { after: decodeCursor(query.cursor) } : {}),
             limit: limit + 1,
           });

@@ -128,9 +128,18 @@ describe('the dashboard in a real browser', { timeout: 120_000 }, () => {
     await page.keyboard.press('Tab');
     await page.keyboard.press('Enter');
     await page.getByRole('heading', { name: 'Submitted' }).waitFor();
+    // Deadlines by their names for people; a due instant at the policy zone's midnight ends the day
+    // before there ("by end of Mon, Dec 7"), and is shown as date and time in the user's zone (Berlin).
+    const deadlines = page.getByRole('region', { name: 'Deadlines' });
+    await deadlines.getByText('Review start', { exact: true }).waitFor();
+    expect(await deadlines.getByText('reviewStart').count()).toBe(0);
+    expect(await deadlines.locator('li', { hasText: 'Review start' }).locator('.small').textContent()).toMatch(
+      /^Due by end of (Mon|Tue|Wed|Thu|Fri), [A-Z][a-z]{2} \d{1,2} \(America\/Los_Angeles\) · [A-Z][a-z]{2} \d{1,2}, \d{4}, 9:00\sAM your time$/,
+    );
     await screenshot(page, 'partner-claim');
     await page.getByRole('link', { name: 'My claims' }).click();
     await page.getByRole('link', { name: 'Contoso' }).waitFor();
+    await page.locator('.deadline-name', { hasText: 'Review start' }).first().waitFor();
     await expectAccessible(page, 'partner claims list');
     await screenshot(page, 'partner-claims');
   });
@@ -141,6 +150,7 @@ describe('the dashboard in a real browser', { timeout: 120_000 }, () => {
     await page.waitForURL('**/queues');
     const toStart = page.getByRole('region', { name: /To start/ });
     await toStart.getByRole('link', { name: 'Contoso' }).waitFor();
+    await toStart.getByText(/^Review start: \d+ business days left/).first().waitFor();
     await expectAccessible(page, 'reviewer queues');
     await screenshot(page, 'reviewer-queues');
     await toStart.getByRole('link', { name: 'Contoso' }).click();

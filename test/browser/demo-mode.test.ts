@@ -35,7 +35,7 @@ describe('demo mode in a real browser', { timeout: 120_000 }, () => {
     await page.getByLabel('Status').selectOption('approved');
     await page.getByRole('link', { name: 'Contoso Ltd.' }).first().click();
     await page.getByRole('heading', { name: 'Approved (consent period)' }).waitFor();
-    await page.getByRole('region', { name: 'Deadlines' }).getByText('consentWindow').waitFor();
+    await page.getByRole('region', { name: 'Deadlines' }).getByText('Customer consent window', { exact: true }).waitFor();
     expect(await seriousViolations(page)).toEqual([]);
     await screenshot(page, 'demo-consent-window');
     const before = await demo.getByText(/^Virtual clock:/).textContent();

@@ -1,6 +1,6 @@
 /** A claim's open deadlines: time left in business days and hours, due in the policy's zone and the user's. */
 import type { Claim, DeadlineView } from './api/contract';
-import { language, t } from './i18n/i18n';
+import { deadlineName, language, t } from './i18n/i18n';
 
 const isOpen = (d: DeadlineView) => d.status === 'running' || d.status === 'paused';
 
@@ -17,6 +17,19 @@ export function hoursLeftOf(deadline: DeadlineView | undefined): number {
 
 export function formatInstant(instant: string, timeZone?: string): string {
   return new Intl.DateTimeFormat(language(), { dateStyle: 'medium', timeStyle: 'short', ...(timeZone ? { timeZone } : {}) }).format(new Date(instant));
+}
+
+/**
+ * When a deadline is due, in `timeZone`: a due instant at local midnight ends the day before, so it
+ * reads "by end of Fri, Dec 11"; any other instant is shown as date and time.
+ */
+function formatDue(instant: string, timeZone: string): string {
+  const at = new Date(instant);
+  const parts = new Intl.DateTimeFormat('en', { timeZone, hour: 'numeric', minute: 'numeric', second: 'numeric', hourCycle: 'h23' }).formatToParts(at);
+  const part = (type: string) => Number(parts.find((p) => p.type === type)?.value ?? NaN);
+  if (part('hour') !== 0 || part('minute') !== 0 || part('second') !== 0) return formatInstant(instant, timeZone);
+  const day = new Intl.DateTimeFormat(language(), { timeZone, weekday: 'short', month: 'short', day: 'numeric' }).format(new Date(at.getTime() - 1));
+  return t('dueByEndOf', { day });
 }
 
 const userZone = () => Intl.DateTimeFormat().resolvedOptions().timeZone;
@@ -40,7 +53,7 @@ export function timeLeftText(deadline: DeadlineView): string {
 /** Deadlines that fell due and escalated (the claim stays flagged until it leaves their states). */
 export function EscalatedMark({ claim }: { claim: Pick<Claim, 'overdue'> }) {
   const names = claim.overdue ?? [];
-  return names.length > 0 ? <span class="chip chip-danger">{`${t('overdue')}: ${names.join(', ')}`}</span> : null;
+  return names.length > 0 ? <span class="chip chip-danger">{`${t('overdue')}: ${names.map(deadlineName).join(', ')}`}</span> : null;
 }
 
 export function DeadlineSummary({ claim }: { claim: Claim }) {
@@ -49,7 +62,7 @@ export function DeadlineSummary({ claim }: { claim: Claim }) {
     <span class="deadline-summary">
       {deadline ? (
         <>
-          <span class="deadline-name">{deadline.name}</span>: {deadline.paused ? t('paused') : timeLeftText(deadline)} <DeadlineMarks deadline={deadline} />
+          <span class="deadline-name">{deadlineName(deadline.name)}</span>: {deadline.paused ? t('paused') : timeLeftText(deadline)} <DeadlineMarks deadline={deadline} />
         </>
       ) : (
         <span class="muted">{t('noDeadline')}</span>
@@ -71,11 +84,11 @@ export function DeadlineBox({ claim }: { claim: Claim }) {
         {open.map((d) => (
           <li key={d.name} class="deadline">
             <div>
-              <strong>{d.name}</strong> <DeadlineMarks deadline={d} />
+              <strong>{deadlineName(d.name)}</strong> <DeadlineMarks deadline={d} />
             </div>
             <div class="deadline-left">{d.paused ? t('paused') : timeLeftText(d)}</div>
             <div class="muted small">
-              {t('dueAt', { policyTime: formatInstant(d.dueAt, claim.timeZone), zone: claim.timeZone, localTime: formatInstant(d.dueAt, userZone()) })}
+              {t('dueAt', { policyTime: formatDue(d.dueAt, claim.timeZone), zone: claim.timeZone, localTime: formatDue(d.dueAt, userZone()) })}
             </div>
           </li>
         ))}

@@ -1643,6 +1643,8 @@ export interface operations {
                 overdue?: "consentWindow" | "decisionTarget" | "disputeResponse" | "disputeWindow" | "partnerResponse" | "reviewDecision" | "reviewStart";
                 /** @description Only this partner ID's claims. */
                 partnerId?: string;
+                /** @description Search: claims whose customer name or domain, claim name, tenant ID, partner ID or claim ID contains this text (without regard to case). Pages with `cursor` like any other filter. */
+                q?: string;
                 /** @description Only claims with this status. */
                 status?: "editing" | "submitted" | "underReview" | "partnerActionRequired" | "approved" | "rejected" | "disputed";
                 /** @description Only claims on this customer's tenant (compared without case). */

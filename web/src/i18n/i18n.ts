@@ -37,3 +37,9 @@ export function eventName(event: string): string {
   const key = `event.${event}` as MessageKey;
   return key in en ? t(key) : event;
 }
+
+/** A deadline's name for people (the policy's name when the catalog has none). */
+export function deadlineName(name: string): string {
+  const key = `deadline.${name}` as MessageKey;
+  return key in en ? t(key) : name;
+}

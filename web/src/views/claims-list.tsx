@@ -1,7 +1,7 @@
 /**
  * My claims (partners) / claims on my tenant (customers): status, customer, products, the
- * running deadline with its time left and marks; filter by status, search and sort the page,
- * keyset paging through the API's cursor. Live changes reload the page.
+ * running deadline with its time left and marks; filter by status and search on the server
+ * (`status`, `q`), sort the page, keyset paging through the API's cursor. Live changes reload the page.
  */
 import { useEffect, useState } from 'preact/hooks';
 import { api, ok } from '../api/client';
@@ -20,6 +20,7 @@ export function ClaimsList({ session }: { session: Session }) {
   const [policy, setPolicy] = useState<PolicyView | undefined>();
   const [status, setStatus] = useState('');
   const [search, setSearch] = useState('');
+  const [q, setQ] = useState('');
   const [sort, setSort] = useState<Sort>('timeLeft');
   const [cursors, setCursors] = useState<Array<string | undefined>>([undefined]);
   const [page, setPage] = useState<{ items: Claim[]; nextCursor: string | null } | undefined>();
@@ -29,26 +30,29 @@ export function ClaimsList({ session }: { session: Session }) {
 
   useEffect(() => void loadPolicy(language()).then(setPolicy, () => {}), []);
   useEffect(() => onClaimChange(() => setReload((n) => n + 1)), []);
+  // The search goes to the server (GET /v1/claims?q=) once typing pauses; a new search starts at page 1.
+  useEffect(() => {
+    const timer = setTimeout(() => {
+      const text = search.trim();
+      if (text === q) return;
+      setQ(text);
+      setCursors([undefined]);
+    }, 250);
+    return () => clearTimeout(timer);
+  }, [search, q]);
   useEffect(() => {
     let current = true;
     api
       .GET('/v1/claims', {
-        params: { query: { limit: PAGE, ...(status ? { status: status as never } : {}), ...(cursor ? { cursor } : {}) } },
+        params: { query: { limit: PAGE, ...(status ? { status: status as never } : {}), ...(q ? { q } : {}), ...(cursor ? { cursor } : {}) } },
       })
       .then((r) => ok(r))
       .then((data) => current && setPage(data as unknown as { items: Claim[]; nextCursor: string | null }))
       .catch((e: Error) => current && setError(e.message));
     return () => void (current = false);
-  }, [status, cursor, reload]);
+  }, [status, q, cursor, reload]);
 
-  const needle = search.trim().toLowerCase();
-  const items = (page?.items ?? [])
-    .filter((c) => {
-      if (!needle) return true;
-      const customer = (c.fields as { customer?: { name?: string; domain?: string } }).customer;
-      return [c.id, customer?.name, customer?.domain, (c.fields as { name?: string }).name].some((v) => v?.toLowerCase().includes(needle));
-    })
-    .sort((a, b) => {
+  const items = [...(page?.items ?? [])].sort((a, b) => {
       if (sort === 'created') return b.createdAt.localeCompare(a.createdAt);
       if (sort === 'customer') return customerName(a).localeCompare(customerName(b));
       return hoursLeftOf(currentDeadline(a)) - hoursLeftOf(currentDeadline(b));

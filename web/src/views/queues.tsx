@@ -7,7 +7,7 @@ import { useEffect, useState } from 'preact/hooks';
 import { api, ok } from '../api/client';
 import type { Claim, PolicyView } from '../api/contract';
 import { currentDeadline, DeadlineMarks, EscalatedMark, hoursLeftOf, timeLeftText } from '../deadlines';
-import { language, t } from '../i18n/i18n';
+import { deadlineName, language, t } from '../i18n/i18n';
 import type { MessageKey } from '../i18n/en';
 import { onClaimChange } from '../live';
 import { loadPolicy, productCodes } from '../policy';
@@ -81,7 +81,7 @@ export function Queues(_props: { session: Session }) {
                         {(claim.fields as { partnerId?: string }).partnerId} · {productCodes(claim).join(', ')}
                       </div>
                       <div class="sla">
-                        {deadline ? <span class={`chip ${deadline.paused ? 'chip-muted' : 'chip-info'}`}>{deadline.paused ? `⏸ ${t('paused')} · ${deadline.name}` : `${deadline.name}: ${timeLeftText(deadline)}`}</span> : null}
+                        {deadline ? <span class={`chip ${deadline.paused ? 'chip-muted' : 'chip-info'}`}>{deadline.paused ? `⏸ ${t('paused')} · ${deadlineName(deadline.name)}` : `${deadlineName(deadline.name)}: ${timeLeftText(deadline)}`}</span> : null}
                         <DeadlineMarks deadline={deadline} /> <EscalatedMark claim={claim} />
                       </div>
                     </li>
