@@ -4,6 +4,7 @@ import { join, resolve } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { main } from '../../src/cli';
 import { createDatabase, migrateLatest } from '../../src/db/database';
+import { SERVICE_DATABASES, useDatabase } from '../support/databases';
 import { bundledPolicyText } from '../support/policy-factory';
 
 const ROOT = resolve(import.meta.dirname, '..', '..');
@@ -219,16 +220,19 @@ async function runWithEnv(env: Record<string, string | undefined>, ...argv: stri
   }
 }
 
-describe('commands that read the database', () => {
+// The other commands above and below read no database: they run once.
+describe.each(SERVICE_DATABASES)('commands that read the database on $name', (db) => {
+  useDatabase(db);
   it.each([
     ['backtest', '--policy', join(ROOT, 'policies', 'cpor.yaml')],
     ['audit', 'verify'],
   ])('cpor %s without a database says so, exits 1 and creates nothing', async (...argv) => {
     const parent = mkdtempSync(join(tmpdir(), 'cpor-nodb-'));
     const dataDir = join(parent, 'data');
-    const { code, stderr } = await runWithEnv({ DATA_DIR: dataDir, DATABASE_URL: undefined }, ...argv);
+    const { code, stderr } = await runWithEnv({ DATA_DIR: dataDir, DATABASE_URL: (await db.serviceEnv()).DATABASE_URL }, ...argv);
     expect(code).toBe(1);
-    expect(stderr).toContain(`no database at ${join(dataDir, 'cpor.sqlite')}`);
+    // PostgreSQL: an empty database (schema) the service never started on.
+    expect(stderr).toContain(db.name === 'sqlite' ? `no database at ${join(dataDir, 'cpor.sqlite')}` : 'no CPOR database at DATABASE_URL (it has no claims table)');
     expect(stderr).toContain('start the service once');
     expect(stderr).not.toMatch(/SQLITE_|no such table|select /);
     expect(existsSync(dataDir)).toBe(false);
@@ -237,10 +241,11 @@ describe('commands that read the database', () => {
 
   it('cpor audit verify --claim with an unknown claim says it does not exist, exit 1', async () => {
     const dataDir = mkdtempSync(join(tmpdir(), 'cpor-audit-'));
-    const knex = createDatabase({ dataDir });
+    const { DATABASE_URL } = await db.serviceEnv();
+    const knex = createDatabase({ dataDir, ...(DATABASE_URL ? { databaseUrl: DATABASE_URL } : {}) });
     await migrateLatest(knex);
     await knex.destroy();
-    const { code, stdout, stderr } = await runWithEnv({ DATA_DIR: dataDir, DATABASE_URL: undefined }, 'audit', 'verify', '--claim', 'nope');
+    const { code, stdout, stderr } = await runWithEnv({ DATA_DIR: dataDir, DATABASE_URL }, 'audit', 'verify', '--claim', 'nope');
     expect(code).toBe(1);
     expect(stderr).toContain('claim nope does not exist');
     expect(stdout).not.toContain('every chain holds');

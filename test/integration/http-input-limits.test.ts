@@ -1,5 +1,7 @@
 /** Impossible instants and dates, and deeply nested input, are 400/422 problems with a location: never a 500. */
+// On SQLite only: simulation and validation refuse these before any store is read or written.
 import { describe, expect, it } from 'vitest';
+import { sqliteDatabase } from '../support/databases';
 import { type HttpHelpers, useHttpApp } from '../support/http-requests';
 import { bundledPolicyText } from '../support/policy-factory';
 import { claimFields, poePayload } from '../support/factories';
@@ -22,7 +24,7 @@ const nested = (depth: number) => '{"a":'.repeat(depth) + '1' + '}'.repeat(depth
 
 describe('impossible instants and deep nesting', () => {
   let h: HttpHelpers;
-  useHttpApp({}, (app) => ({ h } = app));
+  useHttpApp({ database: sqliteDatabase }, (app) => ({ h } = app));
 
   const simulate = async (body: unknown) =>
     h.api().post('/v1/simulate').set('Authorization', await h.auth('programManager')).send(body as object);

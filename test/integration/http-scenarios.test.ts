@@ -10,14 +10,12 @@ import { loadScenarioFile, type Scenario, type ScenarioActor } from '../../src/s
 import { runScenario } from '../../src/simulate/run-scenario';
 import { scenarioFiles } from '../../src/cli/scenario-commands';
 import { compiledBundledPolicy } from '../support/bundled-policy';
-import { sqliteDatabase, useDatabase } from '../support/databases';
+import { SERVICE_DATABASES, useDatabase } from '../support/databases';
 import { createTestApp, type TestApp } from '../support/test-app';
 
 
 const SCENARIOS = resolve(import.meta.dirname, '..', '..', 'scenarios');
 const PDF = Buffer.from('%PDF-1.4\n1 0 obj << /Type /Catalog >> endobj\ntrailer << /Root 1 0 R >>\n%%EOF\n');
-
-useDatabase(sqliteDatabase);
 
 let files: string[] = [];
 beforeAll(async () => {
@@ -92,7 +90,8 @@ async function driveOverHttp(t: TestApp, scenario: Scenario) {
   return { outcomes, final };
 }
 
-describe('scenarios through HTTP on SQLite', () => {
+describe.each(SERVICE_DATABASES)('scenarios through HTTP on $name', (db) => {
+  useDatabase(db);
   it('there are scenario files to drive', () => {
     expect(files.length).toBeGreaterThan(40);
   });
@@ -105,8 +104,8 @@ describe('scenarios through HTTP on SQLite', () => {
       if (!loaded.ok) throw new Error(loaded.error);
       const scenario = loaded.scenario;
       const expected = await runScenario(scenario, { file, policy });
-      // Each scenario has its own timeline: give it a fresh app on its own SQLite file.
-      const app = await createTestApp({ database: sqliteDatabase, start: '2020-01-01T00:00:00Z' });
+      // Each scenario has its own timeline: give it a fresh app on its own database.
+      const app = await createTestApp({ database: db, start: '2020-01-01T00:00:00Z' });
       try {
         const { outcomes, final } = await driveOverHttp(app, scenario);
         const simulated = expected.timeline.filter((e) => e.by !== 'system');

@@ -1,10 +1,12 @@
 /** What /v1/simulate (and scenario files) accept: one claim, no step as system, the service's policy versions. */
+// On SQLite only: a simulation runs in memory and never reads or writes the service's store.
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
 import { createPolicyRegistry, type PolicyRegistry } from '../../src/policies/policy-registry';
 import { parseScenario } from '../../src/simulate/scenario';
+import { sqliteDatabase } from '../support/databases';
 import { httpHelpers } from '../support/http-requests';
 import { policyYaml } from '../support/policy-factory';
 import { createTestApp, type TestApp } from '../support/test-app';
@@ -27,7 +29,7 @@ describe('/v1/simulate scenario rules', () => {
   });
 
   it('refuses a second create step (invalidState): a scenario follows one claim', async () => {
-    t = await createTestApp();
+    t = await createTestApp({ database: sqliteDatabase });
     const h = httpHelpers(t);
     const steps = [
       { at: '2026-03-02T17:00:00Z', by: 'incentivesAdmin', do: 'create' },
@@ -53,7 +55,7 @@ describe('/v1/simulate scenario rules', () => {
     ['a role name', 'system', '$.steps[1].by'],
     ['an actor', { role: 'system' }, '$.steps[1].by.role'],
   ])('refuses a step acting as system (%s) with 400 at its path', async (_what, by, path) => {
-    t = await createTestApp();
+    t = await createTestApp({ database: sqliteDatabase });
     const h = httpHelpers(t);
     const steps = [
       { at: '2026-03-02T17:00:00Z', by: 'incentivesAdmin', do: 'create' },
@@ -71,7 +73,7 @@ describe('/v1/simulate scenario rules', () => {
     writeFileSync(join(dir, 'cpor-2026.2.yaml'), policyYaml({ version: '2026.2', effective: '2026-04-01T00:00:00Z' }));
     // The service's clock is in March (2026.1 in effect); the scenario's claim starts in April.
     registry = await createPolicyRegistry({ path: dir, clock: { now: () => new Date('2026-03-02T17:00:00Z') } });
-    t = await createTestApp({ policies: registry });
+    t = await createTestApp({ database: sqliteDatabase, policies: registry });
     const h = httpHelpers(t);
     const auth = await h.auth('programManager');
     const steps = (day: string) => [

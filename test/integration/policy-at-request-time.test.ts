@@ -11,6 +11,7 @@ import { createPolicyRegistry, type PolicyRegistry } from '../../src/policies/po
 import { httpHelpers } from '../support/http-requests';
 import { policyYaml } from '../support/policy-factory';
 import { createTestApp, type TestApp } from '../support/test-app';
+import { SERVICE_DATABASES, useDatabase } from '../support/databases';
 
 /** Version 2026.2, in effect from 1 April 2026, adds a one-business-day `triage` escalation on submitted claims. */
 const VERSION_2 = policyYaml({
@@ -19,7 +20,8 @@ const VERSION_2 = policyYaml({
   deadlines: { triage: { description: 'A first look within a business day.', runsIn: ['submitted'], businessDays: 1, onDue: { escalate: true } } },
 });
 
-describe('policy versions loaded while the app runs', () => {
+describe.each(SERVICE_DATABASES)('policy versions loaded while the app runs on $name', (db) => {
+  useDatabase(db);
   let dir: string;
   let registry: PolicyRegistry;
   let t: TestApp;
@@ -29,7 +31,7 @@ describe('policy versions loaded while the app runs', () => {
     writeFileSync(join(dir, 'cpor-2026.1.yaml'), policyYaml());
     const clock = { now: () => t?.clock.now() ?? new Date('2026-03-02T17:00:00Z') };
     registry = await createPolicyRegistry({ path: dir, clock });
-    t = await createTestApp({ policies: registry });
+    t = await createTestApp({ database: db, policies: registry });
     h = httpHelpers(t);
   });
   afterEach(async () => {

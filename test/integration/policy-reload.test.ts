@@ -9,6 +9,7 @@ import { createVirtualClock } from '../../src/simulate/run-scenario';
 import { BUNDLED_POLICY_PATH } from '../support/bundled-policy';
 import { bundledPolicyText } from '../support/policy-factory';
 import { ACTORS, claimFields, poePayload } from '../support/factories';
+import { SERVICE_DATABASES, useDatabase, type DatabaseFixture } from '../support/databases';
 
 const PARTNER = ACTORS.partner;
 const POE = poePayload();
@@ -18,12 +19,12 @@ afterEach(async () => {
   await Promise.all(running.splice(0).map((s) => s.close()));
 });
 
-/** A service watching a policies folder of its own, holding the bundled policy (version 2026.1). */
-async function serviceWithPolicyFolder() {
+/** A service on a fresh database of `db`, watching a policies folder of its own, holding the bundled policy (version 2026.1). */
+async function serviceWithPolicyFolder(db: DatabaseFixture) {
   const policies = mkdtempSync(join(tmpdir(), 'cpor-policies-'));
   copyFileSync(BUNDLED_POLICY_PATH, join(policies, 'cpor.yaml'));
   const config = loadConfig(
-    { DATA_DIR: mkdtempSync(join(tmpdir(), 'cpor-data-')), PORT: '0', LOG_LEVEL: 'silent', CPOR_POLICY: policies },
+    { DATA_DIR: mkdtempSync(join(tmpdir(), 'cpor-data-')), PORT: '0', LOG_LEVEL: 'silent', CPOR_POLICY: policies, ...(await db.serviceEnv()) },
     { policyPath: policies },
   );
   const clock = createVirtualClock(new Date('2026-07-01T16:00:00Z'));
@@ -41,9 +42,10 @@ const VERSION_2 = () =>
 
 const readiness = async (s: RunningService) => (await fetch(`${s.url}/readyz`)).json() as Promise<{ details: { policies: { broken: Array<{ file: string; errors: string[] }> }; policy: { version: string } } }>;
 
-describe('policy versions while the service runs', () => {
+describe.each(SERVICE_DATABASES)('policy versions while the service runs on $name', (db) => {
+  useDatabase(db);
   it('a broken policy file dropped into the folder leaves the service on the previous version and says so in /readyz', async () => {
-    const { service, policies } = await serviceWithPolicyFolder();
+    const { service, policies } = await serviceWithPolicyFolder(db);
     writeFileSync(join(policies, 'candidate.yaml'), bundledPolicyText().replace('version: "2026.1"', 'version: "2026.9"').replace('runsIn: [submitted]', 'runsIn: [submited]'));
     await vi.waitFor(async () => expect((await readiness(service)).details.policies.broken).toHaveLength(1), { timeout: 8000, interval: 100 });
     const ready = await readiness(service);
@@ -54,7 +56,7 @@ describe('policy versions while the service runs', () => {
   });
 
   it('a valid new version is picked up without a restart; submitted claims keep the version they were submitted under', async () => {
-    const { service, policies } = await serviceWithPolicyFolder();
+    const { service, policies } = await serviceWithPolicyFolder(db);
     const submitted = (await service.service.create(PARTNER, claimFields())).claim;
     await service.service.act(submitted.id, 'uploadPoe', PARTNER, POE);
     await service.service.act(submitted.id, 'submit', PARTNER, {});

@@ -53,6 +53,12 @@ export interface DatabaseFixture {
   stop(): Promise<void>;
   /** A fresh, empty database with stores on it; migrated unless `migrate: false`. */
   setup(options?: { migrate?: boolean }): Promise<StoreSetup>;
+  /**
+   * The environment a service or CLI process started from its configuration needs to use a fresh,
+   * empty (unmigrated) database of this kind: `DATABASE_URL` for PostgreSQL; nothing for SQLite
+   * (the process keeps its file under its own DATA_DIR).
+   */
+  serviceEnv(): Promise<{ DATABASE_URL?: string }>;
 }
 
 /** Starts the fixture in the enclosing describe block's beforeAll; it stops when the test file ends. */
@@ -113,6 +119,9 @@ export const memoryDatabase: DatabaseFixture = {
       teardown: async () => {},
     };
   },
+  serviceEnv() {
+    throw new Error('the memory store is not a database a service runs on');
+  },
 };
 
 export const sqliteDatabase: DatabaseFixture = {
@@ -127,6 +136,9 @@ export const sqliteDatabase: DatabaseFixture = {
       migrate,
       async () => rmSync(dataDir, { recursive: true, force: true }),
     );
+  },
+  async serviceEnv() {
+    return {};
   },
 };
 
@@ -153,6 +165,10 @@ function createPostgresDatabase(): DatabaseFixture {
       if (!cluster) throw new Error('the postgres fixture is not started: call useDatabase(db) in the describe block');
       const databaseUrl = await (await cluster).createSchema(`cpor_${++schemas}`);
       return knexSetup(() => createDatabase({ databaseUrl, dataDir: tmpdir() }), migrate);
+    },
+    async serviceEnv() {
+      if (!cluster) throw new Error('the postgres fixture is not started: call useDatabase(db) in the describe block');
+      return { DATABASE_URL: await (await cluster).createSchema(`cpor_${++schemas}`) };
     },
   };
 }
