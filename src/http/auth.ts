@@ -1,9 +1,11 @@
 /** Bearer authentication: verifies the token and keeps the caller for the routes. */
 import type { RequestHandler, Response } from 'express';
+import { decodeJwt } from 'jose';
 import type { Authenticator, Principal } from '../auth/authenticator';
 import { UnauthenticatedError } from '../domain/errors';
 
 const PRINCIPAL = 'principal';
+const EXPIRES_AT = 'tokenExpiresAt';
 
 /** Requires `Authorization: Bearer <token>`; a missing or invalid token is a 401. */
 export function authenticate(authenticator: Authenticator): RequestHandler {
@@ -17,6 +19,9 @@ export function authenticate(authenticator: Authenticator): RequestHandler {
       throw new UnauthenticatedError('invalidToken', 'The Authorization header must be `Bearer <token>`.');
     }
     res.locals[PRINCIPAL] = await authenticator.verify(match[1]!);
+    // The token verified, so its payload is trusted; every accepted token carries `exp`.
+    const { exp } = decodeJwt(match[1]!);
+    if (typeof exp === 'number') res.locals[EXPIRES_AT] = new Date(exp * 1000);
     next();
   };
 }
@@ -26,4 +31,9 @@ export function principalOf(res: Response): Principal {
   const principal = res.locals[PRINCIPAL] as Principal | undefined;
   if (!principal) throw new Error('principalOf called on a route without authenticate()');
   return principal;
+}
+
+/** When the caller's token expires: a response that outlives its request (a stream) ends then. */
+export function tokenExpiryOf(res: Response): Date | undefined {
+  return res.locals[EXPIRES_AT] as Date | undefined;
 }

@@ -7,7 +7,7 @@
 import type { ChangeFeed } from '../changes/change-feed';
 import { mayAccessClaim } from '../domain/access';
 import { loadVisibleClaim } from './access';
-import { authenticate, principalOf } from './auth';
+import { authenticate, principalOf, tokenExpiryOf } from './auth';
 import type { HttpContext } from './context';
 import type { RouteSpec } from './route-spec';
 import { validateQuery } from './validation';
@@ -33,7 +33,8 @@ export function eventsRoutes(ctx: HttpContext, feed: ChangeFeed, heartbeatMs = H
         'A `text/event-stream` that stays open: for each committed change to a claim the caller may see, `event: claim` with ' +
         '`data: {"id","status","substatus","version","at"}`; a comment line (`: keep-alive`) every 15 s. Changes made by any ' +
         'instance of the service reach every stream (PostgreSQL LISTEN/NOTIFY; in one process on SQLite). Read it with a ' +
-        'streaming fetch and `Authorization: Bearer`. A stream carries changes from when it opened: reload, then follow.',
+        'streaming fetch and `Authorization: Bearer`. A stream carries changes from when it opened: reload, then follow. ' +
+        'The stream ends when the token that opened it expires: sign in again and reopen it.',
       tag: 'claims',
       auth: true,
       query: eventsQuery,
@@ -62,6 +63,7 @@ export function eventsRoutes(ctx: HttpContext, feed: ChangeFeed, heartbeatMs = H
             if (ended) return;
             ended = true;
             clearInterval(beat);
+            clearTimeout(expiry);
             unsubscribe();
           };
           const unsubscribe = feed.subscribe({
@@ -79,6 +81,18 @@ export function eventsRoutes(ctx: HttpContext, feed: ChangeFeed, heartbeatMs = H
           });
           const beat = setInterval(() => res.write(': keep-alive\n\n'), heartbeatMs);
           beat.unref();
+          // A stream is as good as the token that opened it: it ends when the token expires (the
+          // client signs in again and reopens it), so an expired session hears of no more changes.
+          const expiresAt = tokenExpiryOf(res);
+          const expiry = setTimeout(
+            () => {
+              stop();
+              res.end();
+            },
+            // On the service's clock, as tokens are checked. setTimeout's longest delay is about 24.8 days; tokens live at most JWT_MAX_LIFETIME_SECONDS.
+            Math.min(Math.max(0, (expiresAt?.getTime() ?? Infinity) - deps.service.clock.now().getTime()), 2_147_483_647),
+          );
+          expiry.unref();
           req.on('close', stop);
           res.on('close', stop);
         },

@@ -70,6 +70,14 @@ describe.each(SERVICE_DATABASES)('on $name', (db) => {
       await stream.waitForText(/: keep-alive\n\n/);
     });
 
+    it('ends when the token that opened it expires, so an expired session hears of no more changes', async () => {
+      const stream = await openEventStream(`${server.url}/v1/events`, `Bearer ${await t.token(ACTORS.reviewer, { expiresIn: '2s' })}`);
+      streams.push(stream);
+      await stream.waitForText(/: connected/);
+      const outcome = await Promise.race([stream.ended.then(() => 'ended'), new Promise((r) => setTimeout(() => r('still open'), 10_000))]);
+      expect(outcome).toBe('ended');
+    });
+
     it('is refused without a token, and for a claim the caller may not see (404, as a read would be)', async () => {
       await documentedRequest(t.app).get('/v1/events').expect(401);
       const id = await h.claimIn('editing');

@@ -21,6 +21,8 @@ export interface EventStream {
   waitFor(predicate: (event: StreamEvent) => boolean, timeoutMs?: number): Promise<StreamEvent>;
   /** Resolves when the text received so far matches `pattern`. */
   waitForText(pattern: RegExp, timeoutMs?: number): Promise<void>;
+  /** Resolves when the server has ended the stream. */
+  ended: Promise<void>;
   close(): void;
 }
 
@@ -69,7 +71,6 @@ export async function openEventStream(url: string, authorization?: string): Prom
       // aborted
     }
   })();
-  void pump;
   const until = <T>(check: () => T | undefined, timeoutMs: number, what: string) =>
     new Promise<T>((resolve, reject) => {
       const found = check();
@@ -94,6 +95,7 @@ export async function openEventStream(url: string, authorization?: string): Prom
     events: () => parse(received),
     waitFor: (predicate, timeoutMs = 5_000) => until(() => parse(received).find(predicate), timeoutMs, 'matching event'),
     waitForText: (pattern, timeoutMs = 5_000) => until(() => (pattern.test(received) ? true : undefined), timeoutMs, `text ${pattern}`).then(() => undefined),
+    ended: pump,
     close: () => abort.abort(),
   };
 }

@@ -352,7 +352,7 @@ export interface paths {
         };
         /**
          * Live changes to the claims the caller may see (server-sent events)
-         * @description A `text/event-stream` that stays open: for each committed change to a claim the caller may see, `event: claim` with `data: {"id","status","substatus","version","at"}`; a comment line (`: keep-alive`) every 15 s. Changes made by any instance of the service reach every stream (PostgreSQL LISTEN/NOTIFY; in one process on SQLite). Read it with a streaming fetch and `Authorization: Bearer`. A stream carries changes from when it opened: reload, then follow.
+         * @description A `text/event-stream` that stays open: for each committed change to a claim the caller may see, `event: claim` with `data: {"id","status","substatus","version","at"}`; a comment line (`: keep-alive`) every 15 s. Changes made by any instance of the service reach every stream (PostgreSQL LISTEN/NOTIFY; in one process on SQLite). Read it with a streaming fetch and `Authorization: Bearer`. A stream carries changes from when it opened: reload, then follow. The stream ends when the token that opened it expires: sign in again and reopen it.
          */
         get: operations["streamEvents"];
         put?: never;
