@@ -273,7 +273,7 @@ describe.each(SERVICE_DATABASES)('on $name', (db) => {
       }
       const patchHeaders = doc.paths['/v1/claims/{id}']!.patch!.parameters!.filter((p) => p.in === 'header');
       expect(patchHeaders).toEqual([expect.objectContaining({ name: 'If-Match', required: true })]);
-      expect(doc.paths['/v1/claims']!.get!.parameters!.map((p) => p.name)).toEqual(['status', 'overdue', 'tenantId', 'partnerId', 'conflicted', 'limit', 'cursor']);
+      expect(doc.paths['/v1/claims']!.get!.parameters!.map((p) => p.name)).toEqual(['status', 'overdue', 'tenantId', 'partnerId', 'q', 'conflicted', 'limit', 'cursor']);
     });
 
     it('documents PoE downloads with the accepted PoE content types', () => {
