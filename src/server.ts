@@ -178,6 +178,7 @@ export async function startService(
     limits: {
       poeMaxBytes: config.poeMaxBytes,
       backtestMaxClaims: config.backtestMaxClaims,
+      evaluationCacheSize: config.evaluationCacheSize,
       poeMaxConcurrentUploads: config.poeMaxConcurrentUploads,
       poeUploadIdleMs: config.poeUploadIdleMs,
       poeUploadTimeoutMs: config.poeUploadTimeoutMs,
