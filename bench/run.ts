@@ -3,7 +3,8 @@
  * the same run (machines here are shared and noisy: ratios, not absolute numbers).
  *
  *   1. requests/s through POST /v1/evaluate   vs a bare Express JSON echo route   (goal ≥ 70%)
- *   2. in-process evaluations/s (evaluateClaim) vs raw json-rules-engine, same rules (goal: overhead < 25%)
+ *   2. in-process evaluations/s (evaluateClaim) vs raw json-rules-engine, same rules (goal: overhead < 25%);
+ *      then CPU per evaluation over a mix of claims, rule cache off (cold) vs on, and its hit rate
  *   3. time to backtest 10,000 stored claims (SQLite)                              (goal < 30 s)
  *   4. start-up: `cpor --version` (the compiled build) vs `node -e 0`, and vs the sources
  *      through tsx as bin/cpor.mjs ran them before the build                      (goal < 50% of tsx)
@@ -34,6 +35,7 @@ import { runBacktest } from '../src/backtest/backtest';
 import { createClaimService } from '../src/claims/claim-service';
 import { compilePolicy, type CompiledPolicy } from '../src/policies/compiled-policy';
 import { evaluateClaim, type EvaluationInput } from '../src/evaluation/evaluate-claim';
+import { createRuleResultCache } from '../src/evaluation/rule-result-cache';
 import { createMemoryClaimStore } from '../src/claims/memory-claim-store';
 import { singlePolicySource } from '../src/policies/policy-source';
 import { createDatabase, migrateLatest } from '../src/db/database';
@@ -196,6 +198,61 @@ async function benchEngine(policy: CompiledPolicy) {
   console.log(`2. Engine evaluateClaim ${fmt(ourRate)}/s  vs raw json-rules-engine ${fmt(rawRate)}/s  → overhead ${pct(overhead)} (goal < 25%) ${overhead < 0.25 ? 'MET' : 'NOT MET'}`);
 }
 
+/**
+ * A mix of evaluation requests as page views make them: MIX requests over a smaller set of
+ * claims (activity, products, PoE count and signature varied), each seen several times.
+ */
+function evaluationMix(count: number): EvaluationInput[] {
+  const activities = ['preSales', 'deployment', 'usage', 'revenueAssociation'] as const;
+  const productSets = [
+    [{ line: 'microsoft365', workload: 'teams' }],
+    [{ line: 'businessApplications', product: 'dynamics365Sales', subscriptionId: 'sub-001' }],
+    INPUT.claim.fields.products!,
+  ];
+  let seed = 17;
+  const next = (n: number) => ((seed = (seed * 1_103_515_245 + 12_345) % 2 ** 31) % n);
+  return Array.from({ length: count }, () => ({
+    ...INPUT,
+    claim: {
+      ...INPUT.claim,
+      fields: { ...INPUT.claim.fields, activity: activities[next(4)]!, products: productSets[next(3)] as never },
+      poe: Array.from({ length: next(4) }, () => ({ ...INPUT.claim.poe![0]!, customerSigned: next(4) !== 0 })),
+    },
+  }));
+}
+
+/** CPU (user + system, this thread: the bench is single-threaded here) per evaluation of the mix, cache off vs on, 3 rounds each. */
+async function benchEvaluationCache(policy: CompiledPolicy) {
+  const mix = evaluationMix(2000);
+  const round = async (size: number) => {
+    const cache = createRuleResultCache(size);
+    const before = process.cpuUsage();
+    for (const input of mix) await evaluateClaim(policy, input, { cache });
+    const used = process.cpuUsage(before);
+    return { microseconds: (used.user + used.system) / mix.length, hitRate: cache.hits / (cache.hits + cache.misses), distinct: cache.size };
+  };
+  await round(0);
+  await round(10_000);
+  const cold: number[] = [];
+  const cached: number[] = [];
+  let hitRate = 0;
+  let distinct = 0;
+  for (let i = 0; i < 3; i++) {
+    cold.push((await round(0)).microseconds);
+    const warm = await round(10_000);
+    cached.push(warm.microseconds);
+    hitRate = warm.hitRate;
+    distinct = warm.distinct;
+  }
+  const c = spread(cold);
+  const w = spread(cached);
+  const us = (s: { min: number; median: number; max: number }) => `median ${s.median.toFixed(0)} µs (min ${s.min.toFixed(0)}, max ${s.max.toFixed(0)})`;
+  console.log(
+    `2b. Cache evaluateClaim CPU per evaluation over ${fmt(mix.length)} mixed requests, 3 rounds: cold (EVALUATION_CACHE_SIZE=0) ${us(c)}` +
+      `  vs cached ${us(w)} → ${pct(w.median / c.median)} of cold, hit rate ${pct(hitRate)} (${distinct} distinct fact sets; a fresh cache each round)`,
+  );
+}
+
 const PARTNER = { role: 'incentivesAdmin', partnerId: '4512345' };
 const REVIEWER = { role: 'reviewer' };
 
@@ -316,7 +373,10 @@ if (ONLY === 'scale') {
 }
 const policy = await bundled();
 if (!ONLY || ONLY === 'http') await benchHttp(policy);
-if (!ONLY || ONLY === 'engine') await benchEngine(policy);
+if (!ONLY || ONLY === 'engine') {
+  await benchEngine(policy);
+  await benchEvaluationCache(policy);
+}
 if (!ONLY || ONLY === 'backtest') await benchBacktest(policy);
 if (!ONLY) await benchStartup();
 if (!ONLY || ONLY === 'dashboard') {

@@ -27,6 +27,10 @@ export interface Config {
   poeUploadIdleMs: number;
   poeUploadTimeoutMs: number;
   backtestMaxClaims: number;
+  /** Rule results POST /v1/evaluate keeps (LRU); 0 disables the cache. */
+  evaluationCacheSize: number;
+  /** Days evaluation records stay in the decision log (0: for ever); transitions' records are never pruned. */
+  evaluationLogRetentionDays: number;
   idempotencyTtlHours: number;
   idempotencyLeaseSeconds: number;
   logLevel: LogLevel;
@@ -65,6 +69,8 @@ export const INTEGER_SETTINGS = {
   poeUploadIdleMs: { env: 'POE_UPLOAD_IDLE_MS', default: 30_000, min: 100, max: 3_600_000 },
   poeUploadTimeoutMs: { env: 'POE_UPLOAD_TIMEOUT_MS', default: 300_000, min: 1000, max: 24 * 3_600_000 },
   backtestMaxClaims: { env: 'BACKTEST_MAX_CLAIMS', default: 50_000, min: 1, max: 10_000_000 },
+  evaluationCacheSize: { env: 'EVALUATION_CACHE_SIZE', default: 10_000, min: 0, max: 10_000_000 },
+  evaluationLogRetentionDays: { env: 'EVALUATION_LOG_RETENTION_DAYS', default: 0, min: 0, max: 100 * 366 },
   idempotencyTtlHours: { env: 'IDEMPOTENCY_TTL_HOURS', default: 24, min: 1, max: 24 * 365 },
   idempotencyLeaseSeconds: { env: 'IDEMPOTENCY_LEASE_SECONDS', default: 30, min: 1, max: 3_600 },
   shutdownTimeoutMs: { env: 'SHUTDOWN_TIMEOUT_MS', default: 10_000, min: 0, max: 600_000 },
@@ -160,6 +166,8 @@ export function loadConfig(env: NodeJS.ProcessEnv, defaults: { policyPath: strin
     poeUploadIdleMs: integer('poeUploadIdleMs'),
     poeUploadTimeoutMs: integer('poeUploadTimeoutMs'),
     backtestMaxClaims: integer('backtestMaxClaims'),
+    evaluationCacheSize: integer('evaluationCacheSize'),
+    evaluationLogRetentionDays: integer('evaluationLogRetentionDays'),
     idempotencyTtlHours: integer('idempotencyTtlHours'),
     idempotencyLeaseSeconds: integer('idempotencyLeaseSeconds'),
     logLevel,

@@ -13,6 +13,7 @@ import { createClaimService, type Clock } from './claims/claim-service';
 import { createSettableClock, systemClock } from './system-clock';
 import { seedDemoClaims } from './demo/seed-demo-claims';
 import { createDeadlineTask } from './outbox/deadline-task';
+import { createDecisionRetentionTask } from './evaluation/decision-retention';
 import { createScheduler, type Scheduler } from './outbox/scheduler';
 import type { Config } from './config';
 import { createDatabase, migrateLatest } from './db/database';
@@ -125,6 +126,7 @@ export async function startService(
     [
       createDeadlineTask({ service, logger, fired: work.deadlinesFired }),
       ...(config.webhookUrls.length ? [{ name: 'webhooks', run: () => dispatcher.deliverDue() }] : []),
+      createDecisionRetentionTask({ store, clock, retentionDays: config.evaluationLogRetentionDays, logger }),
       {
         // Idempotency keys are kept IDEMPOTENCY_TTL_HOURS; swept at most hourly.
         name: 'idempotency',
@@ -178,6 +180,7 @@ export async function startService(
     limits: {
       poeMaxBytes: config.poeMaxBytes,
       backtestMaxClaims: config.backtestMaxClaims,
+      evaluationCacheSize: config.evaluationCacheSize,
       poeMaxConcurrentUploads: config.poeMaxConcurrentUploads,
       poeUploadIdleMs: config.poeUploadIdleMs,
       poeUploadTimeoutMs: config.poeUploadTimeoutMs,

@@ -113,6 +113,8 @@ export interface ClaimStore {
   listOutbox(filter: { claimId?: string; status?: DeliveryStatus; limit: number }): Promise<OutboxRecord[]>;
   /** Records a decision outside any claim change (a stateless evaluation). */
   recordDecision(record: DecisionRecord): Promise<void>;
+  /** Deletes evaluation records filed before `before` (retention); transitions' records are kept. Answers how many went. */
+  pruneEvaluationDecisions(before: string): Promise<number>;
   /** A claim's decision-log records, oldest first (the first `limit`). */
   listDecisions(claimId: string, limit: number): Promise<DecisionRecord[]>;
   /** A page of a claim's decision log, oldest first, optionally of one kind, after a position. */

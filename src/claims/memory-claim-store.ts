@@ -36,7 +36,8 @@ export function createMemoryClaimStore(): ClaimStore {
   const history = new Map<string, HistoryEntry[]>();
   const outbox = new Map<string, OutboxRecord>();
   const decisions: StoredDecision[] = [];
-  const logDecision = (record: DecisionRecord) => decisions.push({ seq: decisions.length + 1, record: clone(record) });
+  let lastSeq = 0;
+  const logDecision = (record: DecisionRecord) => decisions.push({ seq: (lastSeq += 1), record: clone(record) });
   /** Leases of outbox messages being delivered: message id → until. */
   const leases = new Map<string, string>();
   let queue: Promise<unknown> = Promise.resolve();
@@ -169,6 +170,13 @@ export function createMemoryClaimStore(): ClaimStore {
     },
     async recordDecision(record) {
       logDecision(record);
+    },
+    async pruneEvaluationDecisions(before) {
+      const cutoff = Date.parse(before);
+      const kept = decisions.filter((d) => d.record.kind !== 'evaluation' || Date.parse(d.record.at) >= cutoff);
+      const pruned = decisions.length - kept.length;
+      decisions.splice(0, decisions.length, ...kept);
+      return pruned;
     },
     async listDecisions(claimId, limit) {
       return decisions.filter((d) => d.record.claimId === claimId).slice(0, limit).map((d) => clone(d.record));

@@ -245,6 +245,10 @@ export function createKnexClaimStore(knex: Knex): KnexClaimStore {
       await knex('decisions').insert(decisionRow(record));
     },
 
+    async pruneEvaluationDecisions(before) {
+      return knex('decisions').where('kind', 'evaluation').andWhere('at', '<', iso(before)).delete();
+    },
+
     async recordPoeFile(file, at) {
       await knex('poe_files')
         .insert({ sha256: file.sha256, size: file.size, content_type: file.contentType, created_at: iso(at) })

@@ -28,6 +28,7 @@ import { InputError, NotFoundError } from '../domain/errors';
 import { statusOf } from '../claims/claim-record';
 import type { CompiledPolicy } from '../policies/compiled-policy';
 import { closedEvents, firedDeadline, overdueNames, trackDeadlines, type DeadlineRecord, type DeadlineStatus } from '../claims/deadline-tracker';
+import type { RuleResultCache } from './rule-result-cache';
 
 // ---------------------------------------------------------------------------
 // Input
@@ -309,7 +310,11 @@ const publicRefusal = (refusal: Refusal) =>
  * @throws InputError on an inconsistent input (bad instant, history out of order,
  *   history not ending in the claim's status); NotFoundError on another policy version.
  */
-export async function evaluateClaim(compiled: CompiledPolicy, input: EvaluationInput): Promise<ClaimEvaluation> {
+export async function evaluateClaim(
+  compiled: CompiledPolicy,
+  input: EvaluationInput,
+  options: { cache?: RuleResultCache } = {},
+): Promise<ClaimEvaluation> {
   const { policy, calendar, claim: machine, rules } = compiled;
   if (input.policyVersion !== undefined && input.policyVersion !== policy.version) {
     throw new NotFoundError(
@@ -329,7 +334,7 @@ export async function evaluateClaim(compiled: CompiledPolicy, input: EvaluationI
   const closed: Partial<Record<EventType, string>> = closedEvents(policy, deadlines);
 
   const facts = computeFacts({ fields, poe, status, asOfDate: calendar.localDate(asOf) });
-  const outcomes = await rules.evaluate(facts);
+  const outcomes = options.cache ? await options.cache.evaluate(compiled, facts) : await rules.evaluate(facts);
   const requirements: EventMeta['requirements'] = {
     passed: outcomes.requirements.passed,
     failed: outcomes.requirements.results.filter((r) => !r.matched).map((r) => ({ code: r.code, message: r.message })),
@@ -437,4 +442,24 @@ export async function evaluateClaim(compiled: CompiledPolicy, input: EvaluationI
       : { type, allowed: true, to: targetOf(machine, snapshot, event) };
   }
   return evaluation;
+}
+
+/** An evaluation without the rules' explanations and summaries: the decision-only answer. */
+export type DecisionOnlyEvaluation = Omit<ClaimEvaluation, 'deficiencies' | 'submissionRequirements' | 'eligibility'> & {
+  deficiencies: Array<Omit<ClaimEvaluation['deficiencies'][number], keyof Explained>>;
+  submissionRequirements: { passed: boolean; results: Array<Omit<ClaimEvaluation['submissionRequirements']['results'][number], keyof Explained>> };
+  eligibility: Array<Omit<ClaimEvaluation['eligibility'][number], keyof Explained>>;
+};
+
+/** The verdicts of an evaluation without why (explanations are asked for: `?explain=full`, `--explain`). */
+export function decisionOnly(evaluation: ClaimEvaluation): DecisionOnlyEvaluation {
+  return {
+    ...evaluation,
+    deficiencies: evaluation.deficiencies.map(({ code, description, found }) => ({ code, description, found })),
+    submissionRequirements: {
+      passed: evaluation.submissionRequirements.passed,
+      results: evaluation.submissionRequirements.results.map(({ code, message, passed }) => ({ code, message, passed })),
+    },
+    eligibility: evaluation.eligibility.map(({ program, name, eligible, illustrative }) => ({ program, name, eligible, illustrative })),
+  };
 }

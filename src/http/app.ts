@@ -83,7 +83,7 @@ export function createApp(deps: AppDeps): express.Express {
     ...poeRoutes(ctx),
     ...outboxRoutes(ctx),
     ...simulateRoutes(ctx),
-    ...evaluateRoutes(ctx, decisions),
+    ...evaluateRoutes(ctx, decisions, { registry: metrics.registry, cacheSize: deps.limits?.evaluationCacheSize }),
     ...policyRoutes(ctx),
     ...policyCurrentRoutes(ctx),
     ...reportRoutes(ctx),

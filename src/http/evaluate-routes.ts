@@ -3,6 +3,7 @@
  * decision log's record of each answer, written off the response path.
  */
 import type { Logger } from 'pino';
+import { Counter, Gauge, type Registry } from 'prom-client';
 import type { Principal } from '../auth/authenticator';
 import type { ClaimStore } from '../claims/claim-store';
 import type { CompiledPolicy } from '../policies/compiled-policy';
@@ -10,14 +11,16 @@ import { resolvePolicyVersion } from '../policies/resolve-policy-version';
 import type { DecisionRecord } from '../claims/decision-digest';
 import { claimEvaluationSchema } from '../evaluation/claim-evaluation-schema';
 import { decisionForEvaluation } from '../evaluation/evaluation-decision';
-import { evaluateClaim, evaluationInputSchema, type ClaimEvaluation, type EvaluationInput } from '../evaluation/evaluate-claim';
+import { decisionOnly, evaluateClaim, evaluationInputSchema, type ClaimEvaluation, type EvaluationInput } from '../evaluation/evaluate-claim';
+import { createRuleResultCache, type RuleResultCache } from '../evaluation/rule-result-cache';
 import type { Access } from './access';
 import { authenticate, principalOf } from './auth';
 import type { HttpContext } from './context';
 import { jsonBody } from './json-body';
 import { policySourceOf } from './policy-routes';
 import type { RouteSpec } from './route-spec';
-import { validateInput } from './validation';
+import { validateInput, validateQuery } from './validation';
+import { INTEGER_SETTINGS } from '../config';
 
 const { $schema: _dialect, ...evaluationBodySchema } = evaluationInputSchema;
 
@@ -135,8 +138,61 @@ export function createDecisionQueue({
   };
 }
 
-export function evaluateRoutes(ctx: HttpContext, decisions: DecisionQueue): RouteSpec[] {
+const evaluateQuery = {
+  properties: {
+    explain: {
+      enum: ['full'],
+      description: "`full`: each rule's explanation and summary in the answer (as OPA's `explain=full`). Default: the decision only.",
+    },
+  },
+} as const;
+
+const CACHE_HITS = 'cpor_evaluation_cache_hits_total';
+const CACHE_MISSES = 'cpor_evaluation_cache_misses_total';
+const CACHE_SIZE = 'cpor_evaluation_cache_entries';
+
+/** The rule-result cache's counters on /metrics, read from the cache when scraped. */
+function registerCacheMetrics(registry: Registry, cache: RuleResultCache): void {
+  for (const name of [CACHE_HITS, CACHE_MISSES, CACHE_SIZE]) registry.removeSingleMetric(name);
+  new Counter({
+    name: CACHE_HITS,
+    help: 'POST /v1/evaluate calls whose rule results came from the cache (policy version and facts digest seen before)',
+    registers: [registry],
+    collect() {
+      this.reset();
+      this.inc(cache.hits);
+    },
+  });
+  new Counter({
+    name: CACHE_MISSES,
+    help: 'POST /v1/evaluate calls that ran the rules (json-rules-engine)',
+    registers: [registry],
+    collect() {
+      this.reset();
+      this.inc(cache.misses);
+    },
+  });
+  new Gauge({
+    name: CACHE_SIZE,
+    help: 'Rule results held in the evaluation cache (EVALUATION_CACHE_SIZE at most)',
+    registers: [registry],
+    collect() {
+      this.set(cache.size);
+    },
+  });
+}
+
+export interface EvaluateRouteOptions {
+  /** Where the cache's hit and miss counters go (/metrics). */
+  registry?: Registry;
+  /** Rule results kept at most (EVALUATION_CACHE_SIZE); 0: none. */
+  cacheSize?: number;
+}
+
+export function evaluateRoutes(ctx: HttpContext, decisions: DecisionQueue, options: EvaluateRouteOptions = {}): RouteSpec[] {
   const { deps, access } = ctx;
+  const cache = createRuleResultCache(options.cacheSize ?? INTEGER_SETTINGS.evaluationCacheSize.default);
+  if (options.registry) registerCacheMetrics(options.registry, cache);
   const { service, store } = deps;
   const policies = policySourceOf(deps);
 
@@ -149,15 +205,18 @@ export function evaluateRoutes(ctx: HttpContext, decisions: DecisionQueue): Rout
       method: 'post',
       path: '/v1/evaluate',
       operationId: 'evaluateClaim',
-      summary: 'What the policy says about a claim at an instant: events, editable fields, deficiencies, requirements, deadlines, eligibility, each explained',
+      summary: 'What the policy says about a claim at an instant: events, editable fields, deficiencies, requirements, deadlines, eligibility',
       description:
         'Stateless: nothing about the claim is stored or changed. Evaluates under `policyVersion` when given, else under the version in effect ' +
         'at `asOf`. Every answer is recorded in the decision log (policy, input digest, result, rules fired); records are written in the ' +
         'background in small batches, so a crash can lose the last few evaluation records (never a transition\'s). The record (kind `evaluation`, ' +
         'with the caller as `author` and the service\'s time of the answer as `at`; `asOf` is in its result) is kept with the claim `claim.id` ' +
-        'names when the caller may see that claim. Any authenticated role may call it.',
+        'names when the caller may see that claim. Any authenticated role may call it. The answer holds the decision only; `?explain=full` adds ' +
+        "each rule's explanation and summary. Rule results are cached per policy version and digest of the facts the rules read " +
+        '(EVALUATION_CACHE_SIZE entries; hits and misses in /metrics): a cached answer is the one the rules would give.',
       tag: 'policy',
       auth: true,
+      query: evaluateQuery,
       body: { required: true, content: { 'application/json': evaluationBodySchema } },
       responses: { 200: { description: 'The evaluation', content: { 'application/json': claimEvaluationSchema } } },
       problems: [400, 401, 404, 413, 415],
@@ -165,11 +224,12 @@ export function evaluateRoutes(ctx: HttpContext, decisions: DecisionQueue): Rout
         authenticate(deps.authenticator),
         ...jsonBody(ctx.limits.jsonBodyBytes),
         async (req, res) => {
+          const { explain } = validateQuery<{ explain?: 'full' }>(evaluateQuery, req.query as Record<string, unknown>);
           const input = validateInput<EvaluationInput>(evaluationInputSchema, req.body);
-          const evaluation = await evaluateClaim(policyFor(input), input);
+          const evaluation = await evaluateClaim(policyFor(input), input, { cache });
           // Backpressure only when the log falls far behind; otherwise the answer never waits for it.
           if (decisions.full) await decisions.room();
-          res.json(evaluation);
+          res.json(explain === 'full' ? evaluation : decisionOnly(evaluation));
           const principal = principalOf(res);
           const recorded = { at: service.clock.now().toISOString(), author: { role: principal.role, id: principal.id } };
           decisions.push(pendingDecision(input, evaluation, recorded, principal, store, access));

@@ -48,10 +48,22 @@ describe.each([memoryDatabase, sqliteDatabase])('policy operations over HTTP ($n
     h.api().post('/v1/evaluate').set('Authorization', await h.auth(caller)).send(body as object);
 
   describe('POST /v1/evaluate', () => {
-    it('answers what the policy says, each rule explained, and records the decision with the claim', async () => {
+    it('answers the decision only by default, each rule explained with ?explain=full, and records the decision with the claim', async () => {
       const { id } = await h.createClaim();
       const input = evaluationInput({ id });
-      const res = await evaluate(input, 'partner');
+      const plain = await evaluate(input, 'partner');
+      expect(plain.status, JSON.stringify(plain.body)).toBe(200);
+      for (const result of [...plain.body.submissionRequirements.results, ...plain.body.deficiencies, ...plain.body.eligibility]) {
+        expect(result).not.toHaveProperty('summary');
+        expect(result).not.toHaveProperty('explanation');
+      }
+      const res = await h.api().post('/v1/evaluate?explain=full').set('Authorization', await h.auth('partner')).send(input);
+      const { submissionRequirements, deficiencies, eligibility, ...verdicts } = res.body;
+      expect(plain.body).toMatchObject(verdicts);
+      expect(plain.body.eligibility).toEqual(eligibility.map(({ explanation: _e, summary: _s, ...rest }: Record<string, unknown>) => rest));
+      expect(plain.body.deficiencies).toHaveLength(deficiencies.length);
+      expect(plain.body.submissionRequirements.passed).toBe(submissionRequirements.passed);
+      expect((await h.api().post('/v1/evaluate?explain=yes').set('Authorization', await h.auth('partner')).send(input)).status).toBe(400);
       expect(res.status, JSON.stringify(res.body)).toBe(200);
       expect(res.body).toMatchObject({ policy: { id: 'cpor', version: '2026.1' }, asOf: '2026-03-02T18:00:00.000Z', status: 'editing', substatus: null });
       expect(res.body.allowedEvents).toContainEqual({ event: 'submit', roles: ['billingAdmin', 'globalAdmin', 'incentivesAdmin'] });
@@ -63,7 +75,7 @@ describe.each([memoryDatabase, sqliteDatabase])('policy operations over HTTP ($n
       }
       expect(res.body.eligibility.map((e: { program: string }) => e.program)).toEqual(['OSU', 'OSA']);
 
-      await vi.waitFor(async () => expect(evaluationsOf(await t.store.listDecisions(id, 100))).toHaveLength(1));
+      await vi.waitFor(async () => expect(evaluationsOf(await t.store.listDecisions(id, 100))).toHaveLength(2));
       const [decision] = evaluationsOf(await t.store.listDecisions(id, 100));
       expect(decision).toMatchObject({
         claimId: id,
@@ -78,6 +90,28 @@ describe.each([memoryDatabase, sqliteDatabase])('policy operations over HTTP ($n
       const log = await h.api().get(`/v1/claims/${id}/decisions`).set('Authorization', await h.auth('partner'));
       expect(log.status).toBe(200);
       expect(log.body.items).toContainEqual(expect.objectContaining({ kind: 'evaluation', inputDigest: digestInput(input) }));
+    });
+
+    it('counts rule-cache hits and misses in /metrics: the same facts hit, other facts miss; EVALUATION_CACHE_SIZE=0 never hits', async () => {
+      const counter = (text: string, name: string) => Number(new RegExp(`^${name} (\\d+)$`, 'm').exec(text)?.[1]);
+      const metrics = async () => (await h.api().get('/metrics')).text;
+      const first = await evaluate(evaluationInput());
+      const again = await evaluate(evaluationInput());
+      await evaluate(evaluationInput({ poe: [] }));
+      expect(again.body).toEqual(first.body);
+      let text = await metrics();
+      expect(counter(text, 'cpor_evaluation_cache_hits_total')).toBe(1);
+      expect(counter(text, 'cpor_evaluation_cache_misses_total')).toBe(2);
+      expect(counter(text, 'cpor_evaluation_cache_entries')).toBe(2);
+
+      await flushDecisionLog(t.app);
+      await start({ limits: { evaluationCacheSize: 0 } });
+      const cold = await evaluate(evaluationInput());
+      await evaluate(evaluationInput());
+      expect(cold.body).toEqual(first.body);
+      text = await metrics();
+      expect(counter(text, 'cpor_evaluation_cache_hits_total')).toBe(0);
+      expect(counter(text, 'cpor_evaluation_cache_misses_total')).toBe(2);
     });
 
     it('says what an event in the request would do, without applying it', async () => {

@@ -333,8 +333,8 @@ export interface paths {
         get?: never;
         put?: never;
         /**
-         * What the policy says about a claim at an instant: events, editable fields, deficiencies, requirements, deadlines, eligibility, each explained
-         * @description Stateless: nothing about the claim is stored or changed. Evaluates under `policyVersion` when given, else under the version in effect at `asOf`. Every answer is recorded in the decision log (policy, input digest, result, rules fired); records are written in the background in small batches, so a crash can lose the last few evaluation records (never a transition's). The record (kind `evaluation`, with the caller as `author` and the service's time of the answer as `at`; `asOf` is in its result) is kept with the claim `claim.id` names when the caller may see that claim. Any authenticated role may call it.
+         * What the policy says about a claim at an instant: events, editable fields, deficiencies, requirements, deadlines, eligibility
+         * @description Stateless: nothing about the claim is stored or changed. Evaluates under `policyVersion` when given, else under the version in effect at `asOf`. Every answer is recorded in the decision log (policy, input digest, result, rules fired); records are written in the background in small batches, so a crash can lose the last few evaluation records (never a transition's). The record (kind `evaluation`, with the caller as `author` and the service's time of the answer as `at`; `asOf` is in its result) is kept with the claim `claim.id` names when the caller may see that claim. Any authenticated role may call it. The answer holds the decision only; `?explain=full` adds each rule's explanation and summary. Rule results are cached per policy version and digest of the facts the rules read (EVALUATION_CACHE_SIZE entries; hits and misses in /metrics): a cached answer is the one the rules would give.
          */
         post: operations["evaluateClaim"];
         delete?: never;
@@ -2309,7 +2309,10 @@ export interface operations {
     };
     evaluateClaim: {
         parameters: {
-            query?: never;
+            query?: {
+                /** @description `full`: each rule's explanation and summary in the answer (as OPA's `explain=full`). Default: the decision only. */
+                explain?: "full";
+            };
             header?: never;
             path?: never;
             cookie?: never;
