@@ -136,13 +136,14 @@ export function createClaimService(options: ClaimServiceOptions) {
         throw refusalError(applied.refusal);
       }
       const claim = { ...applied.record, version: 1 };
+      const result: ActResult = { claim, entries: [applied.entry] };
       await store.transaction(async (tx) => {
         await tx.insertClaim(claim);
         await tx.appendHistory([applied.entry]);
         await tx.appendDecisions([applied.decision]);
-        await options.withChange?.({ claim, entries: [applied.entry] }, tx);
+        await options.withChange?.(result, tx);
       });
-      return { claim, entries: [applied.entry] };
+      return result;
     },
 
     /** Applies one event to a claim, after firing the deadlines that fell due before it. */
@@ -183,8 +184,10 @@ export function createClaimService(options: ClaimServiceOptions) {
         }
         const entries = [...fired.entries, applied.entry];
         const saved = await save(tx, stored, applied.record, entries, decisions);
-        await options.withChange?.({ claim: saved, entries }, tx);
-        return { claim: saved, entries };
+        // The same object goes to withChange and to the caller, so an answer rendered for one serves both.
+        const result: ActResult = { claim: saved, entries };
+        await options.withChange?.(result, tx);
+        return result;
       });
       if (outcome.refusal) throw refusalError(outcome.refusal);
       return { claim: outcome.claim, entries: outcome.entries };

@@ -14,7 +14,7 @@ import { ConflictError } from '../domain/errors';
 import { HttpError } from './errors';
 import type { ActResult } from '../claims/claim-service';
 import { checkIfMatch, etagOf, IF_MATCH, IF_MATCH_OPTIONAL, requireIfMatchHeader, setEtag, withVersionCheck } from './etag';
-import { IDEMPOTENCY_KEY, idempotent, keepAnswer, sendAnswer, type Answer } from './idempotency';
+import { IDEMPOTENCY_KEY, idempotent, keepAnswer, renderOnce, sendAnswer, type Answer } from './idempotency';
 import { jsonBody } from './json-body';
 import { policySourceOf } from './policy-routes';
 import { param, type RouteSpec } from './route-spec';
@@ -169,11 +169,11 @@ export function claimsRoutes(ctx: HttpContext): RouteSpec[] {
     const claim = await loadVisibleClaim(store, access, principal, param(req, 'id'));
     const expectedVersion = checkIfMatch(req, claim.version, { required: true });
     const payload = validateInput<Record<string, unknown>>(EVENT_PAYLOAD_SCHEMAS[event], req.body);
-    const answer = async ({ claim: changed }: ActResult): Promise<Answer> => ({
+    const answer = renderOnce(async ({ claim: changed }: ActResult): Promise<Answer> => ({
       status: 200,
       etag: changed.version,
       body: await viewerOf(req, res).one(changed),
-    });
+    }));
     const result = await withVersionCheck(expectedVersion, () =>
       service.act(claim.id, event, principal, payload, { expectedVersion, ...keepAnswer(res, answer) }),
     );
@@ -219,12 +219,12 @@ export function claimsRoutes(ctx: HttpContext): RouteSpec[] {
             fields = { ...fields, partnerId: principal.partnerId };
           }
           const valid = validateInput<Record<string, unknown>>(claimFieldsSchema, fields);
-          const answer = async ({ claim }: ActResult): Promise<Answer> => ({
+          const answer = renderOnce(async ({ claim }: ActResult): Promise<Answer> => ({
             status: 201,
             etag: claim.version,
             location: claimPath(claim.id),
             body: await viewerOf(req, res).one(claim),
-          });
+          }));
           sendAnswer(res, await answer(await service.create(principal, valid, keepAnswer(res, answer))));
         },
       ],

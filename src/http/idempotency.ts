@@ -141,6 +141,19 @@ export function keepAnswer(res: Response, render: (result: ActResult) => Answer 
   };
 }
 
+/**
+ * An answer rendered once per change: keepAnswer stores it in the transaction and the route sends
+ * it, so the view (with its live deficiencies and actions) is not worked out twice.
+ */
+export function renderOnce(render: (result: ActResult) => Answer | Promise<Answer>): (result: ActResult) => Promise<Answer> {
+  const rendered = new WeakMap<ActResult, Promise<Answer>>();
+  return (result) => {
+    let answer = rendered.get(result);
+    if (!answer) rendered.set(result, (answer = Promise.resolve(render(result))));
+    return answer;
+  };
+}
+
 /** Sends an answer (as keepAnswer stored it). */
 export function sendAnswer(res: Response, answer: Answer): void {
   const stored = storedAnswer(answer);
