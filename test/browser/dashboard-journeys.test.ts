@@ -4,44 +4,21 @@
  * search (GET /v1/claims?q=); a reviewer's rejection with its reason as the partner sees it, with
  * the days left to dispute; conflicting claims side by side for the reviewer. axe on every view.
  */
-import type { Browser, BrowserContext, Page } from 'playwright-core';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { launchChromium, seriousViolations, startServe, type Served } from '../support/browser';
+import type { Page } from 'playwright-core';
+import { describe, expect, it } from 'vitest';
+import { expectAccessible, useDashboard } from '../support/browser';
 
 const PARTNER_A = '4512345';
 const PARTNER_B = '4599999';
 const TENANT = '6f1c0d4e-1f1a-4a53-9b7e-3c1d2b9e8a01';
 
-let served: Served;
-let browser: Browser;
-const contexts: BrowserContext[] = [];
+const dash = useDashboard();
+const newPage = () => dash.newPage();
 
-beforeAll(async () => {
-  served = await startServe();
-  browser = await launchChromium();
-}, 120_000);
-
-afterAll(async () => {
-  for (const context of contexts) await context.close().catch(() => {});
-  await browser?.close();
-  await served?.stop();
-});
-
-async function newPage(): Promise<Page> {
-  const context = await browser.newContext({ locale: 'en-US', timezoneId: 'Europe/Berlin', viewport: { width: 1280, height: 900 } });
-  contexts.push(context);
-  const page = await context.newPage();
-  page.setDefaultTimeout(10_000);
-  return page;
-}
-
-async function expectAccessible(page: Page, view: string): Promise<void> {
-  expect(await seriousViolations(page), `axe on ${view}`).toEqual([]);
-}
 
 /** Development sign-in through the form. */
 async function signIn(page: Page, role: string, id: { partnerId?: string }, name: string): Promise<void> {
-  await page.goto(`${served.url}/signin`);
+  await page.goto(`${dash.url}/signin`);
   await page.getByLabel('Role').selectOption(role);
   if (id.partnerId) await page.getByLabel('Partner ID').fill(id.partnerId);
   await page.getByLabel('Your name').fill(name);
@@ -51,7 +28,7 @@ async function signIn(page: Page, role: string, id: { partnerId?: string }, name
 
 // The public API, as another client would use it, to seed claims.
 async function call(token: string, method: string, path: string, body?: unknown, headers: Record<string, string> = {}): Promise<Record<string, unknown>> {
-  const res = await fetch(`${served.url}${path}`, {
+  const res = await fetch(`${dash.url}${path}`, {
     method,
     headers: { Authorization: `Bearer ${token}`, ...(body instanceof FormData || body === undefined ? {} : { 'Content-Type': 'application/json' }), ...headers },
     ...(body === undefined ? {} : { body: body instanceof FormData ? body : JSON.stringify(body) }),
@@ -62,7 +39,7 @@ async function call(token: string, method: string, path: string, body?: unknown,
 }
 
 async function tokenFor(role: string, partnerId?: string): Promise<string> {
-  const res = await fetch(`${served.url}/v1/auth/dev-token`, {
+  const res = await fetch(`${dash.url}/v1/auth/dev-token`, {
     method: 'POST',
     headers: { 'Content-Type': 'application/json' },
     body: JSON.stringify({ role, ...(partnerId ? { partnerId } : {}) }),
@@ -135,7 +112,7 @@ describe('the dashboard on seeded claims', () => {
     const id = await submittedClaim(partnerToken, PARTNER_A, { name: 'Litware', domain: 'litware.example' });
     const reviewer = await newPage();
     await signIn(reviewer, 'reviewer', {}, 'Rita Reviewer');
-    await reviewer.goto(`${served.url}/claims/${id}`);
+    await reviewer.goto(`${dash.url}/claims/${id}`);
     const actions = reviewer.getByRole('region', { name: 'What you can do now' });
     await actions.getByRole('button', { name: 'Start review', exact: true }).click();
     await actions.locator('form').getByRole('button', { name: 'Start review', exact: true }).click();
@@ -150,7 +127,7 @@ describe('the dashboard on seeded claims', () => {
 
     const partner = await newPage();
     await signIn(partner, 'incentivesAdmin', { partnerId: PARTNER_A }, 'Li Wei');
-    await partner.goto(`${served.url}/claims/${id}`);
+    await partner.goto(`${dash.url}/claims/${id}`);
     await partner.getByRole('heading', { name: /Rejected/ }).waitFor();
     await partner.getByText('The PoE does not cover the claimed products or workloads.').waitFor();
     await partner.getByText('30 days left to dispute').waitFor();
@@ -164,7 +141,7 @@ describe('the dashboard on seeded claims', () => {
     const b = await submittedClaim(await tokenFor('incentivesAdmin', PARTNER_B), PARTNER_B, { name: 'Adatum Corp', domain: 'adatum.example' });
     const reviewer = await newPage();
     await signIn(reviewer, 'reviewer', {}, 'Rita Reviewer');
-    await reviewer.goto(`${served.url}/claims/${a}`);
+    await reviewer.goto(`${dash.url}/claims/${a}`);
     const conflicts = reviewer.getByRole('region', { name: 'Conflicting claims' });
     await conflicts.waitFor();
     const sides = conflicts.locator('.conflict');

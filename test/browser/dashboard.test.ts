@@ -4,49 +4,26 @@
  * violation), the main journey's sign-in and actions from the keyboard, screenshots of every
  * main view into docs/screenshots/.
  */
-import type { Browser, BrowserContext, Page } from 'playwright-core';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { launchChromium, screenshot, seriousViolations, startServe, type Served } from '../support/browser';
+import type { Page } from 'playwright-core';
+import { describe, expect, it } from 'vitest';
+import { expectAccessible, screenshot, useDashboard } from '../support/browser';
 
 const PARTNER_A = '4512345';
 const PARTNER_B = '4599999';
 const TENANT = '6f1c0d4e-1f1a-4a53-9b7e-3c1d2b9e8a01';
 
-let served: Served;
-let browser: Browser;
-const contexts: BrowserContext[] = [];
 const cspErrors: string[] = [];
-
-beforeAll(async () => {
-  served = await startServe();
-  browser = await launchChromium();
-}, 120_000);
-
-afterAll(async () => {
-  for (const context of contexts) await context.close().catch(() => {});
-  await browser?.close();
-  await served?.stop();
-});
-
-/** A fresh browser profile (its own sessionStorage), English, in a fixed zone and size. */
-async function newPage(): Promise<Page> {
-  const context = await browser.newContext({ locale: 'en-US', timezoneId: 'Europe/Berlin', viewport: { width: 1280, height: 900 } });
-  contexts.push(context);
-  const page = await context.newPage();
-  page.setDefaultTimeout(10_000);
+const dash = useDashboard((page) =>
   page.on('console', (message) => {
     if (message.type() === 'error' && /Content Security Policy/i.test(message.text())) cspErrors.push(message.text());
-  });
-  return page;
-}
+  }),
+);
+const newPage = () => dash.newPage();
 
-async function expectAccessible(page: Page, view: string): Promise<void> {
-  expect(await seriousViolations(page), `axe on ${view}`).toEqual([]);
-}
 
 /** Development sign-in with the keyboard: the role list, Tab to the next field, Enter submits. */
 async function signIn(page: Page, role: string, id: { partnerId?: string; tenantId?: string }, name: string): Promise<void> {
-  await page.goto(`${served.url}/`);
+  await page.goto(`${dash.url}/`);
   await page.waitForURL('**/signin');
   await page.getByLabel('Role').focus();
   await page.getByLabel('Role').selectOption(role);
@@ -76,7 +53,7 @@ describe('the dashboard in a real browser', { timeout: 120_000 }, () => {
 
   it('partner: signs in from the keyboard, creates a claim (errors at their fields), uploads, sees deficiencies, submits', async () => {
     const page = await newPage();
-    await page.goto(`${served.url}/claims`);
+    await page.goto(`${dash.url}/claims`);
     await page.waitForURL('**/signin');
     await page.getByRole('note').filter({ hasText: 'Development sign-in' }).waitFor();
     await page.getByLabel('Role').selectOption('incentivesAdmin');
@@ -222,7 +199,7 @@ describe('the dashboard in a real browser', { timeout: 120_000 }, () => {
       await form.getByText('CPOR association claim ID').waitFor();
       await form.getByLabel('Incentive program name').fill('Microsoft Commerce Incentives');
       await form.getByLabel('Details of the issue').fill('The customer confirmed our engagement in writing.');
-      expect(await seriousViolations(p), 'axe on the dispute form').toEqual([]);
+      await expectAccessible(p, 'the dispute form');
       await screenshot(p, 'partner-dispute');
     });
     await page.getByRole('heading', { name: /Disputed/ }).waitFor();

@@ -7,7 +7,8 @@ import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
 import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
-import { chromium, type Browser, type Page } from 'playwright-core';
+import { chromium, type Browser, type BrowserContext, type Page } from 'playwright-core';
+import { afterAll, beforeAll, expect } from 'vitest';
 
 const ROOT = resolve(import.meta.dirname, '..', '..');
 /**
@@ -111,4 +112,50 @@ export async function seriousViolations(page: Page): Promise<string[]> {
 export async function screenshot(page: Page, name: string): Promise<void> {
   mkdirSync(SCREENSHOTS, { recursive: true });
   await page.screenshot({ path: join(SCREENSHOTS, `${name}.png`), fullPage: true });
+}
+
+export interface Dashboard {
+  /** The served dashboard's base URL. */
+  readonly url: string;
+  /** A fresh browser profile (its own sessionStorage), English, in a fixed zone and size. */
+  newPage(): Promise<Page>;
+}
+
+/**
+ * One `cpor serve` and one chromium for the test file (started before its tests, stopped after);
+ * `onPage` sees each new page (to collect console errors).
+ */
+export function useDashboard(onPage?: (page: Page) => void): Dashboard {
+  let served: Served | undefined;
+  let browser: Browser | undefined;
+  const contexts: BrowserContext[] = [];
+  beforeAll(async () => {
+    served = await startServe();
+    browser = await launchChromium();
+  }, 120_000);
+  afterAll(async () => {
+    for (const context of contexts) await context.close().catch(() => {});
+    await browser?.close();
+    await served?.stop();
+  });
+  return {
+    get url() {
+      if (!served) throw new Error('useDashboard: the service is not started yet (use it inside a test)');
+      return served.url;
+    },
+    async newPage() {
+      if (!browser) throw new Error('useDashboard: the browser is not started yet (use it inside a test)');
+      const context = await browser.newContext({ locale: 'en-US', timezoneId: 'Europe/Berlin', viewport: { width: 1280, height: 900 } });
+      contexts.push(context);
+      const page = await context.newPage();
+      page.setDefaultTimeout(10_000);
+      onPage?.(page);
+      return page;
+    },
+  };
+}
+
+/** No serious or critical axe violation on the page's current view. */
+export async function expectAccessible(page: Page, view: string): Promise<void> {
+  expect(await seriousViolations(page), `axe on ${view}`).toEqual([]);
 }
