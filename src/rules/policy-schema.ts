@@ -93,6 +93,11 @@ export const policySchema = {
       format: 'date-time',
       description: 'The instant from which this version is in effect: ISO-8601 with a time zone (`2026-01-01T00:00:00Z`).',
     },
+    shadow: {
+      type: 'boolean',
+      description:
+        'A candidate run in shadow: `true` keeps this version out of effect whatever its `effective` instant. The service evaluates it beside the live version on every transition, changes no claim, and records each difference in the decision log and the shadow report.',
+    },
     calendar: {
       type: 'object',
       additionalProperties: false,

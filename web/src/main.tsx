@@ -12,6 +12,8 @@ import { ClaimsList } from './views/claims-list';
 import { DemoClock } from './views/demo-clock';
 import { HistoryPage } from './views/history-page';
 import { NewClaim } from './views/new-claim';
+import { ConsoleHome } from './views/console/console-home';
+import { CONSOLE_PAGES } from './views/console/console-pages';
 import { Queues } from './views/queues';
 import { OidcCallback, SignIn } from './views/sign-in';
 import './app.css';
@@ -49,7 +51,7 @@ function App() {
 
   useEffect(() => {
     if (!session && route.name !== 'signin' && route.name !== 'callback') navigate('/signin', true);
-    if (session && (route.name === 'home' || route.name === 'signin')) navigate(session.kind === 'reviewer' || session.kind === 'internal' ? '/queues' : '/claims', true);
+    if (session && (route.name === 'home' || route.name === 'signin')) navigate(session.kind === 'internal' ? '/console' : session.kind === 'reviewer' ? '/queues' : '/claims', true);
   }, [session, route.name]);
 
   const changeLanguage = (next: Language) => {
@@ -75,7 +77,11 @@ function App() {
   else if (route.name === 'claim') view = <ClaimPage key={route.id} id={route.id} session={session} />;
   else if (route.name === 'history') view = <HistoryPage key={route.id} id={route.id} />;
   else if (route.name === 'queues') view = <Queues session={session} />;
-  else view = <NotFound />;
+  else if (route.name === 'console') view = <ConsoleHome />;
+  else if (route.name === 'consolePage') {
+    const page = CONSOLE_PAGES.find((candidate) => candidate.slug === route.slug);
+    view = page ? page.render({ session, rest: route.rest }) : <NotFound />;
+  } else view = <NotFound />;
 
   return (
     <>
@@ -113,6 +119,13 @@ function App() {
                 <li>
                   <a {...link('/queues')} aria-current={route.name === 'queues' ? 'page' : undefined}>
                     {t('nav.queues')}
+                  </a>
+                </li>
+              )}
+              {session.kind === 'internal' && (
+                <li>
+                  <a {...link('/console')} aria-current={route.name === 'console' || route.name === 'consolePage' ? 'page' : undefined}>
+                    {t('nav.console')}
                   </a>
                 </li>
               )}

@@ -10,6 +10,8 @@ export type Route =
   | { name: 'claim'; id: string }
   | { name: 'history'; id: string }
   | { name: 'queues' }
+  | { name: 'console' }
+  | { name: 'consolePage'; slug: string; rest: string[] }
   | { name: 'notFound' };
 
 export function parseRoute(pathname: string): Route {
@@ -18,6 +20,7 @@ export function parseRoute(pathname: string): Route {
   if (parts[0] === 'signin' && parts.length === 1) return { name: 'signin' };
   if (parts[0] === 'callback' && parts.length === 1) return { name: 'callback' };
   if (parts[0] === 'queues' && parts.length === 1) return { name: 'queues' };
+  if (parts[0] === 'console') return parts.length === 1 ? { name: 'console' } : { name: 'consolePage', slug: parts[1]!, rest: parts.slice(2) };
   if (parts[0] === 'claims') {
     if (parts.length === 1) return { name: 'claims' };
     if (parts.length === 2 && parts[1] === 'new') return { name: 'new' };

@@ -12,6 +12,7 @@ export const de: Record<MessageKey, string> = {
   'nav.claims': 'Meine Ansprüche',
   'nav.tenantClaims': 'Ansprüche auf meinen Mandanten',
   'nav.new': 'Neuer Anspruch',
+  'nav.console': 'Richtlinienkonsole',
   'nav.queues': 'Prüfwarteschlangen',
   'signin.title': 'Anmelden',
   'signin.dev': 'Entwicklungsanmeldung',
@@ -160,4 +161,21 @@ export const de: Record<MessageKey, string> = {
   'demo.clock': 'Virtuelle Uhr: {now}',
   'demo.nextBusinessDay': 'Nächster Werktag',
   'demo.nextDeadline': 'Nächste Frist',
+  'console.title': 'Richtlinienkonsole',
+  'console.intro': 'Programmregeln: Richtlinie bearbeiten und prüfen, Versionen vergleichen, Szenarien mit Regelabdeckung testen, einen Kandidaten rückwirkend testen, im Schattenbetrieb laufen lassen und die SLA-, Bewertungs- und Entscheidungsberichte lesen.',
+
+  // console: policy page and editor (i11-editor)
+
+  // console: diff (i11-editor)
+
+  // console: scenarios and coverage (i11-scenarios)
+
+  // console: backtest (i12-backtest)
+
+  // console: shadow, SLA, assessment, decision log (i11-reports)
+
+  // dashboard gaps (i10-web)
+
+  // dashboard server-side gaps (i10-server)
+
 };

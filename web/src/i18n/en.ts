@@ -10,6 +10,7 @@ export const en = {
   'nav.claims': 'My claims',
   'nav.tenantClaims': 'Claims on my tenant',
   'nav.new': 'New claim',
+  'nav.console': 'Policy console',
   'nav.queues': 'Review queues',
   'signin.title': 'Sign in',
   'signin.dev': 'Development sign-in',
@@ -158,6 +159,23 @@ export const en = {
   'demo.clock': 'Virtual clock: {now}',
   'demo.nextBusinessDay': 'Next business day',
   'demo.nextDeadline': 'Next deadline',
+  'console.title': 'Policy console',
+  'console.intro': 'Program rules: edit and lint the policy, compare versions, test scenarios with rule coverage, backtest a candidate, run it in shadow, and read the SLA, assessment and decision reports.',
+
+  // console: policy page and editor (i11-editor)
+
+  // console: diff (i11-editor)
+
+  // console: scenarios and coverage (i11-scenarios)
+
+  // console: backtest (i12-backtest)
+
+  // console: shadow, SLA, assessment, decision log (i11-reports)
+
+  // dashboard gaps (i10-web)
+
+  // dashboard server-side gaps (i10-server)
+
 } as const;
 
 export type MessageKey = keyof typeof en;
