@@ -49,7 +49,10 @@ const timelineBodySchema = {
   type: 'object',
   additionalProperties: false,
   required: ['yaml'],
-  properties: { yaml: { type: 'string', minLength: 1, description: 'The scenario file, as YAML text (as `cpor simulate` reads it).' } },
+  properties: {
+    yaml: { type: 'string', minLength: 1, description: 'The scenario file, as YAML text (as `cpor simulate` reads it).' },
+    file: { type: 'string', minLength: 1, maxLength: 200, description: 'Its file name, as the result and the picture name it (default scenario.yaml).' },
+  },
 } as const;
 
 const timelineSchema = {
@@ -184,9 +187,10 @@ export function simulateRoutes(ctx: HttpContext): RouteSpec[] {
         ...jsonBody(ctx.limits.jsonBodyBytes),
         idempotent(ctx.idempotency),
         async (req, res) => {
-          const body = validateInput<{ yaml: string }>(timelineBodySchema, req.body);
-          const scenario = scenarioFromYaml(body.yaml, 'scenario', '$.yaml');
-          res.json(await runInWorker<TimelineRun>(ctx, res, 'timeline', { scenario, policies: shipped() }));
+          const body = validateInput<{ yaml: string; file?: string }>(timelineBodySchema, req.body);
+          const file = body.file ?? 'scenario.yaml';
+          const scenario = scenarioFromYaml(body.yaml, file, '$.yaml');
+          res.json(await runInWorker<TimelineRun>(ctx, res, 'timeline', { scenario, policies: shipped(), file }));
         },
       ],
     },

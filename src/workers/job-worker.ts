@@ -34,6 +34,8 @@ function call<T>(jobId: number, method: string, args: unknown[]): Promise<T> {
 export interface SimulateJob {
   scenario: Scenario;
   policies: ShippedPolicies;
+  /** The name the result (and its picture) gives the file; default `(request)`. */
+  file?: string;
 }
 
 export interface CoverageJob {
@@ -56,7 +58,7 @@ const jobs: Record<string, (id: number, input: never) => Promise<unknown>> = {
   /** The run and its picture (null when no policy version ran it). */
   timeline: async (_id, input: SimulateJob) => {
     const policies = shippedPolicySource(input.policies);
-    const result = await runScenario(input.scenario, { file: '(request)', policies });
+    const result = await runScenario(input.scenario, { file: input.file ?? '(request)', policies });
     const compiled = result.timeline.length > 0 ? policies.get(result.policy) : undefined;
     return { result, svg: compiled ? renderTimelineSvg(result, compiled) : null };
   },

@@ -73,8 +73,10 @@ describe('scenario console routes', () => {
   });
 
   it('runs a scenario given as YAML and answers its result with the picture', async () => {
-    const res = await h.api().post('/v1/simulate/timeline').set('Authorization', await h.auth('programManager')).send({ yaml: PAUSED });
+    const res = await h.api().post('/v1/simulate/timeline').set('Authorization', await h.auth('programManager')).send({ yaml: PAUSED, file: 'paused.yaml' });
     expect(res.status, res.text).toBe(200);
+    expect(res.body.result.file).toBe('paused.yaml');
+    expect(res.body.svg).toContain('paused.yaml · policy cpor 2026.1');
     expect(res.body.result).toMatchObject({ name: 'Decision target pauses while the partner is asked for information', passed: true });
     expect(res.body.result.timeline.length).toBeGreaterThan(5);
     expect(res.body.svg).toContain('Deadline decisionTarget started Mon Mar 16 10:00');
@@ -97,7 +99,7 @@ describe('scenario console routes', () => {
     expect(res.status).toBe(400);
     expect(res.body).toMatchObject({ code: 'invalidPayload', errors: [{ path: '$.yaml' }] });
     const line = broken.split('\n').findIndex((l) => l.includes('do: fly')) + 1;
-    expect(res.body.detail).toContain(`scenario:${line}:`);
+    expect(res.body.detail).toContain(`scenario.yaml:${line}:`);
   });
 
   it('refuses a YAML scenario that names a policy file (policyNotSelectable)', async () => {

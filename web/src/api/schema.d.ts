@@ -3154,6 +3154,8 @@ export interface operations {
         requestBody: {
             content: {
                 "application/json": {
+                    /** @description Its file name, as the result and the picture name it (default scenario.yaml). */
+                    file?: string;
                     /** @description The scenario file, as YAML text (as `cpor simulate` reads it). */
                     yaml: string;
                 };
