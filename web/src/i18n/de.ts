@@ -188,7 +188,7 @@ export const de: Record<MessageKey, string> = {
   'scenarios.inWords': 'Das Bild in Worten',
   'scenarios.nothingToDraw': 'Kein Schritt lief: nichts zu zeichnen.',
   'scenarios.steps': 'Schritte',
-  'scenarios.at': 'Zeitpunkt',
+  'scenarios.at': 'Zeitpunkt (UTC)',
   'scenarios.by': 'Von',
   'scenarios.event': 'Ereignis',
   'scenarios.move': 'Status',

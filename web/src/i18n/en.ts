@@ -186,7 +186,7 @@ export const en = {
   'scenarios.inWords': 'The picture in words',
   'scenarios.nothingToDraw': 'No step ran: nothing to draw.',
   'scenarios.steps': 'Steps',
-  'scenarios.at': 'At',
+  'scenarios.at': 'At (UTC)',
   'scenarios.by': 'By',
   'scenarios.event': 'Event',
   'scenarios.move': 'Status',

@@ -232,50 +232,54 @@ function PolicyReport({ coverage }: { coverage: PolicyCoverage }) {
         </tbody>
       </table>
       <div class="side-by-side">
-        <table class="table">
-          <caption class="small-heading">{t('coverage.deadlines')}</caption>
-          <thead>
-            <tr>
-              <th scope="col">{t('coverage.deadline')}</th>
-              <th scope="col">{t('coverage.fired')}</th>
-              <th scope="col">{t('coverage.met')}</th>
-              <th scope="col">{t('coverage.paused')}</th>
-            </tr>
-          </thead>
-          <tbody>
-            {(coverage.deadlines ?? []).map((d) => (
-              <tr key={d.name}>
-                <th scope="row">{d.name}</th>
-                <td>
-                  <Count n={d.fired} />
-                </td>
-                <td>
-                  <Count n={d.met} />
-                </td>
-                <td>
-                  <Count n={d.paused} />
-                </td>
+        <div>
+          <table class="table">
+            <caption class="small-heading">{t('coverage.deadlines')}</caption>
+            <thead>
+              <tr>
+                <th scope="col">{t('coverage.deadline')}</th>
+                <th scope="col">{t('coverage.fired')}</th>
+                <th scope="col">{t('coverage.met')}</th>
+                <th scope="col">{t('coverage.paused')}</th>
               </tr>
-            ))}
-          </tbody>
-        </table>
-        <table class="table">
-          <caption class="small-heading">{t('coverage.refusals')}</caption>
-          <thead>
-            <tr>
-              <th scope="col">{t('coverage.refusal')}</th>
-              <th scope="col">{t('coverage.occurred')}</th>
-            </tr>
-          </thead>
-          <tbody>
-            {(coverage.refusals ?? []).map((r) => (
-              <tr key={r.code}>
-                <th scope="row">{r.code}</th>
-                <td>{r.reachable ? <Count n={r.occurred} /> : <span class="small muted">{t('coverage.cannotOccur', { note: r.note ?? '' })}</span>}</td>
+            </thead>
+            <tbody>
+              {(coverage.deadlines ?? []).map((d) => (
+                <tr key={d.name}>
+                  <th scope="row">{d.name}</th>
+                  <td>
+                    <Count n={d.fired} />
+                  </td>
+                  <td>
+                    <Count n={d.met} />
+                  </td>
+                  <td>
+                    <Count n={d.paused} />
+                  </td>
+                </tr>
+              ))}
+            </tbody>
+          </table>
+        </div>
+        <div>
+          <table class="table">
+            <caption class="small-heading">{t('coverage.refusals')}</caption>
+            <thead>
+              <tr>
+                <th scope="col">{t('coverage.refusal')}</th>
+                <th scope="col">{t('coverage.occurred')}</th>
               </tr>
-            ))}
-          </tbody>
-        </table>
+            </thead>
+            <tbody>
+              {(coverage.refusals ?? []).map((r) => (
+                <tr key={r.code}>
+                  <th scope="row">{r.code}</th>
+                  <td>{r.reachable ? <Count n={r.occurred} /> : <span class="small muted">{t('coverage.cannotOccur', { note: r.note ?? '' })}</span>}</td>
+                </tr>
+              ))}
+            </tbody>
+          </table>
+        </div>
       </div>
     </section>
   );

@@ -35,8 +35,8 @@ interface Run {
   deadlines: Array<{ name: string; startedAt: string; due: string; outcome: string }>;
 }
 
-/** `2026-03-16 15:00 UTC`: the API's instants, as the scenario file writes them. */
-const utc = (iso: string) => `${iso.slice(0, 10)} ${iso.slice(11, 16)} UTC`;
+/** `2026-03-16 15:00`: the API's instants in UTC, as the scenario file writes them. */
+const utc = (iso: string) => `${iso.slice(0, 10)} ${iso.slice(11, 16)}`;
 const state = (value: string | null) => value ?? '–';
 
 /** The picture's description: what a screen reader reads for it. */
@@ -223,7 +223,7 @@ export function ScenarioPage(_props: ConsolePageProps) {
               <tbody>
                 {result.timeline.map((s, i) => (
                   <tr key={i}>
-                    <td class="mono">{utc(s.at)}</td>
+                    <td class="nowrap">{utc(s.at)}</td>
                     <td>{s.by}</td>
                     <td>{s.event}</td>
                     <td>
