@@ -4,6 +4,7 @@ import { POE_MAX_BYTES } from '../poe/allowed-poe-types';
 import { createAccess } from './access';
 import { authRoutes, DEV_TOKEN_LIFETIME_SEC, type AuthSettings } from './auth-routes';
 import { backtestRoutes } from './backtest-routes';
+import { coverageRoutes } from './coverage-routes';
 import { createLocalChangeFeed, type ChangeFeed } from '../changes/change-feed';
 import { eventsRoutes } from './events-routes';
 import { demoRoutes } from './demo-routes';
@@ -83,6 +84,7 @@ export function createApp(deps: AppDeps): express.Express {
     ...poeRoutes(ctx),
     ...outboxRoutes(ctx),
     ...simulateRoutes(ctx),
+    ...coverageRoutes(ctx),
     ...evaluateRoutes(ctx, decisions, { registry: metrics.registry, cacheSize: deps.limits?.evaluationCacheSize }),
     ...policyRoutes(ctx),
     ...policyCurrentRoutes(ctx),

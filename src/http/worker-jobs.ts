@@ -17,7 +17,8 @@ const BUSY_RETRY_AFTER_SECONDS = 2;
 export async function runInWorker<T>(
   ctx: HttpContext,
   res: Response,
-  kind: 'simulate' | 'backtest',
+  /** simulate, timeline (a run and its picture) and coverage (scenarios with rule coverage) have a simulation's budget. */
+  kind: 'simulate' | 'timeline' | 'coverage' | 'backtest',
   input: unknown,
   calls?: Record<string, (...args: never[]) => Promise<unknown>>,
 ): Promise<T> {
@@ -27,7 +28,8 @@ export async function runInWorker<T>(
   try {
     return await pool.run<T>(kind, input, calls, timeoutMs === undefined ? {} : { timeoutMs });
   } catch (error) {
-    const what = kind === 'simulate' ? 'simulation' : 'backtest';
+    const simulation = kind !== 'backtest';
+    const what = simulation ? 'simulation' : 'backtest';
     if (error instanceof WorkersBusyError) {
       throw new HttpError('workersBusy', `Every ${what} worker is busy; try again in ${BUSY_RETRY_AFTER_SECONDS} seconds.`, {}, {
         retryAfterSec: BUSY_RETRY_AFTER_SECONDS,
@@ -35,9 +37,9 @@ export async function runInWorker<T>(
     }
     if (error instanceof WorkBudgetError) {
       throw new HttpError(
-        kind === 'simulate' ? 'simulationTooExpensive' : 'backtestTooExpensive',
+        simulation ? 'simulationTooExpensive' : 'backtestTooExpensive',
         `The ${what} was stopped: ${error.message}` +
-          (kind === 'simulate' ? '; shorten the scenario.' : '; narrow it with since or until.'),
+          (kind === 'coverage' ? '; run fewer scenarios.' : simulation ? '; shorten the scenario.' : '; narrow it with since or until.'),
         { budget: error.budget, limit: error.limit },
       );
     }

@@ -11,7 +11,9 @@ import { DomainError } from '../domain/errors';
 import type { Policy } from '../rules/policy-types';
 import { runScenario } from '../simulate/run-scenario';
 import type { Scenario } from '../simulate/scenario';
+import { runCoverage } from '../simulate/scenario-coverage';
 import { shippedPolicySource, type ShippedPolicies } from '../simulate/shipped-policies';
+import { renderTimelineSvg } from '../simulate/timeline-svg';
 import type { SerializedError, ToMain, ToWorker } from './protocol';
 
 const port = parentPort;
@@ -32,6 +34,14 @@ function call<T>(jobId: number, method: string, args: unknown[]): Promise<T> {
 export interface SimulateJob {
   scenario: Scenario;
   policies: ShippedPolicies;
+  /** The name the result (and its picture) gives the file; default `(request)`. */
+  file?: string;
+}
+
+export interface CoverageJob {
+  scenarios: Array<{ file: string; scenario: Scenario }>;
+  policies: ShippedPolicies;
+  threshold?: number;
 }
 
 export interface BacktestJob {
@@ -45,6 +55,14 @@ export interface BacktestJob {
 const jobs: Record<string, (id: number, input: never) => Promise<unknown>> = {
   simulate: (_id, input: SimulateJob) =>
     runScenario(input.scenario, { file: '(request)', policies: shippedPolicySource(input.policies) }),
+  /** The run and its picture (null when no policy version ran it). */
+  timeline: async (_id, input: SimulateJob) => {
+    const policies = shippedPolicySource(input.policies);
+    const result = await runScenario(input.scenario, { file: input.file ?? '(request)', policies });
+    const compiled = result.timeline.length > 0 ? policies.get(result.policy) : undefined;
+    return { result, svg: compiled ? renderTimelineSvg(result, compiled) : null };
+  },
+  coverage: (_id, input: CoverageJob) => runCoverage(input.scenarios, shippedPolicySource(input.policies), input.threshold),
   backtest: (id, input: BacktestJob) =>
     runBacktest({
       store: {

@@ -437,6 +437,23 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/v1/scenarios": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** The scenario files bundled with the service (scenarios/*.yaml), with their text */
+        get: operations["listScenarios"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/v1/simulate": {
         parameters: {
             query?: never;
@@ -447,10 +464,50 @@ export interface paths {
         get?: never;
         put?: never;
         /**
-         * Run a scenario under the policy versions in effect (nothing is stored)
-         * @description The body is a scenario file as JSON. It runs under the service's policy versions, as a claim would: the version in effect at each step until submission pins it (`policy` is refused). It runs in a worker thread with a time and memory budget (422 simulationTooExpensive past it); when every worker is busy, 503 with Retry-After.
+         * Run a scenario under the policy versions in effect (nothing is stored); its result, or its timeline picture
+         * @description The body is a scenario file as JSON. It runs under the service's policy versions, as a claim would: the version in effect at each step until submission pins it (`policy` is refused). It runs in a worker thread with a time and memory budget (422 simulationTooExpensive past it); when every worker is busy, 503 with Retry-After. With `format=svg` (or `Accept: image/svg+xml` without application/json) the answer is the run drawn as an SVG timeline, as `cpor simulate --svg` draws it (400 at $.steps when no step ran).
          */
         post: operations["simulate"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/v1/simulate/coverage": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Run the bundled (and pasted) scenarios with rule coverage under the policy in effect, a version or a draft (reviewers, program managers)
+         * @description What `cpor test scenarios --coverage --format json` reports: per policy version, every rule and condition made true and false, every deadline fired, met and paused, every refusal kind, and the totals against `threshold`. Without `policy` or `version` each scenario follows the versions in effect, as a claim would. A draft that does not load answers 422 invalidPolicy with its located errors; a pasted scenario that does not load, 400 at its index with its line. At most 20 pasted scenarios; the run is one job in a worker thread with a simulation's budget (422 simulationTooExpensive), 503 with Retry-After when every worker is busy.
+         */
+        post: operations["scenarioCoverage"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/v1/simulate/timeline": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Run a scenario given as YAML text; its result and its timeline picture (the console)
+         * @description The body is `{ yaml }`: a scenario file as `cpor simulate` reads it (a problem answers 400 with its line and column). It runs as `POST /v1/simulate` does, in a worker thread with the same budget, and answers the result with the picture `cpor simulate --svg` draws.
+         */
+        post: operations["simulateTimeline"];
         delete?: never;
         options?: never;
         head?: never;
@@ -2802,9 +2859,45 @@ export interface operations {
             503: components["responses"]["Problem503"];
         };
     };
-    simulate: {
+    listScenarios: {
         parameters: {
             query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Every bundled scenario, by file name */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        scenarios: {
+                            description: string | null;
+                            file: string;
+                            name: string;
+                            /** @description The file as it is bundled. */
+                            yaml: string;
+                        }[];
+                    };
+                };
+            };
+            401: components["responses"]["Problem401"];
+            408: components["responses"]["Problem408"];
+            431: components["responses"]["Problem431"];
+            500: components["responses"]["Problem500"];
+            503: components["responses"]["Problem503"];
+        };
+    };
+    simulate: {
+        parameters: {
+            query?: {
+                /** @description json (default): the result; svg: the run drawn as a timeline (`image/svg+xml`, as `cpor simulate --svg` draws it). `Accept: image/svg+xml` asks for svg too. */
+                format?: "json" | "svg";
+            };
             header?: {
                 /** @description Makes a retry safe: the same key and request replay the first response; a different request with the key is 422; one still running is 409 (Retry-After: when its lease lapses and a retry may take it over). Keys are per caller. */
                 "Idempotency-Key"?: string;
@@ -2889,7 +2982,7 @@ export interface operations {
             };
         };
         responses: {
-            /** @description The result, as `cpor simulate --json` prints it */
+            /** @description The result, as `cpor simulate --json` prints it; or its picture */
             200: {
                 headers: {
                     [name: string]: unknown;
@@ -2908,6 +3001,190 @@ export interface operations {
                             version?: string;
                         };
                         timeline: Record<string, never>[];
+                    };
+                    "image/svg+xml": string;
+                };
+            };
+            400: components["responses"]["Problem400"];
+            401: components["responses"]["Problem401"];
+            404: components["responses"]["Problem404"];
+            408: components["responses"]["Problem408"];
+            409: components["responses"]["Problem409"];
+            413: components["responses"]["Problem413"];
+            415: components["responses"]["Problem415"];
+            422: components["responses"]["Problem422"];
+            431: components["responses"]["Problem431"];
+            500: components["responses"]["Problem500"];
+            503: components["responses"]["Problem503"];
+        };
+    };
+    scenarioCoverage: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: {
+            content: {
+                "application/json": {
+                    /** @description Run the bundled scenarios (default true). */
+                    bundled?: boolean;
+                    /** @description A draft policy, as YAML text: the scenarios run under it alone. */
+                    policy?: string;
+                    /** @description More scenarios, each a scenario file as YAML text. */
+                    scenarios?: string[];
+                    /** @description Percent each policy version must reach (`cpor test --coverage-threshold`). */
+                    threshold?: number;
+                    /** @description A loaded version of the program in effect: the scenarios run under it alone. */
+                    version?: string;
+                };
+            };
+        };
+        responses: {
+            /** @description Verdicts and coverage */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        coverage: {
+                            policies: {
+                                deadlines?: {
+                                    fired?: number;
+                                    met?: number;
+                                    name?: string;
+                                    paused?: number | null;
+                                }[];
+                                policy?: {
+                                    id?: string;
+                                    version?: string;
+                                };
+                                refusals?: {
+                                    code?: string;
+                                    note?: string;
+                                    occurred?: number;
+                                    reachable?: boolean;
+                                }[];
+                                rules?: {
+                                    code?: string;
+                                    conditions?: {
+                                        false?: number;
+                                        path?: string;
+                                        text?: string;
+                                        true?: number;
+                                    }[];
+                                    false?: number;
+                                    path?: string;
+                                    section?: string;
+                                    true?: number;
+                                }[];
+                                scenarios?: number;
+                                summary?: {
+                                    conditions?: {
+                                        covered?: number;
+                                        total?: number;
+                                    };
+                                    covered?: number;
+                                    deadlines?: {
+                                        covered?: number;
+                                        total?: number;
+                                    };
+                                    percent?: number;
+                                    refusals?: {
+                                        covered?: number;
+                                        total?: number;
+                                    };
+                                    rules?: {
+                                        covered?: number;
+                                        total?: number;
+                                    };
+                                    total?: number;
+                                };
+                            }[];
+                            summary: {
+                                covered?: number;
+                                percent?: number;
+                                total?: number;
+                            };
+                            threshold: number | null;
+                            /** @description The versions under the threshold. */
+                            under: {
+                                id?: string;
+                                percent?: number;
+                                version?: string;
+                            }[];
+                        };
+                        failed: number;
+                        failures: {
+                            failures?: string[];
+                            file?: string;
+                            name?: string;
+                        }[];
+                        passed: number;
+                        /** @description Scenarios without expectations. */
+                        skipped: number;
+                    };
+                };
+            };
+            400: components["responses"]["Problem400"];
+            401: components["responses"]["Problem401"];
+            403: components["responses"]["Problem403"];
+            404: components["responses"]["Problem404"];
+            408: components["responses"]["Problem408"];
+            413: components["responses"]["Problem413"];
+            415: components["responses"]["Problem415"];
+            422: components["responses"]["Problem422"];
+            431: components["responses"]["Problem431"];
+            500: components["responses"]["Problem500"];
+            503: components["responses"]["Problem503"];
+        };
+    };
+    simulateTimeline: {
+        parameters: {
+            query?: never;
+            header?: {
+                /** @description Makes a retry safe: the same key and request replay the first response; a different request with the key is 422; one still running is 409 (Retry-After: when its lease lapses and a retry may take it over). Keys are per caller. */
+                "Idempotency-Key"?: string;
+            };
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": {
+                    /** @description Its file name, as the result and the picture name it (default scenario.yaml). */
+                    file?: string;
+                    /** @description The scenario file, as YAML text (as `cpor simulate` reads it). */
+                    yaml: string;
+                };
+            };
+        };
+        responses: {
+            /** @description The result and its picture */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        result: {
+                            deadlines: Record<string, never>[];
+                            failures: string[];
+                            file?: string;
+                            final: Record<string, never>;
+                            name: string;
+                            /** @description null: the scenario has no expectations. */
+                            passed: boolean | null;
+                            policy: {
+                                id?: string;
+                                version?: string;
+                            };
+                            timeline: Record<string, never>[];
+                        };
+                        /** @description The timeline picture (SVG text; every string of the scenario escaped); null when no step ran. */
+                        svg: string | null;
                     };
                 };
             };

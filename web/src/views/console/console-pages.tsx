@@ -5,6 +5,8 @@
 import type { JSX } from 'preact';
 import type { MessageKey } from '../../i18n/en';
 import type { Session } from '../../session';
+import { CoveragePage } from './coverage-page';
+import { ScenarioPage } from './scenario-page';
 
 export interface ConsolePageProps {
   session: Session;
@@ -27,6 +29,8 @@ export const CONSOLE_PAGES: ConsolePage[] = [
   // diff (i11-editor)
 
   // scenarios: timeline pictures and coverage (i11-scenarios)
+  { slug: 'scenarios', title: 'scenarios.title', summary: 'scenarios.summary', render: (props) => <ScenarioPage {...props} /> },
+  { slug: 'coverage', title: 'coverage.title', summary: 'coverage.summary', render: (props) => <CoveragePage {...props} /> },
 
   // backtest (i12-backtest)
 
