@@ -129,7 +129,7 @@ export function DecisionsLogPage({ rest }: { rest: string[] }) {
                 <td>
                   <time dateTime={d.at}>{formatInstant(d.at)}</time>
                 </td>
-                <td class="mono">{d.claimId ? <a {...link(claimUrl(d.claimId))}>{d.claimId.slice(0, 8)}</a> : '—'}</td>
+                <td class="mono" style={{ wordBreak: 'normal' }}>{d.claimId ? <a {...link(claimUrl(d.claimId))}>{d.claimId.slice(0, 8)}</a> : '—'}</td>
                 <td>
                   <span class={`chip ${d.kind === 'shadow' ? 'chip-warn' : d.kind === 'evaluation' ? 'chip-info' : 'chip-muted'}`}>{t(`console.decisions.kind.${d.kind}`)}</span>
                 </td>
@@ -192,9 +192,12 @@ function Explanation({ decision }: { decision: Decision }) {
         <strong>{t('console.decisions.rulesFired')}</strong> {decision.rulesFired.length ? decision.rulesFired.join(', ') : '—'}
       </p>
       <p class="mono">{t('console.decisions.digest')} {decision.inputDigest}</p>
-      <pre class="mono" style={{ whiteSpace: 'pre-wrap' }}>
-        {JSON.stringify(decision.result, null, 2)}
-      </pre>
+      <details>
+        <summary>{t('console.decisions.fullResult')}</summary>
+        <pre class="mono" style={{ whiteSpace: 'pre-wrap' }}>
+          {JSON.stringify(decision.result, null, 2)}
+        </pre>
+      </details>
     </div>
   );
 }

@@ -89,7 +89,7 @@ export function ShadowReportPage() {
                     <td>
                       <time dateTime={x.at}>{formatInstant(x.at)}</time>
                     </td>
-                    <td class="mono">
+                    <td class="mono" style={{ wordBreak: 'normal' }}>
                       {x.claimId ? <a {...link(`/console/decisions/${encodeURIComponent(x.claimId)}?kind=shadow`)}>{x.claimId.slice(0, 8)}</a> : '—'}
                     </td>
                     <td>{eventName(x.event)}</td>

@@ -106,12 +106,17 @@ export function SlaReportPage() {
           <SlaChart rows={report.deadlines} />
           <SlaTable caption={t('console.sla.allRuns')} rows={report.deadlines} />
           {report.groups.map((group) => (
-            <SlaTable key={group.group} caption={group.group} rows={group.deadlines} />
+            <SlaTable key={group.group} caption={groupCaption(filters.groupBy, group.group)} rows={group.deadlines} />
           ))}
         </>
       )}
     </section>
   );
+}
+
+function groupCaption(groupBy: string, group: string): string {
+  if (groupBy === 'week') return t('console.sla.weekOf', { date: group });
+  return group === 'microsoft365' ? 'Microsoft 365' : group === 'businessApplications' ? 'Business Applications' : group;
 }
 
 function SlaTable({ caption, rows }: { caption: string; rows: SlaRow[] }) {
@@ -156,12 +161,12 @@ const COLORS = { met: '#1b6e3a', fired: '#a4261d', open: '#5b6675' } as const;
 function SlaChart({ rows }: { rows: SlaRow[] }) {
   const shown = rows.filter((row) => row.started > 0);
   const most = Math.max(1, ...shown.map((row) => row.started));
-  const labelWidth = 170;
+  const labelWidth = 250;
   const barWidth = 420;
   const height = 28;
   const summary = shown.map((row) => t('console.sla.barText', { deadline: deadlineName(row.deadline), met: row.met, fired: row.fired, open: row.open })).join('; ');
   return (
-    <figure class="card">
+    <figure class="card" style={{ margin: '0 0 1rem' }}>
       <figcaption class="small-heading">{t('console.sla.chartTitle')}</figcaption>
       <svg role="img" aria-label={summary || t('console.sla.noRuns')} width={labelWidth + barWidth + 60} height={Math.max(1, shown.length) * height + 30} style={{ maxWidth: '100%' }}>
         {shown.map((row, i) => {
