@@ -51,7 +51,7 @@ async function tokenFor(role: string, partnerId?: string): Promise<string> {
   return ((await res.json()) as { token: string }).token;
 }
 
-async function call(token: string, method: string, path: string, body?: unknown, headers: Record<string, string> = {}) {
+async function call(token: string, method: string, path: string, body?: unknown, headers: Record<string, string> = {}): Promise<Record<string, unknown>> {
   const res = await fetch(`${served.url}${path}`, {
     method,
     headers: { Authorization: `Bearer ${token}`, ...(body instanceof FormData || body === undefined ? {} : { 'Content-Type': 'application/json' }), ...headers },

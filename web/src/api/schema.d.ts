@@ -2768,6 +2768,8 @@ export interface operations {
                             inEffect: boolean;
                             /** @description When the service loaded this content. */
                             loadedAt: string;
+                            /** @description A candidate run in shadow (`shadow: true`): never in effect, evaluated beside the live version. */
+                            shadow?: boolean;
                             version: string;
                         }[];
                     };

@@ -40,7 +40,7 @@ export function queryOf(filters: Record<string, string>): string {
   return set.length ? `?${new URLSearchParams(set)}` : '';
 }
 
-export const percent = (share: number | null) => (share === null ? '—' : `${Math.round(share * 100)} %`);
+const percent = (share: number | null) => (share === null ? '—' : `${Math.round(share * 100)} %`);
 const days = (value: number | null) => (value === null ? '—' : String(Math.round(value * 10) / 10));
 
 export function SlaReportPage() {
