@@ -73,7 +73,7 @@ export async function startService(
     throw error;
   }
   const store = notifyingStore(createKnexClaimStore(knex), changes);
-  const service = createClaimService({ store, policies, clock });
+  const service = createClaimService({ store, policies, clock, log: (level, message, details) => logger[level](details ?? {}, message) });
 
   // Development sign-in exists only while the service signs with the secret it generated itself.
   const devSecret = config.jwksUrl || config.jwtSecret || config.oidc ? undefined : await loadOrCreateSecret(config.dataDir);

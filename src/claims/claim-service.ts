@@ -16,7 +16,8 @@ import type { ClaimRecord, HistoryEntry } from './claim-record';
 import type { ClaimStore, ClaimStoreTx } from './claim-store';
 import { describeConflicts, type ConflictReport } from './conflicts';
 import type { DecisionRecord } from './decision-digest';
-import { applyEvent, claimFacts, fireDeadlines, type HistoryRefs } from './lifecycle';
+import { applyEvent, claimFacts, fireDeadlines, type AppliedStep, type HistoryRefs } from './lifecycle';
+import { shadowDecision } from './shadow';
 import { outboxMessageFor } from './outbox-message';
 
 /** Where time comes from. The domain never reads the system clock itself. */
@@ -37,6 +38,8 @@ export interface ClaimServiceOptions {
   policy?: CompiledPolicy;
   clock: Clock;
   ids?: IdSource;
+  /** Where the service reports what it cannot let fail a change (a shadow evaluation that throws). */
+  log?: (level: 'warn' | 'error', message: string, details?: object) => void;
 }
 
 export interface ActOptions {
@@ -70,6 +73,7 @@ export function refusalError(refusal: Refusal): DomainError {
 
 export function createClaimService(options: ClaimServiceOptions) {
   const { store, clock, ids = randomIds } = options;
+  const log = options.log ?? (() => {});
   const policies = options.policies ?? (options.policy ? singlePolicySource(options.policy) : undefined);
   if (!policies) throw new Error('createClaimService needs policies or a policy');
 
@@ -106,6 +110,39 @@ export function createClaimService(options: ClaimServiceOptions) {
     return entries.flatMap((entry) => outboxMessageFor(claim, entry, policy) ?? []);
   }
 
+  /**
+   * Evaluates the shadow versions of each step's program on the step (claims/shadow.ts) and
+   * records what they would have decided differently, each once. Runs after the change
+   * committed and never fails it: a shadow version that throws is logged.
+   */
+  async function shadow(steps: readonly AppliedStep[]): Promise<void> {
+    const shadowsOf = policies?.shadows?.bind(policies);
+    if (!shadowsOf || steps.length === 0) return;
+    const records: DecisionRecord[] = [];
+    for (const step of steps) {
+      const live = step.applied.decision.policy;
+      for (const candidate of shadowsOf(live.id)) {
+        const { id, version } = candidate.policy;
+        try {
+          const record = await shadowDecision(candidate, step);
+          if (record) records.push(record);
+        } catch (error) {
+          log('error', `Shadow policy ${id} ${version} failed on ${step.event.type}: ${(error as Error).message}`, {
+            claimId: step.before?.id ?? null,
+            event: step.event.type,
+            shadow: { id, version },
+          });
+        }
+      }
+    }
+    if (records.length === 0) return;
+    try {
+      await store.recordShadowDecisions(records);
+    } catch (error) {
+      log('error', `Recording ${records.length} shadow decision(s) failed: ${(error as Error).message}`);
+    }
+  }
+
   async function load(tx: ClaimStoreTx, claimId: string): Promise<ClaimRecord> {
     const record = await tx.getClaim(claimId);
     if (!record) throw new NotFoundError('claimNotFound', `No claim ${claimId}.`);
@@ -129,10 +166,12 @@ export function createClaimService(options: ClaimServiceOptions) {
     async create(actor: Actor, fields: object, options: ActOptions = {}): Promise<ActResult> {
       const at = clock.now().toISOString();
       const claimId = options.refs?.claimId ?? ids.next('claim');
-      const applied = await apply(null, { type: 'create', actor, at, payload: fields as Record<string, unknown>, meta: { claimId } });
+      const event: ClaimEvent = { type: 'create', actor, at, payload: fields as Record<string, unknown>, meta: { claimId } };
+      const applied = await apply(null, event);
       if (!applied.ok) {
         // No claim to file it under: the refusal is logged with claimId null.
         await store.recordDecision(applied.decision);
+        await shadow([{ before: null, event, applied }]);
         throw refusalError(applied.refusal);
       }
       const claim = { ...applied.record, version: 1 };
@@ -143,6 +182,7 @@ export function createClaimService(options: ClaimServiceOptions) {
         await tx.appendDecisions([applied.decision]);
         await options.withChange?.(result, tx);
       });
+      await shadow([{ before: null, event, applied }]);
       return result;
     },
 
@@ -155,7 +195,7 @@ export function createClaimService(options: ClaimServiceOptions) {
       options: ActOptions = {},
     ): Promise<ActResult> {
       const now = clock.now();
-      const outcome = await store.transaction(async (tx): Promise<ActResult & { refusal?: Refusal }> => {
+      const outcome = await store.transaction(async (tx): Promise<ActResult & { refusal?: Refusal; steps: AppliedStep[] }> => {
         const stored = await load(tx, claimId);
         if (options.expectedVersion !== undefined && options.expectedVersion !== stored.version) {
           throw new DomainError(
@@ -169,26 +209,23 @@ export function createClaimService(options: ClaimServiceOptions) {
         if (type === 'uploadPoe') meta.poeId = options.refs?.poeId ?? ids.next('poe');
         const file = options.file ?? options.refs?.file;
         if (file) meta.file = file;
-        const applied = await apply(fired.record, {
-          type: type as EventType,
-          actor,
-          at: now.toISOString(),
-          payload,
-          meta,
-        });
+        const event: ClaimEvent = { type: type as EventType, actor, at: now.toISOString(), payload, meta };
+        const applied = await apply(fired.record, event);
         const decisions = [...fired.decisions, applied.decision];
+        const steps: AppliedStep[] = [...fired.sent, { before: fired.record, event, applied }];
         if (!applied.ok) {
           // The refusal changes nothing, but deadlines that fell due still count; its decision is logged with them.
           const saved = await save(tx, stored, fired.record, fired.entries, decisions);
-          return { refusal: applied.refusal, claim: saved, entries: fired.entries };
+          return { refusal: applied.refusal, claim: saved, entries: fired.entries, steps };
         }
         const entries = [...fired.entries, applied.entry];
         const saved = await save(tx, stored, applied.record, entries, decisions);
         // The same object goes to withChange and to the caller, so an answer rendered for one serves both.
         const result: ActResult = { claim: saved, entries };
         await options.withChange?.(result, tx);
-        return result;
+        return { ...result, steps };
       });
+      await shadow(outcome.steps);
       if (outcome.refusal) throw refusalError(outcome.refusal);
       return { claim: outcome.claim, entries: outcome.entries };
     },
@@ -217,6 +254,7 @@ export function createClaimService(options: ClaimServiceOptions) {
             return next;
           });
           if (!fired) break;
+          await shadow(fired.sent);
           if (fired.record.nextDueAt !== null && fired.record.nextDueAt <= until.toISOString()) passed.add(taken!);
           if (fired.entries.length > 0) {
             all.push(...fired.entries);

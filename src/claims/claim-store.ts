@@ -113,11 +113,18 @@ export interface ClaimStore {
   listOutbox(filter: { claimId?: string; status?: DeliveryStatus; limit: number }): Promise<OutboxRecord[]>;
   /** Records a decision outside any claim change (a stateless evaluation). */
   recordDecision(record: DecisionRecord): Promise<void>;
+  /**
+   * Records shadow decisions (kind `shadow`, claims/shadow.ts), each once: a record whose
+   * `inputDigest` a shadow record already has is left out (a replay, a retry).
+   */
+  recordShadowDecisions(records: readonly DecisionRecord[]): Promise<void>;
   /** Deletes evaluation records filed before `before` (retention); transitions' records are kept. Answers how many went. */
   pruneEvaluationDecisions(before: string): Promise<number>;
   /** A claim's decision-log records, oldest first (the first `limit`). */
   listDecisions(claimId: string, limit: number): Promise<DecisionRecord[]>;
   /** A page of a claim's decision log, oldest first, optionally of one kind, after a position. */
   pageDecisions(claimId: string, query: DecisionQuery): Promise<StoredDecision[]>;
+  /** A page of the whole decision log (every claim's, and evaluations of none), oldest first, optionally of one kind. */
+  pageAllDecisions(query: DecisionQuery): Promise<StoredDecision[]>;
   close?(): Promise<void>;
 }

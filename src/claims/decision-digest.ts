@@ -11,7 +11,7 @@ export function digestInput(value: unknown): string {
   return createHash('sha256').update(canonicalJson(value)).digest('hex');
 }
 
-export const DECISION_KINDS = ['transition', 'evaluation'] as const;
+export const DECISION_KINDS = ['transition', 'evaluation', 'shadow'] as const;
 export type DecisionKind = (typeof DECISION_KINDS)[number];
 
 export interface DecisionAuthor {

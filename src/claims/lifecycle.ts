@@ -75,11 +75,23 @@ function transitionDecision(facts: TransitionFacts): DecisionRecord {
   };
 }
 
+/** One event applied to a record: its inputs and what came of it (what a shadow version is evaluated on). */
+export interface AppliedStep {
+  /** The record the event met (null: a create). */
+  before: ClaimRecord | null;
+  event: ClaimEvent;
+  /** The history entry's event and payload when it is not the event itself (a deadline's `<name>Due`). */
+  entry?: { event: string; payload: Record<string, unknown> };
+  applied: Applied;
+}
+
 /** What firing deadlines produced: the record after them, their entries and decision records. */
 export interface Fired {
   record: ClaimRecord;
   entries: HistoryEntry[];
   decisions: DecisionRecord[];
+  /** The events deadlines sent, as they were applied. */
+  sent: AppliedStep[];
 }
 
 /** The facts the policy's rules see for a claim's snapshot in `state` at an instant. */
@@ -212,6 +224,7 @@ export async function fireDeadlines(
 ): Promise<Fired> {
   const entries: HistoryEntry[] = [];
   const decisions: DecisionRecord[] = [];
+  const sent: AppliedStep[] = [];
   for (;;) {
     const [deadline] = dueDeadlines(record.deadlines, until);
     if (!deadline) break;
@@ -229,13 +242,11 @@ export async function fireDeadlines(
     const entryEvent = `${deadline.name}Due`;
     if ('send' in action) {
       const payload = { ...(action.with ?? {}) };
-      const applied = await applyEvent(
-        compiled,
-        withFired,
-        { type: action.send, actor: { role: SYSTEM_ROLE }, at: deadline.dueAt, payload },
-        { event: entryEvent, payload: { deadline: deadline.name, send: action.send, with: payload } },
-      );
+      const event: ClaimEvent = { type: action.send, actor: { role: SYSTEM_ROLE }, at: deadline.dueAt, payload };
+      const entry = { event: entryEvent, payload: { deadline: deadline.name, send: action.send, with: payload } };
+      const applied = await applyEvent(compiled, withFired, event, entry);
       decisions.push(applied.decision);
+      sent.push({ before: withFired, event, entry, applied });
       if (applied.ok) {
         record = applied.record;
         entries.push(applied.entry);
@@ -266,7 +277,7 @@ export async function fireDeadlines(
     );
     record = appendSystemEntry({ ...withFired, updatedAt: deadline.dueAt }, deadline, entries, entryEvent, payload);
   }
-  return { record, entries, decisions };
+  return { record, entries, decisions, sent };
 }
 
 /** Appends a deadline's entry that moves no state; returns the record with the chain's new head. */

@@ -171,6 +171,12 @@ export function createMemoryClaimStore(): ClaimStore {
     async recordDecision(record) {
       logDecision(record);
     },
+    async recordShadowDecisions(records) {
+      for (const record of records) {
+        const known = decisions.some((d) => d.record.kind === 'shadow' && d.record.inputDigest === record.inputDigest);
+        if (!known) logDecision(record);
+      }
+    },
     async pruneEvaluationDecisions(before) {
       const cutoff = Date.parse(before);
       const kept = decisions.filter((d) => d.record.kind !== 'evaluation' || Date.parse(d.record.at) >= cutoff);
@@ -184,6 +190,12 @@ export function createMemoryClaimStore(): ClaimStore {
     async pageDecisions(claimId, { kind, after, limit }) {
       return decisions
         .filter((d) => d.record.claimId === claimId && (kind === undefined || d.record.kind === kind) && (after === undefined || d.seq > after))
+        .slice(0, limit)
+        .map(clone);
+    },
+    async pageAllDecisions({ kind, after, limit }) {
+      return decisions
+        .filter((d) => (kind === undefined || d.record.kind === kind) && (after === undefined || d.seq > after))
         .slice(0, limit)
         .map(clone);
     },

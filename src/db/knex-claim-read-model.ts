@@ -47,7 +47,7 @@ function searchWhere(knex: Knex, q: string) {
 }
 
 /** The store's queries (as opposed to its writes): what the routes list and page through. */
-export interface ClaimReadModel extends Pick<ClaimStore, 'listClaims' | 'findOverlaps' | 'listOutbox' | 'listDecisions' | 'pageDecisions'> {
+export interface ClaimReadModel extends Pick<ClaimStore, 'listClaims' | 'findOverlaps' | 'listOutbox' | 'listDecisions' | 'pageDecisions' | 'pageAllDecisions'> {
   /** The claim's comments, oldest first. */
   listComments(claimId: string): Promise<ClaimComment[]>;
 }
@@ -76,6 +76,15 @@ export function createKnexClaimReadModel(knex: Knex): ClaimReadModel {
   const pageDecisions: ClaimStore['pageDecisions'] = async (claimId, { kind, after, limit }) => {
     // Insertion order (the id) is the log's order; (claim_id, kind, id) and (claim_id, id) serve both filters.
     const query = knex('decisions').select('id', ...DECISION_COLUMNS).where({ claim_id: claimId });
+    if (kind !== undefined) query.where('kind', kind);
+    if (after !== undefined) query.where('id', '>', after);
+    const rows: Array<DecisionRow & { id: number | string }> = await query.orderBy('id').limit(limit);
+    return rows.map((row) => ({ seq: Number(row.id), record: toDecision(row) }));
+  };
+
+  const pageAllDecisions: ClaimStore['pageAllDecisions'] = async ({ kind, after, limit }) => {
+    // The (kind, id) index (migration 009) serves a kind; the primary key the whole log.
+    const query = knex('decisions').select('id', ...DECISION_COLUMNS);
     if (kind !== undefined) query.where('kind', kind);
     if (after !== undefined) query.where('id', '>', after);
     const rows: Array<DecisionRow & { id: number | string }> = await query.orderBy('id').limit(limit);
@@ -150,5 +159,6 @@ export function createKnexClaimReadModel(knex: Knex): ClaimReadModel {
     },
 
     pageDecisions,
+    pageAllDecisions,
   };
 }

@@ -245,6 +245,11 @@ export function createKnexClaimStore(knex: Knex): KnexClaimStore {
       await knex('decisions').insert(decisionRow(record));
     },
 
+    async recordShadowDecisions(records) {
+      // Each once: the unique index over shadow records' digests (migration 009) drops a repeat.
+      for (const record of records) await knex('decisions').insert(decisionRow(record)).onConflict().ignore();
+    },
+
     async pruneEvaluationDecisions(before) {
       return knex('decisions').where('kind', 'evaluation').andWhere('at', '<', iso(before)).delete();
     },

@@ -29,6 +29,7 @@ import { poeRoutes } from './poe-routes';
 import { policyCurrentRoutes } from './policy-current-routes';
 import { policyRoutes, policySourceOf } from './policy-routes';
 import { reportRoutes } from './report-routes';
+import { decisionLogRoutes } from './decision-log-routes';
 import { mountRoutes, type RouteSpec } from './route-spec';
 import { securityHeaders } from './security-headers';
 import { simulateRoutes } from './simulate-routes';
@@ -89,6 +90,7 @@ export function createApp(deps: AppDeps): express.Express {
     ...policyRoutes(ctx),
     ...policyCurrentRoutes(ctx),
     ...reportRoutes(ctx),
+    ...decisionLogRoutes(ctx),
     ...backtestRoutes(ctx),
     ...demoRoutes(ctx, deps.demoClock),
   ];

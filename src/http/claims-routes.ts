@@ -129,7 +129,8 @@ export function claimsRoutes(ctx: HttpContext): RouteSpec[] {
       cursor: { type: 'string', pattern: '^[1-9][0-9]{0,15}$', description: 'nextCursor of the previous page.' },
       kind: {
         enum: DECISION_KINDS,
-        description: 'Only records of this kind: `transition` (events applied or refused, deadlines fired) or `evaluation` (POST /v1/evaluate).',
+        description:
+          'Only records of this kind: `transition` (events applied or refused, deadlines fired), `evaluation` (POST /v1/evaluate) or `shadow` (what a shadow policy version would have decided differently).',
       },
     },
   } as const;

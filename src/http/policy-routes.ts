@@ -33,6 +33,7 @@ const versionSchema = {
     loadedAt: { type: 'string', description: 'When the service loaded this content.' },
     active: { type: 'boolean', description: 'A policy file still provides it; false: kept only for claims pinned to it.' },
     inEffect: { type: 'boolean', description: 'The version of its program in effect now.' },
+    shadow: { type: 'boolean', description: 'A candidate run in shadow (`shadow: true`): never in effect, evaluated beside the live version.' },
   },
 } as const;
 
@@ -96,6 +97,7 @@ export function policyRoutes(ctx: HttpContext): RouteSpec[] {
               loadedAt: v.loadedAt,
               active: v.active,
               inEffect: inEffect.get(v.id) === v.version,
+              ...(v.shadow ? { shadow: true } : {}),
             })),
             status,
           });

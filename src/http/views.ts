@@ -388,7 +388,7 @@ const decisionSchema = {
   properties: {
     claimId: nullable({ type: 'string' }),
     at: { ...instant, description: "When it was decided, by the service's clock (an evaluation: when it was answered; its `asOf` is in the result)." },
-    kind: { enum: ['evaluation', 'transition'] },
+    kind: { enum: ['evaluation', 'transition', 'shadow'] },
     author: {
       ...nullable({
         type: 'object',
@@ -405,7 +405,8 @@ const decisionSchema = {
     },
     result: {
       type: 'object',
-      description: 'A transition: `{ event, from, to, refused?: { code } }`; an evaluation: its verdicts.',
+      description:
+        'A transition: `{ event, from, to, refused?: { code } }`; an evaluation: its verdicts; a shadow record: `{ event, seq, live, shadow, differences }` (what a shadow policy version would have decided on a transition).',
     },
     rulesFired: {
       type: 'array',

@@ -25,6 +25,8 @@ export interface PolicyVersion {
   loadedAt: string;
   /** A policy file still provides it; false: kept only for claims pinned to it. */
   active: boolean;
+  /** A candidate run in shadow (`shadow: true`): never in effect, evaluated beside the live version. */
+  shadow?: true;
 }
 
 /** The claim service's policy source, plus the list of versions (GET /v1/policies). */
@@ -35,6 +37,8 @@ export interface PolicySource extends ClaimPolicySource {
    * since forever. Throws a NotFoundError (`policyNotInEffect`) if none.
    */
   current(at: Date, programId?: string): CompiledPolicy;
+  /** The shadow versions (`shadow: true`) of `programId` in service, by file name: never in effect, evaluated beside it. */
+  shadows?(programId: string): CompiledPolicy[];
   /** A version by id and version (one seen since start, even if its file was since removed or broken). */
   get(ref: { id: string; version: string }): CompiledPolicy | undefined;
   /** Every version seen since start, by id, then effective instant, then version. */
@@ -95,6 +99,7 @@ interface Entry {
   version: string;
   effective: string | null;
   effectiveMs: number;
+  shadow: boolean;
   file: string;
   digest: string;
   loadedAt: string;
@@ -158,6 +163,7 @@ export async function createPolicyRegistry(options: PolicyRegistryOptions): Prom
     digest: entry.digest,
     loadedAt: entry.loadedAt,
     active: isActive,
+    ...(entry.shadow ? { shadow: true as const } : {}),
   });
 
   const brokenFiles = (): BrokenPolicyFile[] =>
@@ -223,6 +229,7 @@ export async function createPolicyRegistry(options: PolicyRegistryOptions): Prom
               version: policy.version,
               effective: policy.effective === undefined ? null : new Date(policy.effective).toISOString(),
               effectiveMs: policy.effective === undefined ? -Infinity : Date.parse(policy.effective),
+              shadow: policy.shadow === true,
               file,
               digest,
               loadedAt: now,
@@ -364,7 +371,8 @@ export async function createPolicyRegistry(options: PolicyRegistryOptions): Prom
   return {
     current(at, program = programId) {
       const time = at.getTime();
-      const versions = [...active.values()].filter((entry) => entry.id === program);
+      // A shadow version is never in effect, whatever its `effective` (so no claim is ever pinned to it).
+      const versions = [...active.values()].filter((entry) => entry.id === program && !entry.shadow);
       const inEffect = versions.filter((entry) => entry.effectiveMs <= time).sort(byEffective);
       const chosen = inEffect[inEffect.length - 1];
       if (chosen) return chosen.compiled;
@@ -375,6 +383,9 @@ export async function createPolicyRegistry(options: PolicyRegistryOptions): Prom
           ? `No version of policy ${program} is in effect at ${at.toISOString()}: the earliest, ${earliest.version}, takes effect at ${earliest.effective}.`
           : `No policy ${program} is loaded.`,
       );
+    },
+    shadows(program) {
+      return [...active.values()].filter((entry) => entry.id === program && entry.shadow).map((entry) => entry.compiled);
     },
     get(ref) {
       return seen.get(`${ref.id}@${ref.version}`)?.compiled;
@@ -445,6 +456,7 @@ export function staticPolicySource(policy: CompiledPolicy, meta: { file?: string
   };
   return {
     current: () => policy,
+    shadows: () => [],
     get: (ref) => (ref.id === id && ref.version === version ? policy : undefined),
     list: () => [{ ...described }],
   };

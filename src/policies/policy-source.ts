@@ -6,6 +6,8 @@ export interface PolicySource {
   current(at: Date): CompiledPolicy;
   /** A version by id and version, if it is known. */
   get(ref: { id: string; version: string }): CompiledPolicy | undefined;
+  /** The shadow versions of a program (policy-registry.ts): evaluated beside the live one, never in effect. None when absent. */
+  shadows?(programId: string): CompiledPolicy[];
 }
 
 /** A source of exactly one policy (simulations, tests). */

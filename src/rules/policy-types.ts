@@ -85,6 +85,8 @@ export interface Policy {
   description?: string;
   /** ISO-8601 instant from which this version is in effect. */
   effective?: string;
+  /** A candidate run in shadow: never in effect, evaluated beside the live version (policy-registry.ts). */
+  shadow?: boolean;
   calendar: CalendarPolicy;
   roles: Record<string, RolePolicy>;
   events: EventsPolicy;

@@ -76,9 +76,11 @@ export async function createTestApp(options: TestAppOptions = {}): Promise<TestA
   const clock = createVirtualClock(new Date(options.start ?? TEST_START));
   const database = await (options.database ?? memoryDatabase).setup();
   const store = options.changes ? notifyingStore(database.store, options.changes) : database.store;
+  const { logger, logs } = capturingLogger();
+  const log = (level: 'warn' | 'error', message: string, details?: object) => logger[level](details ?? {}, message);
   const service = options.policies
-    ? createClaimService({ store, policies: options.policies, clock })
-    : createClaimService({ store, policy, clock });
+    ? createClaimService({ store, policies: options.policies, clock, log })
+    : createClaimService({ store, policy, clock, log });
   const secret = new Uint8Array(randomBytes(32));
   // Test tokens outlive the virtual clock's jumps of months, so this app accepts lifetimes of years;
   // the service's default maximum (a day) is tested against a real server.
@@ -89,7 +91,6 @@ export async function createTestApp(options: TestAppOptions = {}): Promise<TestA
     maxLifetimeSec: TEST_TOKEN_MAX_LIFETIME_SEC,
   });
   const dir = mkdtempSync(join(tmpdir(), 'cpor-http-'));
-  const { logger, logs } = capturingLogger();
   const idempotency = options.wrapIdempotency ? options.wrapIdempotency(database.idempotency) : database.idempotency;
   const app = createApp({
     service,

@@ -100,7 +100,7 @@ describe('fireDeadlines', () => {
   it('fires nothing before the first due instant', async () => {
     const { record } = await submittedRecord();
     const fired = await fireDeadlines(samePolicy, record, new Date('2026-03-10T06:59:59.999Z'));
-    expect(fired).toEqual({ record, entries: [], decisions: [] });
+    expect(fired).toEqual({ record, entries: [], decisions: [], sent: [] });
   });
 
   it('fires each due deadline at its own due instant, not at until, in due order', async () => {

@@ -302,6 +302,26 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/v1/decisions": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * The decision log across claims (or of one claim), oldest first, a page at a time (JSON or CSV; reviewers, program managers)
+         * @description Every transition, refusal, deadline firing, evaluation and shadow difference, in the order written, each with the policy version that decided, its author, input digest, result and the rules that fired. `nextCursor` (and `next`) give the following page. CSV: this page, one row per record (`outcome`: the state moved to, the refusal, or the shadow differences).
+         */
+        get: operations["listDecisionLog"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/v1/demo/clock": {
         parameters: {
             query?: never;
@@ -429,6 +449,46 @@ export interface paths {
          * @description Approved claims whose consent window passed, with the eligibility per program recorded then. CSV (`format=csv` or `Accept: text/csv`): RFC 4180, a header line, one row per claim, a column per program (true/false), lists space-separated.
          */
         get: operations["assessmentReport"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/v1/reports/shadow": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * What shadow policy versions would have decided differently: counts by difference kind, per version, with examples (JSON or CSV)
+         * @description From the decision log's `shadow` records (GET /v1/decisions?kind=shadow): a policy file with `shadow: true` is evaluated beside the live version on every transition and changes no claim. Differences: `state` (the state it would move to), `refusal`, `deficiencies`, `deadlines` (deadlines it would set or move) and `eligibility`. CSV: one row per difference.
+         */
+        get: operations["shadowReport"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/v1/reports/sla": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * Each deadline's SLA: runs started, met, fired and paused, the share met, median and 90th percentile of business days used (JSON or CSV)
+         * @description Derived from the claims' histories (each run of a deadline replayed under the policy version each entry names). A run counts in the period it started in. Business days used: after the start date up to the date it was met (or its due date, when it fired), less business days it stood paused; percentiles interpolate linearly (numpy). `groupBy=week` adds a row set per week (its Monday, policy time zone), `groupBy=productLine` one per product line. CSV: one row per group and deadline (group `all` for the totals).
+         */
+        get: operations["slaReport"];
         put?: never;
         post?: never;
         delete?: never;
@@ -1995,8 +2055,8 @@ export interface operations {
             query?: {
                 /** @description nextCursor of the previous page. */
                 cursor?: string;
-                /** @description Only records of this kind: `transition` (events applied or refused, deadlines fired) or `evaluation` (POST /v1/evaluate). */
-                kind?: "transition" | "evaluation";
+                /** @description Only records of this kind: `transition` (events applied or refused, deadlines fired), `evaluation` (POST /v1/evaluate) or `shadow` (what a shadow policy version would have decided differently). */
+                kind?: "transition" | "evaluation" | "shadow";
                 /** @description At most this many records per page, oldest first. */
                 limit?: number;
             };
@@ -2030,12 +2090,12 @@ export interface operations {
                             /** @description SHA-256 (hex) of the canonical JSON of the inputs; for a transition: event, actor role, payload, the claim version and history chain head before it. The same inputs give the same digest. */
                             inputDigest: string;
                             /** @enum {unknown} */
-                            kind: "evaluation" | "transition";
+                            kind: "evaluation" | "transition" | "shadow";
                             policy: {
                                 id: string;
                                 version: string;
                             };
-                            /** @description A transition: `{ event, from, to, refused?: { code } }`; an evaluation: its verdicts. */
+                            /** @description A transition: `{ event, from, to, refused?: { code } }`; an evaluation: its verdicts; a shadow record: `{ event, seq, live, shadow, differences }` (what a shadow policy version would have decided on a transition). */
                             result: Record<string, never>;
                             /** @description For a transition: `deficiency:<code>` found, `requirement:<code>` met, `eligible:<program>`. */
                             rulesFired: string[];
@@ -2270,6 +2330,75 @@ export interface operations {
             400: components["responses"]["Problem400"];
             401: components["responses"]["Problem401"];
             404: components["responses"]["Problem404"];
+            408: components["responses"]["Problem408"];
+            431: components["responses"]["Problem431"];
+            500: components["responses"]["Problem500"];
+            503: components["responses"]["Problem503"];
+        };
+    };
+    listDecisionLog: {
+        parameters: {
+            query?: {
+                /** @description Only this claim's records. */
+                claimId?: string;
+                /** @description nextCursor of the previous page. */
+                cursor?: string;
+                /** @description Default: JSON, or CSV (this page) when the Accept header prefers text/csv. */
+                format?: "json" | "csv";
+                /** @description Only records of this kind: `transition`, `evaluation` or `shadow` (what a shadow policy version would have decided differently). */
+                kind?: "transition" | "evaluation" | "shadow";
+                /** @description At most this many records per page, oldest first. */
+                limit?: number;
+            };
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description A page of decision records, oldest first */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        items: {
+                            /**
+                             * Format: date-time
+                             * @description When it was decided, by the service's clock (an evaluation: when it was answered; its `asOf` is in the result).
+                             */
+                            at: string;
+                            /** @description Who asked: the caller's role and subject (`system` for a deadline); null on records written before authors were kept. */
+                            author: {
+                                id: string | null;
+                                role: string;
+                            } | null;
+                            claimId: string | null;
+                            /** @description SHA-256 (hex) of the canonical JSON of the inputs; for a transition: event, actor role, payload, the claim version and history chain head before it. The same inputs give the same digest. */
+                            inputDigest: string;
+                            /** @enum {unknown} */
+                            kind: "evaluation" | "transition" | "shadow";
+                            policy: {
+                                id: string;
+                                version: string;
+                            };
+                            /** @description A transition: `{ event, from, to, refused?: { code } }`; an evaluation: its verdicts; a shadow record: `{ event, seq, live, shadow, differences }` (what a shadow policy version would have decided on a transition). */
+                            result: Record<string, never>;
+                            /** @description For a transition: `deficiency:<code>` found, `requirement:<code>` met, `eligible:<program>`. */
+                            rulesFired: string[];
+                        }[];
+                        /** @description The next page as a path with its query; null on the last page. */
+                        next: string | null;
+                        /** @description The cursor of the next page; null on the last page. */
+                        nextCursor: string | null;
+                    };
+                    "text/csv": string;
+                };
+            };
+            400: components["responses"]["Problem400"];
+            401: components["responses"]["Problem401"];
+            403: components["responses"]["Problem403"];
             408: components["responses"]["Problem408"];
             431: components["responses"]["Problem431"];
             500: components["responses"]["Problem500"];
@@ -2696,6 +2825,8 @@ export interface operations {
                             inEffect: boolean;
                             /** @description When the service loaded this content. */
                             loadedAt: string;
+                            /** @description A candidate run in shadow (`shadow: true`): never in effect, evaluated beside the live version. */
+                            shadow?: boolean;
                             version: string;
                         }[];
                     };
@@ -2845,6 +2976,172 @@ export interface operations {
                         }[];
                         /** @description Program codes: the CSV has an eligibility column for each. */
                         programs: string[];
+                        to: string | null;
+                    };
+                    "text/csv": string;
+                };
+            };
+            400: components["responses"]["Problem400"];
+            401: components["responses"]["Problem401"];
+            403: components["responses"]["Problem403"];
+            408: components["responses"]["Problem408"];
+            431: components["responses"]["Problem431"];
+            500: components["responses"]["Problem500"];
+            503: components["responses"]["Problem503"];
+        };
+    };
+    shadowReport: {
+        parameters: {
+            query?: {
+                /** @description Default: JSON, or CSV when the Accept header prefers text/csv. */
+                format?: "json" | "csv";
+                /** @description Only transitions at or after this instant, or from 00:00 of this date (policy time zone). */
+                from?: string;
+                /** @description Only transitions before this instant, or up to the end of this date (policy time zone). */
+                to?: string;
+                /** @description Only this shadow version. */
+                version?: string;
+            };
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Per shadow version */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        /** @description Differences by kind, all versions together. */
+                        differences: {
+                            deadlines: number;
+                            deficiencies: number;
+                            eligibility: number;
+                            refusal: number;
+                            state: number;
+                        };
+                        from: string | null;
+                        /** Format: date-time */
+                        generatedAt: string;
+                        to: string | null;
+                        versions: {
+                            claims: number;
+                            differences: {
+                                deadlines: number;
+                                deficiencies: number;
+                                eligibility: number;
+                                refusal: number;
+                                state: number;
+                            };
+                            /** @description The first five differences of each kind, oldest first. */
+                            examples: {
+                                /** Format: date-time */
+                                at: string;
+                                claimId: string | null;
+                                event: string;
+                                /** @enum {unknown} */
+                                kind: "state" | "refusal" | "deficiencies" | "deadlines" | "eligibility";
+                                /** @description What the live version decided (a state, a refusal code, a list). */
+                                live: unknown;
+                                livePolicy: {
+                                    id: string;
+                                    version: string;
+                                };
+                                /** @description What the shadow version would have decided. */
+                                shadow: unknown;
+                            }[];
+                            policy: {
+                                id: string;
+                                version: string;
+                            };
+                            /** @description Transitions it decided differently on. */
+                            transitions: number;
+                        }[];
+                    };
+                    "text/csv": string;
+                };
+            };
+            400: components["responses"]["Problem400"];
+            401: components["responses"]["Problem401"];
+            403: components["responses"]["Problem403"];
+            408: components["responses"]["Problem408"];
+            431: components["responses"]["Problem431"];
+            500: components["responses"]["Problem500"];
+            503: components["responses"]["Problem503"];
+        };
+    };
+    slaReport: {
+        parameters: {
+            query?: {
+                /** @description Default: JSON, or CSV when the Accept header prefers text/csv. */
+                format?: "json" | "csv";
+                /** @description Only deadline runs started at or after this instant, or from 00:00 of this date (policy time zone). */
+                from?: string;
+                /** @description Also the numbers per week (by its Monday) or per product line. */
+                groupBy?: "week" | "productLine";
+                /** @description Only runs on claims that name this product line. */
+                productLine?: "microsoft365" | "businessApplications";
+                /** @description Only deadline runs started before this instant, or up to the end of this date (policy time zone). */
+                to?: string;
+            };
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description The deadlines, in policy order */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        /** @description Every deadline of the policy in effect, in its order, then any other a run has. */
+                        deadlines: {
+                            deadline: string;
+                            fired: number;
+                            /** @description Of the runs that ended; null when none did. */
+                            medianBusinessDays: number | null;
+                            met: number;
+                            /** @description Runs still running or paused. */
+                            open: number;
+                            p90BusinessDays: number | null;
+                            /** @description Runs that stood paused at least once. */
+                            paused: number;
+                            /** @description met / (met + fired); null when none ended. */
+                            shareMet: number | null;
+                            /** @description Runs started in the period. */
+                            started: number;
+                        }[];
+                        from: string | null;
+                        /** Format: date-time */
+                        generatedAt: string;
+                        groupBy: string | null;
+                        /** @description Per week or product line (groupBy), in order; each lists the deadlines started in it. Empty without groupBy. */
+                        groups: {
+                            deadlines: {
+                                deadline: string;
+                                fired: number;
+                                /** @description Of the runs that ended; null when none did. */
+                                medianBusinessDays: number | null;
+                                met: number;
+                                /** @description Runs still running or paused. */
+                                open: number;
+                                p90BusinessDays: number | null;
+                                /** @description Runs that stood paused at least once. */
+                                paused: number;
+                                /** @description met / (met + fired); null when none ended. */
+                                shareMet: number | null;
+                                /** @description Runs started in the period. */
+                                started: number;
+                            }[];
+                            group: string;
+                        }[];
+                        productLine: string | null;
                         to: string | null;
                     };
                     "text/csv": string;

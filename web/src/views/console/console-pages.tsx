@@ -5,8 +5,12 @@
 import type { JSX } from 'preact';
 import type { MessageKey } from '../../i18n/en';
 import type { Session } from '../../session';
+import { AssessmentReportPage } from './assessment-report';
 import { CoveragePage } from './coverage-page';
+import { DecisionsLogPage } from './decisions-log';
 import { ScenarioPage } from './scenario-page';
+import { ShadowReportPage } from './shadow-report';
+import { SlaReportPage } from './sla-report';
 
 export interface ConsolePageProps {
   session: Session;
@@ -35,4 +39,8 @@ export const CONSOLE_PAGES: ConsolePage[] = [
   // backtest (i12-backtest)
 
   // shadow report, SLA report, assessment report, decision log (i11-reports)
+  { slug: 'shadow', title: 'console.shadow.title', summary: 'console.shadow.summary', render: () => <ShadowReportPage /> },
+  { slug: 'sla', title: 'console.sla.title', summary: 'console.sla.summary', render: () => <SlaReportPage /> },
+  { slug: 'assessment', title: 'console.assessment.title', summary: 'console.assessment.summary', render: () => <AssessmentReportPage /> },
+  { slug: 'decisions', title: 'console.decisions.title', summary: 'console.decisions.summary', render: ({ rest }) => <DecisionsLogPage rest={rest} /> },
 ];
