@@ -9,6 +9,7 @@ import type { PolicyRegistry } from '../policies/policy-registry';
 import { readPolicyFile, savePolicyFile } from '../policies/save-policy-file';
 import { parsePolicy, type PolicyIssue } from '../rules/load-policy';
 import { POLICY_DIFF_SECTIONS, diffPolicies } from '../rules/policy-diff';
+import { policySchema } from '../rules/policy-schema';
 import type { Policy } from '../rules/policy-types';
 import { authenticate, principalOf } from './auth';
 import type { HttpContext } from './context';
@@ -245,6 +246,23 @@ export function policyEditRoutes(ctx: HttpContext): RouteSpec[] {
           const draft = parsePolicy(req.body as string, DRAFT_FILE);
           if (!draft.ok) throw invalidPolicy('The draft', draft.errors);
           res.json({ ...diffPolicies(from, draft.policy), sections: POLICY_DIFF_SECTIONS });
+        },
+      ],
+    },
+    {
+      method: 'get',
+      path: '/v1/policies/schema',
+      operationId: 'policySchema',
+      summary: "The policy file format as a JSON Schema (draft-07), policies/policy.schema.json: the console's editor completes keys from it",
+      tag: 'policy',
+      auth: true,
+      responses: { 200: { description: 'The JSON Schema', content: { 'application/json': { type: 'object' } } } },
+      problems: [401, 403],
+      handlers: [
+        authenticate(deps.authenticator),
+        readers,
+        (_req, res) => {
+          res.json(policySchema);
         },
       ],
     },

@@ -144,6 +144,14 @@ describe('the policy diff', () => {
   });
 });
 
+describe('GET /v1/policies/schema', () => {
+  it('answers the policy JSON Schema the editor completes keys from (policies/policy.schema.json)', async () => {
+    const res = await h.api().get('/v1/policies/schema').set('Authorization', await h.auth('programManager'));
+    expect(res.status).toBe(200);
+    expect(res.body).toEqual(JSON.parse(readFileSync(join(import.meta.dirname, '..', '..', 'policies', 'policy.schema.json'), 'utf8')));
+  });
+});
+
 describe('policy files', () => {
   it('GET /v1/policies/files/{file} answers the text; a missing file is 404', async () => {
     const auth = await h.auth('programManager');

@@ -5,6 +5,8 @@
 import type { JSX } from 'preact';
 import type { MessageKey } from '../../i18n/en';
 import type { Session } from '../../session';
+import { DIFF_PAGE } from './diff-page';
+import { POLICY_PAGE } from './policy-page';
 
 export interface ConsolePageProps {
   session: Session;
@@ -23,8 +25,10 @@ export interface ConsolePage {
 /** One line per page, in navigation order. */
 export const CONSOLE_PAGES: ConsolePage[] = [
   // policy versions, editor and lint (i11-editor)
+  POLICY_PAGE,
 
   // diff (i11-editor)
+  DIFF_PAGE,
 
   // scenarios: timeline pictures and coverage (i11-scenarios)
 
