@@ -200,7 +200,7 @@ export const de: Record<MessageKey, string> = {
   // console: diff (i11-editor)
   'diff.title': 'Versionen vergleichen',
   'diff.summary': 'Zwei Versionen, oder Ihr Entwurf und eine Version, nebeneinander, Abschnitt für Abschnitt.',
-  'diff.intro': 'Was sich von einer Version zur anderen ändert, Abschnitt für Abschnitt, wie `cpor policy diff` es meldet.',
+  'diff.intro': 'Was sich von einer Version zur anderen ändert, Abschnitt für Abschnitt, wie der Befehl cpor policy diff es meldet.',
   'diff.from': 'Von',
   'diff.to': 'Nach',
   'diff.draft': 'Entwurf im Editor ({file})',

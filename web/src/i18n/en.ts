@@ -198,7 +198,7 @@ export const en = {
   // console: diff (i11-editor)
   'diff.title': 'Compare versions',
   'diff.summary': 'Two versions, or your draft and a version, side by side, section by section.',
-  'diff.intro': 'What changes from one version to the other, section by section, as `cpor policy diff` reports it.',
+  'diff.intro': 'What changes from one version to the other, section by section, as the command cpor policy diff reports it.',
   'diff.from': 'From',
   'diff.to': 'To',
   'diff.draft': 'Editor draft ({file})',
