@@ -9,7 +9,6 @@ import type { paths } from '../../api/schema';
 type Json<T> = T extends { content: { 'application/json': infer B } } ? B : never;
 
 export type PolicyList = Json<paths['/v1/policies']['get']['responses'][200]>;
-export type PolicyVersionRow = PolicyList['versions'][number];
 export type LintResult = Json<paths['/v1/policies/lint']['post']['responses'][200]>;
 export type LintIssue = LintResult['issues'][number];
 export type PolicyDiffView = Json<paths['/v1/policies/diff']['get']['responses'][200]>;

@@ -28,7 +28,7 @@ export interface KeyAtCursor {
   path: YamlPathSegment[];
 }
 
-const KEY_LINE = /^(\s*)((?:-\s+)*)([^\s#'"\-][^:#]*?)\s*:(?:\s|$)/;
+const KEY_LINE = /^(\s*)((?:-\s+)*)([^\s#'"-][^:#]*?)\s*:(?:\s|$)/;
 
 /** The key typed at `offset` of `text` and where it sits, or undefined when the cursor is not at a key. */
 export function keyAtCursor(text: string, offset: number): KeyAtCursor | undefined {

@@ -66,7 +66,7 @@ function PolicyVersions() {
           ))}
         </tbody>
       </table>
-      <h2>{t('policy.broken')}</h2>
+      <h2 class="broken-heading">{t('policy.broken')}</h2>
       {broken.length === 0 ? (
         <p class="ok-text">{t('policy.noBroken')}</p>
       ) : (
