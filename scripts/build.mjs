@@ -69,6 +69,9 @@ async function buildWeb() {
     entryPoints: { app: 'web/src/main.tsx' },
     outdir: `${webdir}/assets`,
     bundle: true,
+    // Big parts loaded on demand (the policy editor's CodeMirror) become chunks of their own.
+    splitting: true,
+    chunkNames: 'chunk-[hash]',
     format: 'esm',
     platform: 'browser',
     target: ['chrome110', 'firefox110', 'safari16'],
@@ -84,7 +87,7 @@ async function buildWeb() {
     define: { 'process.env.NODE_ENV': '"production"' },
   });
   const outputs = Object.keys(built.metafile.outputs).map((file) => basename(file));
-  const script = outputs.find((file) => file.endsWith('.js'));
+  const script = outputs.find((file) => file.startsWith('app-') && file.endsWith('.js'));
   const style = outputs.find((file) => file.endsWith('.css'));
   // No inline script or style: the page's Content-Security-Policy allows only files from this origin.
   writeFileSync(

@@ -94,6 +94,8 @@ export interface ClaimStore {
   findOverlaps(claim: ClaimRecord, activeStatuses: readonly StateId[]): Promise<ClaimRecord[]>;
   /** Ids of every claim, by (createdAt, id) (audits, backtests). */
   allClaimIds(): Promise<string[]>;
+  /** How many claims follow each policy version (GET /v1/policies). */
+  countClaimsByPolicy(): Promise<Array<{ id: string; version: string; claims: number }>>;
   /** Outbox messages due for a delivery attempt at `now`, oldest first. */
   pendingOutbox(now: string, limit: number): Promise<OutboxRecord[]>;
   /**

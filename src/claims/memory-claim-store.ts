@@ -149,6 +149,16 @@ export function createMemoryClaimStore(): ClaimStore {
     async allClaimIds() {
       return [...claims.values()].sort(byCreation).map((c) => c.id);
     },
+    async countClaimsByPolicy() {
+      const counts = new Map<string, { id: string; version: string; claims: number }>();
+      for (const { policy } of claims.values()) {
+        const key = JSON.stringify([policy.id, policy.version]);
+        const entry = counts.get(key) ?? { id: policy.id, version: policy.version, claims: 0 };
+        entry.claims++;
+        counts.set(key, entry);
+      }
+      return [...counts.values()];
+    },
     async pendingOutbox(now, limit) {
       return dueMessages(now).slice(0, limit).map(clone);
     },

@@ -192,6 +192,15 @@ export function createKnexClaimStore(knex: Knex): KnexClaimStore {
       return rows.map((row) => row.id);
     },
 
+    async countClaimsByPolicy() {
+      const rows: Array<{ policy_id: string; policy_version: string; claims: number | string }> = await knex('claims')
+        .select('policy_id', 'policy_version')
+        .count({ claims: '*' })
+        .groupBy('policy_id', 'policy_version');
+      // PostgreSQL counts as bigint (a string); SQLite as a number.
+      return rows.map((row) => ({ id: row.policy_id, version: row.policy_version, claims: Number(row.claims) }));
+    },
+
     async pendingOutbox(now, limit) {
       const rows: OutboxRow[] = await outboxOrder(
         knex('outbox').select('*').where('status', 'pending').where('next_attempt_at', '<=', iso(now)),

@@ -27,6 +27,7 @@ import { opsRoutes } from './ops-routes';
 import { outboxRoutes } from './outbox-routes';
 import { poeRoutes } from './poe-routes';
 import { policyCurrentRoutes } from './policy-current-routes';
+import { policyEditRoutes } from './policy-edit-routes';
 import { policyRoutes, policySourceOf } from './policy-routes';
 import { reportRoutes } from './report-routes';
 import { decisionLogRoutes } from './decision-log-routes';
@@ -88,6 +89,7 @@ export function createApp(deps: AppDeps): express.Express {
     ...coverageRoutes(ctx),
     ...evaluateRoutes(ctx, decisions, { registry: metrics.registry, cacheSize: deps.limits?.evaluationCacheSize }),
     ...policyRoutes(ctx),
+    ...policyEditRoutes(ctx),
     ...policyCurrentRoutes(ctx),
     ...reportRoutes(ctx),
     ...decisionLogRoutes(ctx),

@@ -1,4 +1,5 @@
 /** `/v1/policies`: the policy versions the service knows, which one is in effect, and the files that do not load. */
+import { basename } from 'node:path';
 import type { CompiledPolicy } from '../policies/compiled-policy';
 import { NotFoundError } from '../domain/errors';
 import { staticPolicySource, type PolicySource } from '../policies/policy-registry';
@@ -24,7 +25,7 @@ export function policySourceOf(deps: AppDeps): PolicySource & { status?(): unkno
 
 const versionSchema = {
   type: 'object',
-  required: ['id', 'version', 'effective', 'digest', 'loadedAt', 'active', 'inEffect'],
+  required: ['id', 'version', 'effective', 'digest', 'loadedAt', 'active', 'inEffect', 'shadow', 'claims'],
   properties: {
     id: { type: 'string', description: 'Program id.' },
     version: { type: 'string' },
@@ -34,6 +35,8 @@ const versionSchema = {
     active: { type: 'boolean', description: 'A policy file still provides it; false: kept only for claims pinned to it.' },
     inEffect: { type: 'boolean', description: 'The version of its program in effect now.' },
     shadow: { type: 'boolean', description: 'A candidate run in shadow (`shadow: true`): never in effect, evaluated beside the live version.' },
+    file: { type: 'string', description: 'The policy file (name in the policy directory) it was loaded from, when it came from one.' },
+    claims: { type: 'integer', minimum: 0, description: 'How many claims follow this version (pinned at submission, or drafts under the version in effect).' },
   },
 } as const;
 
@@ -75,8 +78,10 @@ export function policyRoutes(ctx: HttpContext): RouteSpec[] {
       problems: [401, 403],
       handlers: [
         authenticate(deps.authenticator),
-        (_req, res) => {
+        async (_req, res) => {
           access.requireKind(principalOf(res), POLICY_READER_KINDS, 'read the policy versions');
+          const counts = await deps.store.countClaimsByPolicy();
+          const claimsOf = (v: { id: string; version: string }) => counts.find((c) => c.id === v.id && c.version === v.version)?.claims ?? 0;
           const now = deps.service.clock.now();
           const versions = policies.list();
           const inEffect = new Map<string, string | undefined>();
@@ -97,7 +102,9 @@ export function policyRoutes(ctx: HttpContext): RouteSpec[] {
               loadedAt: v.loadedAt,
               active: v.active,
               inEffect: inEffect.get(v.id) === v.version,
-              ...(v.shadow ? { shadow: true } : {}),
+              shadow: v.shadow === true,
+              ...(v.file ? { file: basename(v.file) } : {}),
+              claims: claimsOf(v),
             })),
             status,
           });

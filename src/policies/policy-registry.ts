@@ -65,6 +65,8 @@ export type PolicyRegistryEvent = 'reloaded' | 'broken';
 export interface PolicyRegistry extends PolicySource {
   /** Versions in service and the files that do not load (the registry keeps serving the last good versions). */
   status(): { ok: boolean; versions: PolicyVersion[]; broken: BrokenPolicyFile[]; lastReloadAt: string | null };
+  /** The policy file or directory it reads; `directory`: a folder of versions (files can be added to it). */
+  location(): { path: string; directory: boolean };
   /** Re-reads the files now (what the watcher calls); concurrent calls are coalesced. Returns what changed. */
   reload(): Promise<PolicyReloadResult>;
   /** Watches the directory (fs.watch, debounced) with a slow poll as fallback; stop() ends it. */
@@ -401,6 +403,9 @@ export async function createPolicyRegistry(options: PolicyRegistryOptions): Prom
         broken,
         lastReloadAt,
       };
+    },
+    location() {
+      return { path, directory: !singleFile };
     },
     reload,
     watch() {

@@ -182,6 +182,8 @@ describe.each([memoryDatabase, sqliteDatabase])('policy operations over HTTP ($n
             loadedAt: expect.any(String),
             active: true,
             inEffect: true,
+            shadow: false,
+            claims: 0,
           },
         ]);
       }

@@ -437,6 +437,85 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/v1/policies/diff": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** What changed from one loaded policy version to another, section by section, as `cpor policy diff` computes it */
+        get: operations["diffPolicyVersions"];
+        put?: never;
+        /**
+         * What a draft (policy YAML in the body) changes from a loaded version, section by section
+         * @description A draft that does not load answers 422 invalidPolicy with its located errors.
+         */
+        post: operations["diffPolicyDraft"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/v1/policies/files/{file}": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** The text of a policy file of the service (reviewers, program managers, services) */
+        get: operations["readPolicyFile"];
+        /**
+         * Save a policy file into the policy directory and put it in service (program managers)
+         * @description Lints the YAML first: one that does not load, or that gives another content to a version another file serves, is not written (422 invalidPolicy with the located errors). Else it is written atomically (a temporary file renamed over the name), the policies are reloaded, and the answer is the version as loaded. `shadow=true` sets `shadow: true` in the file (comments and layout kept). Only when the service runs on a policy directory (else 409 policyDirectoryRequired).
+         */
+        put: operations["savePolicyFile"];
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/v1/policies/lint": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Lint policy YAML: every issue `cpor policy lint` reports, located (reviewers, program managers, services)
+         * @description The body is the policy YAML (at most 262144 bytes). The answer is 200 whether or not it loads: `ok` says, `issues` says where.
+         */
+        post: operations["lintPolicy"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/v1/policies/schema": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** The policy file format as a JSON Schema (draft-07), policies/policy.schema.json: the console's editor completes keys from it */
+        get: operations["policySchema"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/v1/reports/assessment": {
         parameters: {
             query?: never;
@@ -1233,7 +1312,7 @@ export interface components {
              * @description Machine-readable code, one HTTP status each (the catalog: `x-error-codes` at the top of this document).
              * @enum {string}
              */
-            code: "ambiguousParameter" | "badRequest" | "historyAfterAsOf" | "historyMismatch" | "historyOutOfOrder" | "invalidCursor" | "invalidIdempotencyKey" | "invalidIfMatch" | "invalidInstant" | "invalidPayload" | "invalidPoeAddress" | "invalidQuery" | "invalidStatus" | "invalidSubstatus" | "jsonTooDeep" | "malformedJson" | "malformedMultipart" | "malformedPath" | "malformedRequest" | "poeSignedInFuture" | "policyNotSelectable" | "requestAborted" | "unknownDeficiencyCode" | "unknownEvent" | "unknownPoe" | "unknownReason" | "expiredToken" | "invalidToken" | "missingToken" | "forbiddenRole" | "notYourClaim" | "reasonNotAllowed" | "claimNotFound" | "notInDemoMode" | "devSignInUnavailable" | "poeNotFound" | "policyNotInEffect" | "routeNotFound" | "unknownAction" | "unknownPolicyVersion" | "methodNotAllowed" | "requestTimeout" | "uploadTimeout" | "backtestRunning" | "claimExists" | "disputeLimitReached" | "fieldNotEditable" | "idempotencyKeyInFlight" | "noPendingDeadline" | "invalidState" | "poeBytesLimitReached" | "poeLimitReached" | "policyUnavailable" | "requirementsNotMet" | "versionConflict" | "windowClosed" | "staleVersion" | "bodyTooLarge" | "poeTooLarge" | "unsupportedEncoding" | "unsupportedFileType" | "unsupportedMediaType" | "backtestTooExpensive" | "idempotencyKeyReused" | "invalidPolicy" | "simulationTooExpensive" | "tooManyClaims" | "ifMatchRequired" | "headersTooLarge" | "internalError" | "authUnavailable" | "databaseUnavailable" | "tooManyUploads" | "workersBusy";
+            code: "ambiguousParameter" | "badRequest" | "historyAfterAsOf" | "historyMismatch" | "historyOutOfOrder" | "invalidCursor" | "invalidIdempotencyKey" | "invalidIfMatch" | "invalidInstant" | "invalidPolicyFileName" | "invalidPayload" | "invalidPoeAddress" | "invalidQuery" | "invalidStatus" | "invalidSubstatus" | "jsonTooDeep" | "malformedJson" | "malformedMultipart" | "malformedPath" | "malformedRequest" | "poeSignedInFuture" | "policyNotSelectable" | "requestAborted" | "unknownDeficiencyCode" | "unknownEvent" | "unknownPoe" | "unknownReason" | "expiredToken" | "invalidToken" | "missingToken" | "forbiddenRole" | "notYourClaim" | "reasonNotAllowed" | "claimNotFound" | "notInDemoMode" | "devSignInUnavailable" | "poeNotFound" | "policyFileNotFound" | "policyNotInEffect" | "routeNotFound" | "unknownAction" | "unknownPolicyVersion" | "methodNotAllowed" | "requestTimeout" | "uploadTimeout" | "backtestRunning" | "claimExists" | "disputeLimitReached" | "fieldNotEditable" | "idempotencyKeyInFlight" | "noPendingDeadline" | "invalidState" | "poeBytesLimitReached" | "poeLimitReached" | "policyDirectoryRequired" | "policyUnavailable" | "requirementsNotMet" | "versionConflict" | "windowClosed" | "staleVersion" | "bodyTooLarge" | "poeTooLarge" | "unsupportedEncoding" | "unsupportedFileType" | "unsupportedMediaType" | "backtestTooExpensive" | "idempotencyKeyReused" | "invalidPolicy" | "simulationTooExpensive" | "tooManyClaims" | "ifMatchRequired" | "headersTooLarge" | "internalError" | "authUnavailable" | "databaseUnavailable" | "tooManyUploads" | "workersBusy";
             /** @description A sentence a person can act on. */
             detail: string;
             /** @description Facts behind a refusal (allowed states, failed requirements, …). */
@@ -2812,6 +2891,8 @@ export interface operations {
                         versions: {
                             /** @description A policy file still provides it; false: kept only for claims pinned to it. */
                             active: boolean;
+                            /** @description How many claims follow this version (pinned at submission, or drafts under the version in effect). */
+                            claims: number;
                             /** @description SHA-256 (hex) of the policy file. */
                             digest: string;
                             /**
@@ -2819,6 +2900,8 @@ export interface operations {
                              * @description In effect from this instant; null: since forever.
                              */
                             effective: string | null;
+                            /** @description The policy file (name in the policy directory) it was loaded from, when it came from one. */
+                            file?: string;
                             /** @description Program id. */
                             id: string;
                             /** @description The version of its program in effect now. */
@@ -2826,7 +2909,7 @@ export interface operations {
                             /** @description When the service loaded this content. */
                             loadedAt: string;
                             /** @description A candidate run in shadow (`shadow: true`): never in effect, evaluated beside the live version. */
-                            shadow?: boolean;
+                            shadow: boolean;
                             version: string;
                         }[];
                     };
@@ -2920,6 +3003,293 @@ export interface operations {
             408: components["responses"]["Problem408"];
             431: components["responses"]["Problem431"];
             500: components["responses"]["Problem500"];
+        };
+    };
+    diffPolicyVersions: {
+        parameters: {
+            query: {
+                /** @description A loaded version of the program. */
+                from: string;
+                /** @description Program id (default: the service's program). */
+                id?: string;
+                /** @description A loaded version of the program. */
+                to: string;
+            };
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description The changes */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        changes: {
+                            /** @description The value after; absent when removed. */
+                            after?: unknown;
+                            /** @description The value before (a condition, a number, a list …); absent when added. */
+                            before?: unknown;
+                            /** @description Where in the policy, e.g. `deadlines.partnerResponse.businessDays`. */
+                            key: string;
+                            /** @enum {unknown} */
+                            kind: "added" | "removed" | "changed";
+                            /** @enum {unknown} */
+                            section: "meta" | "calendar" | "roles" | "events" | "editableFields" | "rejectionReasons" | "submissionRequirements" | "deficiencies" | "deadlines" | "incentivePrograms" | "conflicts" | "limits";
+                            summary: string;
+                        }[];
+                        from: {
+                            id: string;
+                            version: string;
+                        };
+                        /** @description The sections in the order changes are listed. */
+                        sections: string[];
+                        to: {
+                            id: string;
+                            version: string;
+                        };
+                    };
+                };
+            };
+            400: components["responses"]["Problem400"];
+            401: components["responses"]["Problem401"];
+            403: components["responses"]["Problem403"];
+            404: components["responses"]["Problem404"];
+            408: components["responses"]["Problem408"];
+            431: components["responses"]["Problem431"];
+            500: components["responses"]["Problem500"];
+            503: components["responses"]["Problem503"];
+        };
+    };
+    diffPolicyDraft: {
+        parameters: {
+            query: {
+                /** @description A loaded version of the program. */
+                from: string;
+                /** @description Program id (default: the service's program). */
+                id?: string;
+            };
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/yaml": string;
+            };
+        };
+        responses: {
+            /** @description The changes */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        changes: {
+                            /** @description The value after; absent when removed. */
+                            after?: unknown;
+                            /** @description The value before (a condition, a number, a list …); absent when added. */
+                            before?: unknown;
+                            /** @description Where in the policy, e.g. `deadlines.partnerResponse.businessDays`. */
+                            key: string;
+                            /** @enum {unknown} */
+                            kind: "added" | "removed" | "changed";
+                            /** @enum {unknown} */
+                            section: "meta" | "calendar" | "roles" | "events" | "editableFields" | "rejectionReasons" | "submissionRequirements" | "deficiencies" | "deadlines" | "incentivePrograms" | "conflicts" | "limits";
+                            summary: string;
+                        }[];
+                        from: {
+                            id: string;
+                            version: string;
+                        };
+                        /** @description The sections in the order changes are listed. */
+                        sections: string[];
+                        to: {
+                            id: string;
+                            version: string;
+                        };
+                    };
+                };
+            };
+            400: components["responses"]["Problem400"];
+            401: components["responses"]["Problem401"];
+            403: components["responses"]["Problem403"];
+            404: components["responses"]["Problem404"];
+            408: components["responses"]["Problem408"];
+            413: components["responses"]["Problem413"];
+            415: components["responses"]["Problem415"];
+            422: components["responses"]["Problem422"];
+            431: components["responses"]["Problem431"];
+            500: components["responses"]["Problem500"];
+            503: components["responses"]["Problem503"];
+        };
+    };
+    readPolicyFile: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                file: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description The policy YAML */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/yaml": string;
+                };
+            };
+            400: components["responses"]["Problem400"];
+            401: components["responses"]["Problem401"];
+            403: components["responses"]["Problem403"];
+            404: components["responses"]["Problem404"];
+            408: components["responses"]["Problem408"];
+            431: components["responses"]["Problem431"];
+            500: components["responses"]["Problem500"];
+            503: components["responses"]["Problem503"];
+        };
+    };
+    savePolicyFile: {
+        parameters: {
+            query?: {
+                /** @description `true`: save it with `shadow: true` (a candidate kept out of effect). */
+                shadow?: "true" | "false";
+            };
+            header?: never;
+            path: {
+                file: string;
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/yaml": string;
+            };
+        };
+        responses: {
+            /** @description The version as loaded from the saved file */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        /** @description The file is new (false: it replaced one). */
+                        created: boolean;
+                        file: string;
+                        /** @description The version as the service loaded it from the file. */
+                        version: {
+                            digest?: string;
+                            effective?: string | null;
+                            id?: string;
+                            loadedAt?: string;
+                            shadow?: boolean;
+                            version?: string;
+                        };
+                    };
+                };
+            };
+            400: components["responses"]["Problem400"];
+            401: components["responses"]["Problem401"];
+            403: components["responses"]["Problem403"];
+            408: components["responses"]["Problem408"];
+            409: components["responses"]["Problem409"];
+            413: components["responses"]["Problem413"];
+            415: components["responses"]["Problem415"];
+            422: components["responses"]["Problem422"];
+            431: components["responses"]["Problem431"];
+            500: components["responses"]["Problem500"];
+            503: components["responses"]["Problem503"];
+        };
+    };
+    lintPolicy: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/yaml": string;
+            };
+        };
+        responses: {
+            /** @description The issues */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        /** @description Errors and warnings, by position in the text. */
+                        issues: {
+                            /** @description A lint code (`cpor policy lint`), e.g. unknownKey, unknownState, yamlSyntax. */
+                            code: string;
+                            column: number;
+                            line: number;
+                            message: string;
+                            /** @description JSONPath of the offending value, e.g. `$.deadlines.reviewStart.runsIn[0]`. */
+                            path: string;
+                            /** @enum {unknown} */
+                            severity: "error" | "warning";
+                        }[];
+                        /** @description The text loads (it may still have warnings). */
+                        ok: boolean;
+                        /** @description What the text declares, when it loads. */
+                        policy: {
+                            effective?: string | null;
+                            id?: string;
+                            shadow?: boolean;
+                            version?: string;
+                        } | null;
+                    };
+                };
+            };
+            400: components["responses"]["Problem400"];
+            401: components["responses"]["Problem401"];
+            403: components["responses"]["Problem403"];
+            408: components["responses"]["Problem408"];
+            413: components["responses"]["Problem413"];
+            415: components["responses"]["Problem415"];
+            431: components["responses"]["Problem431"];
+            500: components["responses"]["Problem500"];
+            503: components["responses"]["Problem503"];
+        };
+    };
+    policySchema: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description The JSON Schema */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": Record<string, never>;
+                };
+            };
+            401: components["responses"]["Problem401"];
+            403: components["responses"]["Problem403"];
+            408: components["responses"]["Problem408"];
+            431: components["responses"]["Problem431"];
+            500: components["responses"]["Problem500"];
+            503: components["responses"]["Problem503"];
         };
     };
     assessmentReport: {

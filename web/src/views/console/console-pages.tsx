@@ -8,6 +8,8 @@ import type { Session } from '../../session';
 import { AssessmentReportPage } from './assessment-report';
 import { CoveragePage } from './coverage-page';
 import { DecisionsLogPage } from './decisions-log';
+import { DIFF_PAGE } from './diff-page';
+import { POLICY_PAGE } from './policy-page';
 import { ScenarioPage } from './scenario-page';
 import { ShadowReportPage } from './shadow-report';
 import { SlaReportPage } from './sla-report';
@@ -29,8 +31,10 @@ export interface ConsolePage {
 /** One line per page, in navigation order. */
 export const CONSOLE_PAGES: ConsolePage[] = [
   // policy versions, editor and lint (i11-editor)
+  POLICY_PAGE,
 
   // diff (i11-editor)
+  DIFF_PAGE,
 
   // scenarios: timeline pictures and coverage (i11-scenarios)
   { slug: 'scenarios', title: 'scenarios.title', summary: 'scenarios.summary', render: (props) => <ScenarioPage {...props} /> },
