@@ -11,7 +11,7 @@ import { resolvePolicyVersion } from '../policies/resolve-policy-version';
 import type { DecisionRecord } from '../claims/decision-digest';
 import { claimEvaluationSchema } from '../evaluation/claim-evaluation-schema';
 import { decisionForEvaluation } from '../evaluation/evaluation-decision';
-import { decisionOnly, evaluateClaim, evaluationInputSchema, type ClaimEvaluation, type EvaluationInput } from '../evaluation/evaluate-claim';
+import { evaluateClaim, evaluationInputSchema, type DecisionOnlyEvaluation, type EvaluationInput } from '../evaluation/evaluate-claim';
 import { createRuleResultCache, type RuleResultCache } from '../evaluation/rule-result-cache';
 import type { Access } from './access';
 import { authenticate, principalOf } from './auth';
@@ -226,10 +226,10 @@ export function evaluateRoutes(ctx: HttpContext, decisions: DecisionQueue, optio
         async (req, res) => {
           const { explain } = validateQuery<{ explain?: 'full' }>(evaluateQuery, req.query as Record<string, unknown>);
           const input = validateInput<EvaluationInput>(evaluationInputSchema, req.body);
-          const evaluation = await evaluateClaim(policyFor(input), input, { cache });
+          const evaluation = await evaluateClaim(policyFor(input), input, { cache, explain: explain === 'full' });
           // Backpressure only when the log falls far behind; otherwise the answer never waits for it.
           if (decisions.full) await decisions.room();
-          res.json(explain === 'full' ? evaluation : decisionOnly(evaluation));
+          res.json(evaluation);
           const principal = principalOf(res);
           const recorded = { at: service.clock.now().toISOString(), author: { role: principal.role, id: principal.id } };
           decisions.push(pendingDecision(input, evaluation, recorded, principal, store, access));
@@ -249,7 +249,7 @@ export function evaluateRoutes(ctx: HttpContext, decisions: DecisionQueue, optio
  */
 function pendingDecision(
   input: EvaluationInput,
-  evaluation: ClaimEvaluation,
+  evaluation: DecisionOnlyEvaluation,
   recorded: Parameters<typeof decisionForEvaluation>[2],
   principal: Principal,
   store: Pick<ClaimStore, 'getClaim'>,
