@@ -83,7 +83,7 @@ export function createApp(deps: AppDeps): express.Express {
     ...poeRoutes(ctx),
     ...outboxRoutes(ctx),
     ...simulateRoutes(ctx),
-    ...evaluateRoutes(ctx, decisions, { registry: metrics.registry, cacheSize: deps.limits?.evaluationCacheSize }),
+    ...evaluateRoutes(ctx, decisions, { registry: metrics.registry, cacheSize: deps.limits?.evaluationCacheSize, logSample: deps.limits?.evaluationLogSample }),
     ...policyRoutes(ctx),
     ...policyCurrentRoutes(ctx),
     ...reportRoutes(ctx),
