@@ -22,7 +22,7 @@ import { basename } from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
 
 const root = fileURLToPath(new URL('..', import.meta.url));
-/** The ajv validators compiled ahead of time (src/domain/json-schema.ts: PRECOMPILED_VALIDATORS_FILE). */
+/** The ajv validators compiled ahead of time (PRECOMPILED_VALIDATORS_FILE in src/domain/json-schema.ts). */
 const VALIDATORS_FILE = 'ajv-validators.cjs';
 const outdir = fileURLToPath(new URL('../dist', import.meta.url));
 

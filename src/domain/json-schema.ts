@@ -28,7 +28,7 @@ export function createAjv(options: ValidatorOptions & Pick<Options, 'code'> = {}
  * (`formats` in the generated code: ajv-formats' and the strict instants and dates of ./instants)
  * answering the validators by name. Running the sources, there is no such file.
  */
-export const PRECOMPILED_VALIDATORS_FILE = 'ajv-validators.cjs';
+const PRECOMPILED_VALIDATORS_FILE = 'ajv-validators.cjs';
 
 let precompiled: Record<string, ValidateFunction> | null | undefined;
 
