@@ -7,8 +7,9 @@ import { parentPort, workerData } from 'node:worker_threads';
 const options = workerData;
 const agent = new Agent({ keepAlive: true, maxSockets: options.connections });
 const target = new URL(options.url);
-const body = Buffer.from(options.body);
-const headers = { ...options.headers, 'content-length': String(body.length) };
+// One body, or a mix sent in turn (bodies).
+const bodies = (options.bodies ?? [options.body]).map((text) => Buffer.from(text));
+let sent = 0;
 let requests = 0;
 let errors = 0;
 const started = performance.now();
@@ -16,6 +17,8 @@ const deadline = started + options.durationMs;
 
 const one = () =>
   new Promise((resolve) => {
+    const body = bodies[sent++ % bodies.length];
+    const headers = { ...options.headers, 'content-length': String(body.length) };
     const req = request(
       { agent, host: target.hostname, port: target.port, path: target.pathname, method: options.method, headers },
       (res) => {

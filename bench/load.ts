@@ -9,6 +9,8 @@ export interface LoadOptions {
   method: 'POST' | 'GET';
   headers: Record<string, string>;
   body: string;
+  /** Bodies sent in turn instead of `body` (a mix of requests). */
+  bodies?: string[];
   connections: number;
   durationMs: number;
   /** Status every answer must have; anything else counts as an error. */

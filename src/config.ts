@@ -31,6 +31,8 @@ export interface Config {
   evaluationCacheSize: number;
   /** Days evaluation records stay in the decision log (0: for ever); transitions' records are never pruned. */
   evaluationLogRetentionDays: number;
+  /** Share of evaluations the decision log records (0–1, default 1); transitions are always recorded. */
+  evaluationLogSample: number;
   idempotencyTtlHours: number;
   idempotencyLeaseSeconds: number;
   logLevel: LogLevel;
@@ -92,6 +94,15 @@ export function loadConfig(env: NodeJS.ProcessEnv, defaults: { policyPath: strin
     if (raw === undefined) return fallback;
     if (!/^\d+$/.test(raw) || Number(raw) < min || Number(raw) > max) {
       problems.push(`${name}=${JSON.stringify(raw)}: expected a whole number from ${min} to ${max}`);
+      return fallback;
+    }
+    return Number(raw);
+  };
+  const fraction = (name: string, fallback: number): number => {
+    const raw = text(name);
+    if (raw === undefined) return fallback;
+    if (!/^(0(\.\d+)?|1(\.0+)?|\.\d+)$/.test(raw)) {
+      problems.push(`${name}=${JSON.stringify(raw)}: expected a number from 0 to 1`);
       return fallback;
     }
     return Number(raw);
@@ -168,6 +179,7 @@ export function loadConfig(env: NodeJS.ProcessEnv, defaults: { policyPath: strin
     backtestMaxClaims: integer('backtestMaxClaims'),
     evaluationCacheSize: integer('evaluationCacheSize'),
     evaluationLogRetentionDays: integer('evaluationLogRetentionDays'),
+    evaluationLogSample: fraction('EVALUATION_LOG_SAMPLE', 1),
     idempotencyTtlHours: integer('idempotencyTtlHours'),
     idempotencyLeaseSeconds: integer('idempotencyLeaseSeconds'),
     logLevel,

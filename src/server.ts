@@ -181,6 +181,7 @@ export async function startService(
       poeMaxBytes: config.poeMaxBytes,
       backtestMaxClaims: config.backtestMaxClaims,
       evaluationCacheSize: config.evaluationCacheSize,
+      evaluationLogSample: config.evaluationLogSample,
       poeMaxConcurrentUploads: config.poeMaxConcurrentUploads,
       poeUploadIdleMs: config.poeUploadIdleMs,
       poeUploadTimeoutMs: config.poeUploadTimeoutMs,

@@ -73,8 +73,9 @@ export function nextLocalDate(date: string): string | undefined {
   return parseLocalDate(next).ok ? next : undefined;
 }
 
-const isInstant = (text: string) => parseInstant(text).ok;
-const isLocalDate = (text: string) => parseLocalDate(text).ok;
+/** The `date-time` and `date` formats of every validator (also the precompiled ones: json-schema.ts). */
+export const isInstant = (text: string) => parseInstant(text).ok;
+export const isLocalDate = (text: string) => parseLocalDate(text).ok;
 
 /**
  * Makes an ajv instance validate `date-time` and `date` with these readers: every

@@ -3,20 +3,55 @@
  * instants and dates of ./instants) and how its errors read. Every schema the service
  * validates against (payloads, requests, queries, policies, scenarios) goes through here.
  */
-import { Ajv, type ErrorObject, type Options } from 'ajv';
+import { existsSync } from 'node:fs';
+import { createRequire } from 'node:module';
+import { fileURLToPath } from 'node:url';
+import { Ajv, type ErrorObject, type Options, type ValidateFunction } from 'ajv';
 import addFormatsPlugin from 'ajv-formats';
-import { addStrictTimeFormats, formatProblem, valueAtPointer } from './instants';
+import { addStrictTimeFormats, formatProblem, isInstant, isLocalDate, valueAtPointer } from './instants';
 
 /** What a validator may choose; strict mode, union types and the formats are the project's, always. */
-type ValidatorOptions = Pick<Options, 'allErrors' | 'coerceTypes' | 'discriminator' | 'useDefaults' | 'verbose' | 'strictRequired'>;
+export type ValidatorOptions = Pick<Options, 'allErrors' | 'coerceTypes' | 'discriminator' | 'useDefaults' | 'verbose' | 'strictRequired'>;
 
-/** An ajv instance with the project's options and formats (`date-time` and `date` read strictly). */
-export function createAjv(options: ValidatorOptions = {}): Ajv {
+/** An ajv instance with the project's options and formats (`date-time` and `date` read strictly); `code`: for the build's standalone code. */
+export function createAjv(options: ValidatorOptions & Pick<Options, 'code'> = {}): Ajv {
   const ajv = new Ajv({ strict: true, allowUnionTypes: true, ...options });
   // ajv-formats' default export is typed for CommonJS consumers.
   (addFormatsPlugin as unknown as (a: Ajv) => Ajv)(ajv);
   addStrictTimeFormats(ajv);
   return ajv;
+}
+
+/**
+ * The validators the build compiled ahead of time (ajv standalone code, scripts/build.mjs), in
+ * the file beside the bundle: dist/ajv-validators.cjs. It exports a function of the formats
+ * (`formats` in the generated code: ajv-formats' and the strict instants and dates of ./instants)
+ * answering the validators by name. Running the sources, there is no such file.
+ */
+const PRECOMPILED_VALIDATORS_FILE = 'ajv-validators.cjs';
+
+let precompiled: Record<string, ValidateFunction> | null | undefined;
+
+function precompiledValidators(): Record<string, ValidateFunction> | null {
+  if (precompiled === undefined) {
+    const file = fileURLToPath(new URL(`./${PRECOMPILED_VALIDATORS_FILE}`, import.meta.url));
+    const require = createRequire(import.meta.url);
+    if (existsSync(file)) {
+      const { fullFormats } = require('ajv-formats/dist/formats') as { fullFormats: Record<string, unknown> };
+      const formats = { ...fullFormats, 'date-time': { type: 'string', validate: isInstant }, date: { type: 'string', validate: isLocalDate } };
+      precompiled = (require(file) as (formats: object) => Record<string, ValidateFunction>)(formats);
+    } else precompiled = null;
+  }
+  return precompiled;
+}
+
+/**
+ * The validator of `schema` named `name` in the build's list (scripts/ajv-schemas.ts): compiled
+ * ahead of time when the service runs from dist/, else compiled now with `options` (the same
+ * options the build compiles it with).
+ */
+export function namedValidator<T>(name: string, schema: object, options: ValidatorOptions): ValidateFunction<T> {
+  return (precompiledValidators()?.[name] as ValidateFunction<T> | undefined) ?? createAjv(options).compile<T>(schema);
 }
 
 /** A problem of a value against a schema. */

@@ -230,11 +230,27 @@ function markDue(policy: Policy, deadlines: readonly DeadlineRecord[], until: nu
   return changed ?? deadlines;
 }
 
+/** A replayed history's deadlines at `until`: its running ones' instants and fired records are worked out once per replay. */
+function dueBy(policy: Policy, replayed: ReplayedHistory, until: number): readonly DeadlineRecord[] {
+  const { deadlines } = replayed;
+  replayed.firings ??= deadlines.map((d) => (d.status === 'running' ? { dueAt: Date.parse(d.dueAt), fired: firedDeadline(policy, d) } : null));
+  let changed: DeadlineRecord[] | undefined;
+  for (let i = 0; i < deadlines.length; i++) {
+    const firing = replayed.firings[i];
+    if (!firing || firing.dueAt > until) continue;
+    changed ??= [...deadlines];
+    changed[i] = firing.fired;
+  }
+  return changed ?? deadlines;
+}
+
 /** The deadlines of a history as of its last entry; they depend on the policy and the history alone. */
 interface ReplayedHistory {
   deadlines: readonly DeadlineRecord[];
   last: LeafState;
   lastAt: number;
+  /** Per deadline, when running: the instant it falls due and its record once fired (dueBy). */
+  firings?: Array<{ dueAt: number; fired: DeadlineRecord } | null>;
 }
 
 /** Replayed histories kept per policy (a claim is evaluated again and again); beyond this the cache starts over. */
@@ -294,13 +310,20 @@ function deadlinesOf(
       `$.claim.history[${history.length - 1}].to`,
     );
   }
-  return markDue(compiled.policy, replayed.deadlines, asOf.getTime());
+  return dueBy(compiled.policy, replayed, asOf.getTime());
 }
 
 const publicRefusal = (refusal: Refusal) =>
   refusal.path === undefined
     ? { code: refusal.code, message: refusal.message }
     : { code: refusal.code, message: refusal.message, path: refusal.path };
+
+export interface EvaluateOptions {
+  /** Rule results by facts digest (EVALUATION_CACHE_SIZE); without it every call runs the rules. */
+  cache?: RuleResultCache;
+  /** Each rule's explanation and summary in the answer (default true); false: the decision only, and no explanation is worked out. */
+  explain?: boolean;
+}
 
 /**
  * Evaluates a claim under a compiled policy at `input.asOf`: allowed and blocked
@@ -310,11 +333,15 @@ const publicRefusal = (refusal: Refusal) =>
  * @throws InputError on an inconsistent input (bad instant, history out of order,
  *   history not ending in the claim's status); NotFoundError on another policy version.
  */
+export async function evaluateClaim(compiled: CompiledPolicy, input: EvaluationInput, options?: EvaluateOptions & { explain?: true }): Promise<ClaimEvaluation>;
+export async function evaluateClaim(compiled: CompiledPolicy, input: EvaluationInput, options: EvaluateOptions & { explain: false }): Promise<DecisionOnlyEvaluation>;
+export async function evaluateClaim(compiled: CompiledPolicy, input: EvaluationInput, options: EvaluateOptions): Promise<ClaimEvaluation | DecisionOnlyEvaluation>;
 export async function evaluateClaim(
   compiled: CompiledPolicy,
   input: EvaluationInput,
-  options: { cache?: RuleResultCache } = {},
-): Promise<ClaimEvaluation> {
+  options: EvaluateOptions = {},
+): Promise<ClaimEvaluation | DecisionOnlyEvaluation> {
+  const explained = options.explain !== false;
   const { policy, calendar, claim: machine, rules } = compiled;
   if (input.policyVersion !== undefined && input.policyVersion !== policy.version) {
     throw new NotFoundError(
@@ -373,37 +400,28 @@ export async function evaluateClaim(
     : [];
 
   const rulesFired: string[] = [];
-  const submissionRequirements: ClaimEvaluation['submissionRequirements'] = {
+  const submissionRequirements = {
     passed: outcomes.requirements.passed,
     results: outcomes.requirements.results.map((r) => {
       if (r.matched) rulesFired.push(r.code);
-      return { code: r.code, message: r.message, passed: r.matched, explanation: r.explanation, summary: r.summary };
+      const verdict = { code: r.code, message: r.message, passed: r.matched };
+      return explained ? { ...verdict, explanation: r.explanation, summary: r.summary } : verdict;
     }),
   };
   const deficiencies = outcomes.deficiencies.map((d) => {
     if (d.matched) rulesFired.push(d.code);
-    return {
-      code: d.code,
-      description: ready.deficiencyDescriptions.get(d.code) ?? '',
-      found: d.matched,
-      explanation: d.explanation,
-      summary: d.summary,
-    };
+    const verdict = { code: d.code, description: ready.deficiencyDescriptions.get(d.code) ?? '', found: d.matched };
+    return explained ? { ...verdict, explanation: d.explanation, summary: d.summary } : verdict;
   });
   const eligibility = outcomes.eligibility.map((e) => {
     if (e.matched) rulesFired.push(e.code);
     const program = ready.programs.get(e.code);
-    return {
-      program: e.code,
-      name: program?.name ?? e.code,
-      eligible: e.matched,
-      illustrative: program?.illustrative ?? false,
-      explanation: e.explanation,
-      summary: e.summary,
-    };
+    const verdict = { program: e.code, name: program?.name ?? e.code, eligible: e.matched, illustrative: program?.illustrative ?? false };
+    return explained ? { ...verdict, explanation: e.explanation, summary: e.summary } : verdict;
   });
 
-  const evaluation: ClaimEvaluation = {
+  // The rule lists hold explanations exactly when `explained` (the overloads above say which shape).
+  const evaluation: ClaimEvaluation | DecisionOnlyEvaluation = {
     policy: { id: policy.id, version: policy.version },
     asOf: evaluationAt,
     status,
@@ -411,8 +429,8 @@ export async function evaluateClaim(
     allowedEvents,
     blockedEvents,
     editableFields,
-    deficiencies,
-    submissionRequirements,
+    deficiencies: deficiencies as ClaimEvaluation['deficiencies'],
+    submissionRequirements: submissionRequirements as ClaimEvaluation['submissionRequirements'],
     deadlines: deadlines.map((d) => ({
       name: d.name,
       startedAt: d.startedAt,
@@ -422,7 +440,7 @@ export async function evaluateClaim(
       overdue: d.lapsed && policy.deadlines[d.name] !== undefined && 'escalate' in policy.deadlines[d.name]!.onDue,
     })),
     overdue: overdueNames(policy, deadlines),
-    eligibility,
+    eligibility: eligibility as ClaimEvaluation['eligibility'],
     rulesFired,
   };
 
@@ -450,16 +468,3 @@ export type DecisionOnlyEvaluation = Omit<ClaimEvaluation, 'deficiencies' | 'sub
   submissionRequirements: { passed: boolean; results: Array<Omit<ClaimEvaluation['submissionRequirements']['results'][number], keyof Explained>> };
   eligibility: Array<Omit<ClaimEvaluation['eligibility'][number], keyof Explained>>;
 };
-
-/** The verdicts of an evaluation without why (explanations are asked for: `?explain=full`, `--explain`). */
-export function decisionOnly(evaluation: ClaimEvaluation): DecisionOnlyEvaluation {
-  return {
-    ...evaluation,
-    deficiencies: evaluation.deficiencies.map(({ code, description, found }) => ({ code, description, found })),
-    submissionRequirements: {
-      passed: evaluation.submissionRequirements.passed,
-      results: evaluation.submissionRequirements.results.map(({ code, message, passed }) => ({ code, message, passed })),
-    },
-    eligibility: evaluation.eligibility.map(({ program, name, eligible, illustrative }) => ({ program, name, eligible, illustrative })),
-  };
-}

@@ -1,6 +1,6 @@
 /** The decision record of an evaluation: what the decision log keeps of a verdict of evaluateClaim. */
 import { digestInput, type DecisionAuthor, type DecisionRecord } from '../claims/decision-digest';
-import type { ClaimEvaluation, EvaluationInput } from './evaluate-claim';
+import type { DecisionOnlyEvaluation, EvaluationInput } from './evaluate-claim';
 
 /** The part of an evaluation a decision log keeps: the verdicts, without the explanations (the inputs reproduce them). */
 export interface EvaluationDecisionResult {
@@ -24,7 +24,7 @@ export interface EvaluationDecisionResult {
  */
 export function decisionForEvaluation(
   input: EvaluationInput,
-  evaluation: ClaimEvaluation,
+  evaluation: DecisionOnlyEvaluation,
   recorded: { at: string; author: DecisionAuthor },
 ): DecisionRecord {
   const result: EvaluationDecisionResult = {

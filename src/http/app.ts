@@ -87,7 +87,7 @@ export function createApp(deps: AppDeps): express.Express {
     ...outboxRoutes(ctx),
     ...simulateRoutes(ctx),
     ...coverageRoutes(ctx),
-    ...evaluateRoutes(ctx, decisions, { registry: metrics.registry, cacheSize: deps.limits?.evaluationCacheSize }),
+    ...evaluateRoutes(ctx, decisions, { registry: metrics.registry, cacheSize: deps.limits?.evaluationCacheSize, logSample: deps.limits?.evaluationLogSample }),
     ...policyRoutes(ctx),
     ...policyEditRoutes(ctx),
     ...policyCurrentRoutes(ctx),

@@ -47,6 +47,8 @@ export interface AppDeps {
     backtestMaxClaims?: number;
     /** Rule results POST /v1/evaluate keeps (EVALUATION_CACHE_SIZE); 0: none. */
     evaluationCacheSize?: number;
+    /** Share of evaluations recorded in the decision log (EVALUATION_LOG_SAMPLE); default 1. */
+    evaluationLogSample?: number;
     /** Uploads received at once; more answer 503 with Retry-After. */
     poeMaxConcurrentUploads?: number;
     /** The longest an upload may send nothing, and may take in all (ms); 408 past either. */

@@ -11,7 +11,7 @@ import { resolvePolicyVersion } from '../policies/resolve-policy-version';
 import type { DecisionRecord } from '../claims/decision-digest';
 import { claimEvaluationSchema } from '../evaluation/claim-evaluation-schema';
 import { decisionForEvaluation } from '../evaluation/evaluation-decision';
-import { decisionOnly, evaluateClaim, evaluationInputSchema, type ClaimEvaluation, type EvaluationInput } from '../evaluation/evaluate-claim';
+import { evaluateClaim, evaluationInputSchema, type DecisionOnlyEvaluation, type EvaluationInput } from '../evaluation/evaluate-claim';
 import { createRuleResultCache, type RuleResultCache } from '../evaluation/rule-result-cache';
 import type { Access } from './access';
 import { authenticate, principalOf } from './auth';
@@ -28,10 +28,12 @@ const { $schema: _dialect, ...evaluationBodySchema } = evaluationInputSchema;
 export type PendingDecision = () => DecisionRecord | null | Promise<DecisionRecord | null>;
 
 /**
- * Decision-log records of evaluations, written in the background, in arrival order,
- * in batches (one insert for what queued up while the previous batch was written).
- * A crash can lose the records still queued (the last few evaluations); transitions
- * never go through it: their records are written in the transition's transaction.
+ * Decision-log records of evaluations, written in the background, in arrival order, in
+ * batches: what queued up in `intervalMs` (or `maxBatch` records, whichever comes first) goes
+ * in one transaction (the store's appendDecisions). Durability trade-off: a crash loses the
+ * records still queued (at most the last `intervalMs` of evaluations); a graceful shutdown
+ * flushes them (flushDecisionLog). Transitions never go through it: their records are written
+ * in the transition's own transaction.
  */
 export interface DecisionQueue {
   push(decision: PendingDecision): void;
@@ -45,25 +47,30 @@ export interface DecisionQueue {
 }
 
 export interface DecisionQueueOptions {
-  store: Pick<ClaimStore, 'recordDecision' | 'transaction'>;
+  store: Pick<ClaimStore, 'transaction'>;
   logger: Pick<Logger, 'error'>;
   /** Records queued at most before requests wait for room (backpressure). */
   maxPending?: number;
-  /** Records written in one insert at most. */
+  /** Records written in one transaction at most; a full batch is written at once. */
   maxBatch?: number;
+  /** Longest a record waits for its batch, in ms. */
+  intervalMs?: number;
 }
 
 const DEFAULT_MAX_PENDING = 10_000;
-const DEFAULT_MAX_BATCH = 200;
+const DEFAULT_MAX_BATCH = 500;
+const DEFAULT_INTERVAL_MS = 50;
 
 export function createDecisionQueue({
   store,
   logger,
   maxPending = DEFAULT_MAX_PENDING,
   maxBatch = DEFAULT_MAX_BATCH,
+  intervalMs = DEFAULT_INTERVAL_MS,
 }: DecisionQueueOptions): DecisionQueue {
   let queue: PendingDecision[] = [];
   let draining: Promise<void> | null = null;
+  let timer: NodeJS.Timeout | null = null;
   let waiting: Array<() => void> = [];
 
   const wake = () => {
@@ -73,14 +80,7 @@ export function createDecisionQueue({
     for (const resolve of ready) resolve();
   };
 
-  const write = async (records: DecisionRecord[]) => {
-    if (records.length === 1) await store.recordDecision(records[0]!);
-    else if (records.length > 1) await store.transaction((tx) => tx.appendDecisions(records));
-  };
-
   async function drain(): Promise<void> {
-    // Let the response that queued the first record go out before any writing starts.
-    await new Promise<void>((resolve) => setImmediate(resolve));
     let failed = 0;
     let firstError: unknown;
     while (queue.length > 0) {
@@ -97,8 +97,9 @@ export function createDecisionQueue({
           firstError ??= error;
         }
       }
+      if (records.length === 0) continue;
       try {
-        await write(records);
+        await store.transaction((tx) => tx.appendDecisions(records));
       } catch (error) {
         failed += records.length;
         firstError ??= error;
@@ -107,11 +108,28 @@ export function createDecisionQueue({
     if (failed > 0) logger.error({ err: firstError, lost: failed }, 'decision log: evaluation records could not be written');
   }
 
-  const schedule = () => {
+  const drainNow = () => {
+    if (timer) {
+      clearTimeout(timer);
+      timer = null;
+    }
     draining ??= drain().finally(() => {
       draining = null;
       if (queue.length > 0) schedule();
     });
+    return draining;
+  };
+
+  /**
+   * The next batch goes when its first record has waited `intervalMs`, or at the next turn once
+   * it is full; never within the turn that queued it (the answer goes out first).
+   */
+  const schedule = () => {
+    if (draining) return;
+    if (queue.length >= maxBatch) {
+      if (timer) clearTimeout(timer);
+      timer = setTimeout(drainNow, 0);
+    } else timer ??= setTimeout(drainNow, intervalMs);
   };
 
   return {
@@ -130,10 +148,7 @@ export function createDecisionQueue({
       return new Promise<void>((resolve) => waiting.push(resolve));
     },
     async flush() {
-      while (draining || queue.length > 0) {
-        schedule();
-        await draining;
-      }
+      while (draining || queue.length > 0) await (draining ?? drainNow());
     },
   };
 }
@@ -187,6 +202,10 @@ export interface EvaluateRouteOptions {
   registry?: Registry;
   /** Rule results kept at most (EVALUATION_CACHE_SIZE); 0: none. */
   cacheSize?: number;
+  /** Share of evaluations recorded in the decision log (EVALUATION_LOG_SAMPLE, 0–1; default 1: every one). */
+  logSample?: number;
+  /** Draws the sample (default Math.random). */
+  random?: () => number;
 }
 
 export function evaluateRoutes(ctx: HttpContext, decisions: DecisionQueue, options: EvaluateRouteOptions = {}): RouteSpec[] {
@@ -194,6 +213,7 @@ export function evaluateRoutes(ctx: HttpContext, decisions: DecisionQueue, optio
   const cache = createRuleResultCache(options.cacheSize ?? INTEGER_SETTINGS.evaluationCacheSize.default);
   if (options.registry) registerCacheMetrics(options.registry, cache);
   const { service, store } = deps;
+  const { logSample = 1, random = Math.random } = options;
   const policies = policySourceOf(deps);
 
   /** The named version of the service's program, or the version in effect at `asOf`. */
@@ -208,8 +228,8 @@ export function evaluateRoutes(ctx: HttpContext, decisions: DecisionQueue, optio
       summary: 'What the policy says about a claim at an instant: events, editable fields, deficiencies, requirements, deadlines, eligibility',
       description:
         'Stateless: nothing about the claim is stored or changed. Evaluates under `policyVersion` when given, else under the version in effect ' +
-        'at `asOf`. Every answer is recorded in the decision log (policy, input digest, result, rules fired); records are written in the ' +
-        'background in small batches, so a crash can lose the last few evaluation records (never a transition\'s). The record (kind `evaluation`, ' +
+        'at `asOf`. Every answer (or the share EVALUATION_LOG_SAMPLE sets) is recorded in the decision log (policy, input digest, result, rules ' +
+        'fired); records are written in the background in batches (every 50 ms), so a crash can lose the last moment\'s evaluation records (never a transition\'s). The record (kind `evaluation`, ' +
         'with the caller as `author` and the service\'s time of the answer as `at`; `asOf` is in its result) is kept with the claim `claim.id` ' +
         'names when the caller may see that claim. Any authenticated role may call it. The answer holds the decision only; `?explain=full` adds ' +
         "each rule's explanation and summary. Rule results are cached per policy version and digest of the facts the rules read " +
@@ -226,10 +246,11 @@ export function evaluateRoutes(ctx: HttpContext, decisions: DecisionQueue, optio
         async (req, res) => {
           const { explain } = validateQuery<{ explain?: 'full' }>(evaluateQuery, req.query as Record<string, unknown>);
           const input = validateInput<EvaluationInput>(evaluationInputSchema, req.body);
-          const evaluation = await evaluateClaim(policyFor(input), input, { cache });
+          const evaluation = await evaluateClaim(policyFor(input), input, { cache, explain: explain === 'full' });
           // Backpressure only when the log falls far behind; otherwise the answer never waits for it.
           if (decisions.full) await decisions.room();
-          res.json(explain === 'full' ? evaluation : decisionOnly(evaluation));
+          res.json(evaluation);
+          if (logSample < 1 && !(random() < logSample)) return;
           const principal = principalOf(res);
           const recorded = { at: service.clock.now().toISOString(), author: { role: principal.role, id: principal.id } };
           decisions.push(pendingDecision(input, evaluation, recorded, principal, store, access));
@@ -249,7 +270,7 @@ export function evaluateRoutes(ctx: HttpContext, decisions: DecisionQueue, optio
  */
 function pendingDecision(
   input: EvaluationInput,
-  evaluation: ClaimEvaluation,
+  evaluation: DecisionOnlyEvaluation,
   recorded: Parameters<typeof decisionForEvaluation>[2],
   principal: Principal,
   store: Pick<ClaimStore, 'getClaim'>,

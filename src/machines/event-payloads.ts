@@ -3,7 +3,7 @@
  * The same schemas validate requests at the edge and document them in OpenAPI.
  */
 import type { FromSchema } from 'json-schema-to-ts';
-import { createAjv, describeAjvError, type SchemaIssue } from '../domain/json-schema';
+import { describeAjvError, namedValidator, type SchemaIssue, type ValidatorOptions } from '../domain/json-schema';
 import {
   BUSINESS_APPLICATIONS,
   DISPUTE_OUTCOMES,
@@ -108,10 +108,14 @@ export type EventPayloads = { [K in EventType]: FromSchema<(typeof EVENT_PAYLOAD
 /** An event whose payload its schema admitted: what the machine's actions read. */
 export type ValidEvent = { [K in EventType]: Omit<ClaimEvent, 'type' | 'payload'> & { type: K; payload: EventPayloads[K] } }[EventType];
 
-const ajv = createAjv({ allErrors: false, discriminator: true });
+/** The options the payload validators are compiled with (here, or ahead of time by the build: scripts/ajv-schemas.ts). */
+export const EVENT_PAYLOAD_VALIDATOR_OPTIONS: ValidatorOptions = { allErrors: false, discriminator: true };
 
 const validators = new Map(
-  Object.entries(EVENT_PAYLOAD_SCHEMAS).map(([type, schema]) => [type, ajv.compile<EventPayloads[EventType]>(schema)]),
+  Object.entries(EVENT_PAYLOAD_SCHEMAS).map(([type, schema]) => [
+    type,
+    namedValidator<EventPayloads[EventType]>(`payload:${type}`, schema, EVENT_PAYLOAD_VALIDATOR_OPTIONS),
+  ]),
 );
 
 /** Validates an event payload; returns the first problem, located, or undefined. */

@@ -2,7 +2,7 @@
  * Evaluates a policy's json-rules-engine conditions (submission requirements, PoE
  * deficiencies, incentive eligibility) against claim facts, and explains each outcome.
  */
-import { Engine } from 'json-rules-engine';
+import { Engine, Fact } from 'json-rules-engine';
 import type { Almanac, RuleProperties, RuleResult, TopLevelCondition } from 'json-rules-engine';
 import type { Facts } from './facts';
 import type { Condition, Policy } from './policy-types';
@@ -233,15 +233,48 @@ function explain(node: ResultNode, resolved: Resolved | undefined): ConditionExp
   };
 }
 
-/** The outcome of one rule: its explanation (from the engine's evaluated tree) and summary. */
-function toOutcome(spec: CompiledSpec, ruleResult: RuleResult, resolved: Resolved | undefined): RuleOutcome {
-  const root = ruleResult.conditions as unknown as ResultNode;
-  const explanation = explain(spec.wrapped && root.all?.[0] ? root.all[0] : root, resolved);
-  const matched = ruleResult.result === true;
-  // The engine records the root's verdict on the rule result, not on the root condition.
-  explanation.result = matched;
-  return { code: spec.code, matched, explanation, summary: summarize(SUBJECTS[spec.kind](spec.code, matched), explanation) };
+/**
+ * The outcome of one rule: its verdict, and its explanation (from the engine's evaluated tree)
+ * and summary, worked out when first read: a decision-only answer never reads them. (Getters
+ * on the class, not on each object: per-object accessors cost more than the explanation saved.)
+ */
+class Outcome implements RuleOutcome {
+  readonly code: string;
+  readonly matched: boolean;
+  readonly #spec: CompiledSpec;
+  readonly #ruleResult: RuleResult;
+  readonly #resolved: Resolved | undefined;
+  #why: { explanation: ConditionExplanation; summary: string } | undefined;
+
+  constructor(spec: CompiledSpec, ruleResult: RuleResult, resolved: Resolved | undefined) {
+    this.code = spec.code;
+    this.matched = ruleResult.result === true;
+    this.#spec = spec;
+    this.#ruleResult = ruleResult;
+    this.#resolved = resolved;
+  }
+
+  #explained(): { explanation: ConditionExplanation; summary: string } {
+    if (!this.#why) {
+      const root = this.#ruleResult.conditions as unknown as ResultNode;
+      const explanation = explain(this.#spec.wrapped && root.all?.[0] ? root.all[0] : root, this.#resolved);
+      // The engine records the root's verdict on the rule result, not on the root condition.
+      explanation.result = this.matched;
+      this.#why = { explanation, summary: summarize(SUBJECTS[this.#spec.kind](this.code, this.matched), explanation) };
+    }
+    return this.#why;
+  }
+
+  get explanation(): ConditionExplanation {
+    return this.#explained().explanation;
+  }
+
+  get summary(): string {
+    return this.#explained().summary;
+  }
 }
+
+const toOutcome = (spec: CompiledSpec, ruleResult: RuleResult, resolved: Resolved | undefined): RuleOutcome => new Outcome(spec, ruleResult, resolved);
 
 function formatValue(value: unknown): string {
   if (value === undefined) return 'undefined';
@@ -349,6 +382,17 @@ function specsOf(policy: Policy): Record<Kind, CompiledSpec[]> {
   };
 }
 
+/**
+ * The facts as json-rules-engine Facts that skip its result cache: a constant's value is read
+ * from the fact itself, so the cache key the engine would otherwise hash per fact and run
+ * (hash-it over the fact's id and params) is never used.
+ */
+function constantFacts(facts: Facts): Record<string, Fact> {
+  const wrapped: Record<string, Fact> = {};
+  for (const [id, value] of Object.entries(facts)) wrapped[id] = new Fact(id, value as never, { cache: false });
+  return wrapped;
+}
+
 /** Builds the engines for a policy's rules once; evaluations borrow them from pools. */
 export function createRuleSet(policy: Policy): RuleSet {
   const specs = specsOf(policy);
@@ -366,7 +410,7 @@ export function createRuleSet(policy: Policy): RuleSet {
     const lent = pool.acquire();
     const engine = lent instanceof Engine ? lent : await lent;
     try {
-      const { results, failureResults, almanac } = await engine.run(facts);
+      const { results, failureResults, almanac } = await engine.run(constantFacts(facts));
       const outcomes: Outcomes = {
         requirement: new Array<RuleOutcome>(specs.requirement.length),
         deficiency: new Array<RuleOutcome>(specs.deficiency.length),
@@ -397,7 +441,8 @@ export function createRuleSet(policy: Policy): RuleSet {
   }
 
   function requirementsOf(outcomes: RuleOutcome[]): RuleEvaluation['requirements'] {
-    const results = outcomes.map((outcome, index) => ({ ...outcome, message: specs.requirement[index]?.message ?? '' }));
+    // Assigned, not spread: a spread would work out every explanation now.
+    const results = outcomes.map((outcome, index) => Object.assign(outcome, { message: specs.requirement[index]?.message ?? '' }));
     return { passed: results.every((result) => result.matched), results };
   }
 

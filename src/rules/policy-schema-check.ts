@@ -5,12 +5,15 @@
 import type { ErrorObject } from 'ajv';
 import { EVENT_TYPES, STATE_IDS } from '../domain/claim-types';
 import { parseInstant } from '../domain/instants';
-import { createAjv } from '../domain/json-schema';
+import { namedValidator, type ValidatorOptions } from '../domain/json-schema';
 import { didYouMean } from './did-you-mean';
 import { toJsonPath, type RawIssue, type Segment } from './policy-issues';
 import { policySchema } from './policy-schema';
 
-const validate = createAjv({ allErrors: true, verbose: true, useDefaults: true, strictRequired: false }).compile(policySchema);
+/** The options the policy validator is compiled with (here, or ahead of time by the build: scripts/ajv-schemas.ts). */
+export const POLICY_VALIDATOR_OPTIONS: ValidatorOptions = { allErrors: true, verbose: true, useDefaults: true, strictRequired: false };
+
+const validate = namedValidator('policy', policySchema, POLICY_VALIDATOR_OPTIONS);
 
 /** Whether `data` is a policy (the schema's defaults now filled in), the issues if not, and which parts a semantic check may read. */
 export function checkPolicySchema(data: unknown): { valid: boolean; issues: RawIssue[]; wellFormed: (...pointers: string[]) => boolean } {
@@ -19,42 +22,44 @@ export function checkPolicySchema(data: unknown): { valid: boolean; issues: RawI
   return { valid, issues: schemaIssues(errors, data), wellFormed: wellFormed(errors) };
 }
 
-// Keyed by the schema object an error comes from (ajv's `parentSchema`): schema
-// paths are relative to whichever definition ajv compiled separately.
+// Keyed by the schema an error comes from (ajv's `parentSchema`): schema paths are relative
+// to whichever definition ajv compiled separately. By its JSON, not the object: a validator
+// compiled ahead of time (standalone code) carries copies of the schema's parts.
+const keyOf = (schema: object | undefined): string => JSON.stringify(schema ?? null);
 const { definitions, properties } = policySchema;
 
-const ENUM_CODES = new Map<object, { code: string; what: string }>([
-  [definitions.stateId, { code: 'unknownState', what: 'state' }],
-  [definitions.eventType, { code: 'unknownEvent', what: 'event' }],
-  [definitions.claimField, { code: 'unknownField', what: 'claim field' }],
-  [definitions.factName, { code: 'unknownFact', what: 'fact' }],
-  [definitions.operator, { code: 'unknownOperator', what: 'operator' }],
-  [definitions.weekday, { code: 'unknownWeekday', what: 'weekday' }],
-  [definitions.role.properties.kind, { code: 'unknownRoleKind', what: 'role kind' }],
+const ENUM_CODES = new Map<string, { code: string; what: string }>([
+  [keyOf(definitions.stateId), { code: 'unknownState', what: 'state' }],
+  [keyOf(definitions.eventType), { code: 'unknownEvent', what: 'event' }],
+  [keyOf(definitions.claimField), { code: 'unknownField', what: 'claim field' }],
+  [keyOf(definitions.factName), { code: 'unknownFact', what: 'fact' }],
+  [keyOf(definitions.operator), { code: 'unknownOperator', what: 'operator' }],
+  [keyOf(definitions.weekday), { code: 'unknownWeekday', what: 'weekday' }],
+  [keyOf(definitions.role.properties.kind), { code: 'unknownRoleKind', what: 'role kind' }],
 ]);
 
-const UNKNOWN_KEY_CODES = new Map<object, { code: string; what: string; known: readonly string[] }>([
-  [properties.events, { code: 'unknownEvent', what: 'event', known: EVENT_TYPES }],
-  [properties.editableFields, { code: 'unknownState', what: 'state', known: STATE_IDS }],
+const UNKNOWN_KEY_CODES = new Map<string, { code: string; what: string; known: readonly string[] }>([
+  [keyOf(properties.events), { code: 'unknownEvent', what: 'event', known: EVENT_TYPES }],
+  [keyOf(properties.editableFields), { code: 'unknownState', what: 'state', known: STATE_IDS }],
 ]);
 
-const ONE_OF_MESSAGES = new Map<object, { none: string; several: string }>([
+const ONE_OF_MESSAGES = new Map<string, { none: string; several: string }>([
   [
-    definitions.deadline,
+    keyOf(definitions.deadline),
     {
       none: 'A deadline needs a duration: businessDays: N or days: N.',
       several: 'A deadline has one duration: businessDays or days, not both.',
     },
   ],
   [
-    definitions.deadlineAction,
+    keyOf(definitions.deadlineAction),
     {
       none: 'onDue needs one of escalate: true, send: EVENT (with an optional with: {...}), or closes: [EVENTS].',
       several: 'onDue does one thing: escalate, send or closes, not several.',
     },
   ],
   [
-    definitions.condition,
+    keyOf(definitions.condition),
     {
       none: 'A condition needs one of all: [...], any: [...], not: {...}, or fact/operator/value.',
       several: 'A condition is one of all, any, not or a fact comparison; combine several under all: [...] or any: [...].',
@@ -73,7 +78,7 @@ function schemaIssues(errors: ErrorObject[], data: unknown): RawIssue[] {
   relevant = relevant.filter(
     (e) => !(['required', 'oneOf', 'dependencies'].includes(e.keyword) && explained.has(e.instancePath)),
   );
-  const missingEvents = relevant.filter((e) => e.keyword === 'required' && e.parentSchema === properties.events);
+  const missingEvents = relevant.filter((e) => e.keyword === 'required' && keyOf(e.parentSchema) === keyOf(properties.events));
   const issues = relevant
     .filter((e) => !missingEvents.includes(e))
     .map((error) => schemaIssue(error, segmentsOf(error.instancePath, data)));
@@ -94,7 +99,7 @@ function schemaIssue(error: ErrorObject, segments: Segment[]): RawIssue {
   switch (error.keyword) {
     case 'enum': {
       const known = (params.allowedValues as unknown[]).map(String);
-      const mapped = ENUM_CODES.get(error.parentSchema ?? {});
+      const mapped = ENUM_CODES.get(keyOf(error.parentSchema));
       const what = mapped?.what ?? 'value';
       return {
         segments,
@@ -104,7 +109,7 @@ function schemaIssue(error: ErrorObject, segments: Segment[]): RawIssue {
     }
     case 'additionalProperties': {
       const key = String(params.additionalProperty);
-      const mapped = UNKNOWN_KEY_CODES.get(error.parentSchema ?? {});
+      const mapped = UNKNOWN_KEY_CODES.get(keyOf(error.parentSchema));
       if (mapped) {
         return {
           segments: [...segments, key],
@@ -132,7 +137,7 @@ function schemaIssue(error: ErrorObject, segments: Segment[]): RawIssue {
       };
     }
     case 'oneOf': {
-      const messages = ONE_OF_MESSAGES.get(error.parentSchema ?? {});
+      const messages = ONE_OF_MESSAGES.get(keyOf(error.parentSchema));
       const several = Array.isArray(params.passingSchemas);
       return { segments, code: 'schema', message: (several ? messages?.several : messages?.none) ?? `${where} ${error.message}.` };
     }

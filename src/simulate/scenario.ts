@@ -3,7 +3,7 @@ import { readFile } from 'node:fs/promises';
 import type { FromSchema } from 'json-schema-to-ts';
 import { LineCounter, parseDocument } from 'yaml';
 import { EVENT_TYPES, STATUSES, SUBSTATUSES } from '../domain/claim-types';
-import { createAjv, describeWithValue } from '../domain/json-schema';
+import { describeWithValue, namedValidator, type ValidatorOptions } from '../domain/json-schema';
 import { offsetOfPath, segmentsOfPointer } from '../domain/yaml-locate';
 import { SYSTEM_ROLE } from '../rules/policy-types';
 
@@ -119,7 +119,10 @@ export function withLines(file: ScenarioFile, lineOf: (index: number) => number)
 
 export type ScenarioLoadResult = { ok: true; scenario: Scenario } | { ok: false; error: string };
 
-const validate = createAjv({ allErrors: false }).compile<ScenarioFile>(scenarioSchema);
+/** The options the scenario validator is compiled with (here, or ahead of time by the build: scripts/ajv-schemas.ts). */
+export const SCENARIO_VALIDATOR_OPTIONS: ValidatorOptions = { allErrors: false };
+
+const validate = namedValidator<ScenarioFile>('scenario', scenarioSchema, SCENARIO_VALIDATOR_OPTIONS);
 
 /** Parses a scenario file's text; errors name the file and line. */
 export function parseScenario(text: string, file: string): ScenarioLoadResult {

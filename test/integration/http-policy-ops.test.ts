@@ -583,6 +583,22 @@ describe('the decision queue of evaluations', () => {
     expect(store.writes).toHaveLength(3);
   });
 
+  it('waits up to intervalMs for a batch: what queued meanwhile goes in one transaction, a full batch at the next turn', async () => {
+    const store = fakeStore();
+    const queue = createDecisionQueue({ store: store as never, logger: { error: () => {} } as never, maxBatch: 3, intervalMs: 40 });
+    queue.push(() => record(1));
+    await new Promise((resolve) => setTimeout(resolve, 5));
+    queue.push(() => record(2));
+    expect(store.writes).toEqual([]);
+    await new Promise((resolve) => setTimeout(resolve, 60));
+    expect(store.writes).toEqual([['claim-1', 'claim-2']]);
+    for (let n = 3; n <= 5; n++) queue.push(() => record(n));
+    await new Promise((resolve) => setImmediate(resolve));
+    await new Promise((resolve) => setTimeout(resolve, 5));
+    expect(store.writes).toEqual([['claim-1', 'claim-2'], ['claim-3', 'claim-4', 'claim-5']]);
+    await queue.flush();
+  });
+
   it('logs what it could not write, and goes on', async () => {
     const errors: Array<[Record<string, unknown>, string]> = [];
     const queue = createDecisionQueue({ store: fakeStore(true) as never, logger: { error: (obj: never, msg: never) => errors.push([obj, msg]) } as never });

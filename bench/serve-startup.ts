@@ -1,0 +1,72 @@
+/**
+ * Start-up of the service: from spawning `npm start` (and the `node bin/cpor.mjs serve` it
+ * execs) to the first 200 from GET /healthz, on a fresh SQLite data folder each run, beside
+ * `node -e 0`. Wall time per run; for the direct node process also its CPU time (user +
+ * system from /proc when it answered), which a loaded machine disturbs less.
+ */
+import { spawn, spawnSync } from 'node:child_process';
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+
+export interface StartupSample {
+  wallMs: number;
+  /** CPU of the process that answered (only when it is the spawned process itself). */
+  cpuMs?: number;
+}
+
+const TICK_MS = 10; // USER_HZ is 100 on Linux
+
+function cpuMsOf(pid: number): number | undefined {
+  try {
+    const fields = readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1]!.split(' ');
+    // After "pid (comm) ": state is field 0; utime and stime are fields 11 and 12.
+    return (Number(fields[11]) + Number(fields[12])) * TICK_MS;
+  } catch {
+    return undefined;
+  }
+}
+
+/** Spawns `command args` in `root` with a fresh data folder and PORT=0; resolves when /healthz answers 200. */
+export async function timeServeStartup(root: string, command: string, args: string[], extraEnv: Record<string, string> = {}): Promise<StartupSample> {
+  const dataDir = mkdtempSync(join(tmpdir(), 'cpor-bench-start-'));
+  const started = performance.now();
+  const child = spawn(command, args, {
+    cwd: root,
+    env: { ...process.env, PORT: '0', DATA_DIR: dataDir, LOG_LEVEL: 'info', ...extraEnv },
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
+  try {
+    const url = await new Promise<string>((resolve, reject) => {
+      let buffered = '';
+      child.stdout!.on('data', (chunk: Buffer) => {
+        buffered += chunk.toString();
+        const match = /"url":"(http:\/\/[^"]+)"[^\n]*cpor service listening/.exec(buffered);
+        if (match) resolve(match[1]!);
+      });
+      child.once('exit', (code) => reject(new Error(`${command} ${args.join(' ')} exited with ${code} before listening`)));
+    });
+    for (;;) {
+      const answer = await fetch(`${url}/healthz`).catch(() => undefined);
+      if (answer?.status === 200) break;
+      await new Promise((resolve) => setTimeout(resolve, 2));
+    }
+    const wallMs = performance.now() - started;
+    const cpuMs = command === process.execPath ? cpuMsOf(child.pid!) : undefined;
+    return cpuMs === undefined ? { wallMs } : { wallMs, cpuMs };
+  } finally {
+    await new Promise<void>((resolve) => {
+      if (child.exitCode !== null) return resolve();
+      child.once('exit', () => resolve());
+      child.kill('SIGTERM');
+    });
+    rmSync(dataDir, { recursive: true, force: true });
+  }
+}
+
+/** Wall ms of `node -e 0`. */
+export function timeNodeNothing(root: string): number {
+  const started = performance.now();
+  spawnSync(process.execPath, ['-e', '0'], { cwd: root, stdio: 'ignore' });
+  return performance.now() - started;
+}
