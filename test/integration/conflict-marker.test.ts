@@ -12,7 +12,7 @@ import type { ClaimStore } from '../../src/claims/claim-store';
 import { isInConflict } from '../../src/claims/conflicts';
 import type { Actor, ClaimFields, StateId } from '../../src/domain/claim-types';
 import type { CompiledPolicy } from '../../src/policies/compiled-policy';
-import { createSequentialIds, createVirtualClock } from '../../src/simulate/run-scenario';
+import { createVirtualClock } from '../../src/simulate/run-scenario';
 import { compiledBundledPolicy } from '../support/bundled-policy';
 import { DATABASES, useDatabase, type StoreSetup } from '../support/databases';
 import { ACTORS, claimFields, poePayload } from '../support/factories';
