@@ -66,8 +66,25 @@ async function writeProjections(sql: StoreSql, old: Projections | null, after: C
     for (const row of deleted) await sql.run(`delete from ${table} where ${where}`, [after.id, ...keys.map((key) => row[key] ?? null)]);
     await sql.insert(table, inserted);
     if (table === 'claim_products') await refreshConflictMarkers(sql, after.id, deleted, inserted);
+    if (table === 'poe_documents') await recordPoeFiles(sql, inserted);
   }
   return next;
+}
+
+/**
+ * Records the facts of the stored files that new PoE documents name (once per content
+ * address), in the transaction that adds them: an upload is one transaction.
+ */
+async function recordPoeFiles(sql: StoreSql, documents: readonly SqlRow[]): Promise<void> {
+  for (const doc of documents) {
+    if (doc.sha256 === null || doc.size === null || doc.content_type === null) continue;
+    await sql.run('insert into poe_files (sha256, size, content_type, created_at) values (?, ?, ?, ?) on conflict (sha256) do nothing', [
+      doc.sha256,
+      doc.size,
+      doc.content_type,
+      iso(String(doc.uploaded_at)),
+    ]);
+  }
 }
 
 /**
