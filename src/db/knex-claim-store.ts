@@ -76,13 +76,13 @@ async function writeProjections(sql: StoreSql, old: Projections | null, after: C
  * address), in the transaction that adds them: an upload is one transaction.
  */
 async function recordPoeFiles(sql: StoreSql, documents: readonly SqlRow[]): Promise<void> {
-  for (const doc of documents) {
-    if (doc.sha256 === null || doc.size === null || doc.content_type === null) continue;
+  for (const { sha256, size, content_type: contentType, uploaded_at: at } of documents) {
+    if (sha256 == null || size == null || contentType == null) continue;
     await sql.run('insert into poe_files (sha256, size, content_type, created_at) values (?, ?, ?, ?) on conflict (sha256) do nothing', [
-      doc.sha256,
-      doc.size,
-      doc.content_type,
-      iso(String(doc.uploaded_at)),
+      sha256,
+      size,
+      contentType,
+      iso(String(at)),
     ]);
   }
 }
