@@ -18,9 +18,10 @@
  *   7–8. deadline firings/s with one and two instances on PostgreSQL; list pages at depth
  *      1,000 and 90,000 among 100,000 claims vs the first page, SQLite and PostgreSQL (goal ≤ 2×)
  *      (bench/work-sharing.ts)
+ *   9. a lifecycle transition on SQLite, CPU time, vs the raw better-sqlite3 statements it needs (goal ≤ 3×) (bench/writes.ts)
  *
  * Options: BENCH_SECONDS (per HTTP/in-process round, default 4), BENCH_CLAIMS (default 10000),
- * BENCH_ROUNDS (start-up runs of each command, default 7), BENCH_ONLY=http|engine|backtest|startup|dashboard|scale|sharing
+ * BENCH_ROUNDS (start-up runs of each command, default 7), BENCH_ONLY=http|engine|backtest|startup|dashboard|scale|sharing|transition
  * (or the section as an argument: `npm run bench -- startup`).
  */
 import { spawnSync } from 'node:child_process';
@@ -57,6 +58,7 @@ import { loadInWorker, type LoadOptions } from './load';
 import { benchScaleOut } from './scale-out';
 import { timeNodeNothing, timeServeStartup } from './serve-startup';
 import { benchWorkSharing } from './work-sharing';
+import { benchTransition } from './writes';
 // @ts-expect-error: plain JavaScript module without type declarations
 import { distIsCurrent } from '../scripts/dist-state.mjs';
 
@@ -453,4 +455,5 @@ if (!ONLY || ONLY === 'dashboard') {
 }
 if (!ONLY) await benchScaleOut(5);
 if (!ONLY || ONLY === 'sharing') await benchWorkSharing(policy);
+if (!ONLY || ONLY === 'transition') await benchTransition(policy);
 process.exit(0);

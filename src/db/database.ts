@@ -14,8 +14,9 @@ import * as tenantKeys from '../../migrations/20261130_003_tenant_keys';
 import * as decisionAuthors from '../../migrations/20261130_004_decision_authors';
 import * as idempotencyLeases from '../../migrations/20261130_005_idempotency_leases';
 import * as workSharing from '../../migrations/20261130_006_work_sharing';
+import * as conflictMarker from '../../migrations/20261130_008_conflict_marker';
 import * as shadowDecisions from '../../migrations/20261130_009_shadow_decisions';
-import { ImmediateSqliteClient, SQLITE_BUSY_TIMEOUT_MS } from './immediate-sqlite-client';
+import { ImmediateSqliteClient } from './immediate-sqlite-client';
 
 export interface DatabaseConfig {
   /** `postgres://…` or `postgresql://…`; unset: SQLite under `dataDir`. */
@@ -39,6 +40,7 @@ const MIGRATIONS: ReadonlyArray<readonly [name: string, migration: Migration]> =
   ['20261130_004_decision_authors', decisionAuthors],
   ['20261130_005_idempotency_leases', idempotencyLeases],
   ['20261130_006_work_sharing', workSharing],
+  ['20261130_008_conflict_marker', conflictMarker],
   ['20261130_009_shadow_decisions', shadowDecisions],
 ];
 
@@ -95,7 +97,9 @@ function createSqliteDatabase(filename: string): Knex {
           connection.pragma('journal_mode = WAL');
           connection.pragma('synchronous = NORMAL');
           connection.pragma('foreign_keys = ON');
-          connection.pragma(`busy_timeout = ${SQLITE_BUSY_TIMEOUT_MS}`);
+          // Set once per connection: a write lock held elsewhere is waited for without blocking the
+          // event loop (immediate-sqlite-client.ts), never in SQLite's busy handler.
+          connection.pragma('busy_timeout = 0');
           done(null, connection);
         } catch (error) {
           done(error as Error, connection);

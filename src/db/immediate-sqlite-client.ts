@@ -11,7 +11,7 @@ import type { Database as SqliteConnection } from 'better-sqlite3';
 import type { Knex } from 'knex';
 
 /** How long a transaction waits for another connection's write lock before it fails with SQLITE_BUSY. */
-export const SQLITE_BUSY_TIMEOUT_MS = 5000;
+const SQLITE_BUSY_TIMEOUT_MS = 5000;
 
 const require = createRequire(import.meta.url);
 
@@ -23,35 +23,41 @@ const SqliteTransaction = require('knex/lib/dialects/sqlite3/execution/sqlite-tr
 const pause = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 const isBusy = (error: unknown) => (error as { code?: unknown }).code === 'SQLITE_BUSY';
 
-class ImmediateSqliteTransaction extends SqliteTransaction {
-  /**
-   * Waits for the write lock without blocking the event loop: better-sqlite3 is
-   * synchronous, so SQLite's own busy handler would stall the whole process, and with
-   * it a holder of the lock in the same process (a second pool on the same file).
-   */
-  async begin(connection: SqliteConnection): Promise<void> {
-    const giveUpAt = Date.now() + SQLITE_BUSY_TIMEOUT_MS;
-    const busyTimeout = connection.pragma('busy_timeout', { simple: true }) as number;
-    connection.pragma('busy_timeout = 0');
+/**
+ * Runs `attempt` until it does not fail with SQLITE_BUSY, waiting between tries without
+ * blocking the event loop: better-sqlite3 is synchronous, so SQLite's own busy handler would
+ * stall the whole process, and with it a holder of the lock in the same process (a second
+ * pool on the same file). Connections therefore have `busy_timeout = 0`, set once.
+ */
+async function untilNotBusy<T>(attempt: () => T | Promise<T>): Promise<T> {
+  const giveUpAt = Date.now() + SQLITE_BUSY_TIMEOUT_MS;
+  for (let wait = 1; ; wait = Math.min(wait * 2, 25)) {
     try {
-      for (let wait = 1; ; wait = Math.min(wait * 2, 25)) {
-        try {
-          connection.exec('BEGIN IMMEDIATE');
-          return;
-        } catch (error) {
-          if (!isBusy(error) || Date.now() >= giveUpAt) throw error;
-        }
-        await pause(wait);
-      }
-    } finally {
-      connection.pragma(`busy_timeout = ${busyTimeout}`);
+      return await attempt();
+    } catch (error) {
+      if (!isBusy(error) || Date.now() >= giveUpAt) throw error;
     }
+    await pause(wait);
   }
 }
 
-/** Pass as knex's `client` option, with `connection: { filename }`. */
+class ImmediateSqliteTransaction extends SqliteTransaction {
+  async begin(connection: SqliteConnection): Promise<void> {
+    await untilNotBusy(() => connection.exec('BEGIN IMMEDIATE'));
+  }
+}
+
+/** Pass as knex's `client` option, with `connection: { filename }`; give connections `busy_timeout = 0`. */
 export class ImmediateSqliteClient extends BetterSqlite3Client {
   override transaction(container: unknown, config: unknown, outerTx: unknown): Knex.Transaction {
     return new ImmediateSqliteTransaction(this, container, config, outerTx) as unknown as Knex.Transaction;
+  }
+
+  /** A statement outside a transaction waits for another connection's write lock as BEGIN does. */
+  _query(connection: SqliteConnection, query: unknown): Promise<unknown> {
+    const base = (BetterSqlite3Client.prototype as unknown as { _query: (c: SqliteConnection, q: unknown) => Promise<unknown> })._query;
+    const run = () => base.call(this, connection, query);
+    // Inside a transaction this connection holds the write lock (IMMEDIATE): nothing to wait for.
+    return connection.inTransaction ? run() : untilNotBusy(run);
   }
 }

@@ -22,7 +22,6 @@ import {
   lockSkippingHeld,
   outboxOrder,
   outboxRow,
-  productRows,
   readHistory,
   toClaim,
   toOutbox,
@@ -30,7 +29,10 @@ import {
   type Db,
   type OutboxRow,
 } from './claim-rows';
+import { PROJECTION_KEYS, projectionChanges, projectionRows, type ProjectionTable, type Projections } from './claim-projections';
+import { refreshConflictMarkers } from './conflict-marker';
 import { createKnexClaimReadModel, type ClaimReadModel } from './knex-claim-read-model';
+import { storeSql, type SqlRow, type StoreSql } from './store-sql';
 
 /** Facts of a stored PoE file (content-addressed). */
 export interface PoeFileFacts {
@@ -51,57 +53,37 @@ const OUTBOX_LEASE_LOCK = 0x6370_6f72;
 const staleVersion = (id: string) =>
   new ConflictError('versionConflict', `Claim ${id} changed meanwhile; reload it and try again.`);
 
-/** Rows of the query tables derived from a claim record. */
-function projectionRows(claim: ClaimRecord) {
-  const { poe, disputes } = claim.snapshot.context;
-  return {
-    claim_deadlines: claim.deadlines.map((d) => ({
-      claim_id: claim.id,
-      id: d.id,
-      name: d.name,
-      status: d.status,
-      started_at: d.startedAt,
-      due: d.due,
-      due_at: d.dueAt,
-      ended_at: d.endedAt ?? null,
-      lapsed: d.lapsed,
-    })),
-    claim_overdue: [...new Set(claim.overdue)].map((name) => ({ claim_id: claim.id, name })),
-    poe_documents: poe.map((doc) => ({
-      claim_id: claim.id,
-      id: doc.id,
-      file_name: doc.fileName,
-      customer_signed: doc.customerSigned,
-      signed_on: doc.signedOn ?? null,
-      sha256: doc.sha256 ?? null,
-      size: doc.size ?? null,
-      content_type: doc.contentType ?? null,
-      uploaded_at: doc.uploadedAt,
-      uploaded_by: doc.uploadedBy,
-    })),
-    disputes: disputes.map((dispute, idx) => ({
-      claim_id: claim.id,
-      idx,
-      program: dispute.program,
-      details: dispute.details,
-      raised_at: dispute.raisedAt,
-      raised_by: dispute.raisedBy,
-      outcome: dispute.resolution?.outcome ?? null,
-      resolved_at: dispute.resolution?.at ?? null,
-    })),
-    claim_products: productRows(claim),
-  };
+/**
+ * Brings the projections of a claim from `old` (null: none stored) to those of
+ * `after`, row by row, and the conflict marker with its product rows; answers the new projections.
+ */
+async function writeProjections(sql: StoreSql, old: Projections | null, after: ClaimRecord): Promise<Projections> {
+  const next = projectionRows(after);
+  const changes = old ? projectionChanges(old, next) : Object.entries(next).map(([table, rows]) => ({ table: table as ProjectionTable, deleted: [], inserted: rows }));
+  for (const { table, deleted, inserted } of changes) {
+    const keys = PROJECTION_KEYS[table];
+    const where = `claim_id = ? and ${keys.map((key) => `${key} = ?`).join(' and ')}`;
+    for (const row of deleted) await sql.run(`delete from ${table} where ${where}`, [after.id, ...keys.map((key) => row[key] ?? null)]);
+    await sql.insert(table, inserted);
+    if (table === 'claim_products') await refreshConflictMarkers(sql, after.id, deleted, inserted);
+    if (table === 'poe_documents') await recordPoeFiles(sql, inserted);
+  }
+  return next;
 }
 
-/** Inserts rows in chunks (SQLite compiles a multi-row insert to a compound SELECT of at most 500 terms). */
-async function insertAll(trx: Knex.Transaction, table: string, rows: readonly object[]): Promise<void> {
-  for (let i = 0; i < rows.length; i += 100) await trx(table).insert(rows.slice(i, i + 100));
-}
-
-async function writeProjections(trx: Knex.Transaction, claim: ClaimRecord, replace: boolean): Promise<void> {
-  for (const [table, rows] of Object.entries(projectionRows(claim))) {
-    if (replace) await trx(table).where({ claim_id: claim.id }).delete();
-    await insertAll(trx, table, rows);
+/**
+ * Records the facts of the stored files that new PoE documents name (once per content
+ * address), in the transaction that adds them: an upload is one transaction.
+ */
+async function recordPoeFiles(sql: StoreSql, documents: readonly SqlRow[]): Promise<void> {
+  for (const { sha256, size, content_type: contentType, uploaded_at: at } of documents) {
+    if (sha256 == null || size == null || contentType == null) continue;
+    await sql.run('insert into poe_files (sha256, size, content_type, created_at) values (?, ?, ?, ?) on conflict (sha256) do nothing', [
+      sha256,
+      size,
+      contentType,
+      iso(String(at)),
+    ]);
   }
 }
 
@@ -120,58 +102,98 @@ async function readHistoryForAudit(db: Db, claimId: string): Promise<Array<{ ent
 }
 
 export function createKnexClaimStore(knex: Knex): KnexClaimStore {
-  const tx = (trx: Knex.Transaction): ClaimStoreTx => ({
-    keepReply: (reply) => keepReplyIn(trx, reply),
-    async getClaim(id) {
-      // FOR UPDATE serialises writers of one claim on PostgreSQL (the version check is the
-      // guarantee; the lock saves the loser's work). SQLite compiles it away: its
-      // transactions begin IMMEDIATE and so already hold the write lock.
-      const row: ClaimRow | undefined = await trx('claims').select('id', 'version', 'data').where({ id }).forUpdate().first();
-      return row && toClaim(row);
-    },
-    async insertClaim(claim) {
-      const inserted: unknown[] = await trx('claims').insert(claimRow(claim)).onConflict('id').ignore().returning('id');
-      if (inserted.length === 0) throw new ConflictError('claimExists', `Claim ${claim.id} already exists.`);
-      await writeProjections(trx, claim, false);
-    },
-    async updateClaim(claim, expectedVersion) {
-      const changed = await trx('claims').where({ id: claim.id, version: expectedVersion }).update(claimRow(claim));
-      if (changed === 0) throw staleVersion(claim.id);
-      await writeProjections(trx, claim, true);
-    },
-    async appendHistory(entries) {
-      await insertAll(trx, 'claim_history', entries.map(historyRow));
-      await insertAll(trx, 'comments', commentsOf(entries).map(commentRow));
-    },
-    listHistory(claimId) {
-      return readHistory(trx, claimId);
-    },
-    async appendOutbox(messages) {
-      for (let i = 0; i < messages.length; i += 100) {
-        await trx('outbox').insert(messages.slice(i, i + 100).map(outboxRow)).onConflict('id').ignore();
-      }
-    },
-    async appendDecisions(records) {
-      await insertAll(trx, 'decisions', records.map(decisionRow));
-    },
-    async takeDueClaim(until, skip) {
-      const query = trx('claims')
-        .select('id', 'version', 'data')
-        .whereNotNull('next_due_at')
-        .where('next_due_at', '<=', iso(until))
-        .orderBy([{ column: 'next_due_at' }, { column: 'created_at' }, { column: 'id' }])
-        .limit(1);
-      if (skip.size > 0) query.whereNotIn('id', [...skip]);
-      const [row]: ClaimRow[] = await lockSkippingHeld(trx, query);
-      return row && toClaim(row);
-    },
-  });
+  const tx = async (trx: Knex.Transaction): Promise<ClaimStoreTx> => {
+    const sql = await storeSql(trx);
+    // The projections of the records this transaction read or wrote, worked out before the caller
+    // gets (and may change) the record: an update rewrites only the projection rows that differ.
+    const stored = new Map<string, { version: number; projections: Projections }>();
+    const remember = (row: ClaimRow | undefined) => {
+      const claim = row && toClaim(row);
+      if (claim) stored.set(claim.id, { version: claim.version, projections: projectionRows(claim) });
+      return claim;
+    };
+    return {
+      keepReply: (reply) => keepReplyIn(trx, reply),
+      async getClaim(id) {
+        // FOR UPDATE serialises writers of one claim on PostgreSQL (the version check is the
+        // guarantee; the lock saves the loser's work). SQLite has no FOR UPDATE: its
+        // transactions begin IMMEDIATE and so already hold the write lock.
+        const [row] = await sql.all<ClaimRow>(`select id, version, data from claims where id = ?${sql.postgres ? ' for update' : ''}`, [id]);
+        return remember(row);
+      },
+      async insertClaim(claim) {
+        const row = claimRow(claim);
+        const columns = Object.keys(row);
+        const inserted = await sql.run(
+          `insert into claims (${columns.join(', ')}) values (${columns.map(() => '?').join(', ')}) on conflict (id) do nothing`,
+          Object.values(row),
+        );
+        if (inserted === 0) throw new ConflictError('claimExists', `Claim ${claim.id} already exists.`);
+        stored.set(claim.id, { version: claim.version, projections: await writeProjections(sql, null, claim) });
+      },
+      async updateClaim(claim, expectedVersion) {
+        let before = stored.get(claim.id);
+        if (before?.version !== expectedVersion) {
+          // Not read in this transaction: the projections are those of the row being replaced.
+          const [old] = await sql.all<ClaimRow>('select id, version, data from claims where id = ? and version = ?', [claim.id, expectedVersion]);
+          if (!old) throw staleVersion(claim.id);
+          before = { version: expectedVersion, projections: projectionRows(toClaim(old)) };
+        }
+        const { id, ...row } = claimRow(claim);
+        const columns = Object.keys(row);
+        const changed = await sql.run(`update claims set ${columns.map((c) => `${c} = ?`).join(', ')} where id = ? and version = ?`, [
+          ...Object.values(row),
+          id,
+          expectedVersion,
+        ]);
+        if (changed === 0) throw staleVersion(claim.id);
+        stored.set(claim.id, { version: claim.version, projections: await writeProjections(sql, before.projections, claim) });
+      },
+      async appendHistory(entries) {
+        await sql.insert('claim_history', entries.map(historyRow));
+        await sql.insert('comments', commentsOf(entries).map(commentRow) as unknown as SqlRow[]);
+      },
+      listHistory(claimId) {
+        return readHistory(trx, claimId);
+      },
+      async appendOutbox(messages) {
+        if (sql.postgres) {
+          for (let i = 0; i < messages.length; i += 100) {
+            await trx('outbox').insert(messages.slice(i, i + 100).map(outboxRow)).onConflict('id').ignore();
+          }
+          return;
+        }
+        for (const message of messages) {
+          const row = outboxRow(message) as unknown as SqlRow;
+          const columns = Object.keys(row);
+          await sql.run(
+            `insert into outbox (${columns.join(', ')}) values (${columns.map(() => '?').join(', ')}) on conflict (id) do nothing`,
+            Object.values(row),
+          );
+        }
+      },
+      async appendDecisions(records) {
+        await sql.insert('decisions', records.map(decisionRow) as unknown as SqlRow[]);
+      },
+      async takeDueClaim(until, skip) {
+        const query = trx('claims')
+          .select('id', 'version', 'data')
+          .whereNotNull('next_due_at')
+          .where('next_due_at', '<=', iso(until))
+          .orderBy([{ column: 'next_due_at' }, { column: 'created_at' }, { column: 'id' }])
+          .limit(1);
+        if (skip.size > 0) query.whereNotIn('id', [...skip]);
+        const [row]: ClaimRow[] = await lockSkippingHeld(trx, query);
+        return remember(row);
+      },
+    };
+  };
 
   return {
     ...createKnexClaimReadModel(knex),
 
     transaction<T>(fn: (tx: ClaimStoreTx) => Promise<T>): Promise<T> {
-      return knex.transaction((trx) => fn(tx(trx)));
+      return knex.transaction(async (trx) => fn(await tx(trx)));
     },
 
     async getClaim(id) {

@@ -199,9 +199,8 @@ export function poeRoutes(ctx: HttpContext): RouteSpec[] {
               const result = await withVersionCheck(expectedVersion, () =>
                 service.act(claim.id, 'uploadPoe', principal, payload, { file, expectedVersion, ...keepAnswer(res, answer) }),
               );
-              // Only an upload the claim took is stored.
+              // Only an upload the claim took is stored (the store recorded the file's facts with the change).
               await staged.commit();
-              await store.recordPoeFile?.(file, service.clock.now().toISOString());
               sendAnswer(res, answer(result));
             });
           } finally {

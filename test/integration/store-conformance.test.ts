@@ -39,7 +39,7 @@ const TABLES = [
 ];
 /** Tables of migration 002. */
 const DECISION_CONFLICT_TABLES = ['decisions', 'claim_products'];
-const MIGRATIONS = ['20261124_001_initial', '20261124_002_decisions_conflicts', '20261130_003_tenant_keys', '20261130_004_decision_authors', '20261130_005_idempotency_leases', '20261130_006_work_sharing', '20261130_009_shadow_decisions'];
+const MIGRATIONS = ['20261124_001_initial', '20261124_002_decisions_conflicts', '20261130_003_tenant_keys', '20261130_004_decision_authors', '20261130_005_idempotency_leases', '20261130_006_work_sharing', '20261130_008_conflict_marker', '20261130_009_shadow_decisions'];
 
 /** Undoes migrations, newest first, through `name`; returns the names undone. */
 async function undoThrough(knex: Knex, name: string): Promise<string[]> {
@@ -839,7 +839,7 @@ describe.each(DATABASES)('$name stores', (db) => {
   });
 
   describe.runIf(db.name === 'sqlite')('SQLite file', () => {
-    it('lives in the data directory (created if missing) and opens in WAL mode with foreign keys and a busy timeout', async () => {
+    it('lives in the data directory (created if missing) and opens in WAL mode with foreign keys, its pragmas set once per connection', async () => {
       const dataDir = join(mkdtempSync(join(tmpdir(), 'cpor-data-')), 'nested', 'data');
       const knex = createDatabase({ dataDir });
       try {
@@ -849,10 +849,44 @@ describe.each(DATABASES)('$name stores', (db) => {
         expect(await pragma('journal_mode')).toBe('wal');
         expect(await pragma('synchronous')).toBe(1); // NORMAL
         expect(await pragma('foreign_keys')).toBe(1);
-        expect(await pragma('busy_timeout')).toBe(5000);
+        // A lock held elsewhere is waited for without blocking the event loop, never in SQLite's busy handler.
+        expect(await pragma('busy_timeout')).toBe(0);
       } finally {
         await knex.destroy();
         rmSync(dirname(dirname(dataDir)), { recursive: true, force: true });
+      }
+    });
+
+    it('a write outside a transaction waits for another pool\'s write lock without blocking the event loop, then lands', async () => {
+      const dataDir = mkdtempSync(join(tmpdir(), 'cpor-data-'));
+      const holder = createDatabase({ dataDir });
+      const writer = createDatabase({ dataDir });
+      try {
+        await migrateLatest(holder);
+        let release!: () => void;
+        const held = new Promise<void>((resolve) => (release = resolve));
+        let locked!: () => void;
+        const isLocked = new Promise<void>((resolve) => (locked = resolve));
+        const holding = holder.transaction(async (trx) => {
+          await trx('poe_files').insert({ sha256: 'a', size: 1, content_type: 'application/pdf', created_at: '2026-03-02T17:00:00.000Z' });
+          locked();
+          await held;
+        });
+        await isLocked;
+        const writing = writer('poe_files').insert({ sha256: 'b', size: 2, content_type: 'application/pdf', created_at: '2026-03-02T17:00:00.000Z' });
+        let ticks = 0;
+        const ticking = setInterval(() => ticks++, 5);
+        await new Promise((resolve) => setTimeout(resolve, 150));
+        clearInterval(ticking);
+        expect(ticks).toBeGreaterThan(5);
+        release();
+        await holding;
+        await writing;
+        expect((await writer('poe_files').select('sha256').orderBy('sha256')).map((row: { sha256: string }) => row.sha256)).toEqual(['a', 'b']);
+      } finally {
+        await holder.destroy();
+        await writer.destroy();
+        rmSync(dataDir, { recursive: true, force: true });
       }
     });
 
