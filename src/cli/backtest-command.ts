@@ -1,9 +1,9 @@
 /** `cpor backtest`: replays the configured database's claims under a candidate policy and reports what would change. */
-import { createWriteStream, type WriteStream } from 'node:fs';
+import { createWriteStream } from 'node:fs';
 import { availableParallelism } from 'node:os';
 import { resolve } from 'node:path';
 import { performance } from 'node:perf_hooks';
-import { createReportWriter, STREAM_FORMATS, type Sink, type StreamFormat } from '../backtest/report-stream';
+import { createReportWriter, STREAM_FORMATS, type StreamFormat } from '../backtest/report-stream';
 import type { Clock } from '../claims/claim-service';
 import type { CompiledPolicy } from '../policies/compiled-policy';
 import { ConfigError, loadConfig, type Config } from '../config';
@@ -14,7 +14,7 @@ import { openExistingDatabase } from './service-config';
 import { loadCompiledPolicy, PACKAGE_ROOT, PolicyLoadError } from '../simulate/policy-files';
 import { systemClock } from '../system-clock';
 import { shipPolicies } from '../simulate/shipped-policies';
-import { runParallelBacktest, type ParallelBacktestResult } from '../workers/parallel-backtest';
+import { runParallelBacktest, streamSink, type ParallelBacktestResult } from '../workers/parallel-backtest';
 import { createWorkerPool } from '../workers/worker-pool';
 import { parseInstant, parseLocalDate } from '../domain/instants';
 import type { Output } from './output';
@@ -132,7 +132,7 @@ export async function backtestCommand(options: BacktestCommandOptions, out: Outp
   };
   // The report streams to --out (a file, written as results come) or to stdout; with --out, a summary to stdout too.
   const file = options.out !== undefined ? createWriteStream(options.out) : undefined;
-  const writers = [createReportWriter(format, head, file ? fileSink(file) : out.stdout)];
+  const writers = [createReportWriter(format, head, file ? streamSink(file) : out.stdout)];
   if (file) writers.push(createReportWriter('text', head, out.stdout));
   const pool = createWorkerPool({ size: workers, timeoutMs: NO_TIME_BUDGET_MS });
   let result: ParallelBacktestResult;
@@ -172,21 +172,6 @@ export async function backtestCommand(options: BacktestCommandOptions, out: Outp
     return 1;
   }
   return options.exitCode && (totals.changed > 0 || totals.skipped > 0) ? 1 : 0;
-}
-
-/** Writes to a file stream, waiting for it to drain when its buffer is full. */
-function fileSink(stream: WriteStream): Sink {
-  return (chunk) => {
-    if (stream.write(chunk)) return;
-    return new Promise<void>((resolve, reject) => {
-      const failed = (error: Error) => reject(error);
-      stream.once('error', failed);
-      stream.once('drain', () => {
-        stream.off('error', failed);
-        resolve();
-      });
-    });
-  };
 }
 
 const validInstant = (text: string) => parseInstant(text).ok;

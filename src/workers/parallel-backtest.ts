@@ -6,9 +6,11 @@
  * batch on. Memory is bounded by the batches in flight (at most 2 per worker ahead of
  * the oldest unfinished one), whatever the number of claims.
  */
+import type { Writable } from 'node:stream';
 import { availableParallelism } from 'node:os';
 import { performance } from 'node:perf_hooks';
 import type { ClaimBatchSource, ClaimBatchItem } from '../backtest/claim-source';
+import type { Sink } from '../backtest/report-stream';
 import { BacktestTotals, type ClaimResult, type LatencyFigures, type StreamTotals } from '../backtest/stream-backtest';
 import { DomainError } from '../domain/errors';
 import type { Policy } from '../rules/policy-types';
@@ -167,4 +169,19 @@ export async function runParallelBacktest(options: ParallelBacktestOptions): Pro
   }
   await flushing;
   return { totals: totals.totals(performance.now() - started), latency: totals.latency(), workers: ran };
+}
+
+/** A report writer's sink on a stream (a file, a response): waits for it to drain when its buffer is full. */
+export function streamSink(stream: Writable): Sink {
+  return (chunk) => {
+    if (stream.write(chunk)) return;
+    return new Promise<void>((resolve, reject) => {
+      const failed = (error: Error) => reject(error);
+      stream.once('error', failed);
+      stream.once('drain', () => {
+        stream.off('error', failed);
+        resolve();
+      });
+    });
+  };
 }

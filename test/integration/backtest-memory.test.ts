@@ -45,7 +45,10 @@ function backtestInChild(dataDir: string, args: string[]): Promise<{ code: numbe
   `;
   const options = Object.fromEntries(args.map((arg) => arg.split('=')));
   return new Promise((done, fail) => {
-    const child = spawn(process.execPath, ['--import', 'tsx', '--input-type=module', '-e', script], {
+    // A script file, not --eval: worker threads inherit the process's flags, and --input-type is for --eval only.
+    const file = join(tempDir, 'backtest-child.mjs');
+    writeFileSync(file, script);
+    const child = spawn(process.execPath, ['--import', 'tsx', file], {
       cwd: ROOT,
       env: { ...process.env, BACKTEST_OPTIONS: JSON.stringify(options) },
     });
