@@ -25,7 +25,7 @@ import type { HttpContext } from './context';
 import { HttpError } from './errors';
 import { policySourceOf } from './policy-routes';
 import { param, type RouteSpec } from './route-spec';
-import { validateQuery } from './validation';
+import { validateInput, validateQuery } from './validation';
 
 /** Jobs kept (with their report files) per app; the oldest finished one goes first. */
 const MAX_JOBS = 8;
@@ -116,7 +116,6 @@ export interface BacktestJobRouteOptions {
   readersOnly: RequestHandler;
   bodyParsers: RequestHandler[];
   readCandidate(body: unknown, query: { since?: string; until?: string }): { policy: Policy; untilAt: Date; sinceAt: Date | undefined };
-  bodySchema: object;
   query: { properties: Record<string, object> };
   claimSchema: object;
   isRunning(): boolean;
@@ -231,6 +230,30 @@ export function backtestJobRoutes(ctx: HttpContext, options: BacktestJobRouteOpt
     return job;
   };
 
+  const jobBodySchema = {
+    type: 'object',
+    additionalProperties: false,
+    properties: {
+      policy: { type: 'string', minLength: 1, description: 'The candidate policy, as YAML text (or give version).' },
+      version: { type: 'string', minLength: 1, description: 'A loaded policy version (of the program in effect) as the candidate, instead of policy.' },
+      ...options.query.properties,
+    },
+    oneOf: [{ required: ['policy'] }, { required: ['version'] }],
+  } as const;
+  /** A loaded version as the candidate (`{ version }`), or the candidate's text as POST /v1/backtest takes it. */
+  const readJobCandidate = (body: unknown, query: { since?: string; until?: string }) => {
+    if (body && typeof body === 'object' && 'version' in body) {
+      const { version, ...rest } = validateInput<{ version: string; since?: string; until?: string }>(jobBodySchema, body);
+      const untilAt = rest.until !== undefined ? new Date(rest.until) : deps.service.clock.now();
+      const programId = policies.current(untilAt).policy.id;
+      const compiled = policies.get({ id: programId, version });
+      if (!compiled) throw new HttpError('unknownPolicyVersion', `No loaded version ${version} of policy ${programId}.`);
+      const { policy: _ignored, ...dates } = options.readCandidate({ ...rest, policy: 'unused' }, query);
+      return { ...dates, policy: compiled.policy };
+    }
+    return options.readCandidate(body, query);
+  };
+
   const jobParams = { id: { type: 'string', format: 'uuid' } };
   const pageQuery = {
     properties: {
@@ -258,17 +281,17 @@ export function backtestJobRoutes(ctx: HttpContext, options: BacktestJobRouteOpt
       query: options.query,
       body: {
         required: true,
-        content: { 'application/json': options.bodySchema, 'application/yaml': { type: 'string', description: 'The candidate policy.' } },
+        content: { 'application/json': jobBodySchema, 'application/yaml': { type: 'string', description: 'The candidate policy.' } },
       },
       responses: { 202: { description: 'The job, started', content: { 'application/json': jobSchema }, headers: ['Location'] } },
-      problems: [400, 401, 403, 409, 413, 415, 422, 503],
+      problems: [400, 401, 403, 404, 409, 413, 415, 422, 503],
       handlers: [
         auth,
         options.readersOnly,
         ...options.bodyParsers,
         async (req, res) => {
           const query = validateQuery<{ since?: string; until?: string }>(options.query, req.query as Record<string, unknown>);
-          const { policy, untilAt, sinceAt } = options.readCandidate(req.body as unknown, query);
+          const { policy, untilAt, sinceAt } = readJobCandidate(req.body as unknown, query);
           if (options.isRunning()) throw new ConflictError('backtestRunning', 'Another backtest is running in this service; try again when it has finished.');
           const pool = workerPoolFor(deps, deps.limits?.workers);
           if (pool.running() >= (deps.limits?.workers?.size ?? 2)) {

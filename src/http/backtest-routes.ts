@@ -196,7 +196,6 @@ export function backtestRoutes(ctx: HttpContext): RouteSpec[] {
       readersOnly,
       bodyParsers,
       readCandidate,
-      bodySchema: backtestBodySchema,
       query: { properties: { since, until } },
       claimSchema: reportSchema.properties.claims.items,
       isRunning: () => backtestRunning,

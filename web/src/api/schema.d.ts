@@ -1737,8 +1737,8 @@ export interface operations {
         requestBody: {
             content: {
                 "application/json": {
-                    /** @description The candidate policy, as YAML text. */
-                    policy: string;
+                    /** @description The candidate policy, as YAML text (or give version). */
+                    policy?: string;
                     /** @description Only claims created at or after this instant, or from 00:00 of this date (policy time zone). */
                     since?: string;
                     /**
@@ -1746,7 +1746,9 @@ export interface operations {
                      * @description The virtual now both replays run to (default: the service's now); history after it is left out.
                      */
                     until?: string;
-                };
+                    /** @description A loaded policy version (of the program in effect) as the candidate, instead of policy. */
+                    version?: string;
+                } & (unknown | unknown);
                 "application/yaml": string;
             };
         };
@@ -1823,6 +1825,7 @@ export interface operations {
             400: components["responses"]["Problem400"];
             401: components["responses"]["Problem401"];
             403: components["responses"]["Problem403"];
+            404: components["responses"]["Problem404"];
             408: components["responses"]["Problem408"];
             409: components["responses"]["Problem409"];
             413: components["responses"]["Problem413"];

@@ -5,6 +5,7 @@
 import type { JSX } from 'preact';
 import type { MessageKey } from '../../i18n/en';
 import type { Session } from '../../session';
+import { BacktestPage } from './backtest-page';
 
 export interface ConsolePageProps {
   session: Session;
@@ -29,6 +30,7 @@ export const CONSOLE_PAGES: ConsolePage[] = [
   // scenarios: timeline pictures and coverage (i11-scenarios)
 
   // backtest (i12-backtest)
+  { slug: 'backtest', title: 'backtest.title', summary: 'backtest.summary', render: (props) => <BacktestPage {...props} /> },
 
   // shadow report, SLA report, assessment report, decision log (i11-reports)
 ];
