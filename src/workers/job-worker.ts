@@ -60,6 +60,8 @@ async function backtestShard(id: number, input: BacktestShardJob): Promise<{ cla
   for (;;) {
     const batch = await call<BacktestBatch | null>(id, 'nextBatch', []);
     if (!batch) return { claims };
+    // The first replays of a thread compile the policies and warm the machine up: one untimed round first, so neither side pays it.
+    if (claims === 0 && input.latency && batch.items[0]) await backtestStoredClaim(storedClaimOf(batch.items[0]), { ...ctx, latency: true });
     const results: Array<ClaimResult | null> = [];
     for (const [i, item] of batch.items.entries()) {
       results.push((await backtestStoredClaim(storedClaimOf(item), ctx, claims + i)) ?? null);

@@ -200,7 +200,7 @@ export const de: Record<MessageKey, string> = {
   'backtest.p90': '90. Perzentil',
   'backtest.baseline': 'Basis (heute)',
   'backtest.candidatePolicy': 'Kandidat',
-  'backtest.increase': 'Der Kandidat braucht insgesamt {pct} % mehr Zeit über {claims} Anträge (negativ: weniger).',
+  'backtest.increase': 'Kandidat gegenüber Basis, Gesamtzeit über {claims} Anträge: {pct} %.',
   'backtest.perClaim': 'Je Antrag',
   'backtest.changedOnly': 'Nur Anträge, die sich ändern',
   'backtest.claim': 'Antrag',

@@ -198,7 +198,7 @@ export const en = {
   'backtest.p90': '90th percentile',
   'backtest.baseline': 'Baseline (today)',
   'backtest.candidatePolicy': 'Candidate',
-  'backtest.increase': 'The candidate takes {pct}% more time in total over {claims} claims (negative: less).',
+  'backtest.increase': 'Candidate against baseline, total time over {claims} claims: {pct}%.',
   'backtest.perClaim': 'Per claim',
   'backtest.changedOnly': 'Only claims that change',
   'backtest.claim': 'Claim',

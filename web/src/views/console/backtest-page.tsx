@@ -97,15 +97,17 @@ export function BacktestPage(_props: ConsolePageProps) {
     <section>
       <h1>{t('backtest.title')}</h1>
       <p>{t('backtest.intro')}</p>
-      <form class="card" onSubmit={run}>
-        <fieldset>
+      <form class="card form" onSubmit={run}>
+        <fieldset class="form">
           <legend>{t('backtest.candidate')}</legend>
-          <label>
-            <input type="radio" name="source" checked={source === 'version'} onChange={() => setSource('version')} /> {t('backtest.loadedVersion')}
-          </label>
-          <label>
-            <input type="radio" name="source" checked={source === 'yaml'} onChange={() => setSource('yaml')} /> {t('backtest.pasteYaml')}
-          </label>
+          <div role="radiogroup" aria-label={t('backtest.candidate')} style={{ display: 'flex', gap: '1.5rem' }}>
+            <label style={{ display: 'flex', gap: '0.4rem', alignItems: 'center' }}>
+              <input type="radio" name="source" checked={source === 'version'} onChange={() => setSource('version')} /> {t('backtest.loadedVersion')}
+            </label>
+            <label style={{ display: 'flex', gap: '0.4rem', alignItems: 'center' }}>
+              <input type="radio" name="source" checked={source === 'yaml'} onChange={() => setSource('yaml')} /> {t('backtest.pasteYaml')}
+            </label>
+          </div>
           {source === 'version' ? (
             <label>
               {t('backtest.version')}
@@ -121,7 +123,7 @@ export function BacktestPage(_props: ConsolePageProps) {
           ) : (
             <label>
               {t('backtest.yaml')}
-              <textarea rows={10} value={yaml} onInput={(e) => setYaml((e.target as HTMLTextAreaElement).value)} spellcheck={false} />
+              <textarea rows={12} style={{ width: '100%', fontFamily: 'monospace' }} value={yaml} onInput={(e) => setYaml((e.target as HTMLTextAreaElement).value)} spellcheck={false} />
             </label>
           )}
         </fieldset>
@@ -143,7 +145,7 @@ export function BacktestPage(_props: ConsolePageProps) {
       {progress && (
         <div class="card">
           <label for="backtest-progress">{t('backtest.progress')}</label>
-          <progress id="backtest-progress" max={100} value={percent} />
+          <progress id="backtest-progress" max={100} value={percent} style={{ display: 'block', width: '100%', height: '1rem' }} />
           <p role="status" aria-live="polite">
             {t('backtest.progressText', { done: progress.done, total: progress.total, percent })}
           </p>
@@ -163,7 +165,7 @@ export function BacktestPage(_props: ConsolePageProps) {
 function Chart({ title, rows }: { title: string; rows: Array<{ before?: string | null; after?: string | null; claims?: number }> }) {
   const max = Math.max(1, ...rows.map((r) => r.claims ?? 0));
   return (
-    <figure class="card">
+    <figure class="card" style={{ margin: '0 0 1rem' }}>
       <figcaption>
         <h3>{title}</h3>
       </figcaption>
@@ -248,7 +250,7 @@ function BacktestResult({ job, onError }: { job: Job; onError: (error: Error) =>
               </tr>
             </tbody>
           </table>
-          <p>{t('backtest.increase', { pct: (latency.increasePct ?? 0).toFixed(1), claims: latency.claims ?? 0 })}</p>
+          <p>{t('backtest.increase', { pct: `${(latency.increasePct ?? 0) >= 0 ? '+' : ''}${(latency.increasePct ?? 0).toFixed(1)}`, claims: latency.claims ?? 0 })}</p>
         </div>
       )}
       <h2>{t('backtest.perClaim')}</h2>
