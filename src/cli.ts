@@ -195,7 +195,7 @@ provider (JWKS_URL), and this command refuses to run when JWKS_URL is set.`,
   },
   backtest: {
     summary: 'Replay stored claims under a candidate policy; report what would change',
-    usage: 'cpor backtest --policy FILE [--since DATE] [--until T] [--format F] [--out FILE]',
+    usage: 'cpor backtest --policy FILE [--since DATE] [--until T] [--format F] [--out FILE] [--max-latency-increase PCT]',
     help: `Replays the history of every claim in the configured database (SQLite under
 DATA_DIR, or DATABASE_URL) on a virtual clock, once under the policy each claim
 follows today (CPOR_POLICY: its pinned version, else the one in effect) and once
@@ -207,11 +207,15 @@ would refuse.
                       policy calendar's time zone) or an ISO-8601 instant
   --until INSTANT     the virtual now both replays run to (default: now); history
                       after it is left out
-  --format F          text (default: totals and the changed claims), json (the full
-                      report: { candidate, until, since, totals, claims, skipped }) or
-                      csv (one row per claim)
+  --format F          text (default: totals, the changed claims, evaluation times),
+                      json (the full report: { candidate, until, since, claims,
+                      skipped, totals, latency }), jsonl (one claim per line, the
+                      totals last) or csv (one row per claim); written as it comes
   --out FILE          write the report to FILE and the text summary to stdout
-  --concurrency N     claims replayed at once (default 4)
+  --workers N         worker threads replaying claims (default: the machine's cores)
+  --max-latency-increase PCT
+                      exit 1 when the candidate's evaluation time on the same claims
+                      is more than PCT percent above the baseline's
   --exit-code         exit 1 when any claim changes or cannot be compared
 Progress goes to stderr: a bar on a terminal, plain lines otherwise.
 Exit status: 0 (also when claims change, unless --exit-code); 1 when the candidate
@@ -223,7 +227,8 @@ arguments.`,
       until: { type: 'string' },
       format: { type: 'string' },
       out: { type: 'string' },
-      concurrency: { type: 'string' },
+      workers: { type: 'string' },
+      'max-latency-increase': { type: 'string' },
       'exit-code': { type: 'boolean' },
     },
     async run(positionals, values, out) {
@@ -237,7 +242,8 @@ arguments.`,
           until: values.until as string | undefined,
           format: values.format as string | undefined,
           out: values.out as string | undefined,
-          concurrency: values.concurrency as string | undefined,
+          workers: values.workers as string | undefined,
+          maxLatencyIncrease: values['max-latency-increase'] as string | undefined,
           exitCode: values['exit-code'] === true,
         },
         out,

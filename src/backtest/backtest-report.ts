@@ -18,11 +18,18 @@ const CSV_COLUMNS = [
 
 /** One row per claim (RFC 4180: CRLF line ends, fields quoted when they hold a comma, quote or line break). */
 export function toCsv(report: BacktestReport): string {
-  const rows = [CSV_COLUMNS.slice(), ...report.claims.map(csvRow)];
-  return rows.map((row) => row.map(csvField).join(',') + '\r\n').join('');
+  return csvHeader() + report.claims.map(csvRow).join('');
 }
 
-function csvRow(claim: ClaimBacktest): string[] {
+/** The CSV's first line (column names). */
+export const csvHeader = (): string => csvLine(CSV_COLUMNS.slice());
+
+/** One claim's CSV line (CRLF-terminated). */
+export const csvRow = (claim: ClaimBacktest): string => csvLine(csvFields(claim));
+
+const csvLine = (fields: string[]) => fields.map(csvField).join(',') + '\r\n';
+
+function csvFields(claim: ClaimBacktest): string[] {
   const { baseline: b, candidate: c } = claim;
   return [
     claim.claimId,

@@ -170,7 +170,7 @@ export async function runBacktest(options: BacktestOptions): Promise<BacktestRep
  * Index of the first id created at or after `since`. The store lists ids by
  * (createdAt, id), so a binary search reads about log2(n) claims instead of all.
  */
-async function firstCreatedAtOrAfter(
+export async function firstCreatedAtOrAfter(
   store: Pick<ClaimStore, 'getClaim'>,
   ids: readonly string[],
   since: Date,
@@ -233,7 +233,7 @@ const samePolicy = (ref: { id: string; version: string }, compiled: CompiledPoli
   ref.id === compiled.policy.id && ref.version === compiled.policy.version;
 
 /** The comparable outcome of a claim record (undefined: its create was refused). */
-function outcomeOf(
+export function outcomeOf(
   record: ClaimRecord | undefined,
   refused: ReadonlyArray<{ seq: number; event: string; code: string }>,
 ): ClaimOutcome {
@@ -266,7 +266,7 @@ function outcomeOf(
 }
 
 /** What differs from `before` to `after`, field by field; sets compare as sets, deadlines per run. */
-function compareOutcomes(before: ClaimOutcome, after: ClaimOutcome): FieldChange[] {
+export function compareOutcomes(before: ClaimOutcome, after: ClaimOutcome): FieldChange[] {
   const changes: FieldChange[] = [];
   for (const field of ['status', 'substatus', 'reason'] as const) {
     if (before[field] !== after[field]) {

@@ -1,23 +1,29 @@
 /** `cpor backtest`: replays the configured database's claims under a candidate policy and reports what would change. */
-import { writeFile } from 'node:fs/promises';
+import { createWriteStream } from 'node:fs';
+import { availableParallelism } from 'node:os';
 import { resolve } from 'node:path';
 import { performance } from 'node:perf_hooks';
-import { runBacktest, type BacktestReport } from '../backtest/backtest';
-import { formatSummary, toCsv } from '../backtest/backtest-report';
+import { createReportWriter, STREAM_FORMATS, type StreamFormat } from '../backtest/report-stream';
 import type { Clock } from '../claims/claim-service';
 import type { CompiledPolicy } from '../policies/compiled-policy';
 import { ConfigError, loadConfig, type Config } from '../config';
-import { createKnexClaimStore } from '../db/knex-claim-store';
+import { knexClaimSource } from '../db/backtest-batches';
 import { PolicyError, formatIssue } from '../rules/load-policy';
 import { createPolicyRegistry, type PolicyRegistry } from '../policies/policy-registry';
 import { openExistingDatabase } from './service-config';
 import { loadCompiledPolicy, PACKAGE_ROOT, PolicyLoadError } from '../simulate/policy-files';
 import { systemClock } from '../system-clock';
+import { shipPolicies } from '../simulate/shipped-policies';
+import { runParallelBacktest, streamSink, type ParallelBacktestResult } from '../workers/parallel-backtest';
+import { createWorkerPool } from '../workers/worker-pool';
 import { parseInstant, parseLocalDate } from '../domain/instants';
 import type { Output } from './output';
 
-export const BACKTEST_FORMATS = ['text', 'json', 'csv'] as const;
-export type BacktestFormat = (typeof BACKTEST_FORMATS)[number];
+export const BACKTEST_FORMATS = STREAM_FORMATS;
+export type BacktestFormat = StreamFormat;
+
+/** A shard's time budget on the command line: none to speak of (setTimeout's longest, ~24 days). */
+const NO_TIME_BUDGET_MS = 2 ** 31 - 1;
 
 export interface BacktestCommandOptions {
   /** The candidate policy file. */
@@ -31,7 +37,10 @@ export interface BacktestCommandOptions {
   out?: string;
   /** Exit 1 when a claim changes (or could not be compared). */
   exitCode?: boolean;
-  concurrency?: string;
+  /** Worker threads replaying claims (default: the machine's cores). */
+  workers?: string;
+  /** Exit 1 when the candidate's evaluation time exceeds the baseline's by more than this percentage. */
+  maxLatencyIncrease?: string;
 }
 
 export interface BacktestCommandDeps {
@@ -60,11 +69,18 @@ export async function backtestCommand(options: BacktestCommandOptions, out: Outp
   if (options.since !== undefined && !validInstant(options.since) && !validDate(options.since)) {
     return usage(`--since must be a date (2026-03-01) or an ISO-8601 instant, not "${options.since}"`);
   }
-  let concurrency: number | undefined;
-  if (options.concurrency !== undefined) {
-    concurrency = Number(options.concurrency);
-    if (!/^\d+$/.test(options.concurrency) || concurrency < 1 || concurrency > 64) {
-      return usage(`--concurrency must be a whole number from 1 to 64, not "${options.concurrency}"`);
+  let workers = availableParallelism();
+  if (options.workers !== undefined) {
+    workers = Number(options.workers);
+    if (!/^\d+$/.test(options.workers) || workers < 1 || workers > 64) {
+      return usage(`--workers must be a whole number from 1 to 64, not "${options.workers}"`);
+    }
+  }
+  let maxLatencyIncrease: number | undefined;
+  if (options.maxLatencyIncrease !== undefined) {
+    maxLatencyIncrease = Number(options.maxLatencyIncrease);
+    if (!/^\d+(\.\d+)?$/.test(options.maxLatencyIncrease)) {
+      return usage(`--max-latency-increase must be a percentage (25 or 12.5), not "${options.maxLatencyIncrease}"`);
     }
   }
   const until = options.until !== undefined ? new Date(options.until) : clock.now();
@@ -109,40 +125,53 @@ export async function backtestCommand(options: BacktestCommandOptions, out: Outp
     return 1;
   }
   const { knex } = opened;
-  let report: BacktestReport;
+  const head = {
+    candidate: { id: candidate.policy.id, version: candidate.policy.version },
+    until: until.toISOString(),
+    since: since ? since.toISOString() : null,
+  };
+  // The report streams to --out (a file, written as results come) or to stdout; with --out, a summary to stdout too.
+  const file = options.out !== undefined ? createWriteStream(options.out) : undefined;
+  const writers = [createReportWriter(format, head, file ? streamSink(file) : out.stdout)];
+  if (file) writers.push(createReportWriter('text', head, out.stdout));
+  const pool = createWorkerPool({ size: workers, timeoutMs: NO_TIME_BUDGET_MS });
+  let result: ParallelBacktestResult;
   try {
     const progress = progressReporter(out, deps.stderrIsTTY ?? process.stderr.isTTY === true, stopwatch);
-    report = await runBacktest({
-      store: createKnexClaimStore(knex),
-      policies,
-      candidate,
+    result = await runParallelBacktest({
+      source: knexClaimSource(knex, since),
+      pool,
+      workers,
+      candidate: candidate.policy,
+      policies: shipPolicies(policies, until),
       until,
-      since,
-      concurrency,
+      ...(since ? { since } : {}),
+      latency: true,
+      onResult: async (claim) => {
+        for (const writer of writers) await writer.claim(claim);
+      },
       onProgress: progress,
     });
+    for (const writer of writers) await writer.end(result);
   } finally {
+    await pool.close();
     policies.stop();
     await knex.destroy();
+    if (file) await new Promise<void>((done) => file.end(done));
   }
 
-  if (options.out !== undefined) {
-    await writeFile(options.out, render(report, format, Infinity));
-    out.stdout(formatSummary(report));
-  } else {
-    out.stdout(render(report, format));
+  const { totals, latency } = result;
+  if (totals.skipped > 0) {
+    out.stderr(`cpor backtest: ${totals.skipped} claim(s) could not be compared (see "skipped" in the report)\n`);
   }
-  if (report.skipped.length > 0) {
-    out.stderr(`cpor backtest: ${report.skipped.length} claim(s) could not be compared (see "skipped" in the report)\n`);
+  if (maxLatencyIncrease !== undefined && latency && latency.increasePct > maxLatencyIncrease) {
+    out.stderr(
+      `cpor backtest: the candidate's evaluation time is ${latency.increasePct.toFixed(1)}% above the baseline's on the same ${latency.claims} claims ` +
+        `(median ${latency.baseline.medianMs.toFixed(2)} → ${latency.candidate.medianMs.toFixed(2)} ms per claim); --max-latency-increase allows ${maxLatencyIncrease}%\n`,
+    );
+    return 1;
   }
-  return options.exitCode && (report.totals.changed > 0 || report.totals.skipped > 0) ? 1 : 0;
-}
-
-/** The report in a format; a text summary lists the first `maxClaims` changed claims. */
-function render(report: BacktestReport, format: BacktestFormat, maxClaims?: number): string {
-  if (format === 'json') return `${JSON.stringify(report, null, 2)}\n`;
-  if (format === 'csv') return toCsv(report);
-  return formatSummary(report, { maxClaims });
+  return options.exitCode && (totals.changed > 0 || totals.skipped > 0) ? 1 : 0;
 }
 
 const validInstant = (text: string) => parseInstant(text).ok;

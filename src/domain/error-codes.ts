@@ -53,6 +53,7 @@ export const ERROR_CODES = {
   reasonNotAllowed: { status: 403, summary: 'The caller’s role may not reject for this reason.' },
   // 404: it does not exist
   claimNotFound: { status: 404, summary: 'There is no such claim.' },
+  backtestJobNotFound: { status: 404, summary: 'There is no such backtest job (or it was dropped).' },
   notInDemoMode: { status: 404, summary: 'The demo clock exists only in demo mode (`cpor serve --demo`).' },
   devSignInUnavailable: { status: 404, summary: 'Development sign-in exists only while the service signs with its generated development secret.' },
   poeNotFound: { status: 404, summary: 'There is no such proof of execution on the claim.' },

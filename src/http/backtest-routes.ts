@@ -20,6 +20,7 @@ import { wantsCsv } from './report-routes';
 import type { RouteSpec } from './route-spec';
 import { validateInput, validateQuery } from './validation';
 import { runInWorker } from './worker-jobs';
+import { backtestJobRoutes } from './backtest-jobs';
 
 const JSON_TYPES = ['application/json', 'application/*+json'];
 const YAML_TYPES = ['application/yaml', 'application/x-yaml', 'text/yaml', 'text/x-yaml'];
@@ -152,7 +153,54 @@ export function backtestRoutes(ctx: HttpContext): RouteSpec[] {
     next();
   };
 
+  /** The candidate (YAML body, or JSON `{ policy, since?, until? }`) and the instants it runs between; 422 with located errors when it does not load. */
+  const readCandidate = (body: unknown, query: { since?: string; until?: string }) => {
+    let text: string;
+    let options: { since?: string; until?: string } = query;
+    if (typeof body === 'string') {
+      text = body;
+    } else {
+      const input = validateInput<{ policy: string; since?: string; until?: string }>(backtestBodySchema, body);
+      for (const name of ['since', 'until'] as const) {
+        if (input[name] !== undefined && query[name] !== undefined) {
+          throw new InputError('ambiguousParameter', `Give ${name} once: in the body or in the query, not both.`, `$.${name}`);
+        }
+      }
+      text = input.policy;
+      options = { since: input.since ?? query.since, until: input.until ?? query.until };
+    }
+    const parsed = parsePolicy(text, CANDIDATE_FILE);
+    if (!parsed.ok) {
+      const errors: CandidateIssue[] = parsed.errors.map(({ line, column, path, code, message }) => ({ line, column, path, code, message }));
+      const first = errors[0];
+      throw new HttpError(
+        'invalidPolicy',
+        `The candidate policy does not load${first ? `: line ${first.line}, column ${first.column}, ${first.path}: ${first.message}` : ''}` +
+          `${errors.length > 1 ? ` (and ${errors.length - 1} more)` : ''}.`,
+        { errors },
+      );
+    }
+    const untilAt = options.until !== undefined ? new Date(options.until) : service.clock.now();
+    const sinceAt = options.since === undefined ? undefined : sinceOf(options.since, policies.current(untilAt).calendar);
+    return { policy: parsed.policy, untilAt, sinceAt };
+  };
+  const bodyParsers: RequestHandler[] = [
+    jsonOrYaml,
+    express.text({ type: YAML_TYPES, limit }),
+    express.json({ type: JSON_TYPES, limit, strict: true, verify: (_req, _res, buf) => refuseDeepJson(buf) }),
+    defaultEmpty,
+  ];
+
   return [
+    ...backtestJobRoutes(ctx, {
+      readersOnly,
+      bodyParsers,
+      readCandidate,
+      query: { properties: { since, until } },
+      claimSchema: reportSchema.properties.claims.items,
+      isRunning: () => backtestRunning,
+      setRunning: (running: boolean) => (backtestRunning = running),
+    }),
     {
       method: 'post',
       path: '/v1/backtest',
@@ -186,34 +234,7 @@ export function backtestRoutes(ctx: HttpContext): RouteSpec[] {
             backtestQuery,
             req.query as Record<string, unknown>,
           );
-          let text: string;
-          let options: { since?: string; until?: string } = query;
-          if (typeof req.body === 'string') {
-            text = req.body;
-          } else {
-            const body = validateInput<{ policy: string; since?: string; until?: string }>(backtestBodySchema, req.body);
-            for (const name of ['since', 'until'] as const) {
-              if (body[name] !== undefined && query[name] !== undefined) {
-                throw new InputError('ambiguousParameter', `Give ${name} once: in the body or in the query, not both.`, `$.${name}`);
-              }
-            }
-            text = body.policy;
-            options = { since: body.since ?? query.since, until: body.until ?? query.until };
-          }
-
-          const parsed = parsePolicy(text, CANDIDATE_FILE);
-          if (!parsed.ok) {
-            const errors: CandidateIssue[] = parsed.errors.map(({ line, column, path, code, message }) => ({ line, column, path, code, message }));
-            const first = errors[0];
-            throw new HttpError(
-              'invalidPolicy',
-              `The candidate policy does not load${first ? `: line ${first.line}, column ${first.column}, ${first.path}: ${first.message}` : ''}` +
-                `${errors.length > 1 ? ` (and ${errors.length - 1} more)` : ''}.`,
-              { errors },
-            );
-          }
-          const untilAt = options.until !== undefined ? new Date(options.until) : service.clock.now();
-          const sinceAt = options.since === undefined ? undefined : sinceOf(options.since, policies.current(untilAt).calendar);
+          const { policy: candidate, untilAt, sinceAt } = readCandidate(req.body as unknown, query);
 
           if (backtestRunning) {
             throw new ConflictError('backtestRunning', 'Another backtest is running in this service; try again when it has finished.');
@@ -227,7 +248,7 @@ export function backtestRoutes(ctx: HttpContext): RouteSpec[] {
               res,
               'backtest',
               {
-                candidate: parsed.policy,
+                candidate,
                 policies: shipPolicies(policies, untilAt),
                 until: untilAt.toISOString(),
                 ...(sinceAt ? { since: sinceAt.toISOString() } : {}),

@@ -5,6 +5,9 @@
  */
 import { parentPort } from 'node:worker_threads';
 import { runBacktest } from '../backtest/backtest';
+import { storedClaimOf } from '../backtest/claim-source';
+import { backtestStoredClaim, type ClaimResult } from '../backtest/stream-backtest';
+import { performance } from 'node:perf_hooks';
 import type { ClaimRecord, HistoryEntry } from '../claims/claim-record';
 import { compilePolicy } from '../policies/compiled-policy';
 import { DomainError } from '../domain/errors';
@@ -14,6 +17,7 @@ import type { Scenario } from '../simulate/scenario';
 import { runCoverage } from '../simulate/scenario-coverage';
 import { shippedPolicySource, type ShippedPolicies } from '../simulate/shipped-policies';
 import { renderTimelineSvg } from '../simulate/timeline-svg';
+import type { BacktestBatch, BacktestShardJob } from './parallel-backtest';
 import type { SerializedError, ToMain, ToWorker } from './protocol';
 
 const port = parentPort;
@@ -52,7 +56,33 @@ export interface BacktestJob {
   maxClaims: number;
 }
 
+/** Asks the main thread for batches until there are none, and hands back each batch's results (parallel-backtest.ts). */
+async function backtestShard(id: number, input: BacktestShardJob): Promise<{ claims: number }> {
+  const ctx = {
+    policies: shippedPolicySource(input.policies),
+    candidate: compilePolicy(input.candidate),
+    until: new Date(input.until),
+    ...(input.since !== undefined ? { since: new Date(input.since) } : {}),
+    latency: input.latency,
+    stopwatch: () => performance.now(),
+  };
+  let claims = 0;
+  for (;;) {
+    const batch = await call<BacktestBatch | null>(id, 'nextBatch', []);
+    if (!batch) return { claims };
+    // The first replays of a thread compile the policies and warm the machine up: one untimed round first, so neither side pays it.
+    if (claims === 0 && input.latency && batch.items[0]) await backtestStoredClaim(storedClaimOf(batch.items[0]), { ...ctx, latency: true });
+    const results: Array<ClaimResult | null> = [];
+    for (const [i, item] of batch.items.entries()) {
+      results.push((await backtestStoredClaim(storedClaimOf(item), ctx, claims + i)) ?? null);
+    }
+    claims += batch.items.length;
+    await call(id, 'batchDone', [batch.index, results]);
+  }
+}
+
 const jobs: Record<string, (id: number, input: never) => Promise<unknown>> = {
+  backtestShard,
   simulate: (_id, input: SimulateJob) =>
     runScenario(input.scenario, { file: '(request)', policies: shippedPolicySource(input.policies) }),
   /** The run and its picture (null when no policy version ran it). */

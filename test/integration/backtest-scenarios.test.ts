@@ -9,6 +9,7 @@ import { basename, dirname, join, resolve } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import { backtestCommand, type BacktestCommandOptions } from '../../src/cli/backtest-command';
 import { runBacktest, type BacktestReport } from '../../src/backtest/backtest';
+import { toCsv } from '../../src/backtest/backtest-report';
 import { createClaimService } from '../../src/claims/claim-service';
 import type { CompiledPolicy } from '../../src/policies/compiled-policy';
 import { singlePolicySource } from '../../src/policies/policy-source';
@@ -224,19 +225,38 @@ describe('backtest over the claims the scenarios produced (SQLite)', () => {
       return { code, stdout, stderr };
     };
 
-    it('--format json prints the report runBacktest gives', async () => {
-      const file = candidateFiles['partnerResponse 5 → 10 business days'];
-      const { code, stdout } = await run({ policy: file, format: 'json' });
-      expect(code).toBe(0);
-      const report = JSON.parse(stdout) as BacktestReport;
-      const direct = await runBacktest({
-        store: db.store,
-        policies: singlePolicySource(bundled),
-        candidate: await loadCompiledPolicy(file),
-        until: UNTIL,
-      });
-      expect(report.claims).toEqual(direct.claims);
-      expect(Object.keys(report)).toEqual(['candidate', 'until', 'since', 'totals', 'claims', 'skipped']);
+    it.each(Object.keys(CANDIDATES) as Array<keyof typeof CANDIDATES>)(
+      'with %s, the streaming parallel backtest (--format json) reports what the one-core runBacktest does, claim by claim',
+      async (name) => {
+        const file = candidateFiles[name];
+        const { code, stdout } = await run({ policy: file, format: 'json', workers: '2' });
+        expect(code).toBe(0);
+        const report = JSON.parse(stdout) as BacktestReport & { latency: { claims: number } };
+        const direct = await runBacktest({
+          store: db.store,
+          policies: singlePolicySource(bundled),
+          candidate: await loadCompiledPolicy(file),
+          until: UNTIL,
+        });
+        expect(direct.totals.changed).toBeGreaterThan(0);
+        expect(report.claims).toEqual(direct.claims);
+        expect(report.skipped).toEqual(direct.skipped);
+        const { durationMs: _a, byStatus: _b, byReason: _c, ...totals } = report.totals as BacktestReport['totals'] & { byStatus: unknown; byReason: unknown };
+        const { durationMs: _d, ...directTotals } = direct.totals;
+        expect(totals).toEqual(directTotals);
+        // The totals come at the end, after every claim.
+        expect(Object.keys(report)).toEqual(['candidate', 'until', 'since', 'claims', 'skipped', 'totals', 'latency']);
+        expect(report.latency.claims).toBe(direct.totals.claims);
+      },
+    );
+
+    it('--format jsonl writes one claim per line and the totals last; csv the same rows as toCsv', async () => {
+      const file = candidateFiles['consentWindow 7 → 3 days'];
+      const lines = (await run({ policy: file, format: 'jsonl' })).stdout.trimEnd().split('\n').map((line) => JSON.parse(line) as { type: string });
+      const direct = await runBacktest({ store: db.store, policies: singlePolicySource(bundled), candidate: await loadCompiledPolicy(file), until: UNTIL });
+      expect(lines.slice(0, -1).map(({ type: _t, ...claim }) => claim)).toEqual(direct.claims);
+      expect(lines.at(-1)).toMatchObject({ type: 'totals', totals: { claims: direct.totals.claims, changed: direct.totals.changed } });
+      expect((await run({ policy: file, format: 'csv' })).stdout).toBe(toCsv(direct));
     });
 
     it('--exit-code exits 1 when a claim changes, 0 when none does', async () => {

@@ -125,6 +125,97 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/v1/backtest/jobs": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Start a backtest of a candidate policy; follow its progress and read its report (program managers, reviewers)
+         * @description The body is as for POST /v1/backtest. Answers 202 at once with the job; `GET …/events` streams its progress (server-sent events), `GET …/claims` pages the per-claim results and `GET …/report?format=csv|json|jsonl` downloads the report when it is done. Each claim is replayed under the baseline and the candidate (the latency figures: each one's replay time on the same claims). At most 50000 claims; one backtest at a time; on the worker pool with its time and memory budgets.
+         */
+        post: operations["startBacktestJob"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/v1/backtest/jobs/{id}": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** A backtest job: status, progress, and when done its totals and latency figures */
+        get: operations["getBacktestJob"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/v1/backtest/jobs/{id}/claims": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** A finished backtest job's per-claim results, a page at a time (in claim creation order) */
+        get: operations["pageBacktestJobClaims"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/v1/backtest/jobs/{id}/events": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * A backtest job's progress (server-sent events)
+         * @description A `text/event-stream`: `event: progress` with `data: {"done","total"}` (at once, then as claims are replayed, at most ten a second), and at the end `event: done` (or `event: failed`) with the job as GET …/jobs/{id} answers it; then the stream ends. Read it with a streaming fetch and `Authorization: Bearer`.
+         */
+        get: operations["streamBacktestJob"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/v1/backtest/jobs/{id}/report": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** A finished backtest job's report: CSV (default), JSON or JSON Lines, as a download */
+        get: operations["downloadBacktestJobReport"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/v1/claims": {
         parameters: {
             query?: never;
@@ -1312,7 +1403,7 @@ export interface components {
              * @description Machine-readable code, one HTTP status each (the catalog: `x-error-codes` at the top of this document).
              * @enum {string}
              */
-            code: "ambiguousParameter" | "badRequest" | "historyAfterAsOf" | "historyMismatch" | "historyOutOfOrder" | "invalidCursor" | "invalidIdempotencyKey" | "invalidIfMatch" | "invalidInstant" | "invalidPolicyFileName" | "invalidPayload" | "invalidPoeAddress" | "invalidQuery" | "invalidStatus" | "invalidSubstatus" | "jsonTooDeep" | "malformedJson" | "malformedMultipart" | "malformedPath" | "malformedRequest" | "poeSignedInFuture" | "policyNotSelectable" | "requestAborted" | "unknownDeficiencyCode" | "unknownEvent" | "unknownPoe" | "unknownReason" | "expiredToken" | "invalidToken" | "missingToken" | "forbiddenRole" | "notYourClaim" | "reasonNotAllowed" | "claimNotFound" | "notInDemoMode" | "devSignInUnavailable" | "poeNotFound" | "policyFileNotFound" | "policyNotInEffect" | "routeNotFound" | "unknownAction" | "unknownPolicyVersion" | "methodNotAllowed" | "requestTimeout" | "uploadTimeout" | "backtestRunning" | "claimExists" | "disputeLimitReached" | "fieldNotEditable" | "idempotencyKeyInFlight" | "noPendingDeadline" | "invalidState" | "poeBytesLimitReached" | "poeLimitReached" | "policyDirectoryRequired" | "policyUnavailable" | "requirementsNotMet" | "versionConflict" | "windowClosed" | "staleVersion" | "bodyTooLarge" | "poeTooLarge" | "unsupportedEncoding" | "unsupportedFileType" | "unsupportedMediaType" | "backtestTooExpensive" | "idempotencyKeyReused" | "invalidPolicy" | "simulationTooExpensive" | "tooManyClaims" | "ifMatchRequired" | "headersTooLarge" | "internalError" | "authUnavailable" | "databaseUnavailable" | "tooManyUploads" | "workersBusy";
+            code: "ambiguousParameter" | "badRequest" | "historyAfterAsOf" | "historyMismatch" | "historyOutOfOrder" | "invalidCursor" | "invalidIdempotencyKey" | "invalidIfMatch" | "invalidInstant" | "invalidPolicyFileName" | "invalidPayload" | "invalidPoeAddress" | "invalidQuery" | "invalidStatus" | "invalidSubstatus" | "jsonTooDeep" | "malformedJson" | "malformedMultipart" | "malformedPath" | "malformedRequest" | "poeSignedInFuture" | "policyNotSelectable" | "requestAborted" | "unknownDeficiencyCode" | "unknownEvent" | "unknownPoe" | "unknownReason" | "expiredToken" | "invalidToken" | "missingToken" | "forbiddenRole" | "notYourClaim" | "reasonNotAllowed" | "claimNotFound" | "backtestJobNotFound" | "notInDemoMode" | "devSignInUnavailable" | "poeNotFound" | "policyFileNotFound" | "policyNotInEffect" | "routeNotFound" | "unknownAction" | "unknownPolicyVersion" | "methodNotAllowed" | "requestTimeout" | "uploadTimeout" | "backtestRunning" | "claimExists" | "disputeLimitReached" | "fieldNotEditable" | "idempotencyKeyInFlight" | "noPendingDeadline" | "invalidState" | "poeBytesLimitReached" | "poeLimitReached" | "policyDirectoryRequired" | "policyUnavailable" | "requirementsNotMet" | "versionConflict" | "windowClosed" | "staleVersion" | "bodyTooLarge" | "poeTooLarge" | "unsupportedEncoding" | "unsupportedFileType" | "unsupportedMediaType" | "backtestTooExpensive" | "idempotencyKeyReused" | "invalidPolicy" | "simulationTooExpensive" | "tooManyClaims" | "ifMatchRequired" | "headersTooLarge" | "internalError" | "authUnavailable" | "databaseUnavailable" | "tooManyUploads" | "workersBusy";
             /** @description A sentence a person can act on. */
             detail: string;
             /** @description Facts behind a refusal (allowed states, failed requirements, …). */
@@ -1822,6 +1913,344 @@ export interface operations {
             413: components["responses"]["Problem413"];
             415: components["responses"]["Problem415"];
             422: components["responses"]["Problem422"];
+            431: components["responses"]["Problem431"];
+            500: components["responses"]["Problem500"];
+            503: components["responses"]["Problem503"];
+        };
+    };
+    startBacktestJob: {
+        parameters: {
+            query?: {
+                /** @description Only claims created at or after this instant, or from 00:00 of this date (policy time zone). */
+                since?: string;
+                /** @description The virtual now both replays run to (default: the service's now); history after it is left out. */
+                until?: string;
+            };
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": {
+                    /** @description The candidate policy, as YAML text (or give version). */
+                    policy?: string;
+                    /** @description Only claims created at or after this instant, or from 00:00 of this date (policy time zone). */
+                    since?: string;
+                    /**
+                     * Format: date-time
+                     * @description The virtual now both replays run to (default: the service's now); history after it is left out.
+                     */
+                    until?: string;
+                    /** @description A loaded policy version (of the program in effect) as the candidate, instead of policy. */
+                    version?: string;
+                } & (unknown | unknown);
+                "application/yaml": string;
+            };
+        };
+        responses: {
+            /** @description The job, started */
+            202: {
+                headers: {
+                    Location?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        candidate: {
+                            id?: string;
+                            version?: string;
+                        };
+                        /** @description Claims replayed so far. */
+                        done: number;
+                        error: {
+                            code?: string;
+                            message?: string;
+                        } | null;
+                        id: string;
+                        /** @description The baseline's and the candidate's replay time per claim on the same claims, and the candidate's increase in percent. */
+                        latency: {
+                            baseline?: {
+                                meanMs?: number;
+                                medianMs?: number;
+                                p90Ms?: number;
+                            };
+                            candidate?: {
+                                meanMs?: number;
+                                medianMs?: number;
+                                p90Ms?: number;
+                            };
+                            claims?: number;
+                            increasePct?: number;
+                        } | null;
+                        links: {
+                            claims?: string;
+                            events?: string;
+                            report?: string;
+                        };
+                        since: string | null;
+                        /** @enum {unknown} */
+                        status: "running" | "done" | "failed";
+                        /** @description Claims the backtest reads. */
+                        total: number;
+                        /** @description When done: counts, changed fields, claims per status and per reason before → after. */
+                        totals: {
+                            byField?: {
+                                [key: string]: number;
+                            };
+                            byReason?: {
+                                after?: string | null;
+                                before?: string | null;
+                                claims?: number;
+                            }[];
+                            byStatus?: {
+                                after?: string;
+                                before?: string;
+                                claims?: number;
+                            }[];
+                            changed?: number;
+                            claims?: number;
+                            durationMs?: number;
+                            skipped?: number;
+                            unchanged?: number;
+                        } | null;
+                        until: string;
+                    };
+                };
+            };
+            400: components["responses"]["Problem400"];
+            401: components["responses"]["Problem401"];
+            403: components["responses"]["Problem403"];
+            404: components["responses"]["Problem404"];
+            408: components["responses"]["Problem408"];
+            409: components["responses"]["Problem409"];
+            413: components["responses"]["Problem413"];
+            415: components["responses"]["Problem415"];
+            422: components["responses"]["Problem422"];
+            431: components["responses"]["Problem431"];
+            500: components["responses"]["Problem500"];
+            503: components["responses"]["Problem503"];
+        };
+    };
+    getBacktestJob: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description The job */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        candidate: {
+                            id?: string;
+                            version?: string;
+                        };
+                        /** @description Claims replayed so far. */
+                        done: number;
+                        error: {
+                            code?: string;
+                            message?: string;
+                        } | null;
+                        id: string;
+                        /** @description The baseline's and the candidate's replay time per claim on the same claims, and the candidate's increase in percent. */
+                        latency: {
+                            baseline?: {
+                                meanMs?: number;
+                                medianMs?: number;
+                                p90Ms?: number;
+                            };
+                            candidate?: {
+                                meanMs?: number;
+                                medianMs?: number;
+                                p90Ms?: number;
+                            };
+                            claims?: number;
+                            increasePct?: number;
+                        } | null;
+                        links: {
+                            claims?: string;
+                            events?: string;
+                            report?: string;
+                        };
+                        since: string | null;
+                        /** @enum {unknown} */
+                        status: "running" | "done" | "failed";
+                        /** @description Claims the backtest reads. */
+                        total: number;
+                        /** @description When done: counts, changed fields, claims per status and per reason before → after. */
+                        totals: {
+                            byField?: {
+                                [key: string]: number;
+                            };
+                            byReason?: {
+                                after?: string | null;
+                                before?: string | null;
+                                claims?: number;
+                            }[];
+                            byStatus?: {
+                                after?: string;
+                                before?: string;
+                                claims?: number;
+                            }[];
+                            changed?: number;
+                            claims?: number;
+                            durationMs?: number;
+                            skipped?: number;
+                            unchanged?: number;
+                        } | null;
+                        until: string;
+                    };
+                };
+            };
+            400: components["responses"]["Problem400"];
+            401: components["responses"]["Problem401"];
+            403: components["responses"]["Problem403"];
+            404: components["responses"]["Problem404"];
+            408: components["responses"]["Problem408"];
+            431: components["responses"]["Problem431"];
+            500: components["responses"]["Problem500"];
+            503: components["responses"]["Problem503"];
+        };
+    };
+    pageBacktestJobClaims: {
+        parameters: {
+            query?: {
+                /** @description Only the claims that change (true) or that do not (false). */
+                changed?: boolean;
+                limit?: number;
+                offset?: number;
+            };
+            header?: never;
+            path: {
+                id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description A page */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        items: {
+                            baseline?: {
+                                deadlines?: Record<string, never>[];
+                                deficiencies?: string[];
+                                overdue?: string[];
+                                reason?: string | null;
+                                refused?: Record<string, never>[];
+                                status?: string;
+                                substatus?: string | null;
+                            };
+                            candidate?: {
+                                deadlines?: Record<string, never>[];
+                                deficiencies?: string[];
+                                overdue?: string[];
+                                reason?: string | null;
+                                refused?: Record<string, never>[];
+                                status?: string;
+                                substatus?: string | null;
+                            };
+                            changed?: boolean;
+                            changes?: {
+                                after?: unknown;
+                                before?: unknown;
+                                field?: string;
+                                summary?: string;
+                            }[];
+                            claimId?: string;
+                        }[];
+                        limit: number;
+                        /** @description Whether another page follows. */
+                        more: boolean;
+                        offset: number;
+                    };
+                };
+            };
+            400: components["responses"]["Problem400"];
+            401: components["responses"]["Problem401"];
+            403: components["responses"]["Problem403"];
+            404: components["responses"]["Problem404"];
+            408: components["responses"]["Problem408"];
+            409: components["responses"]["Problem409"];
+            431: components["responses"]["Problem431"];
+            500: components["responses"]["Problem500"];
+            503: components["responses"]["Problem503"];
+        };
+    };
+    streamBacktestJob: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description The stream (ends when the job does) */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "text/event-stream": string;
+                };
+            };
+            400: components["responses"]["Problem400"];
+            401: components["responses"]["Problem401"];
+            403: components["responses"]["Problem403"];
+            404: components["responses"]["Problem404"];
+            408: components["responses"]["Problem408"];
+            431: components["responses"]["Problem431"];
+            500: components["responses"]["Problem500"];
+            503: components["responses"]["Problem503"];
+        };
+    };
+    downloadBacktestJobReport: {
+        parameters: {
+            query?: {
+                format?: "csv" | "json" | "jsonl";
+            };
+            header?: never;
+            path: {
+                id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description The report */
+            200: {
+                headers: {
+                    "Content-Disposition"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": Record<string, never>;
+                    "application/jsonl": string;
+                    "text/csv": string;
+                };
+            };
+            400: components["responses"]["Problem400"];
+            401: components["responses"]["Problem401"];
+            403: components["responses"]["Problem403"];
+            404: components["responses"]["Problem404"];
+            408: components["responses"]["Problem408"];
+            409: components["responses"]["Problem409"];
             431: components["responses"]["Problem431"];
             500: components["responses"]["Problem500"];
             503: components["responses"]["Problem503"];

@@ -6,6 +6,7 @@ import type { JSX } from 'preact';
 import type { MessageKey } from '../../i18n/en';
 import type { Session } from '../../session';
 import { AssessmentReportPage } from './assessment-report';
+import { BacktestPage } from './backtest-page';
 import { CoveragePage } from './coverage-page';
 import { DecisionsLogPage } from './decisions-log';
 import { DIFF_PAGE } from './diff-page';
@@ -41,6 +42,7 @@ export const CONSOLE_PAGES: ConsolePage[] = [
   { slug: 'coverage', title: 'coverage.title', summary: 'coverage.summary', render: (props) => <CoveragePage {...props} /> },
 
   // backtest (i12-backtest)
+  { slug: 'backtest', title: 'backtest.title', summary: 'backtest.summary', render: (props) => <BacktestPage {...props} /> },
 
   // shadow report, SLA report, assessment report, decision log (i11-reports)
   { slug: 'shadow', title: 'console.shadow.title', summary: 'console.shadow.summary', render: () => <ShadowReportPage /> },

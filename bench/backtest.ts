@@ -1,0 +1,89 @@
+/**
+ * Bench section 3: the streaming, parallel backtest (`cpor backtest`, compiled build) over
+ * 10k and 100k stored claims in a SQLite file, each round a process of its own measured by
+ * /usr/bin/time (wall time, CPU, peak RSS of the process with its worker threads); min /
+ * median / max of the rounds; the extrapolation to 1M claims; beside it the old one-core
+ * path (runBacktest, in this process) on the 10k. Goals: 1M in under 10 min on 2 cores,
+ * peak RSS < 512 MB.
+ *
+ * BENCH_BACKTEST_SIZES (default 10000,100000), BENCH_BACKTEST_ROUNDS (default 3; the 100k
+ * runs BENCH_BACKTEST_BIG_ROUNDS, default 1: a round takes minutes on a shared machine).
+ */
+import { spawnSync } from 'node:child_process';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { availableParallelism, tmpdir } from 'node:os';
+import { join, resolve } from 'node:path';
+import { performance } from 'node:perf_hooks';
+import { stringify } from 'yaml';
+import { runBacktest } from '../src/backtest/backtest';
+import { createKnexClaimStore } from '../src/db/knex-claim-store';
+import type { CompiledPolicy } from '../src/policies/compiled-policy';
+import { compilePolicy } from '../src/policies/compiled-policy';
+import { singlePolicySource } from '../src/policies/policy-source';
+import { BACKTEST_SEED_UNTIL, seedBacktestDatabase } from '../test/support/backtest-seed';
+
+const ROOT = resolve(import.meta.dirname, '..');
+const SIZES = (process.env.BENCH_BACKTEST_SIZES ?? '10000,100000').split(',').map(Number);
+const ROUNDS = Number(process.env.BENCH_BACKTEST_ROUNDS ?? 3);
+const BIG_ROUNDS = Number(process.env.BENCH_BACKTEST_BIG_ROUNDS ?? 1);
+
+const spread = (values: number[]) => {
+  const sorted = [...values].sort((a, b) => a - b);
+  return { min: sorted[0]!, median: sorted[Math.floor((sorted.length - 1) / 2)]!, max: sorted.at(-1)! };
+};
+const triple = (values: number[], digits = 0) => {
+  const { min, median, max } = spread(values);
+  return `${min.toFixed(digits)} / ${median.toFixed(digits)} / ${max.toFixed(digits)}`;
+};
+
+/** One `cpor backtest` process: wall seconds, CPU seconds (user + system), peak RSS in MiB. */
+function cliRound(dataDir: string, candidate: string): { seconds: number; cpu: number; rssMb: number } {
+  const started = performance.now();
+  const result = spawnSync(
+    '/usr/bin/time',
+    ['-f', 'TIME %M %U %S', process.execPath, 'bin/cpor.mjs', 'backtest', '--policy', candidate, '--until', BACKTEST_SEED_UNTIL.toISOString(), '--format', 'csv', '--out', '/dev/null'],
+    { cwd: ROOT, env: { ...process.env, DATA_DIR: dataDir, DATABASE_URL: '' }, encoding: 'utf8' },
+  );
+  const seconds = (performance.now() - started) / 1000;
+  const line = /TIME (\d+) ([\d.]+) ([\d.]+)/.exec(result.stderr);
+  if (result.status !== 0 || !line) throw new Error(`cpor backtest failed (${result.status}): ${result.stderr}`);
+  return { seconds, cpu: Number(line[2]) + Number(line[3]), rssMb: Number(line[1]) / 1024 };
+}
+
+export async function benchBacktestSection(policy: CompiledPolicy): Promise<void> {
+  const dir = mkdtempSync(join(tmpdir(), 'cpor-bench-bt-'));
+  const data = structuredClone(policy.policy) as unknown as Record<string, unknown> & { deadlines: Record<string, Record<string, unknown>> };
+  data.version = 'bench-candidate';
+  data.deadlines.partnerResponse = { ...data.deadlines.partnerResponse, businessDays: 10 };
+  const candidate = join(dir, 'candidate.yaml');
+  writeFileSync(candidate, stringify(data));
+  console.log(`3. Backtest (cpor backtest, ${availableParallelism()} worker threads, CSV streamed to /dev/null; each claim replayed under baseline and candidate)`);
+  try {
+    for (const size of SIZES) {
+      const dataDir = join(dir, String(size));
+      const seedStart = performance.now();
+      const { knex } = await seedBacktestDatabase(policy, size, dataDir);
+      const seeded = (performance.now() - seedStart) / 1000;
+      if (size === SIZES[0]) {
+        const start = performance.now();
+        const report = await runBacktest({ store: createKnexClaimStore(knex), policies: singlePolicySource(policy), candidate: compilePolicy(data as never), until: BACKTEST_SEED_UNTIL });
+        const seconds = (performance.now() - start) / 1000;
+        console.log(`   baseline: the one-core runBacktest (whole report in memory) on ${size}: ${seconds.toFixed(1)} s, ${(report.totals.claims / seconds).toFixed(0)} claims/s`);
+      }
+      await knex.destroy();
+      const rounds = size >= 100_000 ? BIG_ROUNDS : ROUNDS;
+      const runs = Array.from({ length: rounds }, () => cliRound(dataDir, candidate));
+      const rates = runs.map((r) => size / r.seconds);
+      const cpuPerClaim = runs.map((r) => (r.cpu * 1000) / size);
+      const rss = runs.map((r) => r.rssMb);
+      const minutesFor1M = 1_000_000 / spread(rates).median / 60;
+      console.log(
+        `   ${size} claims, ${rounds} round${rounds === 1 ? '' : 's'} (min / median / max): ${triple(runs.map((r) => r.seconds), 1)} s; ` +
+          `${triple(rates)} claims/s; CPU ${triple(cpuPerClaim, 2)} ms per claim; peak RSS ${triple(rss)} MiB (goal < 512) ${Math.max(...rss) < 512 ? 'MET' : 'NOT MET'}` +
+          `; 1M claims ≈ ${minutesFor1M.toFixed(1)} min (goal < 10) ${minutesFor1M < 10 ? 'MET' : 'NOT MET'}   [seeding ${seeded.toFixed(1)} s, not counted]`,
+      );
+    }
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+}
