@@ -17,7 +17,12 @@
 // The dashboard (web/, preact + TypeScript) is bundled for browsers into dist/web: one script
 // and one stylesheet named by their content hash (cached for good by the service), and an
 // index.html that names them (served for every client route by src/http/static-app.ts).
-import { mkdirSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
+// What only some pages need is split off and loaded when used: the PoE preview's PDF renderer
+// (pdf.js, web/src/views/pdf-pages.ts) is a module of its own (the app imports it by the URL
+// PDF_PAGES_URL when a preview opens), and pdf.js's worker is copied beside it under its content
+// hash (PDF_WORKER_URL).
+import { createHash } from 'node:crypto';
+import { copyFileSync, mkdirSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { basename } from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
 
@@ -25,6 +30,8 @@ const root = fileURLToPath(new URL('..', import.meta.url));
 /** The ajv validators compiled ahead of time (PRECOMPILED_VALIDATORS_FILE in src/domain/json-schema.ts). */
 const VALIDATORS_FILE = 'ajv-validators.cjs';
 const outdir = fileURLToPath(new URL('../dist', import.meta.url));
+/** pdf.js's worker, a prebuilt module (the legacy build, as the app's import), copied as is. */
+const PDF_WORKER = 'node_modules/pdfjs-dist/legacy/build/pdf.worker.min.mjs';
 
 let esbuild;
 try {
@@ -102,14 +109,16 @@ async function buildValidators() {
   }
 }
 
-/** Bundles web/src/main.tsx (and the CSS it imports) into dist/web; returns the asset names. */
+/** Bundles web/src/main.tsx (and the CSS it imports) into dist/web; returns the names of what the page loads. */
 async function buildWeb() {
   const webdir = `${outdir}/web`;
   rmSync(webdir, { recursive: true, force: true });
   mkdirSync(`${webdir}/assets`, { recursive: true });
-  const built = await esbuild.build({
+  const worker = readFileSync(`${root}/${PDF_WORKER}`);
+  const workerName = `pdf-worker-${createHash('sha256').update(worker).digest('hex').slice(0, 10)}.mjs`;
+  copyFileSync(`${root}/${PDF_WORKER}`, `${webdir}/assets/${workerName}`);
+  const common = {
     absWorkingDir: root,
-    entryPoints: { app: 'web/src/main.tsx' },
     outdir: `${webdir}/assets`,
     bundle: true,
     // Big parts loaded on demand (the policy editor's CodeMirror) become chunks of their own.
@@ -118,20 +127,35 @@ async function buildWeb() {
     format: 'esm',
     platform: 'browser',
     target: ['chrome110', 'firefox110', 'safari16'],
-    jsx: 'automatic',
-    jsxImportSource: 'preact',
-    tsconfig: 'web/tsconfig.json',
     minify: true,
     sourcemap: 'linked',
     entryNames: '[name]-[hash]',
-    assetNames: '[name]-[hash]',
     logLevel: 'warning',
     metafile: true,
-    define: { 'process.env.NODE_ENV': '"production"' },
+  };
+  // A build of its own (not a split chunk): the app then shares no chunk with it, so the page
+  // loads exactly what it did before the preview existed, and names the renderer by URL.
+  const pdfBuild = await esbuild.build({
+    ...common,
+    entryPoints: { 'pdf-pages': 'web/src/views/pdf-pages.ts' },
+    tsconfig: 'web/tsconfig.json',
+    define: { PDF_WORKER_URL: JSON.stringify(`/assets/${workerName}`) },
   });
-  const outputs = Object.keys(built.metafile.outputs).map((file) => basename(file));
-  const script = outputs.find((file) => file.startsWith('app-') && file.endsWith('.js'));
-  const style = outputs.find((file) => file.endsWith('.css'));
+  const pdfPages = basename(Object.keys(pdfBuild.metafile.outputs).find((file) => file.endsWith('.js')));
+  const built = await esbuild.build({
+    ...common,
+    entryPoints: { app: 'web/src/main.tsx' },
+    jsx: 'automatic',
+    jsxImportSource: 'preact',
+    tsconfig: 'web/tsconfig.json',
+    assetNames: '[name]-[hash]',
+    external: ['/assets/*'], // the renderer's URL, served beside the app, never bundled into it
+    define: { 'process.env.NODE_ENV': '"production"', PDF_PAGES_URL: JSON.stringify(`/assets/${pdfPages}`) },
+  });
+  const outputs = Object.entries(built.metafile.outputs);
+  const entry = outputs.find(([, output]) => output.entryPoint === 'web/src/main.tsx');
+  const script = basename(entry[0]);
+  const style = entry[1].cssBundle ? basename(entry[1].cssBundle) : undefined;
   // No inline script or style: the page's Content-Security-Policy allows only files from this origin.
   writeFileSync(
     `${webdir}/index.html`,

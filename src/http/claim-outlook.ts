@@ -61,6 +61,10 @@ export interface DeadlineView {
   dueAt: string;
   status: DeadlineRecord['status'];
   paused: boolean;
+  /** What the policy counts this deadline in: business days of its calendar, or calendar days. */
+  unit: 'businessDays' | 'days';
+  /** Days left in `unit`. */
+  daysLeft: number;
   businessDaysLeft: number;
   hoursLeft: number;
   atRisk: boolean;
@@ -79,7 +83,8 @@ const durationOf = (spec: DeadlinePolicy): DeadlineDuration =>
  * A claim's deadlines with the time left at `now`. A paused clock's time left is what it
  * would have if it resumed now (the pause so far added to its due date); `due` and `dueAt`
  * stay the recorded ones. Days left count the days after
- * today up to the due date (business days per the calendar); hours left run to the due instant.
+ * today up to the due date, in the unit the policy counts the deadline in (business days per the
+ * calendar, or calendar days); hours left run to the due instant.
  */
 export function deadlineViews(compiled: CompiledPolicy, deadlines: readonly DeadlineRecord[], now: Date): DeadlineView[] {
   const { calendar, policy } = compiled;
@@ -96,6 +101,8 @@ export function deadlineViews(compiled: CompiledPolicy, deadlines: readonly Dead
     const msLeft = open ? Date.parse(dueAt) - now.getTime() : 0;
     const businessDaysLeft =
       open && msLeft > 0 ? Math.max(0, calendar.countBusinessDays(calendar.addDays(today, 1), calendar.addDays(due, 1))) : 0;
+    const unit = spec?.businessDays === undefined && spec?.days !== undefined ? 'days' : 'businessDays';
+    const calendarDaysLeft = open && msLeft > 0 ? Math.max(0, Math.round((Date.parse(due) - Date.parse(today)) / DAY_MS)) : 0;
     const escalates = spec !== undefined && 'escalate' in spec.onDue;
     const overdue = (open && msLeft <= 0) || (d.status === 'fired' && d.lapsed && escalates);
     let atRisk = false;
@@ -111,6 +118,8 @@ export function deadlineViews(compiled: CompiledPolicy, deadlines: readonly Dead
       dueAt: d.dueAt,
       status: d.status,
       paused: d.status === 'paused',
+      unit,
+      daysLeft: unit === 'days' ? calendarDaysLeft : businessDaysLeft,
       businessDaysLeft,
       hoursLeft: open ? Math.max(0, Math.floor(msLeft / HOUR_MS)) : 0,
       atRisk,

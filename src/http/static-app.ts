@@ -5,9 +5,10 @@
  * a shared link opens the right view. API paths never reach it (the routes are mounted first;
  * an unknown /v1 path stays a problem+json 404), nor does a request that does not accept HTML.
  *
- * The page gets its own Content-Security-Policy: scripts, styles and connections from this
- * origin only (and the OpenID provider's origin, for the token exchange), PoE previews from
- * blob: URLs the page makes; nothing inline, nothing remote, never framed.
+ * The page gets its own Content-Security-Policy: scripts, workers (pdf.js drawing a PoE PDF),
+ * styles and connections from this origin only (and the OpenID provider's origin, for the token
+ * exchange), PoE images from blob: URLs the page makes; no frames, nothing inline, nothing
+ * evaluated, nothing remote, never framed.
  */
 import { existsSync, readFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
@@ -25,7 +26,7 @@ function pageCsp(connectOrigins: readonly string[] = []): string {
     "style-src 'self'",
     "img-src 'self' blob: data:",
     `connect-src 'self'${connectOrigins.map((o) => ` ${o}`).join('')}`,
-    'frame-src blob:',
+    "worker-src 'self'",
     "font-src 'self'",
     "manifest-src 'self'",
     "base-uri 'none'",

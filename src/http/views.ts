@@ -313,7 +313,7 @@ export const claimViewSchema = {
       description: 'Every run of a deadline on the claim; `running` and `paused` ones are open, with the time left.',
       items: {
         type: 'object',
-        required: ['name', 'startedAt', 'due', 'dueAt', 'status', 'paused', 'businessDaysLeft', 'hoursLeft', 'atRisk', 'overdue'],
+        required: ['name', 'startedAt', 'due', 'dueAt', 'status', 'paused', 'unit', 'daysLeft', 'businessDaysLeft', 'hoursLeft', 'atRisk', 'overdue'],
         properties: {
           name: { type: 'string' },
           startedAt: instant,
@@ -321,6 +321,8 @@ export const claimViewSchema = {
           dueAt: { ...instant, description: 'Instant it falls due: 00:00 local time after the due date.' },
           status: { enum: ['running', 'paused', 'fired', 'met'] },
           paused: { type: 'boolean', description: 'The clock stands still (the claim waits on the partner).' },
+          unit: { enum: ['businessDays', 'days'], description: "What the policy counts this deadline in (its `businessDays` or `days`): business days of the policy's calendar, or calendar days." },
+          daysLeft: { type: 'integer', minimum: 0, description: "Days after today up to the due date in `unit`, in the policy's time zone (paused: as if it resumed now); 0 when closed or past." },
           businessDaysLeft: { type: 'integer', minimum: 0, description: "Business days after today up to the due date, in the policy's time zone and calendar (paused: as if it resumed now); 0 when closed." },
           hoursLeft: { type: 'integer', minimum: 0, description: 'Whole hours until the due instant; 0 when closed or past.' },
           atRisk: { type: 'boolean', description: 'Running with at most a fifth of its duration left (at least one day).' },

@@ -76,7 +76,7 @@ async function submittedClaim(token: string, partnerId: string, customer: { name
   return id;
 }
 
-describe('the dashboard on seeded claims', () => {
+describe('the dashboard on seeded claims', { timeout: 120_000 }, () => {
   it('My claims pages through more than one page, and its search finds a claim on another page (on the server)', async () => {
     const token = await tokenFor('incentivesAdmin', PARTNER_A);
     // 26 claims: a page holds 25, so the last one created (Woodgrove) is on page 2.

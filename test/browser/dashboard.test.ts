@@ -180,7 +180,11 @@ describe('the dashboard in a real browser', { timeout: 120_000 }, () => {
     await signIn(page, 'customer', { tenantId: TENANT }, 'Ana Ruiz');
     await page.waitForURL('**/claims');
     await page.getByRole('link', { name: 'Contoso' }).click();
-    await page.getByRole('region', { name: 'Deadlines' }).getByText(/business days/).first().waitFor();
+    // The consent window counts calendar days (the policy's `days`), and the box says so.
+    const deadlines = page.getByRole('region', { name: 'Deadlines' });
+    await deadlines.getByText('Customer consent window').waitFor();
+    await deadlines.getByText(/^[67] days left \(\d+ h\)$/).waitFor();
+    expect(await deadlines.getByText(/business days/).count()).toBe(0);
     await expectAccessible(page, 'customer claim page');
     await screenshot(page, 'customer-claim');
     await act(page, 'Deny consent', async (p) => {
@@ -237,6 +241,10 @@ describe('the dashboard in a real browser', { timeout: 120_000 }, () => {
       'Resolve dispute',
     ]);
     expect(await rows.locator('td:nth-child(7)').allTextContents()).toEqual(events.map(() => '✓ Linked'));
+    // From → to in the policy's status titles, never raw state ids (partnerActionRequired).
+    const fromTo = await rows.locator('td:nth-child(5)').allTextContents();
+    expect(fromTo).toContain('Under review → Partner action required');
+    expect(fromTo.filter((text) => /[a-z][A-Z]/.test(text))).toEqual([]);
     await page.getByLabel('Filter by event or role').fill('reviewer');
     await expect.poll(() => rows.count()).toBe(4);
     await page.getByLabel('Filter by event or role').fill('');
@@ -258,6 +266,9 @@ describe('the dashboard in a real browser', { timeout: 120_000 }, () => {
     await page.getByLabel('Language').selectOption('de');
     await page.getByRole('heading', { name: 'Meine Ansprüche' }).waitFor();
     await expectAccessible(page, 'claims list in German');
+    await page.goto(`${claimUrl}/history`);
+    await page.locator('table.history tbody tr').first().waitFor();
+    expect(await page.locator('table.history td:nth-child(5)').allTextContents()).toContain('In Prüfung → Aktion des Partners erforderlich');
     expect(cspErrors).toEqual([]);
   });
 });

@@ -43,11 +43,18 @@ describe.each(SERVICE_DATABASES)('on $name', (db) => {
       expect(deadline(late, 'reviewStart')).toMatchObject({ businessDaysLeft: 0, hoursLeft: 0, atRisk: false, overdue: true });
     });
 
+    it('counts a calendar-day deadline (the consent window) in calendar days and names the unit', async () => {
+      const id = await h.claimIn('approved.consentPending'); // approved on Monday 2 March: 7 days to Monday 9 March
+      const { body } = await h.getClaim(id, 'partner');
+      expect(deadline(body, 'consentWindow')).toMatchObject({ due: '2026-03-09', unit: 'days', daysLeft: 7, businessDaysLeft: 5 });
+      expect(deadline(body, 'decisionTarget')).toMatchObject({ unit: 'businessDays' });
+    });
+
     it('lists each claim with its deadlines and status texts', async () => {
       await h.claimIn('submitted');
       const res = await h.api().get('/v1/claims').set('Authorization', await h.auth('partner')).expect(200);
       expect(res.body.items[0].statusText.title).toBe('Submitted');
-      expect(deadline(res.body.items[0], 'reviewStart')).toMatchObject({ businessDaysLeft: 5, paused: false });
+      expect(deadline(res.body.items[0], 'reviewStart')).toMatchObject({ unit: 'businessDays', daysLeft: 5, businessDaysLeft: 5, paused: false });
       expect(res.body.items[0].actions).toBeUndefined();
     });
   });

@@ -1,4 +1,4 @@
-/** A claim's open deadlines: time left in business days and hours, due in the policy's zone and the user's. */
+/** A claim's open deadlines: time left in the policy's days (business or calendar) and hours, due in the policy's zone and the user's. */
 import type { Claim, DeadlineView } from './api/contract';
 import { deadlineName, language, t } from './i18n/i18n';
 
@@ -45,9 +45,11 @@ export function DeadlineMarks({ deadline }: { deadline: DeadlineView | undefined
   );
 }
 
-/** "3 business days left (76 h)". */
+/** "3 business days left (76 h)", or "6 days left (140 h)" for a deadline the policy counts in calendar days. */
 export function timeLeftText(deadline: DeadlineView): string {
-  return t('timeLeft', { days: deadline.businessDaysLeft, hours: deadline.hoursLeft });
+  return deadline.unit === 'days'
+    ? t('timeLeftDays', { days: deadline.daysLeft, hours: deadline.hoursLeft })
+    : t('timeLeft', { days: deadline.daysLeft, hours: deadline.hoursLeft });
 }
 
 /** Deadlines that fell due and escalated (the claim stays flagged until it leaves their states). */

@@ -788,6 +788,8 @@ export interface components {
                 atRisk: boolean;
                 /** @description Business days after today up to the due date, in the policy's time zone and calendar (paused: as if it resumed now); 0 when closed. */
                 businessDaysLeft: number;
+                /** @description Days after today up to the due date in `unit`, in the policy's time zone (paused: as if it resumed now); 0 when closed or past. */
+                daysLeft: number;
                 /**
                  * Format: date
                  * @description Local due date: the last whole day (a paused clock moves it later when it resumes).
@@ -809,6 +811,11 @@ export interface components {
                 startedAt: string;
                 /** @enum {unknown} */
                 status: "running" | "paused" | "fired" | "met";
+                /**
+                 * @description What the policy counts this deadline in (its `businessDays` or `days`): business days of the policy's calendar, or calendar days.
+                 * @enum {unknown}
+                 */
+                unit: "businessDays" | "days";
             }[];
             /** @description PoE deficiencies the policy's rules detect (advisory: they never block a submission): on one claim's answers detected now, in lists as detected at the claim's last change. */
             deficiencies: {
@@ -1032,6 +1039,8 @@ export interface components {
                     atRisk: boolean;
                     /** @description Business days after today up to the due date, in the policy's time zone and calendar (paused: as if it resumed now); 0 when closed. */
                     businessDaysLeft: number;
+                    /** @description Days after today up to the due date in `unit`, in the policy's time zone (paused: as if it resumed now); 0 when closed or past. */
+                    daysLeft: number;
                     /**
                      * Format: date
                      * @description Local due date: the last whole day (a paused clock moves it later when it resumes).
@@ -1053,6 +1062,11 @@ export interface components {
                     startedAt: string;
                     /** @enum {unknown} */
                     status: "running" | "paused" | "fired" | "met";
+                    /**
+                     * @description What the policy counts this deadline in (its `businessDays` or `days`): business days of the policy's calendar, or calendar days.
+                     * @enum {unknown}
+                     */
+                    unit: "businessDays" | "days";
                 }[];
                 /** @description PoE deficiencies the policy's rules detect (advisory: they never block a submission): on one claim's answers detected now, in lists as detected at the claim's last change. */
                 deficiencies: {

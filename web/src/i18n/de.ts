@@ -406,6 +406,15 @@ export const de: Record<MessageKey, string> = {
   'console.policy': "Richtlinienversion",
 
   // dashboard gaps (i10-web)
+  timeLeftDays: 'noch {days} Tage ({hours} Std.)',
+  'preview.open': 'Vorschau von {name}',
+  'preview.close': 'Vorschau schließen',
+  'preview.previous': 'Vorherige Seite',
+  'preview.next': 'Nächste Seite',
+  'preview.page': 'Seite {n} von {count}',
+  'preview.loading': 'Vorschau wird geladen…',
+  'preview.failed': 'Die Vorschau konnte nicht angezeigt werden: {detail}',
+  'preview.unsupported': 'Keine Vorschau für diesen Dateityp: bitte herunterladen.',
 
   // dashboard server-side gaps (i10-server)
 

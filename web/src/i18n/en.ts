@@ -404,6 +404,15 @@ export const en = {
   'console.policy': "Policy version",
 
   // dashboard gaps (i10-web)
+  timeLeftDays: '{days} days left ({hours} h)',
+  'preview.open': 'Preview {name}',
+  'preview.close': 'Close preview',
+  'preview.previous': 'Previous page',
+  'preview.next': 'Next page',
+  'preview.page': 'Page {n} of {count}',
+  'preview.loading': 'Loading the preview…',
+  'preview.failed': 'The preview could not be shown: {detail}',
+  'preview.unsupported': 'No preview for this file type: download it instead.',
 
   // dashboard server-side gaps (i10-server)
 

@@ -3,7 +3,7 @@
  * running deadline with its time left and marks; filter by status and search on the server
  * (`status`, `q`), sort the page, keyset paging through the API's cursor. Live changes reload the page.
  */
-import { useEffect, useState } from 'preact/hooks';
+import { useEffect, useLayoutEffect, useState } from 'preact/hooks';
 import { api, ok } from '../api/client';
 import type { Claim, PolicyView } from '../api/contract';
 import { currentDeadline, DeadlineSummary, hoursLeftOf } from '../deadlines';
@@ -40,7 +40,9 @@ export function ClaimsList({ session }: { session: Session }) {
     }, 250);
     return () => clearTimeout(timer);
   }, [search, q]);
-  useEffect(() => {
+  // The page's one call that matters: sent as soon as the list is in the DOM (a layout effect),
+  // not after the browser's next paint as a plain effect would (preact runs those after a frame).
+  useLayoutEffect(() => {
     let current = true;
     api
       .GET('/v1/claims', {

@@ -5,16 +5,23 @@
  */
 import { useEffect, useState } from 'preact/hooks';
 import { api, ok } from '../api/client';
-import type { HistoryEntry } from '../api/contract';
+import type { HistoryEntry, PolicyView } from '../api/contract';
 import { formatInstant } from '../deadlines';
-import { eventName, t } from '../i18n/i18n';
+import { eventName, language, t } from '../i18n/i18n';
 import { onClaimChange } from '../live';
+import { loadPolicy, statusTextOf } from '../policy';
 import { claimUrl, link } from '../router';
 
 export function HistoryPage({ id }: { id: string }) {
   const [entries, setEntries] = useState<HistoryEntry[] | undefined>();
   const [missing, setMissing] = useState(false);
   const [filter, setFilter] = useState('');
+  const [policy, setPolicy] = useState<PolicyView | undefined>();
+  // Status titles in the UI language: the policy is loaded (once per language) again when it changes.
+  const lang = language();
+  useEffect(() => void loadPolicy(lang).then(setPolicy, () => {}), [lang]);
+  /** A state as people read it (the policy's title); the raw id until the policy is in. */
+  const stateTitle = (state: string | null | undefined) => (state ? statusTextOf({ status: state }, policy).title : '—');
   const load = () =>
     api.GET('/v1/claims/{id}/history', { params: { path: { id } } }).then((r) => {
       if (r.response.status === 404) setMissing(true);
@@ -38,7 +45,7 @@ export function HistoryPage({ id }: { id: string }) {
     if (entry.event === 'edit') fields = { ...fields, ...payload };
     return { entry, before: entry.event === 'edit' ? before : undefined, linked: i === 0 || entry.prevHash === entries[i - 1]!.hash };
   });
-  const shown = rows.filter(({ entry }) => !needle || [entry.event, eventName(entry.event), entry.actor.role, entry.from ?? '', entry.to].some((v) => String(v ?? '').toLowerCase().includes(needle)));
+  const shown = rows.filter(({ entry }) => !needle || [entry.event, eventName(entry.event), entry.actor.role, entry.from ?? '', entry.to, stateTitle(entry.from), stateTitle(entry.to)].some((v) => String(v ?? '').toLowerCase().includes(needle)));
   return (
     <section>
       <div class="page-head">
@@ -75,7 +82,7 @@ export function HistoryPage({ id }: { id: string }) {
               <td>{entry.actor.role}</td>
               <td>{eventName(entry.event)}</td>
               <td>
-                {entry.from ?? '—'} → {entry.to}
+                {stateTitle(entry.from)} → {stateTitle(entry.to)}
               </td>
               <td>
                 <Changes payload={entry.payload} before={before} />

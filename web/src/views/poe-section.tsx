@@ -1,10 +1,15 @@
-/** PoE documents: list, download, inline preview (sandboxed), remove while editable, drag-and-drop upload. */
-import { useEffect, useState } from 'preact/hooks';
+/** PoE documents: list, download, inline preview (PDF pages on a canvas, images), remove while editable, drag-and-drop upload. */
+import { useEffect, useRef, useState } from 'preact/hooks';
 import { authHeaders, ifMatch, problemOf } from '../api/client';
 import type { Claim, PoeDocument } from '../api/contract';
 import { formatInstant } from '../deadlines';
 import { t } from '../i18n/i18n';
 import { productCodes } from '../policy';
+import type * as PdfModule from './pdf-pages';
+import type { PdfPages } from './pdf-pages';
+
+/** Where the PDF renderer (./pdf-pages with pdf.js) is served: defined by the build. */
+declare const PDF_PAGES_URL: string;
 
 export function PoeSection(props: {
   claim: Claim;
@@ -72,24 +77,125 @@ export function PoeSection(props: {
   );
 }
 
-/** The file inline, fetched when opened: images in an <img>, PDFs in a sandboxed frame; both from an object URL. */
+/** What the preview shows of a document: PDFs drawn page by page, images as they are, nothing else. */
+const previewKind = (doc: PoeDocument): 'pdf' | 'image' | undefined => {
+  const type = doc.contentType ?? '';
+  if (type === 'application/pdf' || (!type && /\.pdf$/i.test(doc.fileName))) return 'pdf';
+  if (type.startsWith('image/')) return 'image';
+  return undefined;
+};
+
+/**
+ * The file inline, fetched with the user's token when the preview opens: a PDF drawn on a canvas
+ * by pdf.js (its code fetched then, not with the app), an image in an <img> from a blob URL.
+ * Page buttons step through a PDF (PageUp/PageDown too); Escape or Close shuts the preview and
+ * gives the focus back to its button.
+ */
 function PoePreview({ doc }: { doc: PoeDocument }) {
   const [open, setOpen] = useState(false);
-  const [url, setUrl] = useState<string | undefined>();
-  useEffect(() => {
-    if (!open) return;
-    let made: string | undefined;
-    poeBlobUrl(doc).then((u) => setUrl((made = u)), () => {});
-    return () => {
-      if (made) URL.revokeObjectURL(made);
-    };
-  }, [doc.href, open]);
-  const title = `${t('claim.preview')}: ${doc.fileName}`;
+  const button = useRef<HTMLButtonElement>(null);
+  const id = `preview-${doc.id}`;
+  const close = () => {
+    setOpen(false);
+    button.current?.focus();
+  };
   return (
-    <details class="poe-preview-box" onToggle={(e) => setOpen((e.currentTarget as HTMLDetailsElement).open)}>
-      <summary>{t('claim.preview')}</summary>
-      {url && (doc.contentType?.startsWith('image/') ? <img class="poe-preview" src={url} alt={title} /> : <iframe class="poe-preview" src={url} sandbox="" title={title} />)}
-    </details>
+    <div class="poe-preview-box">
+      <button ref={button} type="button" class="btn btn-small" aria-expanded={open} aria-controls={id} onClick={() => (open ? close() : setOpen(true))}>
+        {t('preview.open', { name: doc.fileName })}
+      </button>
+      {open && <PreviewPanel id={id} doc={doc} onClose={close} />}
+    </div>
+  );
+}
+
+function PreviewPanel({ id, doc, onClose }: { id: string; doc: PoeDocument; onClose: () => void }) {
+  const kind = previewKind(doc);
+  const panel = useRef<HTMLDivElement>(null);
+  const canvas = useRef<HTMLCanvasElement>(null);
+  const [image, setImage] = useState<string | undefined>();
+  const [pdf, setPdf] = useState<PdfPages | undefined>();
+  const [pageNo, setPageNo] = useState(1);
+  const [failed, setFailed] = useState('');
+  const title = `${t('claim.preview')}: ${doc.fileName}`;
+
+  useEffect(() => panel.current?.focus(), []);
+  useEffect(() => {
+    if (!kind) return;
+    let live = true;
+    let made: string | undefined;
+    let opened: PdfPages | undefined;
+    const fail = (e: Error) => live && setFailed(e.message);
+    if (kind === 'image')
+      poeBlobUrl(doc).then((url) => {
+        made = url;
+        if (live) setImage(url);
+        else URL.revokeObjectURL(url);
+      }, fail);
+    else
+      Promise.all([poeBytes(doc), import(/* the renderer, built apart (scripts/build.mjs) */ PDF_PAGES_URL) as Promise<typeof PdfModule>])
+        .then(([bytes, { openPdf }]) => openPdf(bytes))
+        .then((pages) => {
+          opened = pages;
+          if (live) setPdf(pages);
+          else void pages.close();
+        }, fail);
+    return () => {
+      live = false;
+      if (made) URL.revokeObjectURL(made);
+      void opened?.close();
+    };
+  }, [doc.href]);
+  useEffect(() => {
+    if (!pdf || !canvas.current) return;
+    const width = Math.min(800, (panel.current?.clientWidth ?? 800) - 24);
+    pdf.draw(pageNo, canvas.current, width).catch((e: Error) => setFailed(e.message));
+  }, [pdf, pageNo]);
+
+  const count = pdf?.count ?? 1;
+  const go = (n: number) => setPageNo(Math.min(count, Math.max(1, n)));
+  const onKeyDown = (e: KeyboardEvent) => {
+    if (e.key === 'Escape') {
+      e.preventDefault();
+      onClose();
+    } else if (pdf && e.key === 'PageDown') {
+      e.preventDefault();
+      go(pageNo + 1);
+    } else if (pdf && e.key === 'PageUp') {
+      e.preventDefault();
+      go(pageNo - 1);
+    }
+  };
+  return (
+    <div id={id} ref={panel} class="poe-viewer" role="region" aria-label={title} tabIndex={-1} onKeyDown={onKeyDown}>
+      <div class="poe-viewer-bar">
+        {pdf && (
+          <>
+            <button type="button" class="btn btn-small" onClick={() => go(pageNo - 1)} disabled={pageNo <= 1}>
+              ‹ {t('preview.previous')}
+            </button>
+            <span class="muted small" aria-live="polite">
+              {t('preview.page', { n: pageNo, count })}
+            </span>
+            <button type="button" class="btn btn-small" onClick={() => go(pageNo + 1)} disabled={pageNo >= count}>
+              {t('preview.next')} ›
+            </button>
+          </>
+        )}
+        <button type="button" class="btn btn-small btn-quiet poe-viewer-close" onClick={onClose}>
+          {t('preview.close')}
+        </button>
+      </div>
+      {!kind && <p class="muted">{t('preview.unsupported')}</p>}
+      {failed && (
+        <p class="alert alert-error" role="alert">
+          {t('preview.failed', { detail: failed })}
+        </p>
+      )}
+      {kind && !failed && !image && !pdf && <p class="muted">{t('preview.loading')}</p>}
+      {image && <img class="poe-preview" src={image} alt={title} />}
+      {kind === 'pdf' && !failed && <canvas ref={canvas} class="poe-page" role="img" aria-label={`${title}, ${t('preview.page', { n: pageNo, count })}`} hidden={!pdf} />}
+    </div>
   );
 }
 
@@ -177,9 +283,14 @@ function Upload({ claim, onChanged, onError }: { claim: Claim; onChanged: () => 
   );
 }
 
-/** Fetches a PoE file with the user's token (a link cannot carry it) as an object URL. */
-async function poeBlobUrl(doc: PoeDocument): Promise<string> {
+/** Fetches a PoE file with the user's token (a link cannot carry it). */
+async function poeBlob(doc: PoeDocument): Promise<Blob> {
   const res = await fetch(doc.href!, { headers: authHeaders() });
   if (!res.ok) throw problemOf(res.status, await res.json().catch(() => undefined));
-  return URL.createObjectURL(await res.blob());
+  return res.blob();
 }
+
+/** The file as an object URL (revoke it when done). */
+const poeBlobUrl = async (doc: PoeDocument) => URL.createObjectURL(await poeBlob(doc));
+
+const poeBytes = async (doc: PoeDocument) => new Uint8Array(await (await poeBlob(doc)).arrayBuffer());
