@@ -158,7 +158,7 @@ export interface paths {
         };
         /**
          * Read a claim
-         * @description A claim the caller may not see is answered like a missing one (404). Reviewers and program managers also get `conflicts` and `settlement`: other partners' active claims on the same tenant and products, derived when read (so their reads never answer 304).
+         * @description A claim the caller may not see is answered like a missing one (404). Reviewers and program managers also get `conflicts` and `settlement`: other partners' active claims on the same tenant and products, derived when read.
          */
         get: operations["getClaim"];
         put?: never;
@@ -1718,7 +1718,7 @@ export interface operations {
         parameters: {
             query?: never;
             header?: {
-                /** @description 304 when the claim still has this ETag (not for reviewers and program managers). */
+                /** @description 304 while the answer is unchanged. A read's ETag is `"<version>-<digest>"`: it covers the whole answer, so it changes when the claim changes and also when time passing changes its time left, at-risk or overdue marks, deficiencies or actions (and, for reviewers and program managers, its conflicts). If-Match accepts it too and compares the version part. */
                 "If-None-Match"?: string;
             };
             path: {
