@@ -314,7 +314,7 @@ export interface paths {
         put?: never;
         /**
          * Demo mode: move the virtual clock forward and fire the deadlines that fall due
-         * @description Any signed-in role (demo mode is a sandbox). The clock only moves forward; it runs on from the new instant. Deadlines due by then fire at their due instants, as the scheduler would.
+         * @description Roles of kind `reviewer` or `internal` only (the people running the demo); other roles get 403 `forbiddenRole` and see the clock read-only. The clock only moves forward; it runs on from the new instant. Deadlines due by then fire at their due instants, as the scheduler would.
          */
         post: operations["moveDemoClock"];
         delete?: never;
@@ -2235,6 +2235,8 @@ export interface operations {
                 };
                 content: {
                     "application/json": {
+                        /** @description Whether the caller may move the clock (GET only): roles of kind `reviewer` or `internal`. */
+                        canMove?: boolean;
                         /** @description Deadlines that fell due and fired on the way (POST only). */
                         fired?: number;
                         /**
@@ -2285,6 +2287,8 @@ export interface operations {
                 };
                 content: {
                     "application/json": {
+                        /** @description Whether the caller may move the clock (GET only): roles of kind `reviewer` or `internal`. */
+                        canMove?: boolean;
                         /** @description Deadlines that fell due and fired on the way (POST only). */
                         fired?: number;
                         /**
@@ -2297,6 +2301,7 @@ export interface operations {
             };
             400: components["responses"]["Problem400"];
             401: components["responses"]["Problem401"];
+            403: components["responses"]["Problem403"];
             404: components["responses"]["Problem404"];
             408: components["responses"]["Problem408"];
             409: components["responses"]["Problem409"];

@@ -177,5 +177,6 @@ export const de: Record<MessageKey, string> = {
   // dashboard gaps (i10-web)
 
   // dashboard server-side gaps (i10-server)
+  'demo.readOnly': '(nur lesbar: Prüfer und Programmverantwortliche stellen sie)',
 
 };

@@ -175,6 +175,7 @@ export const en = {
   // dashboard gaps (i10-web)
 
   // dashboard server-side gaps (i10-server)
+  'demo.readOnly': '(read-only: reviewers and program managers move it)',
 
 } as const;
 
