@@ -5,6 +5,7 @@
  */
 import type { Knex } from 'knex';
 import type { ClaimFilter, ClaimStore } from '../claims/claim-store';
+import { searchNeedle } from '../claims/claim-search';
 import { productCodesOf } from '../claims/conflicts';
 import { tenantKey } from '../domain/tenant-id';
 import type { ClaimComment } from './claim-comments';
@@ -24,26 +25,38 @@ import {
   isPostgres,
 } from './claim-rows';
 
-/** The claim fields `q` searches, as paths into the stored claim (the `data` column's JSON). */
-const SEARCHED_FIELDS = [
-  ['customer', 'name'],
-  ['customer', 'domain'],
-  ['name'],
-] as const;
+/** FTS5's trigram tokenizer indexes three characters at a time: shorter queries scan claim_search. */
+const TRIGRAM = 3;
+/**
+ * SQLite: a query the trigram index finds in this many claims or more is common enough that
+ * walking the claims in list order and checking each one's search text fills a page sooner than
+ * sorting every match (the index answers "which claims", not "which first").
+ */
+const COMMON_MATCHES = 1000;
 
 /**
- * Claims whose searched fields, tenant ID, partner ID or ID contain `q` without regard to case:
- * `lower(...) like '%q%'` with LIKE's wildcards in `q` escaped, on either database.
+ * Claims whose search text (src/claims/claim-search.ts) contains `q` without regard to case,
+ * through the substring index of migration 007: on PostgreSQL `like '%q%'` (LIKE's wildcards in
+ * `q` escaped) on claim_search, which pg_trgm's GIN index serves (the planner weighs it against
+ * walking the list order); on SQLite a trigram phrase MATCH on claim_search_fts (queries of three
+ * characters or more) unless it matches COMMON_MATCHES claims or more, then that walk.
  */
-function searchWhere(knex: Knex, q: string) {
-  const needle = `%${q.toLowerCase().replace(/[\\%_]/g, (c) => `\\${c}`)}%`;
-  const pg = isPostgres(knex);
-  const fieldSql = (path: readonly string[]) =>
-    pg ? `((data::json) #>> '{snapshot,context,fields,${path.join(',')}}')` : `json_extract(data, '$.snapshot.context.fields.${path.join('.')}')`;
-  const columns = [...SEARCHED_FIELDS.map(fieldSql), 'tenant_id', 'partner_id', 'id'];
-  return (builder: Knex.QueryBuilder) => {
-    for (const column of columns) builder.orWhereRaw(`lower(${column}) like ? escape '\\'`, [needle]);
-  };
+async function searchWhere(knex: Knex, q: string): Promise<(builder: Knex.QueryBuilder) => Knex.QueryBuilder> {
+  const needle = searchNeedle(q);
+  if (needle === undefined) return (builder) => builder.whereRaw('1 = 0');
+  const like = `%${needle.replace(/[\\%_]/g, (c) => `\\${c}`)}%`;
+  const walk = (builder: Knex.QueryBuilder) =>
+    builder.whereExists((sub) =>
+      sub.select(knex.raw('1')).from('claim_search').where('claim_search.claim_id', knex.ref('claims.id')).whereRaw("search_text like ? escape '\\'", [like]),
+    );
+  if (isPostgres(knex)) return (builder) => builder.whereIn('claims.id', knex('claim_search').select('claim_id').whereRaw("search_text like ? escape '\\'", [like]));
+  if ([...needle].length < TRIGRAM) return walk;
+  // A phrase: the query's trigrams in a row, i.e. the substring (quotes doubled inside).
+  const phrase = `"${needle.replaceAll('"', '""')}"`;
+  const [{ n }] = (await knex.raw('select count(*) as n from (select 1 from claim_search_fts where claim_search_fts match ? limit ?)', [phrase, COMMON_MATCHES])) as [{ n: number }];
+  if (n >= COMMON_MATCHES) return walk;
+  return (builder) =>
+    builder.whereIn('claims.id', knex('claim_search').select('claim_id').whereRaw('row in (select rowid from claim_search_fts where claim_search_fts match ?)', [phrase]));
 }
 
 /** The store's queries (as opposed to its writes): what the routes list and page through. */
@@ -88,7 +101,7 @@ export function createKnexClaimReadModel(knex: Knex): ClaimReadModel {
       if (filter.status) query.where('status', filter.status);
       if (filter.tenantId) query.where('tenant_id', tenantKey(filter.tenantId));
       if (filter.partnerId) query.where('partner_id', filter.partnerId);
-      if (filter.q) query.where(searchWhere(knex, filter.q));
+      if (filter.q) query.where(await searchWhere(knex, filter.q));
       if (filter.overdue) {
         const name = filter.overdue;
         query.whereExists((sub) =>

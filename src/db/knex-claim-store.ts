@@ -7,6 +7,7 @@
  * the API's lists are the read model beside it (knex-claim-read-model.ts).
  */
 import type { Knex } from 'knex';
+import { searchTextOf } from '../claims/claim-search';
 import type { ClaimRecord, HistoryEntry } from '../claims/claim-record';
 import type { ClaimStore, ClaimStoreTx } from '../claims/claim-store';
 import { ConflictError } from '../domain/errors';
@@ -90,6 +91,7 @@ function projectionRows(claim: ClaimRecord) {
       resolved_at: dispute.resolution?.at ?? null,
     })),
     claim_products: productRows(claim),
+    claim_search: [{ claim_id: claim.id, search_text: searchTextOf(claim) }],
   };
 }
 
