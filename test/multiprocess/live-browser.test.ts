@@ -2,12 +2,14 @@
  * Live updates across instances, in Debian's chromium: a throwaway PostgreSQL cluster and two
  * real `cpor serve` processes on it (A and B). The partner's claim page and the reviewer's
  * queues are open on instance A; the claim changes through instance B's API; both pages follow
- * without a reload (GET /v1/events on A hears B's commits through PostgreSQL).
+ * without a reload (GET /v1/events on A hears B's commits through PostgreSQL). Here with the
+ * multi-process tests (one file at a time, after the rest), so its three servers and chromium do
+ * not fight the rest of the suite for the cores.
  */
 import type { Browser, BrowserContext, Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { claimFields, PARTNER_ID, pdfBytes, poeFormFields } from '../support/factories';
-import { launchChromium, screenshot, seriousViolations } from '../support/browser';
+import { ensureBuilt, launchChromium, screenshot, seriousViolations } from '../support/browser';
 import { startServiceProcesses, type ServiceProcesses } from '../support/service-processes';
 
 let services: ServiceProcesses;
@@ -15,6 +17,7 @@ let browser: Browser;
 const contexts: BrowserContext[] = [];
 
 beforeAll(async () => {
+  ensureBuilt(); // the dashboard the instances serve (dist/web)
   services = await startServiceProcesses({ count: 2, env: { LOG_LEVEL: 'warn' } });
   browser = await launchChromium();
 }, 180_000);
