@@ -136,7 +136,8 @@ async function listDepths(label: string, knex: Knex, policy: CompiledPolicy) {
   );
   for (const [i, [name, q]] of searches.entries()) {
     const [indexed, scan] = [searchTimes[2 * i]!, searchTimes[2 * i + 1]!];
-    console.log(`   ${label.padEnd(10)} search ${name.padEnd(16)} q=${JSON.stringify(q)}: indexed ${fmt(indexed, 2)} ms, scan before ${fmt(scan, 2)} ms (${(scan / indexed).toFixed(1)}× faster)`);
+    const ratio = scan >= indexed ? `${(scan / indexed).toFixed(1)}× faster` : `${(indexed / scan).toFixed(1)}× slower`;
+    console.log(`   ${label.padEnd(10)} search ${name.padEnd(16)} q=${JSON.stringify(q)}: indexed ${fmt(indexed, 2)} ms, scan before ${fmt(scan, 2)} ms (${ratio})`);
   }
   console.log(`   ${label.padEnd(10)} (${fmt(LIST_CLAIMS)} claims seeded in ${seeded.toFixed(1)} s)`);
 }
