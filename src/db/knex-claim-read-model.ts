@@ -28,35 +28,39 @@ import {
 /** FTS5's trigram tokenizer indexes three characters at a time: shorter queries scan claim_search. */
 const TRIGRAM = 3;
 /**
- * SQLite: a query the trigram index finds in this many claims or more is common enough that
- * walking the claims in list order and checking each one's search text fills a page sooner than
- * sorting every match (the index answers "which claims", not "which first").
+ * SQLite: how many claims, in list order, a search checks one by one before it asks the trigram
+ * index. The index answers "which claims", not "which first": a query that most claims match
+ * (a common name) would sort every match, while these first claims fill its page at once.
  */
-const COMMON_MATCHES = 1000;
+const WALK_FIRST = 2000;
+
+type Where = (builder: Knex.QueryBuilder) => Knex.QueryBuilder;
 
 /**
  * Claims whose search text (src/claims/claim-search.ts) contains `q` without regard to case,
  * through the substring index of migration 007: on PostgreSQL `like '%q%'` (LIKE's wildcards in
  * `q` escaped) on claim_search, which pg_trgm's GIN index serves (the planner weighs it against
  * walking the list order); on SQLite a trigram phrase MATCH on claim_search_fts (queries of three
- * characters or more) unless it matches COMMON_MATCHES claims or more, then that walk.
+ * characters or more), after checking the first WALK_FIRST claims in list order (`walk`).
  */
-async function searchWhere(knex: Knex, q: string): Promise<(builder: Knex.QueryBuilder) => Knex.QueryBuilder> {
+function searchOf(knex: Knex, q: string): { indexed: Where; walk: Where; walkFirst: boolean } {
   const needle = searchNeedle(q);
-  if (needle === undefined) return (builder) => builder.whereRaw('1 = 0');
+  const none: Where = (builder) => builder.whereRaw('1 = 0');
+  if (needle === undefined) return { indexed: none, walk: none, walkFirst: false };
   const like = `%${needle.replace(/[\\%_]/g, (c) => `\\${c}`)}%`;
-  const walk = (builder: Knex.QueryBuilder) =>
+  const walk: Where = (builder) =>
     builder.whereExists((sub) =>
       sub.select(knex.raw('1')).from('claim_search').where('claim_search.claim_id', knex.ref('claims.id')).whereRaw("search_text like ? escape '\\'", [like]),
     );
-  if (isPostgres(knex)) return (builder) => builder.whereIn('claims.id', knex('claim_search').select('claim_id').whereRaw("search_text like ? escape '\\'", [like]));
-  if ([...needle].length < TRIGRAM) return walk;
+  if (isPostgres(knex)) {
+    return { indexed: (builder) => builder.whereIn('claims.id', knex('claim_search').select('claim_id').whereRaw("search_text like ? escape '\\'", [like])), walk, walkFirst: false };
+  }
+  if ([...needle].length < TRIGRAM) return { indexed: walk, walk, walkFirst: false };
   // A phrase: the query's trigrams in a row, i.e. the substring (quotes doubled inside).
   const phrase = `"${needle.replaceAll('"', '""')}"`;
-  const [{ n }] = (await knex.raw('select count(*) as n from (select 1 from claim_search_fts where claim_search_fts match ? limit ?)', [phrase, COMMON_MATCHES])) as [{ n: number }];
-  if (n >= COMMON_MATCHES) return walk;
-  return (builder) =>
+  const indexed: Where = (builder) =>
     builder.whereIn('claims.id', knex('claim_search').select('claim_id').whereRaw('row in (select rowid from claim_search_fts where claim_search_fts match ?)', [phrase]));
+  return { indexed, walk, walkFirst: true };
 }
 
 /** The store's queries (as opposed to its writes): what the routes list and page through. */
@@ -97,31 +101,42 @@ export function createKnexClaimReadModel(knex: Knex): ClaimReadModel {
 
   return {
     async listClaims(filter: ClaimFilter) {
-      const query = knex('claims').select('id', 'version', 'data');
-      if (filter.status) query.where('status', filter.status);
-      if (filter.tenantId) query.where('tenant_id', tenantKey(filter.tenantId));
-      if (filter.partnerId) query.where('partner_id', filter.partnerId);
-      if (filter.q) query.where(await searchWhere(knex, filter.q));
-      if (filter.overdue) {
-        const name = filter.overdue;
-        query.whereExists((sub) =>
-          sub.select('claim_id').from('claim_overdue').where('claim_overdue.claim_id', knex.ref('claims.id')).where('claim_overdue.name', name),
-        );
+      /** The claims that pass every filter but `q`. */
+      const filtered = () => {
+        const query = knex('claims');
+        if (filter.status) query.where('status', filter.status);
+        if (filter.tenantId) query.where('tenant_id', tenantKey(filter.tenantId));
+        if (filter.partnerId) query.where('partner_id', filter.partnerId);
+        if (filter.overdue) {
+          const name = filter.overdue;
+          query.whereExists((sub) =>
+            sub.select('claim_id').from('claim_overdue').where('claim_overdue.claim_id', knex.ref('claims.id')).where('claim_overdue.name', name),
+          );
+        }
+        if (filter.conflict) {
+          const exists = conflictExists(knex, leafStatesOf(filter.conflict.activeStatuses));
+          if (filter.conflict.conflicted) query.whereExists(exists);
+          else query.whereNotExists(exists);
+        }
+        if (filter.after) {
+          const { createdAt, id } = filter.after;
+          // A row value, not `created_at > ? or (created_at = ? and id > ?)`: only the row value bounds
+          // the index scan (the indexes of migration 006 end in created_at, id), so a page at depth
+          // 90,000 reads a page of rows, not the 90,000 before it.
+          query.whereRaw('(??, ??) > (?, ?)', ['claims.created_at', 'claims.id', createdAt, id]);
+        }
+        return query;
+      };
+      const inOrder = (query: Knex.QueryBuilder, limit: number) => query.orderBy([{ column: 'created_at' }, { column: 'id' }]).limit(limit);
+      const page = async (query: Knex.QueryBuilder) => ((await inOrder(query.select('id', 'version', 'data'), filter.limit)) as ClaimRow[]).map(toClaim);
+      if (!filter.q) return page(filtered());
+      const search = searchOf(knex, filter.q);
+      if (search.walkFirst) {
+        // A common query fills its page among the first claims in list order: try those first.
+        const walked = await page(filtered().whereIn('claims.id', inOrder(filtered().select('claims.id'), WALK_FIRST)).where(search.walk));
+        if (walked.length >= filter.limit) return walked;
       }
-      if (filter.conflict) {
-        const exists = conflictExists(knex, leafStatesOf(filter.conflict.activeStatuses));
-        if (filter.conflict.conflicted) query.whereExists(exists);
-        else query.whereNotExists(exists);
-      }
-      if (filter.after) {
-        const { createdAt, id } = filter.after;
-        // A row value, not `created_at > ? or (created_at = ? and id > ?)`: only the row value bounds
-        // the index scan (the indexes of migration 006 end in created_at, id), so a page at depth
-        // 90,000 reads a page of rows, not the 90,000 before it.
-        query.whereRaw('(??, ??) > (?, ?)', ['claims.created_at', 'claims.id', createdAt, id]);
-      }
-      const rows: ClaimRow[] = await query.orderBy([{ column: 'created_at' }, { column: 'id' }]).limit(filter.limit);
-      return rows.map(toClaim);
+      return page(filtered().where(search.indexed));
     },
 
     async findOverlaps(claim, activeStatuses) {

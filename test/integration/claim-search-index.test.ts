@@ -41,7 +41,8 @@ describe.each([sqliteDatabase, postgresDatabase])('claim search on $name', (db) 
 
   /** The query plan of the list query the store runs for `q` (PostgreSQL: with sequential scans priced out, as at 100k claims). */
   async function planOf(q: string): Promise<string> {
-    const [list] = (await captured(knex, () => setup.store.listClaims({ q, limit: 50 }))).filter((s) => /from "claims"|from `claims`/i.test(s.sql));
+    // The last list query (SQLite first checks the first claims in list order: see the next test).
+    const list = (await captured(knex, () => setup.store.listClaims({ q, limit: 50 }))).filter((s) => /from "claims"|from `claims`/i.test(s.sql)).at(-1);
     if (db.name === 'postgres') {
       return knex.transaction(async (trx) => {
         await trx.raw('set local enable_seqscan = off');
@@ -63,6 +64,24 @@ describe.each([sqliteDatabase, postgresDatabase])('claim search on $name', (db) 
       expect(plan).toMatch(/SEARCH claims USING INDEX/);
       expect(plan).not.toMatch(/SCAN claims\b/);
     }
+  });
+
+  it('a common query fills its page from the first claims in list order (SQLite: without the index), and pages on from there', async () => {
+    const claims = await service();
+    const ids: string[] = [];
+    for (let i = 0; i < 3; i++) ids.push((await claims.create(ACTORS.partner, claimFields({ name: `Rollout ${i}` }))).claim.id);
+    // In list order (created at one instant: by id), as the index finds them (three claims do not fill a page of 10).
+    ids.splice(0, 3, ...(await setup.store.listClaims({ q: 'rollout', limit: 10 })).map((c) => c.id));
+    expect(ids).toHaveLength(3);
+    const queries = await captured(knex, async () => {
+      const first = await setup.store.listClaims({ q: 'ROLLOUT', limit: 2 });
+      expect(first.map((c) => c.id)).toEqual(ids.slice(0, 2));
+      const last = first.at(-1)!;
+      expect((await setup.store.listClaims({ q: 'rollout', limit: 2, after: { createdAt: last.createdAt, id: last.id } })).map((c) => c.id)).toEqual([ids[2]]);
+    });
+    // The first page came from the walk alone; the second (one claim left) from the index.
+    const fts = queries.map((q) => q.sql.includes('claim_search_fts'));
+    expect(fts).toEqual(db.name === 'sqlite' ? [false, false, true] : [false, false]);
   });
 
   it('finds a claim by a substring of its new name after an edit, and no longer by the old one', async () => {
