@@ -133,7 +133,12 @@ export function createKnexClaimReadModel(knex: Knex): ClaimReadModel {
       const search = searchOf(knex, filter.q);
       if (search.walkFirst) {
         // A common query fills its page among the first claims in list order: try those first.
-        const walked = await page(filtered().whereIn('claims.id', inOrder(filtered().select('claims.id'), WALK_FIRST)).where(search.walk));
+        // Bounded by the key of the last of them (a row value, so the list index's scan stops there, in
+        // order); when there are fewer, all of them.
+        const [last] = (await inOrder(filtered().select('claims.created_at', 'claims.id'), 1).offset(WALK_FIRST - 1)) as Array<{ created_at: string; id: string }>;
+        const first = filtered().where(search.walk);
+        if (last) first.whereRaw('(??, ??) <= (?, ?)', ['claims.created_at', 'claims.id', last.created_at, last.id]);
+        const walked = await page(first);
         if (walked.length >= filter.limit) return walked;
       }
       return page(filtered().where(search.indexed));
