@@ -17,8 +17,8 @@
  *   6. scale-out: creations and actions per second through real `cpor serve` processes, one and
  *      two instances on PostgreSQL and one on SQLite (bench/scale-out.ts)
  *   7–8. deadline firings/s with one and two instances on PostgreSQL; list pages at depth
- *      1,000 and 90,000 among 100,000 claims vs the first page, SQLite and PostgreSQL (goal ≤ 2×)
- *      (bench/work-sharing.ts)
+ *      1,000 and 90,000 among 100,000 claims vs the first page, SQLite and PostgreSQL (goal ≤ 2×);
+ *      search (`q`) on the index of migration 007 vs the scan before it (bench/work-sharing.ts)
  *   9. a lifecycle transition on SQLite, CPU time, vs the raw better-sqlite3 statements it needs (goal ≤ 3×) (bench/writes.ts)
  *
  * Options: BENCH_SECONDS (per HTTP/in-process round, default 4), BENCH_CLAIMS (default 10000),

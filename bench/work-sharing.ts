@@ -7,7 +7,10 @@
  *   b. the time of a claim list page (25) at depth 1,000 and 90,000 among BENCH_LIST_CLAIMS
  *      (default 100,000) claims beside the first page (goal: within 2×), on SQLite and
  *      PostgreSQL, with the keyset before this change (`created_at > ? or (created_at = ? and id > ?)`)
- *      at depth 90,000 for comparison.
+ *      at depth 90,000 for comparison;
+ *   c. search (`q`, first page): a claim ID's digits (one match), the customer's name (every
+ *      claim matches) and a word no claim holds, through the substring index of migration 007
+ *      beside the scan of the claims' JSON it replaced.
  */
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -106,6 +109,35 @@ async function listDepths(label: string, knex: Knex, policy: CompiledPolicy) {
     }
     if (deepest) parts.push(`before (OR keyset) at ${fmt(deepest)}: ${fmt(rest.at(-1)!, 2)} ms`);
     console.log(`   ${label.padEnd(10)} ${name.padEnd(16)} ${parts.join(', ')}  ${worst <= 2 ? 'MET' : 'NOT MET'} (goal ≤ 2×)`);
+  }
+  // Search: the index of migration 007 beside the query before it (lower(json field) like '%q%' over every claim).
+  const customerName = template.snapshot.context.fields.customer!.name;
+  const pg = (knex.client as { dialect?: string }).dialect === 'postgresql';
+  const scanBefore = (q: string) => () => {
+    const needle = `%${q.toLowerCase()}%`;
+    const field = (path: string) => (pg ? `((data::json) #>> '{snapshot,context,fields,${path.replaceAll('.', ',')}}')` : `json_extract(data, '$.snapshot.context.fields.${path}')`);
+    const columns = [field('customer.name'), field('customer.domain'), field('name'), 'tenant_id', 'partner_id', 'id'];
+    return knex('claims')
+      .select('id', 'version', 'data')
+      .where((b) => {
+        for (const column of columns) b.orWhereRaw(`lower(${column}) like ?`, [needle]);
+      })
+      .orderBy([{ column: 'created_at' }, { column: 'id' }])
+      .limit(PAGE + 1);
+  };
+  const searches: Array<[string, string]> = [
+    ['claim ID digits', String(Math.floor(LIST_CLAIMS * 0.9)).padStart(7, '0')],
+    ['customer name', customerName.slice(0, 7)],
+    ['no match', 'zyxwvut'],
+  ];
+  const searchTimes = await medianMs(
+    searches.flatMap(([, q]) => [() => store.listClaims({ q, limit: PAGE + 1 }), scanBefore(q)]),
+    10,
+  );
+  for (const [i, [name, q]] of searches.entries()) {
+    const [indexed, scan] = [searchTimes[2 * i]!, searchTimes[2 * i + 1]!];
+    const ratio = scan >= indexed ? `${(scan / indexed).toFixed(1)}× faster` : `${(indexed / scan).toFixed(1)}× slower`;
+    console.log(`   ${label.padEnd(10)} search ${name.padEnd(16)} q=${JSON.stringify(q)}: indexed ${fmt(indexed, 2)} ms, scan before ${fmt(scan, 2)} ms (${ratio})`);
   }
   console.log(`   ${label.padEnd(10)} (${fmt(LIST_CLAIMS)} claims seeded in ${seeded.toFixed(1)} s)`);
 }

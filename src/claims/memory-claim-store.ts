@@ -2,6 +2,7 @@
 import { ConflictError } from '../domain/errors';
 import { sameTenant } from '../domain/tenant-id';
 import type { ClaimRecord, HistoryEntry } from './claim-record';
+import { searchNeedle, searchTextOf } from './claim-search';
 import { isInConflict, overlapOf } from './conflicts';
 import type { ClaimFilter, ClaimStore, ClaimStoreTx, OutboxRecord, StoredDecision } from './claim-store';
 import type { DecisionRecord } from './decision-digest';
@@ -20,9 +21,8 @@ function matchesFilter(claim: ClaimRecord, filter: ClaimFilter): boolean {
   if (filter.tenantId && !sameTenant(fields.customer?.tenantId, filter.tenantId)) return false;
   if (filter.partnerId && fields.partnerId !== filter.partnerId) return false;
   if (filter.q) {
-    const needle = filter.q.toLowerCase();
-    const searched = [fields.customer?.name, fields.customer?.domain, fields.name, fields.customer?.tenantId, fields.partnerId, claim.id];
-    if (!searched.some((v) => typeof v === 'string' && v.toLowerCase().includes(needle))) return false;
+    const needle = searchNeedle(filter.q);
+    if (needle === undefined || !searchTextOf(claim).includes(needle)) return false;
   }
   if (filter.after) {
     const { createdAt, id } = filter.after;

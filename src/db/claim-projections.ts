@@ -1,9 +1,10 @@
 /**
  * The query tables derived from a claim record (deadlines, overdue flags, PoE documents,
- * disputes, product codes), and what a change of the record changes in them: rows are
+ * disputes, product codes, search text), and what a change of the record changes in them: rows are
  * compared by their key, so a transition rewrites only the rows that differ.
  */
 import type { ClaimRecord } from '../claims/claim-record';
+import { searchTextOf } from '../claims/claim-search';
 import { productRows } from './claim-rows';
 import type { SqlRow } from './store-sql';
 
@@ -14,6 +15,8 @@ export const PROJECTION_KEYS = {
   poe_documents: ['id'],
   disputes: ['idx'],
   claim_products: ['product_code'],
+  // One row per claim: its search text (migration 007), rewritten when the text changes.
+  claim_search: ['claim_id'],
 } as const satisfies Record<string, readonly string[]>;
 
 export type ProjectionTable = keyof typeof PROJECTION_KEYS;
@@ -58,6 +61,7 @@ export function projectionRows(claim: ClaimRecord): Projections {
       resolved_at: dispute.resolution?.at ?? null,
     })),
     claim_products: productRows(claim) as SqlRow[],
+    claim_search: [{ claim_id: claim.id, search_text: searchTextOf(claim) }],
   };
 }
 

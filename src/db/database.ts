@@ -14,6 +14,7 @@ import * as tenantKeys from '../../migrations/20261130_003_tenant_keys';
 import * as decisionAuthors from '../../migrations/20261130_004_decision_authors';
 import * as idempotencyLeases from '../../migrations/20261130_005_idempotency_leases';
 import * as workSharing from '../../migrations/20261130_006_work_sharing';
+import * as claimSearch from '../../migrations/20261130_007_claim_search';
 import * as conflictMarker from '../../migrations/20261130_008_conflict_marker';
 import * as shadowDecisions from '../../migrations/20261130_009_shadow_decisions';
 import { ImmediateSqliteClient } from './immediate-sqlite-client';
@@ -40,6 +41,7 @@ const MIGRATIONS: ReadonlyArray<readonly [name: string, migration: Migration]> =
   ['20261130_004_decision_authors', decisionAuthors],
   ['20261130_005_idempotency_leases', idempotencyLeases],
   ['20261130_006_work_sharing', workSharing],
+  ['20261130_007_claim_search', claimSearch],
   ['20261130_008_conflict_marker', conflictMarker],
   ['20261130_009_shadow_decisions', shadowDecisions],
 ];

@@ -5,6 +5,7 @@
  */
 import type { Knex } from 'knex';
 import type { ClaimFilter, ClaimStore } from '../claims/claim-store';
+import { searchNeedle } from '../claims/claim-search';
 import { productCodesOf } from '../claims/conflicts';
 import { tenantKey } from '../domain/tenant-id';
 import type { ClaimComment } from './claim-comments';
@@ -24,26 +25,42 @@ import {
   isPostgres,
 } from './claim-rows';
 
-/** The claim fields `q` searches, as paths into the stored claim (the `data` column's JSON). */
-const SEARCHED_FIELDS = [
-  ['customer', 'name'],
-  ['customer', 'domain'],
-  ['name'],
-] as const;
+/** FTS5's trigram tokenizer indexes three characters at a time: shorter queries scan claim_search. */
+const TRIGRAM = 3;
+/**
+ * SQLite: how many claims, in list order, a search checks one by one before it asks the trigram
+ * index. The index answers "which claims", not "which first": a query that most claims match
+ * (a common name) would sort every match, while these first claims fill its page at once.
+ */
+const WALK_FIRST = 2000;
+
+type Where = (builder: Knex.QueryBuilder) => Knex.QueryBuilder;
 
 /**
- * Claims whose searched fields, tenant ID, partner ID or ID contain `q` without regard to case:
- * `lower(...) like '%q%'` with LIKE's wildcards in `q` escaped, on either database.
+ * Claims whose search text (src/claims/claim-search.ts) contains `q` without regard to case,
+ * through the substring index of migration 007: on PostgreSQL `like '%q%'` (LIKE's wildcards in
+ * `q` escaped) on claim_search, which pg_trgm's GIN index serves (the planner weighs it against
+ * walking the list order); on SQLite a trigram phrase MATCH on claim_search_fts (queries of three
+ * characters or more), after checking the first WALK_FIRST claims in list order (`walk`).
  */
-function searchWhere(knex: Knex, q: string) {
-  const needle = `%${q.toLowerCase().replace(/[\\%_]/g, (c) => `\\${c}`)}%`;
-  const pg = isPostgres(knex);
-  const fieldSql = (path: readonly string[]) =>
-    pg ? `((data::json) #>> '{snapshot,context,fields,${path.join(',')}}')` : `json_extract(data, '$.snapshot.context.fields.${path.join('.')}')`;
-  const columns = [...SEARCHED_FIELDS.map(fieldSql), 'tenant_id', 'partner_id', 'id'];
-  return (builder: Knex.QueryBuilder) => {
-    for (const column of columns) builder.orWhereRaw(`lower(${column}) like ? escape '\\'`, [needle]);
-  };
+function searchOf(knex: Knex, q: string): { indexed: Where; walk: Where; walkFirst: boolean } {
+  const needle = searchNeedle(q);
+  const none: Where = (builder) => builder.whereRaw('1 = 0');
+  if (needle === undefined) return { indexed: none, walk: none, walkFirst: false };
+  const like = `%${needle.replace(/[\\%_]/g, (c) => `\\${c}`)}%`;
+  const walk: Where = (builder) =>
+    builder.whereExists((sub) =>
+      sub.select(knex.raw('1')).from('claim_search').where('claim_search.claim_id', knex.ref('claims.id')).whereRaw("search_text like ? escape '\\'", [like]),
+    );
+  if (isPostgres(knex)) {
+    return { indexed: (builder) => builder.whereIn('claims.id', knex('claim_search').select('claim_id').whereRaw("search_text like ? escape '\\'", [like])), walk, walkFirst: false };
+  }
+  if ([...needle].length < TRIGRAM) return { indexed: walk, walk, walkFirst: false };
+  // A phrase: the query's trigrams in a row, i.e. the substring (quotes doubled inside).
+  const phrase = `"${needle.replaceAll('"', '""')}"`;
+  const indexed: Where = (builder) =>
+    builder.whereIn('claims.id', knex('claim_search').select('claim_id').whereRaw('row in (select rowid from claim_search_fts where claim_search_fts match ?)', [phrase]));
+  return { indexed, walk, walkFirst: true };
 }
 
 /** The store's queries (as opposed to its writes): what the routes list and page through. */
@@ -91,33 +108,48 @@ export function createKnexClaimReadModel(knex: Knex): ClaimReadModel {
       // Conflicted claims are read from their markers, in the cursor's order (their index ends in created_at, claim_id).
       const fromMarkers = filter.conflict?.conflicted === true;
       const order = fromMarkers ? 'claim_conflicts' : 'claims';
-      const query: Knex.QueryBuilder = fromMarkers
-        ? conflictedMarkers(knex('claim_conflicts').join('claims', 'claims.id', 'claim_conflicts.claim_id'), leaves!).select('claims.id', 'claims.version', 'claims.data')
-        : knex('claims').select('id', 'version', 'data');
-      if (filter.status) query.where('status', filter.status);
-      if (filter.tenantId) query.where('tenant_id', tenantKey(filter.tenantId));
-      if (filter.partnerId) query.where('partner_id', filter.partnerId);
-      if (filter.q) query.where(searchWhere(knex, filter.q));
-      if (filter.overdue) {
-        const name = filter.overdue;
-        query.whereExists((sub) =>
-          sub.select('claim_id').from('claim_overdue').where('claim_overdue.claim_id', knex.ref('claims.id')).where('claim_overdue.name', name),
-        );
+      const key = fromMarkers ? 'claim_id' : 'id';
+      /** The claims that pass every filter but `q`. */
+      const filtered = () => {
+        const query: Knex.QueryBuilder = fromMarkers
+          ? conflictedMarkers(knex('claim_conflicts').join('claims', 'claims.id', 'claim_conflicts.claim_id'), leaves!)
+          : knex('claims');
+        if (filter.status) query.where('status', filter.status);
+        if (filter.tenantId) query.where('tenant_id', tenantKey(filter.tenantId));
+        if (filter.partnerId) query.where('partner_id', filter.partnerId);
+        if (filter.overdue) {
+          const name = filter.overdue;
+          query.whereExists((sub) =>
+            sub.select('claim_id').from('claim_overdue').where('claim_overdue.claim_id', knex.ref('claims.id')).where('claim_overdue.name', name),
+          );
+        }
+        if (filter.conflict && !fromMarkers) {
+          query.whereNotExists((sub) => conflictedMarkers(sub.select(knex.raw('1')).from('claim_conflicts').where('claim_conflicts.claim_id', knex.ref('claims.id')), leaves!));
+        }
+        if (filter.after) {
+          const { createdAt, id } = filter.after;
+          // A row value, not `created_at > ? or (created_at = ? and id > ?)`: only the row value bounds
+          // the index scan (the indexes of migration 006 end in created_at, id), so a page at depth
+          // 90,000 reads a page of rows, not the 90,000 before it.
+          query.whereRaw('(??, ??) > (?, ?)', [`${order}.created_at`, `${order}.${key}`, createdAt, id]);
+        }
+        return query;
+      };
+      const inOrder = (query: Knex.QueryBuilder, limit: number) => query.orderBy([{ column: `${order}.created_at` }, { column: `${order}.${key}` }]).limit(limit);
+      const page = async (query: Knex.QueryBuilder) => ((await inOrder(query.select('claims.id', 'claims.version', 'claims.data'), filter.limit)) as ClaimRow[]).map(toClaim);
+      if (!filter.q) return page(filtered());
+      const search = searchOf(knex, filter.q);
+      if (search.walkFirst) {
+        // A common query fills its page among the first claims in list order: try those first.
+        // Bounded by the key of the last of them (a row value, so the list index's scan stops there, in
+        // order); when there are fewer, all of them.
+        const [last] = (await inOrder(filtered().select(`${order}.created_at as created_at`, `${order}.${key} as id`), 1).offset(WALK_FIRST - 1)) as Array<{ created_at: string; id: string }>;
+        const first = filtered().where(search.walk);
+        if (last) first.whereRaw('(??, ??) <= (?, ?)', [`${order}.created_at`, `${order}.${key}`, last.created_at, last.id]);
+        const walked = await page(first);
+        if (walked.length >= filter.limit) return walked;
       }
-      if (filter.conflict && !fromMarkers) {
-        query.whereNotExists((sub) => conflictedMarkers(sub.select(knex.raw('1')).from('claim_conflicts').where('claim_conflicts.claim_id', knex.ref('claims.id')), leaves!));
-      }
-      if (filter.after) {
-        const { createdAt, id } = filter.after;
-        // A row value, not `created_at > ? or (created_at = ? and id > ?)`: only the row value bounds
-        // the index scan (the indexes of migration 006 end in created_at, id), so a page at depth
-        // 90,000 reads a page of rows, not the 90,000 before it.
-        if (fromMarkers) query.whereRaw('(??, ??) > (?, ?)', ['claim_conflicts.created_at', 'claim_conflicts.claim_id', createdAt, id]);
-        else query.whereRaw('(??, ??) > (?, ?)', ['claims.created_at', 'claims.id', createdAt, id]);
-      }
-      const key = order === 'claims' ? 'id' : 'claim_id';
-      const rows: ClaimRow[] = await query.orderBy([{ column: `${order}.created_at` }, { column: `${order}.${key}` }]).limit(filter.limit);
-      return rows.map(toClaim);
+      return page(filtered().where(search.indexed));
     },
 
     async findOverlaps(claim, activeStatuses) {

@@ -13,7 +13,7 @@ import { decodeCursor, encodeCursor } from './cursor';
 import { ConflictError } from '../domain/errors';
 import { HttpError } from './errors';
 import type { ActResult } from '../claims/claim-service';
-import { checkIfMatch, etagOf, IF_MATCH, IF_MATCH_OPTIONAL, requireIfMatchHeader, setEtag, withVersionCheck } from './etag';
+import { checkIfMatch, IF_MATCH, IF_MATCH_OPTIONAL, noneMatchHits, representationTag, requireIfMatchHeader, withVersionCheck } from './etag';
 import { IDEMPOTENCY_KEY, idempotent, keepAnswer, renderOnce, sendAnswer, type Answer } from './idempotency';
 import { jsonBody } from './json-body';
 import { policySourceOf } from './policy-routes';
@@ -288,11 +288,19 @@ export function claimsRoutes(ctx: HttpContext): RouteSpec[] {
       summary: 'Read a claim',
       description:
         'A claim the caller may not see is answered like a missing one (404). Reviewers and program managers also get ' +
-        "`conflicts` and `settlement`: other partners' active claims on the same tenant and products, derived when read " +
-        '(so their reads never answer 304).',
+        "`conflicts` and `settlement`: other partners' active claims on the same tenant and products, derived when read.",
       tag: 'claims',
       auth: true,
-      headers: [{ name: 'If-None-Match', required: false, description: '304 when the claim still has this ETag (not for reviewers and program managers).' }],
+      headers: [
+        {
+          name: 'If-None-Match',
+          required: false,
+          description:
+            "304 while the answer is unchanged. A read's ETag is `\"<version>-<digest>\"`: it covers the whole answer, so it changes " +
+            'when the claim changes and also when time passing changes its time left, at-risk or overdue marks, deficiencies or ' +
+            "actions (and, for reviewers and program managers, its conflicts). If-Match accepts it too and compares the version part.",
+        },
+      ],
       responses: {
         200: { description: 'The claim', content: json(claimViewSchema), headers: ETAG_HEADERS },
         304: { description: 'Not modified since the ETag given in If-None-Match', headers: ETAG_HEADERS },
@@ -303,18 +311,18 @@ export function claimsRoutes(ctx: HttpContext): RouteSpec[] {
         async (req, res) => {
           const principal = principalOf(res);
           const claim = await loadVisibleClaim(store, access, principal, param(req, 'id'));
-          setEtag(res, claim.version);
-          if (seesConflicts(principal)) {
-            // Conflicts change with other claims, not with this claim's version: no 304 here.
-            res.json({ ...(await viewerOf(req, res).one(claim)), ...conflictsView(await service.conflicts(claim)) });
-            return;
-          }
-          const ifNoneMatch = req.get('if-none-match');
-          if (ifNoneMatch !== undefined && ifNoneMatch.split(',').some((t) => t.trim().replace(/^W\//, '') === etagOf(claim.version))) {
+          // Reviewers and program managers also see conflicts, which change with other claims.
+          const body = seesConflicts(principal)
+            ? { ...(await viewerOf(req, res).one(claim)), ...conflictsView(await service.conflicts(claim)) }
+            : await viewerOf(req, res).one(claim);
+          // The tag covers the whole answer (time left, marks, actions, conflicts), not only the version.
+          const tag = representationTag(claim.version, body);
+          res.set('ETag', tag);
+          if (noneMatchHits(req.get('if-none-match'), tag)) {
             res.status(304).end();
             return;
           }
-          res.json(await viewerOf(req, res).one(claim));
+          res.json(body);
         },
       ],
     },

@@ -1,11 +1,14 @@
 /**
  * `/v1/demo/clock`: demo mode's virtual clock, which a dashboard moves forward to watch
  * deadlines fall due (next business day, next deadline, an instant). 404 outside demo mode.
+ * Every signed-in role reads it; only the people running the demo move it: roles of kind
+ * `reviewer` or `internal` (a partner or customer would otherwise close others' windows).
  */
 import { ConflictError, InputError } from '../domain/errors';
 import { parseInstant } from '../domain/instants';
 import type { SettableClock } from '../system-clock';
-import { authenticate } from './auth';
+import type { RoleKind } from '../rules/policy-types';
+import { authenticate, principalOf } from './auth';
 import type { HttpContext } from './context';
 import { HttpError } from './errors';
 import { jsonBody } from './json-body';
@@ -15,11 +18,18 @@ import { validateInput } from './validation';
 /** A business day in the demo starts at this local hour. */
 const WORKDAY_START_HOUR = 9;
 
+/** The role kinds that may move the demo clock: those who run the demo. */
+const CLOCK_MOVERS: readonly RoleKind[] = ['reviewer', 'internal'];
+
 const clockSchema = {
   type: 'object',
   required: ['now'],
   properties: {
     now: { type: 'string', format: 'date-time', description: "The demo clock's instant." },
+    canMove: {
+      type: 'boolean',
+      description: 'Whether the caller may move the clock (GET only): roles of kind `reviewer` or `internal`.',
+    },
     fired: { type: 'integer', minimum: 0, description: 'Deadlines that fell due and fired on the way (POST only).' },
   },
 } as const;
@@ -48,7 +58,7 @@ const moveSchema = {
 } as const;
 
 export function demoRoutes(ctx: HttpContext, clock: SettableClock | undefined): RouteSpec[] {
-  const { deps } = ctx;
+  const { deps, access } = ctx;
   const { service, store } = deps;
   const demoOnly = () => {
     if (!clock) throw new HttpError('notInDemoMode', 'The demo clock exists only in demo mode: start the service with `cpor serve --demo`.');
@@ -76,7 +86,8 @@ export function demoRoutes(ctx: HttpContext, clock: SettableClock | undefined): 
       handlers: [
         authenticate(deps.authenticator),
         (_req, res) => {
-          res.json({ now: demoOnly().now().toISOString() });
+          const kind = access.kindOf(principalOf(res));
+          res.json({ now: demoOnly().now().toISOString(), canMove: kind !== undefined && CLOCK_MOVERS.includes(kind) });
         },
       ],
     },
@@ -86,17 +97,19 @@ export function demoRoutes(ctx: HttpContext, clock: SettableClock | undefined): 
       operationId: 'moveDemoClock',
       summary: 'Demo mode: move the virtual clock forward and fire the deadlines that fall due',
       description:
-        'Any signed-in role (demo mode is a sandbox). The clock only moves forward; it runs on from the new instant. ' +
+        'Roles of kind `reviewer` or `internal` only (the people running the demo); other roles get 403 `forbiddenRole` ' +
+        'and see the clock read-only. The clock only moves forward; it runs on from the new instant. ' +
         'Deadlines due by then fire at their due instants, as the scheduler would.',
       tag: 'demo',
       auth: true,
       body: { required: true, content: { 'application/json': moveSchema } },
       responses: { 200: { description: 'The new instant', content: { 'application/json': clockSchema } } },
-      problems: [400, 401, 404, 409],
+      problems: [400, 401, 403, 404, 409],
       handlers: [
         authenticate(deps.authenticator),
-        (_req, _res, next) => {
+        (_req, res, next) => {
           demoOnly();
+          access.requireKind(principalOf(res), CLOCK_MOVERS, 'move the demo clock');
           next();
         },
         ...jsonBody(ctx.limits.jsonBodyBytes),

@@ -1,16 +1,31 @@
 /**
  * The claim's version as its ETag, and `If-Match`: writes that need it answer 428
  * without it and 412 when it names a version that is not the current one.
+ *
+ * A read (GET /v1/claims/{id}) answers what the claim looks like now: its time left, at-risk
+ * and overdue marks, live deficiencies and allowed actions change as time passes, and a
+ * reviewer's conflicts change with other claims, all without a new version. Its ETag is
+ * therefore `"<version>-<digest of the body>"`, so `If-None-Match` answers 304 only while
+ * the answer is byte for byte the one the client holds. `If-Match` compares the version
+ * part alone: a write needs the claim unchanged, not the clock.
  */
-import type { Request, Response } from 'express';
+import { createHash } from 'node:crypto';
+import type { Request } from 'express';
 import { DomainError, InputError } from '../domain/errors';
 import type { HeaderParameter } from './route-spec';
 
 /** `"<version>"`: a strong entity tag. */
 export const etagOf = (version: number) => `"${version}"`;
 
-export function setEtag(res: Response, version: number): void {
-  res.set('ETag', etagOf(version));
+/** A read's strong tag: the version and a digest of the JSON body sent (see above). */
+export const representationTag = (version: number, body: unknown) =>
+  `"${version}-${createHash('sha256').update(JSON.stringify(body)).digest('base64url').slice(0, 22)}"`;
+
+/** Whether `If-None-Match` (a list of tags, or `*`) names `tag`, by weak comparison (RFC 9110 §13.1.2). */
+export function noneMatchHits(header: string | undefined, tag: string): boolean {
+  if (header === undefined) return false;
+  if (header.trim() === '*') return true;
+  return header.split(',').some((part) => part.trim().replace(/^W\//, '') === tag);
 }
 
 type IfMatch = { any: true } | { any: false; versions: number[] };
@@ -23,7 +38,8 @@ function parseIfMatch(header: string | undefined): IfMatch | undefined {
   const versions: number[] = [];
   for (const part of value.split(',')) {
     const tag = part.trim();
-    const strong = /^"(\d{1,15})"$/.exec(tag);
+    // A write's tag ("3") or a read's ("3-<digest>"): the version part is compared.
+    const strong = /^"(\d{1,15})(?:-[A-Za-z0-9_-]{1,64})?"$/.exec(tag);
     if (strong) versions.push(Number(strong[1]));
     else if (!/^W\/"[^"]*"$/.test(tag) && !/^"[^"]*"$/.test(tag)) {
       throw new InputError(

@@ -1,7 +1,8 @@
 /**
  * Demo mode in Debian's chromium (`cpor serve --demo`): the seeded claims, and the virtual clock
- * moved from the dashboard's demo bar until an approved claim's consent window passes and it is
- * sent for assessment, the open claim page following without a reload.
+ * moved from a reviewer's demo bar until an approved claim's consent window passes and it is
+ * sent for assessment, the partner's open claim page following without a reload. The partner
+ * sees the clock read-only: only the people running the demo (reviewer, internal kinds) move it.
  */
 import type { Browser } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -21,7 +22,7 @@ afterAll(async () => {
 });
 
 describe('demo mode in a real browser', { timeout: 120_000 }, () => {
-  it("moves the virtual clock from the demo bar until a consent window passes and the claim goes to assessment", async () => {
+  it("a reviewer moves the virtual clock from the demo bar until a consent window passes, and the partner's claim page (clock read-only) follows", async () => {
     const context = await browser.newContext({ locale: 'en-US', viewport: { width: 1280, height: 900 } });
     const page = await context.newPage();
     page.setDefaultTimeout(10_000);
@@ -38,13 +39,29 @@ describe('demo mode in a real browser', { timeout: 120_000 }, () => {
     await page.getByRole('region', { name: 'Deadlines' }).getByText('Customer consent window', { exact: true }).waitFor();
     expect(await seriousViolations(page)).toEqual([]);
     await screenshot(page, 'demo-consent-window');
-    const before = await demo.getByText(/^Virtual clock:/).textContent();
+    // The partner reads the clock but has no controls.
+    await demo.getByText(/read-only/).waitFor();
+    expect(await demo.getByRole('button').count()).toBe(0);
+
+    const reviewerContext = await browser.newContext({ locale: 'en-US', viewport: { width: 1280, height: 900 } });
+    const reviewer = await reviewerContext.newPage();
+    reviewer.setDefaultTimeout(10_000);
+    await reviewer.goto(`${served.url}/`);
+    await reviewer.getByLabel('Role').selectOption('reviewer');
+    await reviewer.getByRole('button', { name: 'Sign in' }).click();
+    await reviewer.waitForURL('**/queues');
+    const controls = reviewer.getByRole('region', { name: /Demo mode/ });
+    await controls.getByRole('button', { name: 'Next deadline' }).waitFor();
+    expect(await seriousViolations(reviewer)).toEqual([]);
+    await screenshot(reviewer, 'demo-clock-controls');
+    const before = await controls.getByText(/^Virtual clock:/).textContent();
     for (let i = 0; i < 5 && (await page.getByRole('heading', { name: 'Approved (sent for assessment)' }).count()) === 0; i++) {
-      await demo.getByRole('button', { name: 'Next deadline' }).click();
+      await controls.getByRole('button', { name: 'Next deadline' }).click();
       await page.waitForTimeout(1000);
     }
     await page.getByRole('heading', { name: 'Approved (sent for assessment)' }).waitFor();
-    expect(await demo.getByText(/^Virtual clock:/).textContent()).not.toBe(before);
+    expect(await controls.getByText(/^Virtual clock:/).textContent()).not.toBe(before);
+    await reviewerContext.close();
     await context.close();
   });
 });

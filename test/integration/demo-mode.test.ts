@@ -112,6 +112,29 @@ describe('demo mode', () => {
     expect(back.body.errors[0].path).toBe('$.to');
     await api().post('/v1/demo/clock').set('Authorization', `Bearer ${token}`).send({ advance: 'nextDeadline', to: '2030-01-01T00:00:00Z' }).expect(400);
   });
+
+  it('lets the people running the demo (reviewer and internal kinds) move the clock, and says so on GET', async () => {
+    for (const role of ['reviewer', 'programManager']) {
+      const bearer = `Bearer ${(await api().post('/v1/auth/dev-token').send({ role }).expect(201)).body.token as string}`;
+      expect((await api().get('/v1/demo/clock').set('Authorization', bearer).expect(200)).body.canMove, role).toBe(true);
+      await api().post('/v1/demo/clock').set('Authorization', bearer).send({ advance: 'nextBusinessDay' }).expect(200);
+    }
+  });
+
+  it('refuses partners and customers with 403 forbiddenRole, leaving the clock where it was; they read it with canMove false', async () => {
+    const callers = [{ role: 'incentivesAdmin', partnerId: '4512345' }, { role: 'customer', tenantId: '6f1c0d4e-1f1a-4a53-9b7e-3c1d2b9e8a01' }];
+    for (const caller of callers) {
+      const bearer = `Bearer ${(await api().post('/v1/auth/dev-token').send(caller).expect(201)).body.token as string}`;
+      const read = (await api().get('/v1/demo/clock').set('Authorization', bearer).expect(200)).body;
+      expect(read.canMove, caller.role).toBe(false);
+      const refused = await api().post('/v1/demo/clock').set('Authorization', bearer).send({ advance: 'nextBusinessDay' }).expect(403);
+      expect(refused.headers['content-type']).toContain('application/problem+json');
+      expect(refused.body.code).toBe('forbiddenRole');
+      expect(refused.body.detail).toContain('reviewer');
+      const after = (await api().get('/v1/demo/clock').set('Authorization', bearer).expect(200)).body.now as string;
+      expect(Date.parse(after) - Date.parse(read.now), 'the clock runs on, but did not jump a day').toBeLessThan(60_000);
+    }
+  });
 });
 
 describe('outside demo mode', () => {

@@ -35,7 +35,7 @@ export interface Served {
 }
 
 /** dist/web exists (`npm test` builds first; a single test file run builds it when missing). */
-function ensureBuilt(): void {
+export function ensureBuilt(): void {
   if (existsSync(join(ROOT, 'dist', 'web', 'index.html'))) return;
   const built = spawnSync(process.execPath, [join(ROOT, 'scripts', 'build.mjs')], { cwd: ROOT, encoding: 'utf8' });
   if (built.status !== 0) throw new Error(`build failed: ${built.stderr}`);

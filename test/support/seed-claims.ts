@@ -1,7 +1,7 @@
 /**
  * Many stored claims fast, for list-depth and multi-process tests and benchmarks.
  *
- * `seedClaims`: rows of `claims` written straight through knex (no history or projections),
+ * `seedClaims`: rows of `claims` (and their search text) written straight through knex (no history or other projections),
  * each a copy of one real claim record with its own id, creation instant, status, partner and
  * tenant. Lists read only `claims`, so these are what a list sees; nothing else should read them.
  *
@@ -12,6 +12,7 @@
 import type { Knex } from 'knex';
 import { createClaimService } from '../../src/claims/claim-service';
 import type { ClaimRecord } from '../../src/claims/claim-record';
+import { searchTextOf } from '../../src/claims/claim-search';
 import { createMemoryClaimStore } from '../../src/claims/memory-claim-store';
 import type { Status } from '../../src/domain/claim-types';
 import { createKnexClaimStore } from '../../src/db/knex-claim-store';
@@ -85,9 +86,11 @@ export async function seedClaims(knex: Knex, policy: CompiledPolicy, count: numb
     }
     // SQLite allows at most 32,766 bound values per statement: 500 rows × 14 columns fit.
     await knex.batchInsert('claims', rows, 100);
+    // What GET /v1/claims?q= searches (migration 007).
+    await knex.batchInsert('claim_search', rows.map((row) => ({ claim_id: row.id, search_text: searchTextOf(JSON.parse(row.data) as ClaimRecord) })), 100);
   }
   // Fresh statistics, as a database that grew to this size has: the planner judges by them.
-  await knex.raw(isPostgres(knex) ? 'ANALYZE claims' : 'ANALYZE');
+  await knex.raw(isPostgres(knex) ? 'ANALYZE claims, claim_search' : 'ANALYZE');
 }
 
 /**

@@ -249,7 +249,7 @@ export interface paths {
         };
         /**
          * Read a claim
-         * @description A claim the caller may not see is answered like a missing one (404). Reviewers and program managers also get `conflicts` and `settlement`: other partners' active claims on the same tenant and products, derived when read (so their reads never answer 304).
+         * @description A claim the caller may not see is answered like a missing one (404). Reviewers and program managers also get `conflicts` and `settlement`: other partners' active claims on the same tenant and products, derived when read.
          */
         get: operations["getClaim"];
         put?: never;
@@ -425,7 +425,7 @@ export interface paths {
         put?: never;
         /**
          * Demo mode: move the virtual clock forward and fire the deadlines that fall due
-         * @description Any signed-in role (demo mode is a sandbox). The clock only moves forward; it runs on from the new instant. Deadlines due by then fire at their due instants, as the scheduler would.
+         * @description Roles of kind `reviewer` or `internal` only (the people running the demo); other roles get 403 `forbiddenRole` and see the clock read-only. The clock only moves forward; it runs on from the new instant. Deadlines due by then fire at their due instants, as the scheduler would.
          */
         post: operations["moveDemoClock"];
         delete?: never;
@@ -2357,7 +2357,7 @@ export interface operations {
         parameters: {
             query?: never;
             header?: {
-                /** @description 304 when the claim still has this ETag (not for reviewers and program managers). */
+                /** @description 304 while the answer is unchanged. A read's ETag is `"<version>-<digest>"`: it covers the whole answer, so it changes when the claim changes and also when time passing changes its time left, at-risk or overdue marks, deficiencies or actions (and, for reviewers and program managers, its conflicts). If-Match accepts it too and compares the version part. */
                 "If-None-Match"?: string;
             };
             path: {
@@ -2943,6 +2943,8 @@ export interface operations {
                 };
                 content: {
                     "application/json": {
+                        /** @description Whether the caller may move the clock (GET only): roles of kind `reviewer` or `internal`. */
+                        canMove?: boolean;
                         /** @description Deadlines that fell due and fired on the way (POST only). */
                         fired?: number;
                         /**
@@ -2993,6 +2995,8 @@ export interface operations {
                 };
                 content: {
                     "application/json": {
+                        /** @description Whether the caller may move the clock (GET only): roles of kind `reviewer` or `internal`. */
+                        canMove?: boolean;
                         /** @description Deadlines that fell due and fired on the way (POST only). */
                         fired?: number;
                         /**
@@ -3005,6 +3009,7 @@ export interface operations {
             };
             400: components["responses"]["Problem400"];
             401: components["responses"]["Problem401"];
+            403: components["responses"]["Problem403"];
             404: components["responses"]["Problem404"];
             408: components["responses"]["Problem408"];
             409: components["responses"]["Problem409"];

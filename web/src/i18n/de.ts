@@ -417,5 +417,6 @@ export const de: Record<MessageKey, string> = {
   'preview.unsupported': 'Keine Vorschau für diesen Dateityp: bitte herunterladen.',
 
   // dashboard server-side gaps (i10-server)
+  'demo.readOnly': '(nur lesbar: Prüfer und Programmverantwortliche stellen sie)',
 
 };

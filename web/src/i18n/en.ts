@@ -415,6 +415,7 @@ export const en = {
   'preview.unsupported': 'No preview for this file type: download it instead.',
 
   // dashboard server-side gaps (i10-server)
+  'demo.readOnly': '(read-only: reviewers and program managers move it)',
 
 } as const;
 
