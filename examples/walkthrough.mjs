@@ -139,7 +139,8 @@ function check(condition, message) {
   if (!condition) throw new Unexpected(message);
 }
 
-const versionOf = (response) => Number(response.headers.get('etag').replaceAll('"', ''));
+// A write's ETag is "<version>", a read's "<version>-<digest of the body>": If-Match takes either, and compares the version.
+const versionOf = (response) => Number(response.headers.get('etag').replaceAll('"', '').split('-')[0]);
 
 // ── the walk-through ─────────────────────────────────────────────────────────
 const PARTNER_ID = '4512345';

@@ -15,7 +15,7 @@ import type { ClaimBacktest } from '../backtest/backtest';
 import { storeClaimSource } from '../backtest/claim-source';
 import { createReportWriter, type ReportHead, type ReportWriter } from '../backtest/report-stream';
 import type { LatencyFigures, StreamTotals } from '../backtest/stream-backtest';
-import { ConflictError, DomainError } from '../domain/errors';
+import { ConflictError, DomainError, InputError } from '../domain/errors';
 import type { Policy } from '../rules/policy-types';
 import { shipPolicies } from '../simulate/shipped-policies';
 import { runParallelBacktest, streamSink } from '../workers/parallel-backtest';
@@ -234,15 +234,15 @@ export function backtestJobRoutes(ctx: HttpContext, options: BacktestJobRouteOpt
     type: 'object',
     additionalProperties: false,
     properties: {
-      policy: { type: 'string', minLength: 1, description: 'The candidate policy, as YAML text (or give version).' },
+      policy: { type: 'string', minLength: 1, description: 'The candidate policy, as YAML text (or give version, not both).' },
       version: { type: 'string', minLength: 1, description: 'A loaded policy version (of the program in effect) as the candidate, instead of policy.' },
       ...options.query.properties,
     },
-    oneOf: [{ required: ['policy'] }, { required: ['version'] }],
   } as const;
   /** A loaded version as the candidate (`{ version }`), or the candidate's text as POST /v1/backtest takes it. */
   const readJobCandidate = (body: unknown, query: { since?: string; until?: string }) => {
     if (body && typeof body === 'object' && 'version' in body) {
+      if ('policy' in body) throw new InputError('invalidPayload', 'Give the candidate as policy (YAML text) or as version (a loaded version), not both.', '$.version');
       const { version, ...rest } = validateInput<{ version: string; since?: string; until?: string }>(jobBodySchema, body);
       const untilAt = rest.until !== undefined ? new Date(rest.until) : deps.service.clock.now();
       const programId = policies.current(untilAt).policy.id;

@@ -91,8 +91,12 @@ describe.each([memoryDatabase, sqliteDatabase])('backtest jobs ($name)', (databa
     expect(String((await sse(started.body.links.events, auth)).body)).toMatch(/^event: done\n/);
   });
 
-  it('refuses: a candidate that does not load (422 with its lines), too many claims (422), an unknown job (404), partners (403)', async () => {
+  it('refuses: a candidate that does not load (422 with its lines), both a text and a version (400 at $.version, never a 500), too many claims (422), an unknown job (404), partners (403)', async () => {
     const auth = await h.auth('programManager');
+    const both = await h.api().post('/v1/backtest/jobs').set('Authorization', auth).send({ policy: candidate(), version: '2026.1' });
+    expect(both.status).toBe(400);
+    expect(both.body).toMatchObject({ code: 'invalidPayload' });
+    expect(JSON.stringify(both.body)).toContain('$.version');
     const broken = await h.api().post('/v1/backtest/jobs').set('Authorization', auth).send({ policy: 'id: [' });
     expect(broken.status).toBe(422);
     expect(broken.body.code).toBe('invalidPolicy');

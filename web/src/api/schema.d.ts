@@ -1947,7 +1947,7 @@ export interface operations {
         requestBody: {
             content: {
                 "application/json": {
-                    /** @description The candidate policy, as YAML text (or give version). */
+                    /** @description The candidate policy, as YAML text (or give version, not both). */
                     policy?: string;
                     /** @description Only claims created at or after this instant, or from 00:00 of this date (policy time zone). */
                     since?: string;
@@ -1958,7 +1958,7 @@ export interface operations {
                     until?: string;
                     /** @description A loaded policy version (of the program in effect) as the candidate, instead of policy. */
                     version?: string;
-                } & (unknown | unknown);
+                };
                 "application/yaml": string;
             };
         };
