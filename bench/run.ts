@@ -20,9 +20,11 @@
  *      1,000 and 90,000 among 100,000 claims vs the first page, SQLite and PostgreSQL (goal ≤ 2×);
  *      search (`q`) on the index of migration 007 vs the scan before it (bench/work-sharing.ts)
  *   9. a lifecycle transition on SQLite, CPU time, vs the raw better-sqlite3 statements it needs (goal ≤ 3×) (bench/writes.ts)
+ *  10. every list filter's page at depth 0, 50,000 and 99,900 among 100,000 claims vs the first unfiltered page,
+ *      SQLite and PostgreSQL (goal ≤ 2×) (bench/lists.ts)
  *
  * Options: BENCH_SECONDS (per HTTP/in-process round, default 4), BENCH_CLAIMS (default 10000),
- * BENCH_ROUNDS (start-up runs of each command, default 7), BENCH_ONLY=http|engine|backtest|startup|dashboard|scale|sharing|transition
+ * BENCH_ROUNDS (start-up runs of each command, default 7), BENCH_ONLY=http|engine|backtest|startup|dashboard|scale|sharing|transition|lists
  * (or the section as an argument: `npm run bench -- startup`).
  */
 import { spawnSync } from 'node:child_process';
@@ -54,6 +56,7 @@ import { createSequentialIds, createVirtualClock } from '../src/simulate/run-sce
 import { BUNDLED_POLICY_DIR } from '../src/simulate/policy-files';
 import { benchBacktestSection } from './backtest';
 import { benchDashboard } from './dashboard';
+import { benchLists } from './lists';
 import { evaluationMix } from './evaluation-mix';
 import { loadInWorker, type LoadOptions } from './load';
 import { benchScaleOut } from './scale-out';
@@ -437,4 +440,5 @@ if (!ONLY || ONLY === 'dashboard') {
 if (!ONLY) await benchScaleOut(5);
 if (!ONLY || ONLY === 'sharing') await benchWorkSharing(policy);
 if (!ONLY || ONLY === 'transition') await benchTransition(policy);
+if (!ONLY || ONLY === 'lists') await benchLists(policy);
 process.exit(0);

@@ -1,0 +1,210 @@
+/**
+ * `npm run bench -- lists`: every list filter's page (25) at depth 0, 50,000 and 99,900 among
+ * BENCH_LIST_CLAIMS (default 100,000) claims, beside the first unfiltered page in the same
+ * round (goal: within 2×), on SQLite and on a throwaway PostgreSQL cluster.
+ *
+ * Depth is a position in the list order of all claims (created_at, id): the page's cursor is
+ * the claim just before it, as a client paging the unfiltered list and then filtering would
+ * hold, so a filtered page at 99,900 has at most 100 claims left to find its rows among.
+ * The claims are seeded cheaply (test/support/seed-claims.ts: rows of `claims` and their
+ * search text only), and beside them claim_overdue rows (`reviewStart`, a tenth of the claims)
+ * and conflict markers (another tenth: `submitted` against an `underReview` rival), so the
+ * overdue and conflicted filters have rows to find, spread evenly over the list order.
+ *
+ * BENCH_LIST_ROUNDS (default 3) rounds; in each, every filter's depths and the first
+ * unfiltered page are taken in turn BENCH_LIST_RUNS (default 15) times after 3 to warm up,
+ * and the round's median of each compared. Printed: min/median/max over the rounds of the
+ * ratio to the first unfiltered page, and the median milliseconds.
+ */
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import type { Knex } from 'knex';
+import type { ClaimFilter } from '../src/claims/claim-store';
+import { createDatabase, migrateLatest } from '../src/db/database';
+import { createKnexClaimStore } from '../src/db/knex-claim-store';
+import type { CompiledPolicy } from '../src/policies/compiled-policy';
+import { startPostgres } from '../test/support/postgres';
+import { claimTemplate, isPostgres, SEED_PARTNERS, SEED_TENANTS, seedClaims, seededClaim } from '../test/support/seed-claims';
+
+const CLAIMS = Number(process.env.BENCH_LIST_CLAIMS ?? 100_000);
+const ROUNDS = Math.max(3, Number(process.env.BENCH_LIST_ROUNDS ?? 3));
+const RUNS = Math.max(5, Number(process.env.BENCH_LIST_RUNS ?? 15));
+const PAGE = 25;
+const DEPTHS = [0, 50_000, 99_900].map((d) => Math.round((d * CLAIMS) / 100_000));
+const fmt = (n: number, digits = 0) => n.toLocaleString('en-US', { minimumFractionDigits: digits, maximumFractionDigits: digits });
+
+/** Seeded claim i is overdue on reviewStart / conflicted (both a tenth, all `submitted` claims: i ≡ 1 mod 4). */
+const isOverdue = (i: number) => i % 20 === 1 || i % 20 === 9;
+const isConflicted = (i: number) => i % 20 === 1 || i % 20 === 5;
+
+async function seed(knex: Knex, policy: CompiledPolicy): Promise<number> {
+  const start = performance.now();
+  await migrateLatest(knex);
+  await seedClaims(knex, policy, CLAIMS);
+  const template = await claimTemplate(policy);
+  const overdue = [];
+  const markers = [];
+  for (let i = 0; i < CLAIMS; i++) {
+    const id = `seed-${String(i).padStart(7, '0')}`;
+    if (isOverdue(i)) overdue.push({ claim_id: id, name: 'reviewStart' });
+    if (isConflicted(i)) markers.push({ claim_id: id, created_at: seededClaim(template, i).createdAt, state: 'submitted', rival_states: '|underReview|' });
+  }
+  await knex.batchInsert('claim_overdue', overdue, 500);
+  await knex.batchInsert('claim_conflicts', markers, 500);
+  // Settle what a bulk load leaves to do (fresh statistics; PostgreSQL's autovacuum would otherwise run during the timings).
+  await knex.raw(isPostgres(knex) ? 'VACUUM ANALYZE' : 'ANALYZE');
+  return (performance.now() - start) / 1000;
+}
+
+function spread(samples: number[]) {
+  const sorted = [...samples].sort((a, b) => a - b);
+  return { min: sorted[0]!, median: sorted[Math.floor(sorted.length / 2)]!, max: sorted.at(-1)! };
+}
+
+/** Median ms of each case over RUNS, the cases taken in turn (the machine's noise falls on all alike), after 3 warm-up runs. */
+async function medians(cases: Array<() => Promise<unknown>>): Promise<number[]> {
+  const samples = cases.map(() => [] as number[]);
+  for (let run = -3; run < RUNS; run++) {
+    for (const [i, fn] of cases.entries()) {
+      const start = performance.now();
+      await fn();
+      if (run >= 0) samples[i]!.push(performance.now() - start);
+    }
+  }
+  return samples.map((s) => spread(s).median);
+}
+
+/**
+ * PostgreSQL's own execution time of the last statement `call` sends (EXPLAIN ANALYZE, timing off), in ms:
+ * the server's work without the round trip and the client, which the machine's load disturbs most.
+ */
+async function serverMs(knex: Knex, call: () => Promise<unknown>): Promise<number> {
+  let seen: { sql: string; bindings: readonly unknown[] } | undefined;
+  const listener = (query: { sql: string; bindings?: readonly unknown[] }) => {
+    seen = { sql: query.sql, bindings: query.bindings ?? [] };
+  };
+  knex.on('query', listener);
+  try {
+    await call();
+  } finally {
+    knex.off('query', listener);
+  }
+  if (!seen) throw new Error('no query was sent');
+  // PostgreSQL's statements arrive with $1, $2 … in order; knex.raw binds `?`.
+  const plan = (await knex.raw(`explain (analyze, timing off) ${seen.sql.replace(/\$\d+/g, '?')}`, seen.bindings as readonly Knex.RawBinding[])) as { rows: Array<Record<string, string>> };
+  const line = plan.rows.map((row) => row['QUERY PLAN']!).find((text) => text.startsWith('Execution Time:'));
+  return Number(/([\d.]+) ms/.exec(line ?? '')?.[1] ?? Number.NaN);
+}
+
+async function listFilters(label: string, knex: Knex, policy: CompiledPolicy): Promise<void> {
+  const seconds = await seed(knex, policy);
+  const store = createKnexClaimStore(knex);
+  const template = await claimTemplate(policy);
+  const activeStatuses = policy.policy.conflicts?.activeStatuses;
+  if (!activeStatuses) throw new Error('the bench needs a policy with conflicts (the bundled one has them)');
+  const customer = template.snapshot.context.fields.customer!.name;
+  const filters: Array<[string, Omit<ClaimFilter, 'limit' | 'after'>]> = [
+    ['none', {}],
+    ['status=submitted', { status: 'submitted' }],
+    ['tenantId', { tenantId: SEED_TENANTS[1] }],
+    ['partnerId', { partnerId: SEED_PARTNERS[1] }],
+    ['partnerId+status', { partnerId: SEED_PARTNERS[1], status: 'submitted' }],
+    ['overdue=reviewStart', { overdue: 'reviewStart' }],
+    ['conflicted=true', { conflict: { conflicted: true, activeStatuses } }],
+    ['conflicted=false', { conflict: { conflicted: false, activeStatuses } }],
+    [`q=${customer.slice(0, 7)}`, { q: customer.slice(0, 7) }],
+  ];
+  const cursorAt = (depth: number) => {
+    const last = seededClaim(template, depth - 1);
+    return { createdAt: last.createdAt, id: last.id };
+  };
+  const page = (filter: Omit<ClaimFilter, 'limit' | 'after'>, depth: number) => async () => {
+    const rows = await store.listClaims({ ...filter, ...(depth > 0 ? { after: cursorAt(depth) } : {}), limit: PAGE + 1 });
+    if (depth === 0 && rows.length === 0) throw new Error(`${label}: ${JSON.stringify(filter)} finds no claims`);
+    return rows;
+  };
+  const first = page({}, 0);
+  // ratios[filter][depth] over the rounds; ms likewise; the first unfiltered page's ms.
+  const ratios = filters.map(() => DEPTHS.map(() => [] as number[]));
+  const ms = filters.map(() => DEPTHS.map(() => [] as number[]));
+  const firstMs: number[] = [];
+  // PostgreSQL: the server's execution time too, the median of 5 per round (the last statement of a page: the page itself).
+  const pg = isPostgres(knex);
+  const serverRatios = filters.map(() => DEPTHS.map(() => [] as number[]));
+  const serverTimes = filters.map(() => DEPTHS.map(() => [] as number[]));
+  const firstServer: number[] = [];
+  for (let round = 0; round < ROUNDS; round++) {
+    for (const [f, [, filter]] of filters.entries()) {
+      const [base, ...times] = await medians([first, ...DEPTHS.map((d) => page(filter, d))]);
+      firstMs.push(base!);
+      for (const [d, t] of times.entries()) {
+        ratios[f]![d]!.push(t / base!);
+        ms[f]![d]!.push(t);
+      }
+      if (!pg) continue;
+      const runs = async (call: () => Promise<unknown>) => {
+        const samples: number[] = [];
+        for (let i = 0; i < 5; i++) samples.push(await serverMs(knex, call));
+        return spread(samples).median;
+      };
+      const serverBase = await runs(first);
+      firstServer.push(serverBase);
+      for (const [d, depth] of DEPTHS.entries()) {
+        const t = await runs(page(filter, depth));
+        serverRatios[f]![d]!.push(t / serverBase);
+        serverTimes[f]![d]!.push(t);
+      }
+    }
+  }
+  const f0 = spread(firstMs);
+  console.log(`   ${label}: ${fmt(CLAIMS)} claims seeded in ${seconds.toFixed(1)} s; first unfiltered page ${fmt(f0.median, 2)} ms (min ${fmt(f0.min, 2)}, max ${fmt(f0.max, 2)})`);
+  for (const [f, [name]] of filters.entries()) {
+    let worst = 0;
+    const parts = DEPTHS.map((depth, d) => {
+      const r = spread(ratios[f]![d]!);
+      worst = Math.max(worst, r.median);
+      return `${fmt(depth).padStart(6)}: ${fmt(spread(ms[f]![d]!).median, 2).padStart(6)} ms ${r.min.toFixed(2)}/${r.median.toFixed(2)}/${r.max.toFixed(2)}×`;
+    });
+    console.log(`   ${label.padEnd(10)} ${name.padEnd(20)} ${parts.join('  ')}  ${worst <= 2 ? 'MET' : 'NOT MET'}`);
+  }
+  if (!pg) return;
+  const s0 = spread(firstServer);
+  console.log(`   ${label}, the server's own execution time (EXPLAIN ANALYZE, median of 5 per round: µs where the page takes ms): first unfiltered page ${fmt(s0.median, 3)} ms (min ${fmt(s0.min, 3)}, max ${fmt(s0.max, 3)})`);
+  for (const [f, [name]] of filters.entries()) {
+    let worst = 0;
+    const parts = DEPTHS.map((depth, d) => {
+      const r = spread(serverRatios[f]![d]!);
+      worst = Math.max(worst, r.median);
+      return `${fmt(depth).padStart(6)}: ${fmt(spread(serverTimes[f]![d]!).median, 3).padStart(6)} ms ${r.min.toFixed(1)}/${r.median.toFixed(1)}/${r.max.toFixed(1)}×`;
+    });
+    console.log(`   ${'server'.padEnd(10)} ${name.padEnd(20)} ${parts.join('  ')}  (${fmt(worst, 1)}× at worst; the goal is judged on the page above)`);
+  }
+}
+
+export async function benchLists(policy: CompiledPolicy): Promise<void> {
+  console.log(
+    `L. Lists  every filter's page of ${PAGE} at depth ${DEPTHS.map((d) => fmt(d)).join(', ')} among ${fmt(CLAIMS)} claims vs the first unfiltered page in the same round;` +
+      ` ${ROUNDS} rounds of the median of ${RUNS}: median ms, ratio min/median/max (goal ≤ 2×, judged on the median)`,
+  );
+  const dataDir = mkdtempSync(join(tmpdir(), 'cpor-bench-lists-'));
+  const sqlite = createDatabase({ dataDir });
+  try {
+    await listFilters('SQLite', sqlite, policy);
+  } finally {
+    await sqlite.destroy();
+    rmSync(dataDir, { recursive: true, force: true });
+  }
+  if (process.env.BENCH_LIST_POSTGRES === '0') return;
+  const cluster = await startPostgres();
+  try {
+    const postgres = createDatabase({ databaseUrl: await cluster.createDatabase('cpor_bench_filters'), dataDir: tmpdir() });
+    try {
+      await listFilters('PostgreSQL', postgres, policy);
+    } finally {
+      await postgres.destroy();
+    }
+  } finally {
+    await cluster.stop();
+  }
+}
