@@ -33,6 +33,12 @@ const outdir = fileURLToPath(new URL('../dist', import.meta.url));
 /** pdf.js's worker, a prebuilt module (the legacy build, as the app's import), copied as is. */
 const PDF_WORKER = 'node_modules/pdfjs-dist/legacy/build/pdf.worker.min.mjs';
 
+/**
+ * What stays in node_modules: better-sqlite3 (native), pg (loaded only for a postgres:// URL),
+ * and the drivers knex would load for other databases (never installed).
+ */
+const RUNTIME_EXTERNAL = ['better-sqlite3', 'pg', 'pg-native', 'pg-query-stream', 'mysql', 'mysql2', 'mariadb', 'mariadb/*', 'oracledb', 'sqlite3', 'tedious'];
+
 let esbuild;
 try {
   esbuild = await import('esbuild');
@@ -54,7 +60,11 @@ const result = await esbuild.build({
   format: 'esm',
   platform: 'node',
   target: 'node20',
-  packages: 'external',
+  // Pure-JS dependencies are bundled in (one file read and compiled instead of hundreds of
+  // modules resolved one by one); native or optional ones stay in node_modules.
+  external: RUNTIME_EXTERNAL,
+  // Bundled CommonJS dependencies call require() (node's built-ins): give each chunk one.
+  banner: { js: "import { createRequire as __cporCreateRequire } from 'node:module'; const require = __cporCreateRequire(import.meta.url);" },
   sourcemap: 'linked',
   chunkNames: 'chunk-[hash]',
   logLevel: 'warning',
