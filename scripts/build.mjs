@@ -37,7 +37,7 @@ const PDF_WORKER = 'node_modules/pdfjs-dist/legacy/build/pdf.worker.min.mjs';
  * What stays in node_modules: better-sqlite3 (native), pg (loaded only for a postgres:// URL),
  * and the drivers knex would load for other databases (never installed).
  */
-const RUNTIME_EXTERNAL = ['better-sqlite3', 'pg', 'pg-native', 'pg-query-stream', 'mysql', 'mysql2', 'mariadb', 'mariadb/*', 'oracledb', 'sqlite3', 'tedious'];
+const RUNTIME_EXTERNAL = ['better-sqlite3', 'pg', 'iconv-lite', 'mime-db', 'pg-native', 'pg-query-stream', 'mysql', 'mysql2', 'mariadb', 'mariadb/*', 'oracledb', 'sqlite3', 'tedious'];
 
 /** knex's dialects for databases the service does not speak: left out of dist/ (less code to read at start-up). */
 const UNUSED_KNEX_DIALECTS = /^\.\/(cockroachdb|mssql|mysql|mysql2|mariadb|oracle|oracledb|pgnative|redshift)$/;
