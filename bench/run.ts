@@ -24,7 +24,8 @@
  *      SQLite and PostgreSQL (goal ≤ 2×) (bench/lists.ts)
  *
  * Options: BENCH_SECONDS (per HTTP/in-process round, default 4), BENCH_CLAIMS (default 10000),
- * BENCH_ROUNDS (start-up runs of each command, default 7), BENCH_ONLY=http|engine|backtest|startup|dashboard|scale|sharing|transition|lists
+ * BENCH_ROUNDS (start-up runs of each command, default 7), BENCH_STARTUP_BASELINE (a built checkout timed beside, see benchServeStart),
+ * BENCH_ONLY=http|engine|backtest|startup|dashboard|scale|sharing|transition|lists
  * (or the section as an argument: `npm run bench -- startup`).
  */
 import { spawnSync } from 'node:child_process';
@@ -386,12 +387,30 @@ async function benchStartup() {
   await benchServeStart();
 }
 
-/** `npm start` (and the `node bin/cpor.mjs serve` it execs) to a 200 from /healthz, fresh SQLite each run, beside `node -e 0`. */
+/**
+ * `npm start` (and the `node bin/cpor.mjs serve` it execs) to a 200 from /healthz and /readyz, fresh
+ * SQLite each run, beside `node -e 0`. BENCH_STARTUP_BASELINE names another checkout with its own
+ * dist/ built (e.g. `git archive <commit> | tar -x -C DIR`, node_modules linked, `node scripts/build.mjs`
+ * there): its `node bin/cpor.mjs serve` is timed in the same rounds, alternating, as "before".
+ */
 async function benchServeStart() {
-  const rounds = Math.max(3, Math.min(ROUNDS, 5));
-  const samples = { node: [] as number[], direct: [] as number[], directCpu: [] as number[], npm: [] as number[] };
+  const rounds = Math.max(5, Math.min(ROUNDS, 7));
+  const baseline = process.env.BENCH_STARTUP_BASELINE;
+  const samples = {
+    node: [] as number[],
+    direct: [] as number[],
+    directCpu: [] as number[],
+    npm: [] as number[],
+    before: [] as number[],
+    beforeCpu: [] as number[],
+  };
   for (let i = 0; i < rounds; i++) {
     samples.node.push(timeNodeNothing(ROOT));
+    if (baseline) {
+      const before = await timeServeStartup(baseline, process.execPath, ['bin/cpor.mjs', 'serve']);
+      samples.before.push(before.wallMs);
+      if (before.cpuMs !== undefined) samples.beforeCpu.push(before.cpuMs);
+    }
     const direct = await timeServeStartup(ROOT, process.execPath, ['bin/cpor.mjs', 'serve']);
     samples.direct.push(direct.wallMs);
     if (direct.cpuMs !== undefined) samples.directCpu.push(direct.cpuMs);
@@ -402,7 +421,8 @@ async function benchServeStart() {
     return `median ${fmt(median)} ms (min ${fmt(min)}, max ${fmt(max)})`;
   };
   const npm = spread(samples.npm);
-  console.log(`4b. Serve ${rounds} runs each to a ready /healthz (SQLite, fresh data folder): node -e 0 ${s(samples.node)}`);
+  console.log(`4b. Serve ${rounds} runs each to a ready /healthz and /readyz (SQLite, fresh data folder): node -e 0 ${s(samples.node)}`);
+  if (baseline) console.log(`         before (${baseline}) node bin/cpor.mjs serve ${s(samples.before)}, its CPU ${s(samples.beforeCpu)}`);
   console.log(`         node bin/cpor.mjs serve ${s(samples.direct)}, its CPU ${s(samples.directCpu)}`);
   console.log(`         npm start ${s(samples.npm)} (goal < 500 ms) ${npm.median < 500 ? 'MET' : 'NOT MET'}`);
 }

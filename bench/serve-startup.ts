@@ -1,6 +1,6 @@
 /**
  * Start-up of the service: from spawning `npm start` (and the `node bin/cpor.mjs serve` it
- * execs) to the first 200 from GET /healthz, on a fresh SQLite data folder each run, beside
+ * execs) to the first 200 from GET /healthz and GET /readyz, on a fresh SQLite data folder each run, beside
  * `node -e 0`. Wall time per run; for the direct node process also its CPU time (user +
  * system from /proc when it answered), which a loaded machine disturbs less.
  */
@@ -27,7 +27,7 @@ function cpuMsOf(pid: number): number | undefined {
   }
 }
 
-/** Spawns `command args` in `root` with a fresh data folder and PORT=0; resolves when /healthz answers 200. */
+/** Spawns `command args` in `root` with a fresh data folder and PORT=0; resolves when /healthz and then /readyz answer 200. */
 export async function timeServeStartup(root: string, command: string, args: string[], extraEnv: Record<string, string> = {}): Promise<StartupSample> {
   const dataDir = mkdtempSync(join(tmpdir(), 'cpor-bench-start-'));
   const started = performance.now();
@@ -46,10 +46,14 @@ export async function timeServeStartup(root: string, command: string, args: stri
       });
       child.once('exit', (code) => reject(new Error(`${command} ${args.join(' ')} exited with ${code} before listening`)));
     });
-    for (;;) {
-      const answer = await fetch(`${url}/healthz`).catch(() => undefined);
-      if (answer?.status === 200) break;
-      await new Promise((resolve) => setTimeout(resolve, 2));
+    // Ready: /healthz and /readyz (database reachable, a policy in effect) both answer 200.
+    for (const path of ['/healthz', '/readyz']) {
+      for (;;) {
+        const answer = await fetch(`${url}${path}`).catch(() => undefined);
+        await answer?.arrayBuffer();
+        if (answer?.status === 200) break;
+        await new Promise((resolve) => setTimeout(resolve, 2));
+      }
     }
     const wallMs = performance.now() - started;
     const cpuMs = command === process.execPath ? cpuMsOf(child.pid!) : undefined;

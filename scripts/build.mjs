@@ -33,6 +33,29 @@ const outdir = fileURLToPath(new URL('../dist', import.meta.url));
 /** pdf.js's worker, a prebuilt module (the legacy build, as the app's import), copied as is. */
 const PDF_WORKER = 'node_modules/pdfjs-dist/legacy/build/pdf.worker.min.mjs';
 
+/**
+ * What stays in node_modules: better-sqlite3 (native), pg (loaded only for a postgres:// URL),
+ * and the drivers knex would load for other databases (never installed).
+ */
+const RUNTIME_EXTERNAL = ['better-sqlite3', 'pg', 'iconv-lite', 'mime-db', 'pg-native', 'pg-query-stream', 'mysql', 'mysql2', 'mariadb', 'mariadb/*', 'oracledb', 'sqlite3', 'tedious'];
+
+/** knex's dialects for databases the service does not speak: left out of dist/ (less code to read at start-up). */
+const UNUSED_KNEX_DIALECTS = /^\.\/(cockroachdb|mssql|mysql|mysql2|mariadb|oracle|oracledb|pgnative|redshift)$/;
+
+/** Resolves knex's unused dialects to a module that says so if ever loaded (the configuration allows only SQLite and PostgreSQL). */
+const withoutUnusedKnexDialects = {
+  name: 'without-unused-knex-dialects',
+  setup(build) {
+    build.onResolve({ filter: UNUSED_KNEX_DIALECTS }, (args) =>
+      args.importer.includes('/knex/lib/dialects/index.js') ? { path: args.path, namespace: 'unused-knex-dialect' } : undefined,
+    );
+    build.onLoad({ filter: /.*/, namespace: 'unused-knex-dialect' }, (args) => ({
+      contents: `throw new Error(${JSON.stringify(`knex dialect ${args.path.slice(2)} is not part of the cpor build`)});`,
+      loader: 'js',
+    }));
+  },
+};
+
 let esbuild;
 try {
   esbuild = await import('esbuild');
@@ -54,7 +77,15 @@ const result = await esbuild.build({
   format: 'esm',
   platform: 'node',
   target: 'node20',
-  packages: 'external',
+  // Pure-JS dependencies are bundled in (one file read and compiled instead of hundreds of
+  // modules resolved one by one); native or optional ones stay in node_modules.
+  external: RUNTIME_EXTERNAL,
+  plugins: [withoutUnusedKnexDialects],
+  // Whitespace and syntax only (names stay as written, for logs and stack traces): less to parse.
+  minifyWhitespace: true,
+  minifySyntax: true,
+  // Bundled CommonJS dependencies call require() (node's built-ins): give each chunk one.
+  banner: { js: "import { createRequire as __cporCreateRequire } from 'node:module'; const require = __cporCreateRequire(import.meta.url);" },
   sourcemap: 'linked',
   chunkNames: 'chunk-[hash]',
   logLevel: 'warning',

@@ -19,7 +19,6 @@ import type { Config } from './config';
 import { createDatabase, migrateLatest } from './db/database';
 import { createKnexClaimStore } from './db/knex-claim-store';
 import { createLocalChangeFeed, notifyingStore, type ChangeFeed } from './changes/change-feed';
-import { createPostgresChangeFeed } from './changes/postgres-change-feed';
 import { createKnexIdempotencyStore } from './db/knex-idempotency-store';
 import { createApp, flushDecisionLog } from './http/app';
 import { DEV_TOKEN_LIFETIME_SEC } from './http/auth-routes';
@@ -67,7 +66,10 @@ export async function startService(
   // Live views hear of every committed change: across instances on PostgreSQL, in this process on SQLite.
   let changes: ChangeFeed;
   try {
-    changes = config.databaseUrl ? await createPostgresChangeFeed({ databaseUrl: config.databaseUrl, logger }) : createLocalChangeFeed();
+    // Loaded only for PostgreSQL: on SQLite the pg driver is never read.
+    changes = config.databaseUrl
+      ? await (await import('./changes/postgres-change-feed')).createPostgresChangeFeed({ databaseUrl: config.databaseUrl, logger })
+      : createLocalChangeFeed();
   } catch (error) {
     await knex.destroy();
     throw error;

@@ -6,19 +6,19 @@
  * then reads current data: the SQLite counterpart of PostgreSQL's SELECT … FOR UPDATE.
  * knex has no option for it, so its client is extended.
  */
-import { createRequire } from 'node:module';
 import type { Database as SqliteConnection } from 'better-sqlite3';
 import type { Knex } from 'knex';
+// Imported (not required at run time) so the build bundles them with the rest of knex: one copy of knex loads.
+import BetterSqlite3ClientModule from 'knex/lib/dialects/better-sqlite3/index.js';
+import SqliteTransactionModule from 'knex/lib/dialects/sqlite3/execution/sqlite-transaction.js';
 
 /** How long a transaction waits for another connection's write lock before it fails with SQLITE_BUSY. */
 const SQLITE_BUSY_TIMEOUT_MS = 5000;
 
-const require = createRequire(import.meta.url);
-
 type KnexTransactionClass = new (client: Knex.Client, ...args: unknown[]) => object;
 
-const BetterSqlite3Client = require('knex/lib/dialects/better-sqlite3/index.js') as typeof Knex.Client;
-const SqliteTransaction = require('knex/lib/dialects/sqlite3/execution/sqlite-transaction.js') as KnexTransactionClass;
+const BetterSqlite3Client = BetterSqlite3ClientModule as typeof Knex.Client;
+const SqliteTransaction = SqliteTransactionModule as KnexTransactionClass;
 
 const pause = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 const isBusy = (error: unknown) => (error as { code?: unknown }).code === 'SQLITE_BUSY';
