@@ -1,23 +1,11 @@
 /** `/console/assessment`: claims sent for incentive assessment (GET /v1/reports/assessment) with date filters and a CSV export. */
 import { useEffect, useState } from 'preact/hooks';
 import { call } from '../../api/client';
+import type { AssessmentRow } from '../../api/contract';
 import { formatInstant } from '../../deadlines';
 import { t } from '../../i18n/i18n';
 import { claimUrl, link } from '../../router';
 import { downloadReport, queryOf } from './sla-report';
-
-interface AssessmentRow {
-  claimId: string;
-  partnerId: string;
-  customerName: string;
-  tenantId: string;
-  activity: string;
-  workloads: string[];
-  businessApplications: Array<{ product: string; subscriptionId: string }>;
-  programs: Array<{ code: string; eligible: boolean; summary: string }>;
-  sentForAssessmentAt: string;
-  policy: { id: string; version: string };
-}
 
 export function AssessmentReportPage() {
   const [filters, setFilters] = useState({ from: '', to: '' });

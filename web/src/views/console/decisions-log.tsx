@@ -5,26 +5,11 @@
  */
 import { useEffect, useState } from 'preact/hooks';
 import { call } from '../../api/client';
+import type { Decision, DecisionPage as Page } from '../../api/contract';
 import { formatInstant } from '../../deadlines';
 import { eventName, t } from '../../i18n/i18n';
 import { claimUrl, link, navigate, useLocation } from '../../router';
 import { downloadReport, queryOf } from './sla-report';
-
-interface Decision {
-  claimId: string | null;
-  at: string;
-  kind: 'transition' | 'evaluation' | 'shadow';
-  author: { role: string; id: string | null } | null;
-  policy: { id: string; version: string };
-  inputDigest: string;
-  result: Record<string, unknown>;
-  rulesFired: string[];
-}
-
-interface Page {
-  items: Decision[];
-  next: string | null;
-}
 
 const KINDS = ['transition', 'evaluation', 'shadow'] as const;
 

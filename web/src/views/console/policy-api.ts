@@ -4,9 +4,8 @@
  * diff view and back.
  */
 import { authHeaders, problemOf } from '../../api/client';
+import type { Json } from '../../api/contract';
 import type { paths } from '../../api/schema';
-
-type Json<T> = T extends { content: { 'application/json': infer B } } ? B : never;
 
 export type PolicyList = Json<paths['/v1/policies']['get']['responses'][200]>;
 export type LintResult = Json<paths['/v1/policies/lint']['post']['responses'][200]>;

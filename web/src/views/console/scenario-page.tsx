@@ -5,17 +5,12 @@
  */
 import { useEffect, useState } from 'preact/hooks';
 import { api, ok } from '../../api/client';
+import type { BundledScenario as Bundled } from '../../api/contract';
 import { t } from '../../i18n/i18n';
 import type { ConsolePageProps } from './console-pages';
 import { TimelinePicture } from './scenario-svg';
 
-interface Bundled {
-  file: string;
-  name: string;
-  description: string | null;
-  yaml: string;
-}
-
+/** A run's step as the page reads it (the documented run result leaves `refused` and the deadlines open). */
 interface Step {
   at: string;
   by: string;

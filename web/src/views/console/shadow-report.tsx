@@ -1,6 +1,7 @@
 /** `/console/shadow`: what shadow policy versions would have decided differently (GET /v1/reports/shadow), with links to the decisions. */
 import { useEffect, useState } from 'preact/hooks';
 import { call } from '../../api/client';
+import type { ShadowVersion } from '../../api/contract';
 import { formatInstant } from '../../deadlines';
 import { eventName, t } from '../../i18n/i18n';
 import { link } from '../../router';
@@ -8,15 +9,6 @@ import { show } from './decisions-log';
 import { downloadReport } from './sla-report';
 
 const KINDS = ['state', 'refusal', 'deficiencies', 'deadlines', 'eligibility'] as const;
-type Kind = (typeof KINDS)[number];
-
-interface ShadowVersion {
-  policy: { id: string; version: string };
-  transitions: number;
-  claims: number;
-  differences: Record<Kind, number>;
-  examples: Array<{ claimId: string | null; at: string; event: string; kind: Kind; live: unknown; shadow: unknown; livePolicy: { version: string } }>;
-}
 
 export function ShadowReportPage() {
   const [versions, setVersions] = useState<ShadowVersion[] | undefined>();

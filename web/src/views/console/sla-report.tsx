@@ -1,24 +1,9 @@
 /** `/console/sla`: each deadline's SLA (GET /v1/reports/sla) as a table and a bar chart in SVG, with CSV and JSON downloads. */
 import { useEffect, useState } from 'preact/hooks';
 import { authHeaders, call, problemOf } from '../../api/client';
+import type { SlaReport, SlaRow } from '../../api/contract';
 import { deadlineName, t } from '../../i18n/i18n';
 
-interface SlaRow {
-  deadline: string;
-  started: number;
-  met: number;
-  fired: number;
-  paused: number;
-  open: number;
-  shareMet: number | null;
-  medianBusinessDays: number | null;
-  p90BusinessDays: number | null;
-}
-
-interface SlaReport {
-  deadlines: SlaRow[];
-  groups: Array<{ group: string; deadlines: SlaRow[] }>;
-}
 
 /** Fetches a report with the user's token and saves it as a file (a link cannot carry the bearer token). */
 export async function downloadReport(path: string, accept: 'text/csv' | 'application/json', filename: string): Promise<void> {
