@@ -100,11 +100,11 @@ export function BacktestPage(_props: ConsolePageProps) {
       <form class="card form" onSubmit={run}>
         <fieldset class="form">
           <legend>{t('backtest.candidate')}</legend>
-          <div role="radiogroup" aria-label={t('backtest.candidate')} style={{ display: 'flex', gap: '1.5rem' }}>
-            <label style={{ display: 'flex', gap: '0.4rem', alignItems: 'center' }}>
+          <div role="radiogroup" aria-label={t('backtest.candidate')} class="choice-row">
+            <label class="choice">
               <input type="radio" name="source" checked={source === 'version'} onChange={() => setSource('version')} /> {t('backtest.loadedVersion')}
             </label>
-            <label style={{ display: 'flex', gap: '0.4rem', alignItems: 'center' }}>
+            <label class="choice">
               <input type="radio" name="source" checked={source === 'yaml'} onChange={() => setSource('yaml')} /> {t('backtest.pasteYaml')}
             </label>
           </div>
@@ -123,7 +123,7 @@ export function BacktestPage(_props: ConsolePageProps) {
           ) : (
             <label>
               {t('backtest.yaml')}
-              <textarea rows={12} style={{ width: '100%', fontFamily: 'monospace' }} value={yaml} onInput={(e) => setYaml((e.target as HTMLTextAreaElement).value)} spellcheck={false} />
+              <textarea rows={12} class="yaml-input" value={yaml} onInput={(e) => setYaml((e.target as HTMLTextAreaElement).value)} spellcheck={false} />
             </label>
           )}
         </fieldset>
@@ -145,7 +145,7 @@ export function BacktestPage(_props: ConsolePageProps) {
       {progress && (
         <div class="card">
           <label for="backtest-progress">{t('backtest.progress')}</label>
-          <progress id="backtest-progress" max={100} value={percent} style={{ display: 'block', width: '100%', height: '1rem' }} />
+          <progress id="backtest-progress" max={100} value={percent} class="progress-bar" />
           <p role="status" aria-live="polite">
             {t('backtest.progressText', { done: progress.done, total: progress.total, percent })}
           </p>
@@ -165,7 +165,7 @@ export function BacktestPage(_props: ConsolePageProps) {
 function Chart({ title, rows }: { title: string; rows: Array<{ before?: string | null; after?: string | null; claims?: number }> }) {
   const max = Math.max(1, ...rows.map((r) => r.claims ?? 0));
   return (
-    <figure class="card" style={{ margin: '0 0 1rem' }}>
+    <figure class="card report-figure">
       <figcaption>
         <h3>{title}</h3>
       </figcaption>
@@ -188,7 +188,7 @@ function Chart({ title, rows }: { title: string; rows: Array<{ before?: string |
                   {row.before === row.after ? <span class="muted">{row.after ?? '—'}</span> : <strong>{row.after ?? '—'}</strong>}
                 </td>
                 <td>
-                  <span class="bar" aria-hidden="true" style={{ display: 'inline-block', width: `${((row.claims ?? 0) / max) * 12}rem`, height: '0.8rem', marginRight: '0.5rem', background: row.before === row.after ? '#8a94a6' : '#1d5fbf' }} />
+                  <span class={row.before === row.after ? 'bar bar-same' : 'bar bar-changed'} aria-hidden="true" style={{ width: `${((row.claims ?? 0) / max) * 12}rem` }} />
                   {row.claims}
                 </td>
               </tr>

@@ -114,7 +114,7 @@ export function DecisionsLogPage({ rest }: { rest: string[] }) {
                 <td>
                   <time dateTime={d.at}>{formatInstant(d.at)}</time>
                 </td>
-                <td class="mono" style={{ wordBreak: 'normal' }}>{d.claimId ? <a {...link(claimUrl(d.claimId))}>{d.claimId.slice(0, 8)}</a> : '—'}</td>
+                <td class="mono nowrap-id">{d.claimId ? <a {...link(claimUrl(d.claimId))}>{d.claimId.slice(0, 8)}</a> : '—'}</td>
                 <td>
                   <span class={`chip ${d.kind === 'shadow' ? 'chip-warn' : d.kind === 'evaluation' ? 'chip-info' : 'chip-muted'}`}>{t(`console.decisions.kind.${d.kind}`)}</span>
                 </td>
@@ -179,7 +179,7 @@ function Explanation({ decision }: { decision: Decision }) {
       <p class="mono">{t('console.decisions.digest')} {decision.inputDigest}</p>
       <details>
         <summary>{t('console.decisions.fullResult')}</summary>
-        <pre class="mono" style={{ whiteSpace: 'pre-wrap' }}>
+        <pre class="mono wrap">
           {JSON.stringify(decision.result, null, 2)}
         </pre>
       </details>

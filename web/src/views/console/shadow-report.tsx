@@ -44,7 +44,7 @@ export function ShadowReportPage() {
           <article key={v.policy.version} class="card">
             <h2>{t('console.shadow.version', { id: v.policy.id, version: v.policy.version })}</h2>
             <p>{t('console.shadow.counts', { transitions: v.transitions, claims: v.claims })}</p>
-            <table class="table" style={{ marginBottom: '1rem' }}>
+            <table class="table report-table">
               <caption class="visually-hidden">{t('console.shadow.byKind')}</caption>
               <thead>
                 <tr>
@@ -81,7 +81,7 @@ export function ShadowReportPage() {
                     <td>
                       <time dateTime={x.at}>{formatInstant(x.at)}</time>
                     </td>
-                    <td class="mono" style={{ wordBreak: 'normal' }}>
+                    <td class="mono nowrap-id">
                       {x.claimId ? <a {...link(`/console/decisions/${encodeURIComponent(x.claimId)}?kind=shadow`)}>{x.claimId.slice(0, 8)}</a> : '—'}
                     </td>
                     <td>{eventName(x.event)}</td>

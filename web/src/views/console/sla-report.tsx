@@ -106,8 +106,8 @@ function groupCaption(groupBy: string, group: string): string {
 
 function SlaTable({ caption, rows }: { caption: string; rows: SlaRow[] }) {
   return (
-    <table class="table" style={{ marginBottom: '1rem' }}>
-      <caption style={{ textAlign: 'left', fontWeight: 600, padding: '0.4rem 0' }}>{caption}</caption>
+    <table class="table report-table">
+      <caption class="report-caption">{caption}</caption>
       <thead>
         <tr>
           <th scope="col">{t('console.sla.deadline')}</th>
@@ -151,9 +151,9 @@ function SlaChart({ rows }: { rows: SlaRow[] }) {
   const height = 28;
   const summary = shown.map((row) => t('console.sla.barText', { deadline: deadlineName(row.deadline), met: row.met, fired: row.fired, open: row.open })).join('; ');
   return (
-    <figure class="card" style={{ margin: '0 0 1rem' }}>
+    <figure class="card report-figure">
       <figcaption class="small-heading">{t('console.sla.chartTitle')}</figcaption>
-      <svg role="img" aria-label={summary || t('console.sla.noRuns')} width={labelWidth + barWidth + 60} height={Math.max(1, shown.length) * height + 30} style={{ maxWidth: '100%' }}>
+      <svg role="img" aria-label={summary || t('console.sla.noRuns')} width={labelWidth + barWidth + 60} height={Math.max(1, shown.length) * height + 30} class="report-chart">
         {shown.map((row, i) => {
           const y = i * height;
           const scale = (n: number) => (n / most) * barWidth;
