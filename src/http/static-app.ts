@@ -17,6 +17,11 @@ import type { Logger } from 'pino';
 
 /** dist/web seen from dist/ (the build) and from src/http/ (the sources, tests). */
 const CANDIDATES = ['./web/', '../../dist/web/'].map((path) => fileURLToPath(new URL(path, import.meta.url)));
+/** The tab's icon (browsers ask for /favicon.ico unprompted): a small SVG, no file to ship. */
+const FAVICON = Buffer.from(
+  '<svg xmlns="http://www.w3.org/2000/svg" viewBox="0 0 32 32"><rect width="32" height="32" rx="6" fill="#0b5cad"/>' +
+    '<path d="M9 17l5 5 9-11" fill="none" stroke="#fff" stroke-width="3.5" stroke-linecap="round" stroke-linejoin="round"/></svg>',
+);
 const NOT_APP = /^\/(v1|openapi\.json|healthz|readyz|metrics)(\/|$)/;
 
 function pageCsp(connectOrigins: readonly string[] = []): string {
@@ -54,6 +59,10 @@ export function staticApp(options: { logger: Logger; dir?: string; connectOrigin
   return (req, res, next) => {
     if (req.method !== 'GET' && req.method !== 'HEAD') return next();
     if (req.path.startsWith('/assets/')) return assets(req, res, next);
+    if (req.path === '/favicon.ico') {
+      res.set({ 'Content-Type': 'image/svg+xml', 'Cache-Control': 'public, max-age=86400', 'Content-Security-Policy': "default-src 'none'" });
+      return void res.send(FAVICON);
+    }
     // Browsers navigating ask for text/html by name; API clients (curl's */*) get the API's 404.
     if (NOT_APP.test(req.path) || !(req.get('accept') ?? '').includes('text/html')) return next();
     res.set({ 'Content-Security-Policy': csp, 'Content-Type': 'text/html; charset=utf-8', 'Cache-Control': 'no-cache' });

@@ -52,6 +52,14 @@ describe('the dashboard served by the app (a built dist/web)', () => {
     expect(res.headers['cache-control']).toBe('public, max-age=31536000, immutable');
   });
 
+  it('answers the browser\'s own /favicon.ico request with an SVG icon, not a 404', async () => {
+    const res = await request(app).get('/favicon.ico').set('Accept', 'image/avif,image/webp,image/*,*/*;q=0.8');
+    expect(res.status).toBe(200);
+    expect(res.type).toBe('image/svg+xml');
+    expect(String(res.body)).toMatch(/^<svg xmlns="http:\/\/www.w3.org\/2000\/svg"/);
+    expect(res.headers['content-security-policy']).toBe("default-src 'none'");
+  });
+
   it('passes API paths, missing assets and requests that do not ask for HTML on', async () => {
     for (const [path, accept] of [
       ['/v1/nothing', HTML],
