@@ -72,7 +72,7 @@ describe('console: backtest', () => {
     await expect.poll(() => page.getByText('3 claims: 0 changed, 3 unchanged, 0 skipped.').count()).toBe(1);
     const byStatus = page.getByRole('figure', { name: 'Outcome by status, before → after' });
     await expect.poll(() => byStatus.getByRole('row').count()).toBe(2);
-    expect(await byStatus.getByRole('row').nth(1).innerText()).toMatch(/editing\s+editing\s+3/);
+    expect(await byStatus.getByRole('row').nth(1).innerText()).toMatch(/Editing editing\s+Editing editing\s+3/);
     await page.getByRole('heading', { name: 'Evaluation time per claim (same claims)' }).waitFor();
     expect(await page.getByRole('row', { name: /Candidate/ }).innerText()).toMatch(/\d+\.\d\d ms/);
     const table = page.getByRole('table', { name: 'Per claim' });

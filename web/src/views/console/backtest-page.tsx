@@ -8,7 +8,9 @@
 import { useEffect, useState } from 'preact/hooks';
 import { api, authHeaders, ok, problemOf, type ApiProblem } from '../../api/client';
 import type { paths } from '../../api/schema';
-import { t } from '../../i18n/i18n';
+import { language, t } from '../../i18n/i18n';
+import { loadPolicy, statusTextOf } from '../../policy';
+import type { PolicyView } from '../../api/contract';
 import type { ConsolePageProps } from './console-pages';
 
 type Job = paths['/v1/backtest/jobs/{id}']['get']['responses'][200]['content']['application/json'];
@@ -162,7 +164,18 @@ export function BacktestPage(_props: ConsolePageProps) {
   );
 }
 
-function Chart({ title, rows }: { title: string; rows: Array<{ before?: string | null; after?: string | null; claims?: number }> }) {
+/** A status or reason as people read it: the policy's title, with its id beside it for the program manager. */
+function Named({ id, name }: { id: string | null | undefined; name: (id: string) => string }) {
+  if (id == null) return <>—</>;
+  const title = name(id);
+  return title === id ? <>{id}</> : (
+    <>
+      {title} <code class="muted">{id}</code>
+    </>
+  );
+}
+
+function Chart({ title, rows, name }: { title: string; rows: Array<{ before?: string | null; after?: string | null; claims?: number }>; name: (id: string) => string }) {
   const max = Math.max(1, ...rows.map((r) => r.claims ?? 0));
   return (
     <figure class="card report-figure">
@@ -183,9 +196,19 @@ function Chart({ title, rows }: { title: string; rows: Array<{ before?: string |
           <tbody>
             {rows.map((row) => (
               <tr key={`${row.before}→${row.after}`}>
-                <td>{row.before ?? '—'}</td>
                 <td>
-                  {row.before === row.after ? <span class="muted">{row.after ?? '—'}</span> : <strong>{row.after ?? '—'}</strong>}
+                  <Named id={row.before} name={name} />
+                </td>
+                <td>
+                  {row.before === row.after ? (
+                    <span class="muted">
+                      <Named id={row.after} name={name} />
+                    </span>
+                  ) : (
+                    <strong>
+                      <Named id={row.after} name={name} />
+                    </strong>
+                  )}
                 </td>
                 <td>
                   <span class={row.before === row.after ? 'bar bar-same' : 'bar bar-changed'} aria-hidden="true" style={{ width: `${((row.claims ?? 0) / max) * 12}rem` }} />
@@ -211,6 +234,10 @@ function BacktestResult({ job, onError }: { job: Job; onError: (error: Error) =>
       .then(ok)
       .then(setPage, onError);
   }, [job.id, offset, changedOnly]);
+  const [policy, setPolicy] = useState<PolicyView | undefined>();
+  useEffect(() => void loadPolicy(language()).then(setPolicy, () => {}), []);
+  const statusName = (status: string) => statusTextOf({ status }, policy).title;
+  const reasonName = (code: string) => policy?.rejectionReasons.find((r) => r.code === code)?.description ?? code;
   const latency = job.latency;
   return (
     <>
@@ -224,8 +251,8 @@ function BacktestResult({ job, onError }: { job: Job; onError: (error: Error) =>
           {t('backtest.downloadJson')}
         </button>
       </div>
-      <Chart title={t('backtest.byStatus')} rows={totals.byStatus ?? []} />
-      <Chart title={t('backtest.byReason')} rows={totals.byReason ?? []} />
+      <Chart title={t('backtest.byStatus')} rows={totals.byStatus ?? []} name={statusName} />
+      <Chart title={t('backtest.byReason')} rows={totals.byReason ?? []} name={reasonName} />
       {latency && (
         <div class="card">
           <h3>{t('backtest.latency')}</h3>
@@ -281,8 +308,12 @@ function BacktestResult({ job, onError }: { job: Job; onError: (error: Error) =>
               {page.items.map((claim) => (
                 <tr key={claim.claimId}>
                   <td>{claim.claimId}</td>
-                  <td>{claim.baseline?.status}</td>
-                  <td>{claim.candidate?.status}</td>
+                  <td>
+                    <Named id={claim.baseline?.status} name={statusName} />
+                  </td>
+                  <td>
+                    <Named id={claim.candidate?.status} name={statusName} />
+                  </td>
                   <td>{claim.changed ? (claim.changes ?? []).map((c) => c.summary).join('; ') : <span class="muted">{t('backtest.unchanged')}</span>}</td>
                 </tr>
               ))}
