@@ -45,6 +45,8 @@ export interface KnexClaimStore extends ClaimStore, ClaimReadModel {
   readHistoryForAudit(claimId: string): Promise<Array<{ entry: HistoryEntry; columnMismatch: string | null }>>;
   /** Records a stored PoE file's facts (once per content address). */
   recordPoeFile(file: PoeFileFacts, at: string): Promise<void>;
+  /** Whether a claim's PoE document (ever) named the file at this address (its facts were recorded). */
+  hasPoeFile(sha256: string): Promise<boolean>;
 }
 
 /** Key of the PostgreSQL advisory lock that serialises taking outbox leases. */
@@ -283,6 +285,10 @@ export function createKnexClaimStore(knex: Knex): KnexClaimStore {
 
     async pruneEvaluationDecisions(before) {
       return knex('decisions').where('kind', 'evaluation').andWhere('at', '<', iso(before)).delete();
+    },
+
+    async hasPoeFile(sha256) {
+      return (await knex('poe_files').where('sha256', sha256).first('sha256')) !== undefined;
     },
 
     async recordPoeFile(file, at) {

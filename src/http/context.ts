@@ -21,11 +21,13 @@ export interface AppDeps {
   service: ClaimService;
   /**
    * The store the service runs on; `listComments` when it keeps comments apart from the
-   * history, `recordPoeFile` when it keeps the facts of stored PoE files.
+   * history, `recordPoeFile` and `hasPoeFile` when it keeps the facts of stored PoE files.
    */
   store: ClaimStore & {
     listComments?(claimId: string): Promise<ClaimComment[]>;
     recordPoeFile?(file: { sha256: string; size: number; contentType: string }, at: string): Promise<void>;
+    /** Whether a claim's PoE document (ever) named the file at this address. */
+    hasPoeFile?(sha256: string): Promise<boolean>;
   };
   files: PoeFileStore;
   idempotency: IdempotencyStore;

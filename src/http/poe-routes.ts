@@ -118,6 +118,20 @@ const unsupportedFileType = () =>
 export function poeRoutes(ctx: HttpContext): RouteSpec[] {
   const { deps, access } = ctx;
   const { service, store, files } = deps;
+  /** Files landed for uploads whose change has not committed yet, by address (how many uploads each). */
+  const landing = new Map<string, number>();
+  /**
+   * Removes a landed file the refused (or failed) upload left, unless a claim names it or another
+   * upload of the same bytes is under way here. A store that cannot tell keeps the file.
+   */
+  async function forgetUnreferenced(sha256: string): Promise<void> {
+    if ((landing.get(sha256) ?? 0) > 1 || !store.hasPoeFile) return;
+    try {
+      if (!(await store.hasPoeFile(sha256))) await files.remove(sha256);
+    } catch (error) {
+      deps.logger.warn({ err: error, sha256 }, 'a refused upload\'s file could not be removed');
+    }
+  }
   const auth = authenticate(deps.authenticator);
   const { poeMaxConcurrentUploads, poeUploadIdleMs, poeUploadTimeoutMs } = ctx.limits;
   let uploading = 0;
@@ -196,11 +210,23 @@ export function poeRoutes(ctx: HttpContext): RouteSpec[] {
                 const doc = poe.find((d) => d.id === poeId) ?? poe.at(-1)!;
                 return { status: 201, etag: changed.version, location: poePath(claim.id, doc.id), body: poeView(claim.id, doc) };
               };
-              const result = await withVersionCheck(expectedVersion, () =>
-                service.act(claim.id, 'uploadPoe', principal, payload, { file, expectedVersion, ...keepAnswer(res, answer) }),
-              );
-              // Only an upload the claim took is stored (the store recorded the file's facts with the change).
+              // The file lands at its address before the claim's change commits: a crash between the two
+              // leaves a file no claim names, never a claim naming a file that is not there.
               await staged.commit();
+              landing.set(file.sha256, (landing.get(file.sha256) ?? 0) + 1);
+              let result: ActResult;
+              try {
+                result = await withVersionCheck(expectedVersion, () =>
+                  service.act(claim.id, 'uploadPoe', principal, payload, { file, expectedVersion, ...keepAnswer(res, answer) }),
+                );
+              } catch (error) {
+                await forgetUnreferenced(file.sha256);
+                throw error;
+              } finally {
+                const left = landing.get(file.sha256)! - 1;
+                if (left) landing.set(file.sha256, left);
+                else landing.delete(file.sha256);
+              }
               sendAnswer(res, answer(result));
             });
           } finally {

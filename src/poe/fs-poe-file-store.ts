@@ -147,6 +147,15 @@ export function createFsPoeFileStore(dir: string): FsPoeFileStore {
       return stored;
     },
 
+    async remove(sha256: string) {
+      if (!ADDRESS.test(sha256)) {
+        throw new InputError('invalidPoeAddress', 'A PoE file address is 64 lowercase hexadecimal characters (its SHA-256).');
+      }
+      await unlink(pathOf(sha256)).catch((error: NodeJS.ErrnoException) => {
+        if (error.code !== 'ENOENT') throw error;
+      });
+    },
+
     async open(sha256: string) {
       if (!ADDRESS.test(sha256)) {
         throw new InputError('invalidPoeAddress', 'A PoE file address is 64 lowercase hexadecimal characters (its SHA-256).');

@@ -29,6 +29,8 @@ export interface PoeFileStore {
    * when the source fails or is destroyed before it ends.
    */
   stage(source: Readable): Promise<StagedFile>;
+  /** Removes the file at this address (nothing when there is none). */
+  remove(sha256: string): Promise<void>;
   /** Opens a stored file, or undefined when there is none with that address; an address that is not 64 lowercase hex characters is an InputError (invalidPoeAddress). */
   open(sha256: string): Promise<{ stream: Readable; size: number } | undefined>;
 }

@@ -108,6 +108,8 @@ export const memoryDatabase: DatabaseFixture = {
       ...claims,
       listComments: async (claimId) => commentsOf(await claims.listHistory(claimId)),
       recordPoeFile: async () => {},
+      // Keeps no file facts: says every file is named, so nothing is ever removed on its word.
+      hasPoeFile: async () => true,
       readHistoryForAudit: async (claimId) =>
         (await claims.listHistory(claimId)).map((entry) => ({ entry, columnMismatch: null })),
     };
