@@ -265,6 +265,8 @@ describe('the dashboard in a real browser', { timeout: 120_000 }, () => {
     await signIn(page, 'incentivesAdmin', { partnerId: PARTNER_A }, 'Li Wei');
     await page.getByLabel('Language').selectOption('de');
     await page.getByRole('heading', { name: 'Meine Ansprüche' }).waitFor();
+    // The status filter follows the language without a reload (the policy's titles in German).
+    await expect.poll(() => page.getByRole('search').locator('select option').allTextContents()).toContain('In Bearbeitung');
     await expectAccessible(page, 'claims list in German');
     await page.goto(`${claimUrl}/history`);
     await page.locator('table.history tbody tr').first().waitFor();

@@ -1,6 +1,8 @@
 /** The policy in effect as the UI needs it (GET /v1/policies/current), loaded once per language. */
+import { useEffect, useState } from 'preact/hooks';
 import { api, ok } from './api/client';
 import type { Claim, PolicyView } from './api/contract';
+import { language } from './i18n/i18n';
 
 let cached: { language: string; policy: Promise<PolicyView> } | undefined;
 
@@ -11,6 +13,14 @@ export function loadPolicy(language: string): Promise<PolicyView> {
     cached = { language, policy };
   }
   return cached.policy;
+}
+
+/** The policy in effect for a view, loaded again in the new language when the UI's changes (undefined until it is in). */
+export function usePolicy(): PolicyView | undefined {
+  const [policy, setPolicy] = useState<PolicyView | undefined>();
+  const lang = language();
+  useEffect(() => void loadPolicy(lang).then(setPolicy, () => {}), [lang]);
+  return policy;
 }
 
 /** What a status means: the claim's own statusText, else the policy's status table. */

@@ -7,11 +7,11 @@
  */
 import { useEffect, useState } from 'preact/hooks';
 import { api, type ApiProblem, ok, problemOf } from '../api/client';
-import type { ActionView, Claim, Comment, PolicyView } from '../api/contract';
+import type { ActionView, Claim, Comment } from '../api/contract';
 import { DeadlineBox, formatInstant } from '../deadlines';
-import { eventName, language, t } from '../i18n/i18n';
+import { eventName, t } from '../i18n/i18n';
 import { onClaimChange } from '../live';
-import { loadPolicy, productCodes, statusTextOf } from '../policy';
+import { productCodes, statusTextOf, usePolicy } from '../policy';
 import { link } from '../router';
 import type { Session } from '../session';
 import { ActionPanel } from './actions';
@@ -22,7 +22,7 @@ import { PoeSection } from './poe-section';
 export function ClaimPage({ id, session }: { id: string; session: Session }) {
   const [claim, setClaim] = useState<Claim | undefined>();
   const [missing, setMissing] = useState(false);
-  const [policy, setPolicy] = useState<PolicyView | undefined>();
+  const policy = usePolicy();
   const [comments, setComments] = useState<Comment[]>([]);
   const [error, setError] = useState('');
   const [notice, setNotice] = useState('');
@@ -40,7 +40,6 @@ export function ClaimPage({ id, session }: { id: string; session: Session }) {
 
   useEffect(() => {
     load().catch((e: Error) => setError(e.message));
-    loadPolicy(language()).then(setPolicy, () => {});
     return onClaimChange((change) => {
       if (change.id !== id) return;
       load().then(() => setNotice(t('claim.updated')), () => {});

@@ -7,9 +7,9 @@ import { useEffect, useLayoutEffect, useState } from 'preact/hooks';
 import { api, ok } from '../api/client';
 import type { Claim, PolicyView } from '../api/contract';
 import { currentDeadline, DeadlineSummary, hoursLeftOf } from '../deadlines';
-import { language, t } from '../i18n/i18n';
+import { t } from '../i18n/i18n';
 import { onClaimChange } from '../live';
-import { loadPolicy, productCodes, statusTextOf } from '../policy';
+import { productCodes, statusTextOf, usePolicy } from '../policy';
 import { claimUrl, link } from '../router';
 import type { Session } from '../session';
 
@@ -17,7 +17,7 @@ const PAGE = 25;
 type Sort = 'timeLeft' | 'created' | 'customer';
 
 export function ClaimsList({ session }: { session: Session }) {
-  const [policy, setPolicy] = useState<PolicyView | undefined>();
+  const policy = usePolicy();
   const [status, setStatus] = useState('');
   const [search, setSearch] = useState('');
   const [q, setQ] = useState('');
@@ -28,7 +28,6 @@ export function ClaimsList({ session }: { session: Session }) {
   const [reload, setReload] = useState(0);
   const cursor = cursors.at(-1);
 
-  useEffect(() => void loadPolicy(language()).then(setPolicy, () => {}), []);
   useEffect(() => onClaimChange(() => setReload((n) => n + 1)), []);
   // The search goes to the server (GET /v1/claims?q=) once typing pauses; a new search starts at page 1.
   useEffect(() => {

@@ -5,21 +5,19 @@
  */
 import { useEffect, useState } from 'preact/hooks';
 import { api, ok } from '../api/client';
-import type { HistoryEntry, PolicyView } from '../api/contract';
+import type { HistoryEntry } from '../api/contract';
 import { formatInstant } from '../deadlines';
-import { eventName, language, t } from '../i18n/i18n';
+import { eventName, t } from '../i18n/i18n';
 import { onClaimChange } from '../live';
-import { loadPolicy, statusTextOf } from '../policy';
+import { statusTextOf, usePolicy } from '../policy';
 import { claimUrl, link } from '../router';
 
 export function HistoryPage({ id }: { id: string }) {
   const [entries, setEntries] = useState<HistoryEntry[] | undefined>();
   const [missing, setMissing] = useState(false);
   const [filter, setFilter] = useState('');
-  const [policy, setPolicy] = useState<PolicyView | undefined>();
   // Status titles in the UI language: the policy is loaded (once per language) again when it changes.
-  const lang = language();
-  useEffect(() => void loadPolicy(lang).then(setPolicy, () => {}), [lang]);
+  const policy = usePolicy();
   /** A state as people read it (the policy's title); the raw id until the policy is in. */
   const stateTitle = (state: string | null | undefined) => (state ? statusTextOf({ status: state }, policy).title : '—');
   const load = () =>

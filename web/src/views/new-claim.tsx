@@ -18,10 +18,11 @@ export function NewClaim({ session }: { session: Session }) {
   const [problem, setProblem] = useState('');
   const [busy, setBusy] = useState(false);
 
-  useEffect(() => void loadPolicy(language()).then((p) => {
+  const lang = language();
+  useEffect(() => void loadPolicy(lang).then((p) => {
     setPolicy(p);
     setForm((f) => ({ ...f, activity: f.activity || p.activities[0] || '' }));
-  }, (e: Error) => setProblem(e.message)), []);
+  }, (e: Error) => setProblem(e.message)), [lang]);
 
   const submit = async (event: Event) => {
     event.preventDefault();

@@ -5,12 +5,12 @@
  */
 import { useEffect, useState } from 'preact/hooks';
 import { api, ok } from '../api/client';
-import type { Claim, PolicyView } from '../api/contract';
+import type { Claim } from '../api/contract';
 import { currentDeadline, DeadlineMarks, EscalatedMark, hoursLeftOf, timeLeftText } from '../deadlines';
-import { deadlineName, language, t } from '../i18n/i18n';
+import { deadlineName, t } from '../i18n/i18n';
 import type { MessageKey } from '../i18n/en';
 import { onClaimChange } from '../live';
-import { loadPolicy, productCodes } from '../policy';
+import { productCodes } from '../policy';
 import { claimUrl, link } from '../router';
 import type { Session } from '../session';
 import { customerName } from './claims-list';
@@ -32,8 +32,6 @@ export function Queues(_props: { session: Session }) {
   const [queues, setQueues] = useState<Record<string, Claim[]> | undefined>();
   const [error, setError] = useState('');
   const [reload, setReload] = useState(0);
-  const [, setPolicy] = useState<PolicyView | undefined>();
-  useEffect(() => void loadPolicy(language()).then(setPolicy, () => {}), []);
   useEffect(() => onClaimChange(() => setReload((n) => n + 1)), []);
   useEffect(() => {
     Promise.all([...STATUS_QUEUES.map((q) => listAll({ status: q.status })), listAll({ conflicted: true }).catch(() => [])])

@@ -8,9 +8,8 @@
 import { useEffect, useState } from 'preact/hooks';
 import { api, authHeaders, ok, problemOf, type ApiProblem } from '../../api/client';
 import type { paths } from '../../api/schema';
-import { language, t } from '../../i18n/i18n';
-import { loadPolicy, statusTextOf } from '../../policy';
-import type { PolicyView } from '../../api/contract';
+import { t } from '../../i18n/i18n';
+import { statusTextOf, usePolicy } from '../../policy';
 import type { ConsolePageProps } from './console-pages';
 
 type Job = paths['/v1/backtest/jobs/{id}']['get']['responses'][200]['content']['application/json'];
@@ -234,8 +233,7 @@ function BacktestResult({ job, onError }: { job: Job; onError: (error: Error) =>
       .then(ok)
       .then(setPage, onError);
   }, [job.id, offset, changedOnly]);
-  const [policy, setPolicy] = useState<PolicyView | undefined>();
-  useEffect(() => void loadPolicy(language()).then(setPolicy, () => {}), []);
+  const policy = usePolicy();
   const statusName = (status: string) => statusTextOf({ status }, policy).title;
   const reasonName = (code: string) => policy?.rejectionReasons.find((r) => r.code === code)?.description ?? code;
   const latency = job.latency;
