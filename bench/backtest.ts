@@ -2,16 +2,19 @@
  * Bench section 3: the streaming, parallel backtest (`cpor backtest`, compiled build) over
  * 10k and 100k stored claims in a SQLite file, each round a process of its own measured by
  * /usr/bin/time (wall time, CPU, peak RSS of the process with its worker threads); min /
- * median / max of the rounds; the extrapolation to 1M claims; beside it the old one-core
- * path (runBacktest, in this process) on the 10k. Goals: 1M in under 10 min on 2 cores,
- * peak RSS < 512 MB.
+ * median / max of the rounds; the rule cache's hit rate (from the summary); the extrapolation
+ * to 1M claims, from the wall rate and from the CPU per claim on 2 cores (the machine is
+ * shared: read the CPU); beside it the old one-core path (runBacktest, in this process) on
+ * the 10k, and a round with the rule cache off (EVALUATION_CACHE_SIZE=0: every rule run
+ * by json-rules-engine). Goals: 1M in under 10 min on 2 cores, peak RSS < 512 MB.
  *
  * BENCH_BACKTEST_SIZES (default 10000,100000), BENCH_BACKTEST_ROUNDS (default 3; the 100k
- * runs BENCH_BACKTEST_BIG_ROUNDS, default 1: a round takes minutes on a shared machine).
+ * runs BENCH_BACKTEST_BIG_ROUNDS, default 1: a round takes minutes on a shared machine),
+ * BENCH_BACKTEST_COLD_ROUNDS (default 1, on the first size; 0: none).
  */
 import { spawnSync } from 'node:child_process';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
-import { availableParallelism, tmpdir } from 'node:os';
+import { availableParallelism, loadavg, tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { performance } from 'node:perf_hooks';
 import { stringify } from 'yaml';
@@ -26,6 +29,8 @@ const ROOT = resolve(import.meta.dirname, '..');
 const SIZES = (process.env.BENCH_BACKTEST_SIZES ?? '10000,100000').split(',').map(Number);
 const ROUNDS = Number(process.env.BENCH_BACKTEST_ROUNDS ?? 3);
 const BIG_ROUNDS = Number(process.env.BENCH_BACKTEST_BIG_ROUNDS ?? 1);
+const COLD_ROUNDS = Number(process.env.BENCH_BACKTEST_COLD_ROUNDS ?? 1);
+const CORES = 2;
 
 const spread = (values: number[]) => {
   const sorted = [...values].sort((a, b) => a - b);
@@ -36,18 +41,46 @@ const triple = (values: number[], digits = 0) => {
   return `${min.toFixed(digits)} / ${median.toFixed(digits)} / ${max.toFixed(digits)}`;
 };
 
-/** One `cpor backtest` process: wall seconds, CPU seconds (user + system), peak RSS in MiB. */
-function cliRound(dataDir: string, candidate: string): { seconds: number; cpu: number; rssMb: number } {
+interface Round {
+  seconds: number;
+  cpu: number;
+  rssMb: number;
+  /** The rule cache's hit rate in percent (null: no cache line, e.g. the cache off). */
+  hitPct: number | null;
+  /** The 1-minute load average after the round. */
+  load: number;
+}
+
+/** One `cpor backtest` process: wall seconds, CPU seconds (user + system), peak RSS in MiB, the rule cache's hit rate. */
+function cliRound(dataDir: string, candidate: string, env: Record<string, string> = {}): Round {
   const started = performance.now();
   const result = spawnSync(
     '/usr/bin/time',
     ['-f', 'TIME %M %U %S', process.execPath, 'bin/cpor.mjs', 'backtest', '--policy', candidate, '--until', BACKTEST_SEED_UNTIL.toISOString(), '--format', 'csv', '--out', '/dev/null'],
-    { cwd: ROOT, env: { ...process.env, DATA_DIR: dataDir, DATABASE_URL: '' }, encoding: 'utf8' },
+    { cwd: ROOT, env: { ...process.env, DATA_DIR: dataDir, DATABASE_URL: '', ...env }, encoding: 'utf8' },
   );
   const seconds = (performance.now() - started) / 1000;
   const line = /TIME (\d+) ([\d.]+) ([\d.]+)/.exec(result.stderr);
   if (result.status !== 0 || !line) throw new Error(`cpor backtest failed (${result.status}): ${result.stderr}`);
-  return { seconds, cpu: Number(line[2]) + Number(line[3]), rssMb: Number(line[1]) / 1024 };
+  const hit = /rule results from the cache: ([\d.]+)%/.exec(result.stdout);
+  return { seconds, cpu: Number(line[2]) + Number(line[3]), rssMb: Number(line[1]) / 1024, hitPct: hit ? Number(hit[1]) : null, load: loadavg()[0]! };
+}
+
+/** A line of figures over rounds of one size. */
+function describeRounds(size: number, runs: Round[]): string {
+  const rates = runs.map((r) => size / r.seconds);
+  const cpuPerClaim = runs.map((r) => (r.cpu * 1000) / size);
+  const rss = runs.map((r) => r.rssMb);
+  const minutesFor1M = 1_000_000 / spread(rates).median / 60;
+  const cpuMinutesFor1M = (spread(cpuPerClaim).median * 1_000_000) / 1000 / CORES / 60;
+  const hits = runs.flatMap((r) => (r.hitPct === null ? [] : [r.hitPct]));
+  return (
+    `${triple(runs.map((r) => r.seconds), 1)} s; ${triple(rates)} claims/s; CPU ${triple(cpuPerClaim, 2)} ms per claim; ` +
+    `peak RSS ${triple(rss)} MiB (goal < 512) ${Math.max(...rss) < 512 ? 'MET' : 'NOT MET'}; ` +
+    `rule cache hit rate ${hits.length > 0 ? `${triple(hits, 1)}%` : 'none (off)'}; ` +
+    `1M claims ≈ ${minutesFor1M.toFixed(1)} min at this wall rate, ≈ ${cpuMinutesFor1M.toFixed(1)} min from the CPU on ${CORES} idle cores (goal < 10) ${cpuMinutesFor1M < 10 ? 'MET' : 'NOT MET'}; ` +
+    `load average ${triple(runs.map((r) => r.load), 1)}`
+  );
 }
 
 export async function benchBacktestSection(policy: CompiledPolicy): Promise<void> {
@@ -57,7 +90,7 @@ export async function benchBacktestSection(policy: CompiledPolicy): Promise<void
   data.deadlines.partnerResponse = { ...data.deadlines.partnerResponse, businessDays: 10 };
   const candidate = join(dir, 'candidate.yaml');
   writeFileSync(candidate, stringify(data));
-  console.log(`3. Backtest (cpor backtest, ${availableParallelism()} worker threads, CSV streamed to /dev/null; each claim replayed under baseline and candidate)`);
+  console.log(`3. Backtest (cpor backtest, ${availableParallelism()} worker threads, CSV streamed to /dev/null; the candidate replayed for every claim, the baseline read from the stored record where complete, both replayed and timed cold on a sample: the first 1,000 claims, then every 100th)`);
   try {
     for (const size of SIZES) {
       const dataDir = join(dir, String(size));
@@ -73,15 +106,12 @@ export async function benchBacktestSection(policy: CompiledPolicy): Promise<void
       await knex.destroy();
       const rounds = size >= 100_000 ? BIG_ROUNDS : ROUNDS;
       const runs = Array.from({ length: rounds }, () => cliRound(dataDir, candidate));
-      const rates = runs.map((r) => size / r.seconds);
-      const cpuPerClaim = runs.map((r) => (r.cpu * 1000) / size);
-      const rss = runs.map((r) => r.rssMb);
-      const minutesFor1M = 1_000_000 / spread(rates).median / 60;
-      console.log(
-        `   ${size} claims, ${rounds} round${rounds === 1 ? '' : 's'} (min / median / max): ${triple(runs.map((r) => r.seconds), 1)} s; ` +
-          `${triple(rates)} claims/s; CPU ${triple(cpuPerClaim, 2)} ms per claim; peak RSS ${triple(rss)} MiB (goal < 512) ${Math.max(...rss) < 512 ? 'MET' : 'NOT MET'}` +
-          `; 1M claims ≈ ${minutesFor1M.toFixed(1)} min (goal < 10) ${minutesFor1M < 10 ? 'MET' : 'NOT MET'}   [seeding ${seeded.toFixed(1)} s, not counted]`,
-      );
+      const plural = (n: number) => `${n} round${n === 1 ? '' : 's'}`;
+      console.log(`   ${size} claims, ${plural(rounds)} (min / median / max): ${describeRounds(size, runs)}   [seeding ${seeded.toFixed(1)} s, not counted]`);
+      if (size === SIZES[0] && COLD_ROUNDS > 0) {
+        const cold = Array.from({ length: COLD_ROUNDS }, () => cliRound(dataDir, candidate, { EVALUATION_CACHE_SIZE: '0' }));
+        console.log(`   ${size} claims, rule cache off, ${plural(COLD_ROUNDS)}: ${describeRounds(size, cold)}`);
+      }
     }
   } finally {
     rmSync(dir, { recursive: true, force: true });

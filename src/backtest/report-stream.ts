@@ -21,6 +21,8 @@ export interface ReportHead {
 export interface ReportTail {
   totals: StreamTotals;
   latency: LatencyFigures | null;
+  /** How the workers' rule caches did (the untimed replays'); absent or null: no cache. */
+  ruleCache?: { hits: number; misses: number } | null;
 }
 
 /** Where a writer's text goes; a promise holds the writer back until the sink has room. */
@@ -104,11 +106,19 @@ export function createReportWriter(format: StreamFormat, head: ReportHead, sink:
           let text = formatSummary(report, { maxClaims: SUMMARY_CLAIMS });
           if (moreChanged > 0) text += `… and ${moreChanged} more changed claims (the JSON and CSV reports list every claim)\n`;
           if (tail.latency) text += formatLatency(tail.latency);
+          if (tail.ruleCache && tail.ruleCache.hits + tail.ruleCache.misses > 0) text += formatRuleCache(tail.ruleCache);
           await sink(text);
         },
       };
     }
   }
+}
+
+/** The rule cache's line of a summary: its hit rate over the untimed replays' rule-set evaluations. */
+function formatRuleCache({ hits, misses }: { hits: number; misses: number }): string {
+  const lookups = hits + misses;
+  const rate = (hits / lookups) * 100;
+  return `rule results from the cache: ${rate.toFixed(1)}% of ${lookups} rule-set evaluations (the timed claims ran every rule)\n`;
 }
 
 /** The latency lines of a summary: per claim, median and 90th percentile, baseline beside candidate. */

@@ -6,9 +6,11 @@
  * worker threads is src/workers/parallel-backtest.ts; writing reports is report-stream.ts.
  */
 import type { ClaimRecord, HistoryEntry } from '../claims/claim-record';
+import type { RuleResultCache } from '../evaluation/rule-result-cache';
 import type { CompiledPolicy } from '../policies/compiled-policy';
 import type { PolicySource } from '../policies/policy-source';
 import { CHANGED_FIELDS, compareOutcomes, outcomeOf, type ClaimBacktest, type ClaimOutcome, type SkippedClaim } from './backtest';
+import type { Facts } from '../rules/facts';
 import { replayLean } from './lean-replay';
 
 /** One stored claim as the backtest reads it. */
@@ -32,14 +34,33 @@ export interface ClaimBacktestContext {
   candidate: CompiledPolicy;
   until: Date;
   since?: Date;
-  /** Replay the baseline of every claim and time both replays (else a complete stored record stands for the baseline). */
+  /**
+   * Time both replays of the sampled claims (latencySample: the first 1,000, then every 100th),
+   * each replayed cold (no rule cache); the other claims are not timed, and a complete stored
+   * record stands for their baseline.
+   */
   latency: boolean;
   /** Milliseconds, for the latency figures only (a stopwatch, not the domain's clock). */
   stopwatch: () => number;
+  /** Rule results shared across the untimed replays (keyed by compiled policy and facts digest); none when absent. */
+  ruleCache?: RuleResultCache;
 }
 
-/** A claim compared under its baseline and the candidate; undefined when it is not in the backtest (created after `until` or before `since`). */
-export async function backtestStoredClaim(stored: StoredClaim, ctx: ClaimBacktestContext, index = 0): Promise<ClaimResult | undefined> {
+/** Claims whose replays are all timed, then one in LATENCY_EVERY. */
+const LATENCY_FIRST = 1000;
+const LATENCY_EVERY = 100;
+
+/** The claim at `position` (0-based, in report order) among the timed sample: its ordinal in the sample, or undefined. */
+export function latencySample(position: number): number | undefined {
+  if (position < LATENCY_FIRST) return position;
+  return (position - LATENCY_FIRST) % LATENCY_EVERY === 0 ? LATENCY_FIRST + (position - LATENCY_FIRST) / LATENCY_EVERY : undefined;
+}
+
+/**
+ * A claim compared under its baseline and the candidate; undefined when it is not in the backtest (created after
+ * `until` or before `since`). `position` is the claim's place in the report (for the latency sample).
+ */
+export async function backtestStoredClaim(stored: StoredClaim, ctx: ClaimBacktestContext, position = 0): Promise<ClaimResult | undefined> {
   const { record, history } = stored;
   const { until, since, policies, candidate } = ctx;
   if (Date.parse(record.createdAt) > until.getTime()) return undefined;
@@ -61,30 +82,29 @@ export async function backtestStoredClaim(stored: StoredClaim, ctx: ClaimBacktes
     };
   }
   try {
-    const replayBaseline = async () => {
+    const sample = ctx.latency && policy ? latencySample(position) : undefined;
+    // Timed replays run cold (every rule run by json-rules-engine): the figures are the policies' own cost.
+    const cache = sample === undefined ? ctx.ruleCache : undefined;
+    const evaluateRules = cache ? (compiled: CompiledPolicy, facts: Facts) => cache.evaluate(compiled, facts) : undefined;
+    const replay = async (compiled: CompiledPolicy) => {
       const started = ctx.stopwatch();
-      const replayed = await replayLean(policy!, entries, until);
-      return { outcome: outcomeOf(replayed.claim, replayed.refused), ms: ctx.stopwatch() - started };
-    };
-    const replayCandidate = async () => {
-      const started = ctx.stopwatch();
-      const replayed = await replayLean(candidate, entries, until);
+      const replayed = await replayLean(compiled, entries, until, evaluateRules);
       return { outcome: outcomeOf(replayed.claim, replayed.refused), ms: ctx.stopwatch() - started };
     };
     let baseline: ClaimOutcome;
     let after: ClaimOutcome;
     let timing: ReplayTiming | undefined;
-    if (ctx.latency && policy) {
-      // Every other claim the candidate goes first, so a warm cache or a busy moment favours neither.
-      const first = index % 2 === 0 ? await replayBaseline() : await replayCandidate();
-      const second = index % 2 === 0 ? await replayCandidate() : await replayBaseline();
-      const [b, c] = index % 2 === 0 ? [first, second] : [second, first];
+    if (sample !== undefined) {
+      // Every other timed claim the candidate goes first, so a warm engine or a busy moment favours neither.
+      const first = sample % 2 === 0 ? await replay(policy!) : await replay(candidate);
+      const second = sample % 2 === 0 ? await replay(candidate) : await replay(policy!);
+      const [b, c] = sample % 2 === 0 ? [first, second] : [second, first];
       baseline = shortcut ? outcomeOf(record, []) : b.outcome;
       after = c.outcome;
       timing = { baselineMs: b.ms, candidateMs: c.ms };
     } else {
-      baseline = shortcut ? outcomeOf(record, []) : (await replayBaseline()).outcome;
-      after = (await replayCandidate()).outcome;
+      baseline = shortcut ? outcomeOf(record, []) : (await replay(policy!)).outcome;
+      after = (await replay(candidate)).outcome;
     }
     const changes = compareOutcomes(baseline, after);
     return { kind: 'claim', claim: { claimId, changed: changes.length > 0, baseline, candidate: after, changes }, ...(timing ? { timing } : {}) };

@@ -10,6 +10,7 @@ import type { ClaimEvent, EventMeta } from '../domain/claim-types';
 import type { LeafState } from '../machines/claim-transitions';
 import type { Refusal } from '../machines/guards';
 import type { CompiledPolicy } from '../policies/compiled-policy';
+import type { RuleEvaluation } from '../rules/evaluate-rules';
 import { computeFacts, type Facts } from '../rules/facts';
 import { SYSTEM_ROLE } from '../rules/policy-types';
 import { statusOf, type ClaimRecord, type HistoryEntry } from './claim-record';
@@ -28,6 +29,21 @@ export interface HistoryRefs {
 export type Applied =
   | { ok: true; record: ClaimRecord; entry: HistoryEntry; decision: DecisionRecord }
   | { ok: false; refusal: Refusal; decision: DecisionRecord };
+
+/**
+ * How the core runs (default: everything a stored transition needs). A backtest's replay
+ * asks for the verdict only: the record's state, deadlines, deficiencies and assessment
+ * verdicts, without the sealed history entry (the record's lastHash stays as it was), the
+ * decision record, or an assessment's explanation text (its summaries are empty).
+ */
+export interface CoreOptions {
+  verdictOnly?: boolean;
+  /** The policy's rule results for these facts (default: the policy's rule set runs for each step); where a cache goes. */
+  evaluateRules?: (compiled: CompiledPolicy, facts: Facts) => Promise<RuleEvaluation>;
+}
+
+/** A verdict-only step: the next record, or the refusal. */
+export type Verdict = { ok: true; record: ClaimRecord } | { ok: false; refusal: Refusal };
 
 /** What a transition's decision record is built from. */
 interface TransitionFacts {
@@ -111,12 +127,28 @@ export function claimFacts(compiled: CompiledPolicy, snapshot: ClaimSnapshot, st
  * event's meta (`claimId`, `poeId`); nothing is read or written.
  * `entry` names the history entry when it is not the event itself (a deadline's `<name>Due`).
  */
+export function applyEvent(
+  compiled: CompiledPolicy,
+  record: ClaimRecord | null,
+  event: ClaimEvent,
+  entry?: { event: string; payload: Record<string, unknown> },
+  options?: CoreOptions & { verdictOnly?: false },
+): Promise<Applied>;
+export function applyEvent(
+  compiled: CompiledPolicy,
+  record: ClaimRecord | null,
+  event: ClaimEvent,
+  entry: { event: string; payload: Record<string, unknown> } | undefined,
+  options: CoreOptions & { verdictOnly: true },
+): Promise<Verdict>;
 export async function applyEvent(
   compiled: CompiledPolicy,
   record: ClaimRecord | null,
   event: ClaimEvent,
   entry: { event: string; payload: Record<string, unknown> } = { event: event.type, payload: event.payload },
-): Promise<Applied> {
+  options: CoreOptions = {},
+): Promise<Applied | Verdict> {
+  const { verdictOnly = false, evaluateRules } = options;
   const at = new Date(event.at);
   const { event: entryEvent, payload: entryPayload } = entry;
   const { policy, calendar, claim: machine, rules } = compiled;
@@ -126,7 +158,8 @@ export async function applyEvent(
   // Rule outcomes of this step, for its decision record (prefixed by kind).
   const requirementsMet: string[] = [];
   if (event.type === 'submit') {
-    const requirements = await rules.evaluateRequirements(claimFacts(compiled, snapshot, record?.state ?? 'new', at));
+    const before = claimFacts(compiled, snapshot, record?.state ?? 'new', at);
+    const requirements = evaluateRules ? (await evaluateRules(compiled, before)).requirements : await rules.evaluateRequirements(before);
     meta.requirements = {
       passed: requirements.passed,
       failed: requirements.results.filter((r) => !r.matched).map((r) => ({ code: r.code, message: r.message })),
@@ -149,20 +182,22 @@ export async function applyEvent(
     });
   const step = stepClaim(machine, snapshot, { ...event, meta });
   if (!step.ok) {
+    if (verdictOnly) return { ok: false, refusal: step.refusal };
     const state = record?.state ?? 'new';
     return { ok: false, refusal: step.refusal, decision: decided(state, state, requirementsMet, step.refusal) };
   }
 
   const deadlines = trackDeadlines(policy, calendar, record?.deadlines ?? [], step.from, step.to, at);
   const facts = claimFacts(compiled, step.snapshot, step.to, at);
-  const deficiencies = (await rules.evaluateDeficiencies(facts)).filter((d) => d.matched).map((d) => d.code);
+  const deficiencyOutcomes = evaluateRules ? (await evaluateRules(compiled, facts)).deficiencies : await rules.evaluateDeficiencies(facts);
+  const deficiencies = deficiencyOutcomes.filter((d) => d.matched).map((d) => d.code);
   let assessment = record?.assessment ?? null;
   const eligible: string[] = [];
   if (step.to === 'approved.sentForAssessment' && step.from !== step.to) {
-    const eligibility = await rules.evaluateEligibility(facts);
+    const eligibility = evaluateRules ? (await evaluateRules(compiled, facts)).eligibility : await rules.evaluateEligibility(facts);
     assessment = {
       at: event.at,
-      programs: eligibility.map((e) => ({ code: e.code, eligible: e.matched, summary: e.summary })),
+      programs: eligibility.map((e) => ({ code: e.code, eligible: e.matched, summary: verdictOnly ? '' : e.summary })),
     };
     for (const e of eligibility) if (e.matched) eligible.push(`eligible:${e.code}`);
   }
@@ -187,6 +222,7 @@ export async function applyEvent(
     lastSeq: (record?.lastSeq ?? 0) + 1,
     lastHash: record?.lastHash ?? null,
   };
+  if (verdictOnly) return { ok: true, record: next };
   const refs: HistoryRefs = {};
   if (event.type === 'create') refs.claimId = id;
   if (event.meta?.poeId) refs.poeId = event.meta.poeId;
@@ -217,11 +253,24 @@ export async function applyEvent(
  * under the policy version `policyFor` gives for the claim then: a deadline that sends
  * an event applies it (applyEvent), the others append an entry that moves no state.
  */
+export function fireDeadlines(
+  policyFor: (record: ClaimRecord, at: Date) => CompiledPolicy,
+  record: ClaimRecord,
+  until: Date,
+  options?: CoreOptions & { verdictOnly?: false },
+): Promise<Fired>;
+export function fireDeadlines(
+  policyFor: (record: ClaimRecord, at: Date) => CompiledPolicy,
+  record: ClaimRecord,
+  until: Date,
+  options: CoreOptions & { verdictOnly: true },
+): Promise<{ record: ClaimRecord }>;
 export async function fireDeadlines(
   policyFor: (record: ClaimRecord, at: Date) => CompiledPolicy,
   record: ClaimRecord,
   until: Date,
-): Promise<Fired> {
+  options: CoreOptions = {},
+): Promise<Fired | { record: ClaimRecord }> {
   const entries: HistoryEntry[] = [];
   const decisions: DecisionRecord[] = [];
   const sent: AppliedStep[] = [];
@@ -244,7 +293,13 @@ export async function fireDeadlines(
       const payload = { ...(action.with ?? {}) };
       const event: ClaimEvent = { type: action.send, actor: { role: SYSTEM_ROLE }, at: deadline.dueAt, payload };
       const entry = { event: entryEvent, payload: { deadline: deadline.name, send: action.send, with: payload } };
-      const applied = await applyEvent(compiled, withFired, event, entry);
+      if (options.verdictOnly) {
+        const verdict = await applyEvent(compiled, withFired, event, entry, { ...options, verdictOnly: true });
+        // As below: a refused event spends the deadline (its entry, unsealed here, only counts).
+        record = verdict.ok ? verdict.record : { ...withFired, lastSeq: withFired.lastSeq + 1 };
+        continue;
+      }
+      const applied = await applyEvent(compiled, withFired, event, entry, options as CoreOptions & { verdictOnly?: false });
       decisions.push(applied.decision);
       sent.push({ before: withFired, event, entry, applied });
       if (applied.ok) {
@@ -258,6 +313,10 @@ export async function fireDeadlines(
         send: action.send,
         refused: { code: applied.refusal.code, message: applied.refusal.message },
       });
+      continue;
+    }
+    if (options.verdictOnly) {
+      record = { ...withFired, updatedAt: deadline.dueAt, lastSeq: withFired.lastSeq + 1 };
       continue;
     }
     const payload = { deadline: deadline.name, ...('closes' in action ? { closes: action.closes } : { escalate: true }) };

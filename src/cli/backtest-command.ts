@@ -147,6 +147,7 @@ export async function backtestCommand(options: BacktestCommandOptions, out: Outp
       until,
       ...(since ? { since } : {}),
       latency: true,
+      ruleCacheEntries: config.evaluationCacheSize,
       onResult: async (claim) => {
         for (const writer of writers) await writer.claim(claim);
       },

@@ -9,6 +9,7 @@ import { storedClaimOf } from '../backtest/claim-source';
 import { backtestStoredClaim, type ClaimResult } from '../backtest/stream-backtest';
 import { performance } from 'node:perf_hooks';
 import type { ClaimRecord, HistoryEntry } from '../claims/claim-record';
+import { createRuleResultCache } from '../evaluation/rule-result-cache';
 import { compilePolicy } from '../policies/compiled-policy';
 import { DomainError } from '../domain/errors';
 import type { Policy } from '../rules/policy-types';
@@ -17,7 +18,7 @@ import type { Scenario } from '../simulate/scenario';
 import { runCoverage } from '../simulate/scenario-coverage';
 import { shippedPolicySource, type ShippedPolicies } from '../simulate/shipped-policies';
 import { renderTimelineSvg } from '../simulate/timeline-svg';
-import type { BacktestBatch, BacktestShardJob } from './parallel-backtest';
+import type { BacktestBatch, BacktestShardJob, BacktestShardResult } from './parallel-backtest';
 import type { SerializedError, ToMain, ToWorker } from './protocol';
 
 const port = parentPort;
@@ -57,7 +58,9 @@ export interface BacktestJob {
 }
 
 /** Asks the main thread for batches until there are none, and hands back each batch's results (parallel-backtest.ts). */
-async function backtestShard(id: number, input: BacktestShardJob): Promise<{ claims: number }> {
+async function backtestShard(id: number, input: BacktestShardJob): Promise<BacktestShardResult> {
+  // One cache for the shard's claims: many claims meet the same facts under the same policy object.
+  const ruleCache = input.ruleCacheEntries > 0 ? createRuleResultCache(input.ruleCacheEntries) : undefined;
   const ctx = {
     policies: shippedPolicySource(input.policies),
     candidate: compilePolicy(input.candidate),
@@ -65,16 +68,17 @@ async function backtestShard(id: number, input: BacktestShardJob): Promise<{ cla
     ...(input.since !== undefined ? { since: new Date(input.since) } : {}),
     latency: input.latency,
     stopwatch: () => performance.now(),
+    ...(ruleCache ? { ruleCache } : {}),
   };
   let claims = 0;
   for (;;) {
     const batch = await call<BacktestBatch | null>(id, 'nextBatch', []);
-    if (!batch) return { claims };
+    if (!batch) return { claims, ruleCache: ruleCache ? { hits: ruleCache.hits, misses: ruleCache.misses, entries: ruleCache.size } : null };
     // The first replays of a thread compile the policies and warm the machine up: one untimed round first, so neither side pays it.
     if (claims === 0 && input.latency && batch.items[0]) await backtestStoredClaim(storedClaimOf(batch.items[0]), { ...ctx, latency: true });
     const results: Array<ClaimResult | null> = [];
     for (const [i, item] of batch.items.entries()) {
-      results.push((await backtestStoredClaim(storedClaimOf(item), ctx, claims + i)) ?? null);
+      results.push((await backtestStoredClaim(storedClaimOf(item), ctx, batch.first + i)) ?? null);
     }
     claims += batch.items.length;
     await call(id, 'batchDone', [batch.index, results]);

@@ -24,10 +24,28 @@ export interface BacktestShardJob {
   until: string;
   since?: string;
   latency: boolean;
+  /** Rule results each shard keeps for its untimed replays (0: none). */
+  ruleCacheEntries: number;
+}
+
+/** What a shard hands back when it is done: its claims, and how its rule cache did (null: no cache). */
+export interface BacktestShardResult {
+  claims: number;
+  ruleCache: RuleCacheFigures | null;
+}
+
+export interface RuleCacheFigures {
+  /** Rule-set evaluations answered from the cache, and those json-rules-engine ran. */
+  hits: number;
+  misses: number;
+  /** Entries the caches held at the end (summed over the shards). */
+  entries: number;
 }
 
 export interface BacktestBatch {
   index: number;
+  /** The first item's place among all the claims read (0-based). */
+  first: number;
   items: ClaimBatchItem[];
 }
 
@@ -40,8 +58,10 @@ export interface ParallelBacktestOptions {
   policies: ShippedPolicies;
   until: Date;
   since?: Date;
-  /** Time the baseline's and the candidate's replays of every claim (the baseline is then always replayed). */
+  /** Time the baseline's and the candidate's replays of a sample of the claims (stream-backtest.ts latencySample), cold. */
   latency?: boolean;
+  /** Rule results each worker keeps for the untimed replays, shared across its claims (0: none; at most and by default 2,000, ~7 KB each). */
+  ruleCacheEntries?: number;
   /** Claims per batch; default 100. */
   batchSize?: number;
   /** Refuse (422 tooManyClaims) before any replay when more claims would be read. */
@@ -59,9 +79,12 @@ export interface ParallelBacktestResult {
   latency: LatencyFigures | null;
   /** Worker threads that ran shards. */
   workers: number;
+  /** The rule caches' figures over every shard; null without a cache. */
+  ruleCache: RuleCacheFigures | null;
 }
 
 const DEFAULT_BATCH = 100;
+const MAX_RULE_CACHE = 2000;
 
 export async function runParallelBacktest(options: ParallelBacktestOptions): Promise<ParallelBacktestResult> {
   const started = performance.now();
@@ -85,6 +108,7 @@ export async function runParallelBacktest(options: ParallelBacktestOptions): Pro
   let failed = false;
   let exhausted = false;
   let nextIndex = 0;
+  let position = 0;
   let flushed = 0;
   let done = 0;
   const finished = new Map<number, Array<ClaimResult | null>>();
@@ -106,7 +130,9 @@ export async function runParallelBacktest(options: ParallelBacktestOptions): Pro
         return null;
       }
       if (items.length === batchSize) void read().catch(() => undefined);
-      return { index: nextIndex++, items };
+      const first = position;
+      position += items.length;
+      return { index: nextIndex++, first, items };
     });
     serial = turn.then(
       () => undefined,
@@ -143,11 +169,12 @@ export async function runParallelBacktest(options: ParallelBacktestOptions): Pro
     until: options.until.toISOString(),
     ...(options.since ? { since: options.since.toISOString() } : {}),
     latency: options.latency ?? false,
+    ruleCacheEntries: Math.max(0, Math.min(options.ruleCacheEntries ?? MAX_RULE_CACHE, MAX_RULE_CACHE)),
   };
   const calls = { nextBatch, batchDone: (index: number, results: Array<ClaimResult | null>) => batchDone(index, results) };
   const shards = Array.from({ length: workers }, () =>
-    pool.run<unknown>('backtestShard', job, calls, options.timeoutMs === undefined ? {} : { timeoutMs: options.timeoutMs }).then(
-      () => ({ ok: true as const }),
+    pool.run<BacktestShardResult>('backtestShard', job, calls, options.timeoutMs === undefined ? {} : { timeoutMs: options.timeoutMs }).then(
+      (shard) => ({ ok: true as const, shard }),
       (error: unknown) => {
         if (!(error instanceof WorkersBusyError)) {
           failed = true;
@@ -168,7 +195,10 @@ export async function runParallelBacktest(options: ParallelBacktestOptions): Pro
     throw busy && !busy.ok ? busy.error : new Error('no backtest shard ran');
   }
   await flushing;
-  return { totals: totals.totals(performance.now() - started), latency: totals.latency(), workers: ran };
+  const caches = outcomes.flatMap((o) => (o.ok && o.shard.ruleCache ? [o.shard.ruleCache] : []));
+  const sum = (key: keyof RuleCacheFigures) => caches.reduce((total, cache) => total + cache[key], 0);
+  const ruleCache = caches.length > 0 ? { hits: sum('hits'), misses: sum('misses'), entries: sum('entries') } : null;
+  return { totals: totals.totals(performance.now() - started), latency: totals.latency(), workers: ran, ruleCache };
 }
 
 /** A report writer's sink on a stream (a file, a response): waits for it to drain when its buffer is full. */

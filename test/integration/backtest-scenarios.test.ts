@@ -10,6 +10,10 @@ import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import { backtestCommand, type BacktestCommandOptions } from '../../src/cli/backtest-command';
 import { runBacktest, type BacktestReport } from '../../src/backtest/backtest';
 import { toCsv } from '../../src/backtest/backtest-report';
+import type { ClaimResult } from '../../src/backtest/stream-backtest';
+import { knexClaimSource } from '../../src/db/backtest-batches';
+import { runParallelBacktest } from '../../src/workers/parallel-backtest';
+import { createWorkerPool } from '../../src/workers/worker-pool';
 import { createClaimService } from '../../src/claims/claim-service';
 import type { CompiledPolicy } from '../../src/policies/compiled-policy';
 import { singlePolicySource } from '../../src/policies/policy-source';
@@ -213,6 +217,32 @@ describe('backtest over the claims the scenarios produced (SQLite)', () => {
     },
     60_000,
   );
+
+  it('untimed, every replay goes through its worker\'s rule cache, and the streamed results are runBacktest\'s, claim by claim', async () => {
+    const candidate = await loadCompiledPolicy(candidateFiles['partnerResponse 5 → 10 business days']);
+    const pool = createWorkerPool({ size: 2 });
+    try {
+      const results: ClaimResult[] = [];
+      const result = await runParallelBacktest({
+        source: knexClaimSource(db.knex!),
+        pool,
+        workers: 2,
+        candidate: candidate.policy,
+        policies: { programId: bundled.policy.id, versions: [{ policy: bundled.policy, effectiveMs: -Infinity, file: BUNDLED_POLICY_PATH, digest: 'bundled', active: true }] },
+        until: UNTIL,
+        batchSize: 10,
+        onResult: (claim) => void results.push(claim),
+      });
+      const direct = await runBacktest({ store: db.store, policies: singlePolicySource(bundled), candidate, until: UNTIL, fullReplay: true });
+      expect(direct.totals.changed).toBeGreaterThan(0);
+      expect(results.flatMap((r) => (r.kind === 'claim' ? [r.claim] : []))).toEqual(direct.claims);
+      expect(result.latency).toBeNull();
+      expect(result.ruleCache?.hits).toBeGreaterThan(0);
+      expect(result.ruleCache?.misses).toBeGreaterThan(0);
+    } finally {
+      await pool.close();
+    }
+  }, 120_000);
 
   describe('cpor backtest', () => {
     const sqliteFile = () => (db.knex!.client.config as { connection: { filename: string } }).connection.filename;
