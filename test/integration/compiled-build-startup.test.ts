@@ -5,11 +5,16 @@
  * leaves out on purpose (iconv-lite, mime-db); never the PostgreSQL driver (a postgres:// URL only).
  */
 import { execFile, spawn } from 'node:child_process';
-import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { createHash } from 'node:crypto';
+import { copyFileSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
+import { pathToFileURL } from 'node:url';
 import { promisify } from 'node:util';
+import { Script } from 'node:vm';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+// @ts-expect-error: plain JavaScript module without type declarations
+import { codeCachePath, SERVICE_BUNDLE } from '../../scripts/code-cache.mjs';
 // @ts-expect-error: plain JavaScript module without type declarations
 import { distIsCurrent } from '../../scripts/dist-state.mjs';
 
@@ -65,5 +70,70 @@ describe('the compiled service starting on SQLite', () => {
     expect(ready).toEqual([200, 200]);
     expect(packages.has('better-sqlite3')).toBe(true);
     for (const bundled of ['knex', 'lodash', 'express', 'yaml', 'prom-client', 'pino', 'json-rules-engine', 'xstate', 'pg']) expect(packages.has(bundled), bundled).toBe(false);
+  }, 30_000);
+});
+
+const cachePathOf = codeCachePath as (distDir: string) => string;
+const DIST = join(ROOT, 'dist');
+
+/** In a fresh process: loads `distDir`'s one-file bundle as `cpor serve` does, then runs `cpor --version` from it; answers what became of the code cache and what it printed. */
+async function runBundle(distDir: string): Promise<{ cache: string; stdout: string }> {
+  const program = `const { loadServiceBundle } = await import(${JSON.stringify(pathToFileURL(join(ROOT, 'scripts', 'code-cache.mjs')).href)});
+const bundle = loadServiceBundle(${JSON.stringify(distDir)});
+const code = await bundle.exports.main(['--version']);
+process.stdout.write('cache=' + bundle.cache + '\\n');
+process.exitCode = code;`;
+  const { stdout } = await promisify(execFile)(process.execPath, ['--input-type=module', '-e', program], { cwd: ROOT });
+  return { cache: /cache=(\w+)/.exec(stdout)?.[1] ?? '', stdout };
+}
+
+/** A copy of the package's root with dist/'s bundle and (when given) a code cache of these bytes. */
+function copiedDist(cache?: (built: Buffer) => Buffer, bundle: (built: string) => string = (built) => built): string {
+  const dir = mkdtempSync(join(tmpdir(), 'cpor-code-cache-'));
+  dirs.push(dir);
+  copyFileSync(join(ROOT, 'package.json'), join(dir, 'package.json'));
+  mkdirSync(join(dir, 'dist'));
+  writeFileSync(join(dir, 'dist', SERVICE_BUNDLE as string), bundle(readFileSync(join(DIST, SERVICE_BUNDLE as string), 'utf8')));
+  if (cache) writeFileSync(cachePathOf(join(dir, 'dist')), cache(readFileSync(cachePathOf(DIST))));
+  return join(dir, 'dist');
+}
+
+const VERSION = (JSON.parse(readFileSync(join(ROOT, 'package.json'), 'utf8')) as { version: string }).version;
+const sha256 = (bytes: Buffer | string) => createHash('sha256').update(bytes).digest();
+
+describe('cpor serve\'s one-file bundle and its V8 code cache (scripts/code-cache.mjs)', () => {
+  it('the build writes a code cache that V8 accepts for the bundle it built', async () => {
+    expect(await runBundle(DIST)).toEqual({ cache: 'used', stdout: `${VERSION}\ncache=used\n` });
+  }, 30_000);
+
+  it('a corrupt code cache (a byte changed, or cut short) is ignored: the bundle compiles and runs', async () => {
+    const flipped = copiedDist((built) => {
+      const bytes = Buffer.from(built);
+      bytes.writeUInt8(bytes.readUInt8(bytes.length - 100) ^ 0xff, bytes.length - 100);
+      return bytes;
+    });
+    expect(await runBundle(flipped)).toEqual({ cache: 'corrupt', stdout: `${VERSION}\ncache=corrupt\n` });
+    const truncated = copiedDist((built) => built.subarray(0, built.length >> 1));
+    expect((await runBundle(truncated)).cache).toBe('corrupt');
+    const garbage = copiedDist(() => Buffer.from('not a code cache'));
+    expect((await runBundle(garbage)).cache).toBe('corrupt');
+  }, 30_000);
+
+  it('the code cache of another build of the bundle is ignored (stale), even of the same length', async () => {
+    // One character changed: the same length, which is all V8's own check of a cache compares.
+    const changed = copiedDist(
+      (built) => built,
+      (bundle) => bundle.replace(/"cpor service listening"/, '"cpor service listenin!"'),
+    );
+    expect(readFileSync(join(changed, SERVICE_BUNDLE as string)).length).toBe(readFileSync(join(DIST, SERVICE_BUNDLE as string)).length);
+    expect((await runBundle(changed)).cache).toBe('stale');
+  }, 30_000);
+
+  it('a well-formed cache that V8 refuses (made for other code) is ignored', async () => {
+    const other = new Script('1 + 1').createCachedData();
+    const forOther = copiedDist((built) =>
+      Buffer.concat([built.subarray(0, 8), sha256(readFileSync(join(DIST, SERVICE_BUNDLE as string))), sha256(other), other]),
+    );
+    expect(await runBundle(forOther)).toEqual({ cache: 'rejected', stdout: `${VERSION}\ncache=rejected\n` });
   }, 30_000);
 });
