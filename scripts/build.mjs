@@ -32,6 +32,8 @@ import { SERVICE_BUNDLE, codeCachePath } from './code-cache.mjs';
 const root = fileURLToPath(new URL('..', import.meta.url));
 /** The ajv validators compiled ahead of time (PRECOMPILED_VALIDATORS_FILE in src/domain/json-schema.ts). */
 const VALIDATORS_FILE = 'ajv-validators.cjs';
+/** The bundled policies parsed ahead of time (PARSED_POLICIES_FILE in src/rules/load-policy.ts). */
+const PARSED_POLICIES_FILE = 'parsed-policies.json';
 const outdir = fileURLToPath(new URL('../dist', import.meta.url));
 /** pdf.js's worker, a prebuilt module (the legacy build, as the app's import), copied as is. */
 const PDF_WORKER = 'node_modules/pdfjs-dist/legacy/build/pdf.worker.min.mjs';
@@ -86,6 +88,7 @@ try {
 }
 
 const started = performance.now();
+const buildId = sourceDigest();
 // Until the new mark is written, bin/cpor.mjs runs the sources: never a half-written dist/.
 rmSync(`${outdir}/.built`, { force: true });
 const result = await esbuild.build({
@@ -106,6 +109,7 @@ const result = await esbuild.build({
   minifySyntax: true,
   // Bundled CommonJS dependencies call require() (node's built-ins): give each chunk one.
   banner: { js: "import { createRequire as __cporCreateRequire } from 'node:module'; const require = __cporCreateRequire(import.meta.url);" },
+  define: { __CPOR_BUILD_ID__: JSON.stringify(buildId) },
   sourcemap: 'linked',
   chunkNames: 'chunk-[hash]',
   logLevel: 'warning',
@@ -127,7 +131,7 @@ const serviceBundle = await esbuild.build({
   minifyWhitespace: true,
   minifySyntax: true,
   // Modules that find files beside themselves (validators, dashboard, worker) do so from dist/, as in the ESM build.
-  define: { 'import.meta.url': '__cporModuleUrl' },
+  define: { 'import.meta.url': '__cporModuleUrl', __CPOR_BUILD_ID__: JSON.stringify(buildId) },
   banner: { js: "const __cporModuleUrl = require('node:url').pathToFileURL(__filename).href;" },
   sourcemap: 'linked',
   logLevel: 'warning',
@@ -135,14 +139,15 @@ const serviceBundle = await esbuild.build({
 });
 const web = await buildWeb();
 const validators = await buildValidators();
+const parsedPolicies = await writeParsedPolicies();
 // Chunks of earlier builds (their names are content hashes) and their code caches go.
-const current = new Set([...[result, serviceBundle].flatMap((built) => Object.keys(built.metafile.outputs)).map((file) => basename(file)), 'web', VALIDATORS_FILE]);
+const current = new Set([...[result, serviceBundle].flatMap((built) => Object.keys(built.metafile.outputs)).map((file) => basename(file)), 'web', VALIDATORS_FILE, PARSED_POLICIES_FILE]);
 for (const file of readdirSync(outdir)) if (!current.has(file)) rmSync(`${outdir}/${file}`, { force: true });
 writeFileSync(`${outdir}/.built`, `${new Date().toISOString()}\n`);
 const codeCache = await writeCodeCache();
 const files = Object.keys(result.metafile.outputs).filter((file) => file.endsWith('.js')).length;
 console.error(
-  `build: dist/ (${files} files and ${SERVICE_BUNDLE}${codeCache ? ' with its V8 code cache' : ''}; dashboard ${web.join(', ')}; ${validators} ajv validators ahead of time) in ${Math.round(performance.now() - started)} ms`,
+  `build: dist/ (${files} files and ${SERVICE_BUNDLE}${codeCache ? ' with its V8 code cache' : ''}; dashboard ${web.join(', ')}; ${validators} ajv validators and ${parsedPolicies} bundled policies ahead of time) in ${Math.round(performance.now() - started)} ms`,
 );
 
 /**
@@ -184,6 +189,54 @@ async function writeCodeCache() {
     rmSync(dir, { recursive: true, force: true });
   }
   return existsSync(codeCachePath(outdir));
+}
+
+/**
+ * What the build is made of: a SHA-256 of the sources, migrations and locked dependencies and of
+ * this script. Defined in the bundles as __CPOR_BUILD_ID__; what the build writes ahead of time
+ * for the service (the parsed policies) carries it, and is used only by the build of that id.
+ */
+function sourceDigest() {
+  const hash = createHash('sha256');
+  const files = ['package-lock.json', 'scripts/build.mjs'];
+  for (const dir of ['src', 'migrations']) {
+    for (const entry of readdirSync(join(root, dir), { withFileTypes: true, recursive: true })) {
+      if (entry.isFile()) files.push(join(entry.parentPath ?? entry.path, entry.name).slice(root.length));
+    }
+  }
+  for (const file of files.sort()) hash.update(`${file}\0`).update(readFileSync(join(root, file))).update('\0');
+  return hash.digest('hex');
+}
+
+/**
+ * The bundled policies (policies/*.yaml) parsed and checked ahead of time, with the service's own
+ * code (scripts/parsed-policies.ts bundled to a temporary module), into dist/parsed-policies.json
+ * (src/rules/load-policy.ts reads it). Answers how many it holds (a file with warnings is left out).
+ */
+async function writeParsedPolicies() {
+  const temporary = `${outdir}/.parsed-policies-${process.pid}.mjs`;
+  try {
+    await esbuild.build({
+      absWorkingDir: root,
+      entryPoints: ['scripts/parsed-policies.ts'],
+      outfile: temporary,
+      bundle: true,
+      format: 'esm',
+      platform: 'node',
+      target: 'node20',
+      packages: 'external',
+      logLevel: 'warning',
+    });
+    const { parsedPoliciesFile } = await import(pathToFileURL(temporary).href);
+    const texts = readdirSync(join(root, 'policies'))
+      .filter((name) => name.endsWith('.yaml') || name.endsWith('.yml'))
+      .map((name) => readFileSync(join(root, 'policies', name), 'utf8'));
+    const file = parsedPoliciesFile(texts, buildId);
+    writeFileSync(`${outdir}/${PARSED_POLICIES_FILE}`, file);
+    return Object.keys(JSON.parse(file).policies).length;
+  } finally {
+    rmSync(temporary, { force: true });
+  }
 }
 
 /**

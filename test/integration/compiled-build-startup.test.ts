@@ -17,6 +17,8 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { codeCachePath, SERVICE_BUNDLE } from '../../scripts/code-cache.mjs';
 // @ts-expect-error: plain JavaScript module without type declarations
 import { distIsCurrent } from '../../scripts/dist-state.mjs';
+import { parsePolicy, parsePolicyAheadOfTime, readParsedPolicies } from '../../src/rules/load-policy';
+import { BUNDLED_POLICY_DIR } from '../../src/simulate/policy-files';
 
 const ROOT = resolve(import.meta.dirname, '..', '..');
 const isCurrent = distIsCurrent as (root: string) => boolean;
@@ -136,4 +138,52 @@ describe('cpor serve\'s one-file bundle and its V8 code cache (scripts/code-cach
     );
     expect(await runBundle(forOther)).toEqual({ cache: 'rejected', stdout: `${VERSION}\ncache=rejected\n` });
   }, 30_000);
+});
+
+/** Starts `cpor serve` from dist/ on a fresh SQLite folder with `env`, answers /readyz's body once it is ready, then stops it. */
+async function readyzOfServe(env: Record<string, string>): Promise<{ details: { policy: { id: string; version: string } } }> {
+  const dir = mkdtempSync(join(tmpdir(), 'cpor-startup-'));
+  dirs.push(dir);
+  const childEnv: NodeJS.ProcessEnv = { ...process.env, PORT: '0', DATA_DIR: join(dir, 'data'), LOG_LEVEL: 'info', ...env };
+  delete childEnv.DATABASE_URL;
+  const child = spawn(process.execPath, [join(ROOT, 'bin', 'cpor.mjs'), 'serve'], { cwd: ROOT, env: childEnv, stdio: ['ignore', 'pipe', 'inherit'] });
+  const exited = new Promise<number | null>((done) => child.once('exit', (code) => done(code)));
+  const url = await new Promise<string>((done, fail) => {
+    let out = '';
+    child.stdout.on('data', (chunk: Buffer) => {
+      out += chunk.toString();
+      const match = /"url":"(http:\/\/[^"]+)"[^\n]*cpor service listening/.exec(out);
+      if (match) done(match[1]!);
+    });
+    void exited.then((code) => fail(new Error(`cpor serve exited with ${code}: ${out}`)));
+  });
+  const answer = await fetch(`${url}/readyz`);
+  const body = (await answer.json()) as { details: { policy: { id: string; version: string } } };
+  child.kill('SIGTERM');
+  expect(await exited).toBe(0);
+  expect(answer.status).toBe(200);
+  return body;
+}
+
+describe('the bundled policies parsed by the build (dist/parsed-policies.json)', () => {
+  const file = join(BUNDLED_POLICY_DIR, 'cpor.yaml');
+  const text = readFileSync(file, 'utf8');
+
+  it('hold the bundled policy as parsing it gives, for the build in dist/', () => {
+    const parsedFile = readFileSync(join(DIST, 'parsed-policies.json'), 'utf8');
+    const { build } = JSON.parse(parsedFile) as { build: string };
+    expect(readFileSync(join(DIST, SERVICE_BUNDLE as string), 'utf8')).toContain(JSON.stringify(build));
+    const parsed = readParsedPolicies(parsedFile, build);
+    expect(parsed?.has(createHash('sha256').update(text).digest('hex'))).toBe(true);
+    expect(parsePolicyAheadOfTime(text, file, parsed)).toEqual(parsePolicy(text, file));
+  });
+
+  it('a policy file changed between two starts of the compiled service is the one in service after the restart', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'cpor-policy-restart-'));
+    dirs.push(dir);
+    writeFileSync(join(dir, 'cpor.yaml'), text);
+    expect((await readyzOfServe({ CPOR_POLICY: dir })).details.policy).toEqual({ id: 'cpor', version: '2026.1' });
+    writeFileSync(join(dir, 'cpor.yaml'), text.replace('version: "2026.1"', 'version: "2026.1-restarted"'));
+    expect((await readyzOfServe({ CPOR_POLICY: dir })).details.policy).toEqual({ id: 'cpor', version: '2026.1-restarted' });
+  }, 60_000);
 });
