@@ -9,6 +9,7 @@
 // the SHA-256 of the data. A cache whose bundle digest differs (stale), whose data does not hash
 // to its digest (corrupt, truncated) or that V8 refuses (another V8 or flags) is ignored: the
 // bundle is then compiled as usual, never a crash and never code of another build.
+import { isAscii } from 'node:buffer';
 import { createHash } from 'node:crypto';
 import { readFileSync, renameSync, writeFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
@@ -57,8 +58,10 @@ export function loadServiceBundle(distDir) {
     bytes = undefined;
   }
   const found = bytes ? readCache(bytes, bundleDigest) : { state: 'none' };
+  // esbuild writes ASCII (escapes for the rest): then a one-byte string, with no UTF-8 to decode.
+  const text = isAscii(source) ? source.toString('latin1') : source.toString('utf8');
   // CommonJS's wrapper on a line of its own: the bundle's lines keep their numbers in stack traces.
-  const script = new vm.Script(`(function (exports, require, module, __filename, __dirname) {\n${source.toString('utf8')}\n})`, {
+  const script = new vm.Script(`(function (exports, require, module, __filename, __dirname) {\n${text}\n})`, {
     filename: file,
     lineOffset: -1,
     ...(found.data ? { cachedData: found.data } : {}),

@@ -4,6 +4,7 @@
  * native SQLite driver, the helpers the ahead-of-time ajv validators require, and what the build
  * leaves out on purpose (iconv-lite, mime-db); never the PostgreSQL driver (a postgres:// URL only).
  */
+import { isAscii } from 'node:buffer';
 import { execFile, spawn } from 'node:child_process';
 import { createHash } from 'node:crypto';
 import { copyFileSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
@@ -107,6 +108,10 @@ describe('cpor serve\'s one-file bundle and its V8 code cache (scripts/code-cach
   it('the build writes a code cache that V8 accepts for the bundle it built', async () => {
     expect(await runBundle(DIST)).toEqual({ cache: 'used', stdout: `${VERSION}\ncache=used\n` });
   }, 30_000);
+
+  it('the bundle is ASCII, so it is read as one-byte text with nothing to decode', () => {
+    expect(isAscii(readFileSync(join(DIST, SERVICE_BUNDLE as string)))).toBe(true);
+  });
 
   it('a corrupt code cache (a byte changed, or cut short) is ignored: the bundle compiles and runs', async () => {
     const flipped = copiedDist((built) => {
