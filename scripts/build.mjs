@@ -34,6 +34,8 @@ const root = fileURLToPath(new URL('..', import.meta.url));
 const VALIDATORS_FILE = 'ajv-validators.cjs';
 /** The bundled policies parsed ahead of time (PARSED_POLICIES_FILE in src/rules/load-policy.ts). */
 const PARSED_POLICIES_FILE = 'parsed-policies.json';
+/** The migrations recorded on an empty SQLite file (FRESH_SCHEMA_FILE in src/db/database.ts). */
+const FRESH_SCHEMA_FILE = 'fresh-schema.json';
 const outdir = fileURLToPath(new URL('../dist', import.meta.url));
 /** pdf.js's worker, a prebuilt module (the legacy build, as the app's import), copied as is. */
 const PDF_WORKER = 'node_modules/pdfjs-dist/legacy/build/pdf.worker.min.mjs';
@@ -140,14 +142,15 @@ const serviceBundle = await esbuild.build({
 const web = await buildWeb();
 const validators = await buildValidators();
 const parsedPolicies = await writeParsedPolicies();
+const freshSchema = await writeFreshSchema();
 // Chunks of earlier builds (their names are content hashes) and their code caches go.
-const current = new Set([...[result, serviceBundle].flatMap((built) => Object.keys(built.metafile.outputs)).map((file) => basename(file)), 'web', VALIDATORS_FILE, PARSED_POLICIES_FILE]);
+const current = new Set([...[result, serviceBundle].flatMap((built) => Object.keys(built.metafile.outputs)).map((file) => basename(file)), 'web', VALIDATORS_FILE, PARSED_POLICIES_FILE, FRESH_SCHEMA_FILE]);
 for (const file of readdirSync(outdir)) if (!current.has(file)) rmSync(`${outdir}/${file}`, { force: true });
 writeFileSync(`${outdir}/.built`, `${new Date().toISOString()}\n`);
 const codeCache = await writeCodeCache();
 const files = Object.keys(result.metafile.outputs).filter((file) => file.endsWith('.js')).length;
 console.error(
-  `build: dist/ (${files} files and ${SERVICE_BUNDLE}${codeCache ? ' with its V8 code cache' : ''}; dashboard ${web.join(', ')}; ${validators} ajv validators and ${parsedPolicies} bundled policies ahead of time) in ${Math.round(performance.now() - started)} ms`,
+  `build: dist/ (${files} files and ${SERVICE_BUNDLE}${codeCache ? ' with its V8 code cache' : ''}; dashboard ${web.join(', ')}; ${validators} ajv validators and ${parsedPolicies} bundled policies ahead of time; ${freshSchema} statements for a new SQLite file) in ${Math.round(performance.now() - started)} ms`,
 );
 
 /**
@@ -234,6 +237,34 @@ async function writeParsedPolicies() {
     const file = parsedPoliciesFile(texts, buildId);
     writeFileSync(`${outdir}/${PARSED_POLICIES_FILE}`, file);
     return Object.keys(JSON.parse(file).policies).length;
+  } finally {
+    rmSync(temporary, { force: true });
+  }
+}
+
+/**
+ * The statements the migrations send to an empty SQLite database (scripts/fresh-schema.ts bundled
+ * to a temporary module runs them in a temporary folder), into dist/fresh-schema.json: the
+ * compiled service replays them on a new database file. Answers how many there are.
+ */
+async function writeFreshSchema() {
+  const temporary = `${outdir}/.fresh-schema-${process.pid}.mjs`;
+  try {
+    await esbuild.build({
+      absWorkingDir: root,
+      entryPoints: ['scripts/fresh-schema.ts'],
+      outfile: temporary,
+      bundle: true,
+      format: 'esm',
+      platform: 'node',
+      target: 'node20',
+      packages: 'external',
+      logLevel: 'warning',
+    });
+    const { freshSchemaFile } = await import(pathToFileURL(temporary).href);
+    const file = await freshSchemaFile(buildId);
+    writeFileSync(`${outdir}/${FRESH_SCHEMA_FILE}`, file);
+    return JSON.parse(file).schema.statements.length;
   } finally {
     rmSync(temporary, { force: true });
   }

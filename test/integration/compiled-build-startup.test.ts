@@ -18,6 +18,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { codeCachePath, SERVICE_BUNDLE } from '../../scripts/code-cache.mjs';
 // @ts-expect-error: plain JavaScript module without type declarations
 import { distIsCurrent } from '../../scripts/dist-state.mjs';
+import { createDatabase, migrationSource, migrationStatus } from '../../src/db/database';
 import { parsePolicy, parsePolicyAheadOfTime, readParsedPolicies } from '../../src/rules/load-policy';
 import { BUNDLED_POLICY_DIR } from '../../src/simulate/policy-files';
 
@@ -150,6 +151,8 @@ async function readyzOfServe(env: Record<string, string>): Promise<{ details: { 
   const dir = mkdtempSync(join(tmpdir(), 'cpor-startup-'));
   dirs.push(dir);
   const childEnv: NodeJS.ProcessEnv = { ...process.env, PORT: '0', DATA_DIR: join(dir, 'data'), LOG_LEVEL: 'info', ...env };
+  delete childEnv.CPOR_POLICY;
+  Object.assign(childEnv, env);
   delete childEnv.DATABASE_URL;
   const child = spawn(process.execPath, [join(ROOT, 'bin', 'cpor.mjs'), 'serve'], { cwd: ROOT, env: childEnv, stdio: ['ignore', 'pipe', 'inherit'] });
   const exited = new Promise<number | null>((done) => child.once('exit', (code) => done(code)));
@@ -169,6 +172,26 @@ async function readyzOfServe(env: Record<string, string>): Promise<{ details: { 
   expect(answer.status).toBe(200);
   return body;
 }
+
+describe('the migrations recorded by the build (dist/fresh-schema.json)', () => {
+  it('are today\'s migrations, for the build in dist/, and the compiled service on a new file is migrated by replaying them', async () => {
+    const file = JSON.parse(readFileSync(join(DIST, 'fresh-schema.json'), 'utf8')) as { build: string; schema: { migrations: string[] } };
+    expect(readFileSync(join(DIST, SERVICE_BUNDLE as string), 'utf8')).toContain(JSON.stringify(file.build));
+    expect(file.schema.migrations).toEqual(await migrationSource.getMigrations([]));
+    const dir = mkdtempSync(join(tmpdir(), 'cpor-fresh-start-'));
+    dirs.push(dir);
+    await readyzOfServe({ DATA_DIR: join(dir, 'data') });
+    const knex = createDatabase({ dataDir: join(dir, 'data') });
+    try {
+      expect(await migrationStatus(knex)).toEqual({ applied: file.schema.migrations, pending: [] });
+      // One replay: every migration row carries the same instant (the migrator writes one per migration as it goes).
+      const times = new Set(((await knex('knex_migrations').select('migration_time')) as Array<{ migration_time: string }>).map((r) => r.migration_time));
+      expect(times.size).toBe(1);
+    } finally {
+      await knex.destroy();
+    }
+  }, 30_000);
+});
 
 describe('the bundled policies parsed by the build (dist/parsed-policies.json)', () => {
   const file = join(BUNDLED_POLICY_DIR, 'cpor.yaml');
