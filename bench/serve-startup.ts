@@ -68,9 +68,14 @@ export async function timeServeStartup(root: string, command: string, args: stri
   }
 }
 
-/** Wall ms of `node -e 0`. */
-export function timeNodeNothing(root: string): number {
+/** Wall ms of `node -e 0`, and its CPU ms (user + system as the process saw them when exiting). */
+export function timeNodeNothing(root: string): StartupSample {
   const started = performance.now();
-  spawnSync(process.execPath, ['-e', '0'], { cwd: root, stdio: 'ignore' });
-  return performance.now() - started;
+  const { stdout } = spawnSync(process.execPath, ['-e', "process.on('exit', () => { const u = process.cpuUsage(); process.stdout.write(String((u.user + u.system) / 1000)); })"], {
+    cwd: root,
+    stdio: ['ignore', 'pipe', 'ignore'],
+  });
+  const wallMs = performance.now() - started;
+  const cpuMs = Number(stdout.toString());
+  return Number.isFinite(cpuMs) && stdout.length > 0 ? { wallMs, cpuMs } : { wallMs };
 }

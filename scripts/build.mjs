@@ -21,14 +21,21 @@
 // (pdf.js, web/src/views/pdf-pages.ts) is a module of its own (the app imports it by the URL
 // PDF_PAGES_URL when a preview opens), and pdf.js's worker is copied beside it under its content
 // hash (PDF_WORKER_URL).
+import { spawn } from 'node:child_process';
 import { createHash } from 'node:crypto';
-import { copyFileSync, mkdirSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
-import { basename } from 'node:path';
+import { copyFileSync, existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { basename, join } from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
+import { SERVICE_BUNDLE, codeCachePath } from './code-cache.mjs';
 
 const root = fileURLToPath(new URL('..', import.meta.url));
 /** The ajv validators compiled ahead of time (PRECOMPILED_VALIDATORS_FILE in src/domain/json-schema.ts). */
 const VALIDATORS_FILE = 'ajv-validators.cjs';
+/** The bundled policies parsed ahead of time (PARSED_POLICIES_FILE in src/rules/load-policy.ts). */
+const PARSED_POLICIES_FILE = 'parsed-policies.json';
+/** The migrations recorded on an empty SQLite file (FRESH_SCHEMA_FILE in src/db/database.ts). */
+const FRESH_SCHEMA_FILE = 'fresh-schema.json';
 const outdir = fileURLToPath(new URL('../dist', import.meta.url));
 /** pdf.js's worker, a prebuilt module (the legacy build, as the app's import), copied as is. */
 const PDF_WORKER = 'node_modules/pdfjs-dist/legacy/build/pdf.worker.min.mjs';
@@ -56,6 +63,23 @@ const withoutUnusedKnexDialects = {
   },
 };
 
+/**
+ * prom-client's Pushgateway (the service serves /metrics, it never pushes) is left out: loading
+ * it loads node's https, tls and zlib at start-up. A module that says so takes its place.
+ */
+const withoutPushgateway = {
+  name: 'without-pushgateway',
+  setup(build) {
+    build.onResolve({ filter: /^\.\/lib\/pushgateway$/ }, (args) =>
+      args.importer.includes('/prom-client/index.js') ? { path: 'pushgateway', namespace: 'unused-pushgateway' } : undefined,
+    );
+    build.onLoad({ filter: /.*/, namespace: 'unused-pushgateway' }, () => ({
+      contents: "module.exports = class Pushgateway { constructor() { throw new Error('prom-client Pushgateway is not part of the cpor build'); } };",
+      loader: 'js',
+    }));
+  },
+};
+
 let esbuild;
 try {
   esbuild = await import('esbuild');
@@ -66,6 +90,7 @@ try {
 }
 
 const started = performance.now();
+const buildId = sourceDigest();
 // Until the new mark is written, bin/cpor.mjs runs the sources: never a half-written dist/.
 rmSync(`${outdir}/.built`, { force: true });
 const result = await esbuild.build({
@@ -80,25 +105,170 @@ const result = await esbuild.build({
   // Pure-JS dependencies are bundled in (one file read and compiled instead of hundreds of
   // modules resolved one by one); native or optional ones stay in node_modules.
   external: RUNTIME_EXTERNAL,
-  plugins: [withoutUnusedKnexDialects],
+  plugins: [withoutUnusedKnexDialects, withoutPushgateway],
   // Whitespace and syntax only (names stay as written, for logs and stack traces): less to parse.
   minifyWhitespace: true,
   minifySyntax: true,
   // Bundled CommonJS dependencies call require() (node's built-ins): give each chunk one.
   banner: { js: "import { createRequire as __cporCreateRequire } from 'node:module'; const require = __cporCreateRequire(import.meta.url);" },
+  define: { __CPOR_BUILD_ID__: JSON.stringify(buildId) },
   sourcemap: 'linked',
   chunkNames: 'chunk-[hash]',
   logLevel: 'warning',
   metafile: true,
 });
+// The same CLI as one CommonJS file, which `cpor serve` runs with a V8 code cache
+// (scripts/code-cache.mjs: Node 20 caches compiled code for a vm.Script, not for ES modules).
+// Its dynamic imports stay lazy (esbuild runs a module's body when first imported).
+const serviceBundle = await esbuild.build({
+  absWorkingDir: root,
+  entryPoints: ['src/cli.ts'],
+  outfile: `${outdir}/${SERVICE_BUNDLE}`,
+  bundle: true,
+  format: 'cjs',
+  platform: 'node',
+  target: 'node20',
+  external: RUNTIME_EXTERNAL,
+  plugins: [withoutUnusedKnexDialects, withoutPushgateway],
+  minifyWhitespace: true,
+  minifySyntax: true,
+  // Modules that find files beside themselves (validators, dashboard, worker) do so from dist/, as in the ESM build.
+  define: { 'import.meta.url': '__cporModuleUrl', __CPOR_BUILD_ID__: JSON.stringify(buildId) },
+  banner: { js: "const __cporModuleUrl = require('node:url').pathToFileURL(__filename).href;" },
+  sourcemap: 'linked',
+  logLevel: 'warning',
+  metafile: true,
+});
 const web = await buildWeb();
 const validators = await buildValidators();
-// Chunks of earlier builds (their names are content hashes) go.
-const current = new Set([...Object.keys(result.metafile.outputs).map((file) => basename(file)), 'web', VALIDATORS_FILE]);
+const parsedPolicies = await writeParsedPolicies();
+const freshSchema = await writeFreshSchema();
+// Chunks of earlier builds (their names are content hashes) and their code caches go.
+const current = new Set([...[result, serviceBundle].flatMap((built) => Object.keys(built.metafile.outputs)).map((file) => basename(file)), 'web', VALIDATORS_FILE, PARSED_POLICIES_FILE, FRESH_SCHEMA_FILE]);
 for (const file of readdirSync(outdir)) if (!current.has(file)) rmSync(`${outdir}/${file}`, { force: true });
 writeFileSync(`${outdir}/.built`, `${new Date().toISOString()}\n`);
+const codeCache = await writeCodeCache();
 const files = Object.keys(result.metafile.outputs).filter((file) => file.endsWith('.js')).length;
-console.error(`build: dist/ (${files} files; dashboard ${web.join(', ')}; ${validators} ajv validators ahead of time) in ${Math.round(performance.now() - started)} ms`);
+console.error(
+  `build: dist/ (${files} files and ${SERVICE_BUNDLE}${codeCache ? ' with its V8 code cache' : ''}; dashboard ${web.join(', ')}; ${validators} ajv validators and ${parsedPolicies} bundled policies ahead of time; ${freshSchema} statements for a new SQLite file) in ${Math.round(performance.now() - started)} ms`,
+);
+
+/**
+ * Starts the service once from dist/ (`cpor serve` on a fresh SQLite folder in a temporary
+ * directory, PORT=0, the bundled policies), waits until /readyz answers 200 and stops it: with
+ * CPOR_WRITE_CODE_CACHE=1 it writes the V8 code cache of dist/cli.cjs as it stops, holding what
+ * start-up compiled. Answers whether the cache is there; a run that fails only costs the cache.
+ */
+async function writeCodeCache() {
+  const dir = mkdtempSync(join(tmpdir(), 'cpor-build-cache-'));
+  const env = { ...process.env, PORT: '0', HOST: '127.0.0.1', DATA_DIR: join(dir, 'data'), LOG_LEVEL: 'info', CPOR_WRITE_CODE_CACHE: '1' };
+  for (const name of ['DATABASE_URL', 'CPOR_POLICY', 'npm_lifecycle_event']) delete env[name];
+  const child = spawn(process.execPath, [join(root, 'bin', 'cpor.mjs'), 'serve'], { cwd: root, env, stdio: ['ignore', 'pipe', 'pipe'] });
+  const exited = new Promise((resolve) => child.once('exit', (code) => resolve(code)));
+  const giveUp = setTimeout(() => child.kill('SIGKILL'), 60_000);
+  try {
+    const url = await new Promise((resolve, reject) => {
+      let out = '';
+      child.stdout.on('data', (chunk) => {
+        out += chunk.toString();
+        const match = /"url":"(http:\/\/[^"]+)"[^\n]*cpor service listening/.exec(out);
+        if (match) resolve(match[1]);
+      });
+      void exited.then((code) => reject(new Error(`cpor serve exited with ${code}`)));
+    });
+    for (let tries = 0; tries < 500; tries++) {
+      const answer = await fetch(`${url}/readyz`).catch(() => undefined);
+      await answer?.arrayBuffer();
+      if (answer?.status === 200) break;
+      await new Promise((resolve) => setTimeout(resolve, 10));
+    }
+    child.kill('SIGTERM');
+    if ((await exited) !== 0) throw new Error('cpor serve did not stop cleanly');
+  } catch (error) {
+    child.kill('SIGKILL');
+    console.error(`build: no V8 code cache for dist/${SERVICE_BUNDLE} (${error.message}); the service compiles its code at start-up`);
+  } finally {
+    clearTimeout(giveUp);
+    rmSync(dir, { recursive: true, force: true });
+  }
+  return existsSync(codeCachePath(outdir));
+}
+
+/**
+ * What the build is made of: a SHA-256 of the sources, migrations and locked dependencies and of
+ * this script. Defined in the bundles as __CPOR_BUILD_ID__; what the build writes ahead of time
+ * for the service (the parsed policies) carries it, and is used only by the build of that id.
+ */
+function sourceDigest() {
+  const hash = createHash('sha256');
+  const files = ['package-lock.json', 'scripts/build.mjs'];
+  for (const dir of ['src', 'migrations']) {
+    for (const entry of readdirSync(join(root, dir), { withFileTypes: true, recursive: true })) {
+      if (entry.isFile()) files.push(join(entry.parentPath ?? entry.path, entry.name).slice(root.length));
+    }
+  }
+  for (const file of files.sort()) hash.update(`${file}\0`).update(readFileSync(join(root, file))).update('\0');
+  return hash.digest('hex');
+}
+
+/**
+ * The bundled policies (policies/*.yaml) parsed and checked ahead of time, with the service's own
+ * code (scripts/parsed-policies.ts bundled to a temporary module), into dist/parsed-policies.json
+ * (src/rules/load-policy.ts reads it). Answers how many it holds (a file with warnings is left out).
+ */
+async function writeParsedPolicies() {
+  const temporary = `${outdir}/.parsed-policies-${process.pid}.mjs`;
+  try {
+    await esbuild.build({
+      absWorkingDir: root,
+      entryPoints: ['scripts/parsed-policies.ts'],
+      outfile: temporary,
+      bundle: true,
+      format: 'esm',
+      platform: 'node',
+      target: 'node20',
+      packages: 'external',
+      logLevel: 'warning',
+    });
+    const { parsedPoliciesFile } = await import(pathToFileURL(temporary).href);
+    const texts = readdirSync(join(root, 'policies'))
+      .filter((name) => name.endsWith('.yaml') || name.endsWith('.yml'))
+      .map((name) => readFileSync(join(root, 'policies', name), 'utf8'));
+    const file = parsedPoliciesFile(texts, buildId);
+    writeFileSync(`${outdir}/${PARSED_POLICIES_FILE}`, file);
+    return Object.keys(JSON.parse(file).policies).length;
+  } finally {
+    rmSync(temporary, { force: true });
+  }
+}
+
+/**
+ * The statements the migrations send to an empty SQLite database (scripts/fresh-schema.ts bundled
+ * to a temporary module runs them in a temporary folder), into dist/fresh-schema.json: the
+ * compiled service replays them on a new database file. Answers how many there are.
+ */
+async function writeFreshSchema() {
+  const temporary = `${outdir}/.fresh-schema-${process.pid}.mjs`;
+  try {
+    await esbuild.build({
+      absWorkingDir: root,
+      entryPoints: ['scripts/fresh-schema.ts'],
+      outfile: temporary,
+      bundle: true,
+      format: 'esm',
+      platform: 'node',
+      target: 'node20',
+      packages: 'external',
+      logLevel: 'warning',
+    });
+    const { freshSchemaFile } = await import(pathToFileURL(temporary).href);
+    const file = await freshSchemaFile(buildId);
+    writeFileSync(`${outdir}/${FRESH_SCHEMA_FILE}`, file);
+    return JSON.parse(file).schema.statements.length;
+  } finally {
+    rmSync(temporary, { force: true });
+  }
+}
 
 /**
  * ajv validators compiled ahead of time: the schemas of scripts/ajv-schemas.ts (bundled to a

@@ -1,30 +1,31 @@
 // Whether dist/ (the compiled build, `npm run build`) holds the current sources: its mark,
 // dist/.built, written last by scripts/build.mjs, is newer than every file under src/ and
 // migrations/. bin/cpor.mjs runs dist/ only then, so an edit to src/ is never hidden by an old build.
+// It runs before every command: one listing per folder and one stat per file, paths joined as text.
 import { existsSync, readdirSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 
-/** Newest modification time (ms) of the files under `dir`; 0 when it does not exist. */
-function newestFile(dir) {
+/** Whether a file under `dir` was modified after `time` (ms); false when `dir` does not exist. */
+function changedSince(dir, time) {
   let entries;
   try {
-    entries = readdirSync(dir, { withFileTypes: true, recursive: true });
+    entries = readdirSync(dir, { withFileTypes: true });
   } catch {
-    return 0;
+    return false;
   }
-  let newest = 0;
   for (const entry of entries) {
-    if (entry.isFile()) newest = Math.max(newest, statSync(join(entry.parentPath ?? entry.path, entry.name)).mtimeMs);
+    const path = `${dir}/${entry.name}`;
+    if (entry.isDirectory() ? changedSince(path, time) : entry.isFile() && statSync(path).mtimeMs > time) return true;
   }
-  return newest;
+  return false;
 }
 
 /** `root`: the project folder (holding src/, migrations/ and dist/). */
 export function distIsCurrent(root) {
   const mark = join(root, 'dist', '.built');
-  if (!existsSync(mark)) return false;
-  const builtAt = statSync(mark).mtimeMs;
-  return newestFile(join(root, 'src')) <= builtAt && newestFile(join(root, 'migrations')) <= builtAt;
+  const built = statSync(mark, { throwIfNoEntry: false });
+  if (!built) return false;
+  return !changedSince(join(root, 'src'), built.mtimeMs) && !changedSince(join(root, 'migrations'), built.mtimeMs);
 }
 
 /** Whether a build exists at all (current or not). */

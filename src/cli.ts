@@ -1,4 +1,5 @@
 /** The `cpor` command: composition root of the command-line tools. */
+import { createRequire } from 'node:module';
 import { parseArgs, type ParseArgsConfig } from 'node:util';
 import type { Output } from './cli/output';
 
@@ -300,7 +301,7 @@ const stdio: Output = {
 export async function main(argv: string[], out: Output = stdio): Promise<number> {
   const [first, second] = argv;
   if (first === '--version' || first === '-V') {
-    const { createRequire } = await import('node:module');
+    // A static import: `cpor serve`'s bundle runs from a V8 code cache, where Node 20 has no import().
     out.stdout(`${(createRequire(import.meta.url)('../package.json') as { version: string }).version}\n`);
     return 0;
   }

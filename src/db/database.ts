@@ -4,8 +4,10 @@
  * statically (the service runs its TypeScript through tsx, so knex's directory
  * loader cannot be relied on).
  */
-import { closeSync, mkdirSync, openSync } from 'node:fs';
+import { closeSync, mkdirSync, mkdtempSync, openSync, readFileSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
 import knexFactory, { type Knex } from 'knex';
 import type { Database as SqliteConnection } from 'better-sqlite3';
 import * as initial from '../../migrations/20261124_001_initial';
@@ -120,6 +122,15 @@ function createSqliteDatabase(filename: string): Knex {
  * stale, since nobody else can be migrating. Gives up after `lockWaitMs` waiting for the lock.
  */
 export async function migrateLatest(knex: Knex, lockWaitMs = 60_000): Promise<string[]> {
+  if (knex.client.dialect !== 'postgresql') {
+    const replayed = await replayFreshSchema(knex);
+    if (replayed) return replayed;
+  }
+  return runMigrations(knex, lockWaitMs);
+}
+
+/** knex's migrator, under the migration lock: every pending migration. */
+async function runMigrations(knex: Knex, lockWaitMs: number): Promise<string[]> {
   return underMigrationLock(knex, lockWaitMs, async () => {
     const [, applied] = (await knex.migrate.latest({ migrationSource })) as [number, string[]];
     return applied;
@@ -202,4 +213,88 @@ async function repairKnexLock(trx: Knex.Transaction): Promise<void> {
 export async function migrationStatus(knex: Knex): Promise<{ applied: string[]; pending: string[] }> {
   const [completed, pending] = (await knex.migrate.list({ migrationSource })) as [Array<{ name: string }>, string[]];
   return { applied: completed.map((m) => m.name), pending };
+}
+
+/**
+ * What the migrations do to an empty SQLite database, as the statements knex sent (reads and
+ * transaction control left out), recorded by `recordFreshSchema`: the build writes it to
+ * dist/fresh-schema.json for its own migrations list. Replaying it on an empty file is one
+ * transaction of a few dozen statements instead of knex's migrator (its schema builders, lock
+ * and bookkeeping), which cost most of a fresh start's database time.
+ */
+export interface FreshSchema {
+  /** The migrations it holds, in order: it is used only when they are exactly MIGRATIONS. */
+  migrations: string[];
+  statements: Array<{ sql: string; bindings: unknown[] }>;
+}
+
+/** knex's bookkeeping row of one migration; its time is the replay's, not the recording's. */
+const MIGRATION_ROW = /^insert into `knex_migrations` \(`batch`, `migration_time`, `name`\) values \(\?, \?, \?\)$/;
+const READ_OR_TRANSACTION = /^\s*(select|begin|commit|rollback|savepoint|release)\b/i;
+
+/** Runs the migrations on an empty SQLite file in a temporary folder and answers what they sent. */
+export async function recordFreshSchema(): Promise<FreshSchema> {
+  const dir = mkdtempSync(join(tmpdir(), 'cpor-fresh-schema-'));
+  const knex = createDatabase({ dataDir: dir });
+  try {
+    const statements: FreshSchema['statements'] = [];
+    knex.on('query', (query: { sql: string; bindings?: unknown[] }) => {
+      if (!READ_OR_TRANSACTION.test(query.sql)) statements.push({ sql: query.sql, bindings: query.bindings ?? [] });
+    });
+    const applied = await runMigrations(knex, 60_000);
+    return { migrations: applied, statements };
+  } finally {
+    await knex.destroy();
+    rmSync(dir, { recursive: true, force: true });
+  }
+}
+
+/** The build's identity (scripts/build.mjs), defined only in the compiled build. */
+declare const __CPOR_BUILD_ID__: string | undefined;
+
+/** dist/fresh-schema.json: `{ build, schema: FreshSchema }`, written by scripts/build.mjs (scripts/fresh-schema.ts). */
+const FRESH_SCHEMA_FILE = 'fresh-schema.json';
+
+/** The build's recording when it is for this build and these migrations; undefined otherwise (or running the sources). */
+function freshSchemaOfBuild(): FreshSchema | undefined {
+  if (typeof __CPOR_BUILD_ID__ !== 'string') return undefined;
+  try {
+    const file = JSON.parse(readFileSync(fileURLToPath(new URL(`./${FRESH_SCHEMA_FILE}`, import.meta.url)), 'utf8')) as { build?: unknown; schema?: FreshSchema };
+    return file.build === __CPOR_BUILD_ID__ ? file.schema : undefined;
+  } catch {
+    return undefined; // no such file, or not JSON: the migrator runs
+  }
+}
+
+/**
+ * On an empty SQLite database, replays `schema` (by default the build's) in one write transaction
+ * and answers the migrations it applied; undefined, with nothing written, when there is no
+ * recording of exactly MIGRATIONS or the database holds anything (then the migrator runs). The
+ * write transaction is the migration lock: of instances starting at once on one new file, the
+ * first replays and the others find tables and go through the migrator (nothing pending).
+ */
+export async function replayFreshSchema(knex: Knex, schema: FreshSchema | undefined = freshSchemaOfBuild()): Promise<string[] | undefined> {
+  const names = MIGRATIONS.map(([name]) => name);
+  if (!isFreshSchemaOf(schema, names)) return undefined;
+  return knex.transaction(async (trx) => {
+    const [{ entries }] = (await trx.raw('select count(*) as entries from sqlite_master')) as [{ entries: number }];
+    if (entries > 0) return undefined;
+    const now = new Date().toISOString();
+    for (const { sql, bindings } of schema.statements) {
+      await trx.raw(sql, (MIGRATION_ROW.test(sql) ? [bindings[0], now, bindings[2]] : bindings) as Knex.RawBinding[]);
+    }
+    return names;
+  });
+}
+
+function isFreshSchemaOf(schema: FreshSchema | undefined, names: string[]): schema is FreshSchema {
+  return (
+    schema !== undefined &&
+    Array.isArray(schema.migrations) &&
+    schema.migrations.length === names.length &&
+    schema.migrations.every((name, i) => name === names[i]) &&
+    Array.isArray(schema.statements) &&
+    schema.statements.every((s) => typeof s?.sql === 'string' && Array.isArray(s.bindings)) &&
+    schema.statements.filter((s) => MIGRATION_ROW.test(s.sql)).length === names.length
+  );
 }

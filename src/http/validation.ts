@@ -2,13 +2,14 @@
  * Edge validation with ajv: request bodies and queries are checked against the same
  * JSON Schemas that document them, and every problem is reported with its JSONPath.
  */
-import type { ValidateFunction } from 'ajv';
+import type { Ajv, ValidateFunction } from 'ajv';
 import { InputError } from '../domain/errors';
 import type { CodeWithStatus } from '../domain/error-codes';
 import { createAjv, describeAjvError, describeWithValue } from '../domain/json-schema';
 import type { ProblemIssue } from './errors';
 
-const ajv = createAjv({ allErrors: true, discriminator: true });
+// Made on first use (an Ajv instance costs milliseconds): not while the service starts.
+let ajv: Ajv | undefined;
 
 const compiled = new WeakMap<object, ValidateFunction>();
 
@@ -16,7 +17,7 @@ function validatorFor(schema: object): ValidateFunction {
   let validate = compiled.get(schema);
   if (!validate) {
     const { $schema: _dialect, ...rest } = schema as { $schema?: string };
-    validate = ajv.compile(rest);
+    validate = (ajv ??= createAjv({ allErrors: true, discriminator: true })).compile(rest);
     compiled.set(schema, validate);
   }
   return validate;
@@ -54,7 +55,7 @@ export function validateInput<T>(schema: object, value: unknown, { code = 'inval
   return value as T;
 }
 
-const queryAjv = createAjv({ allErrors: true, coerceTypes: true });
+let queryAjv: Ajv | undefined;
 const compiledQueries = new WeakMap<object, ValidateFunction>();
 
 /**
@@ -64,7 +65,7 @@ const compiledQueries = new WeakMap<object, ValidateFunction>();
 export function validateQuery<T>(schema: object, query: Record<string, unknown>): T {
   let validate = compiledQueries.get(schema);
   if (!validate) {
-    validate = queryAjv.compile({ ...schema, type: 'object', additionalProperties: false });
+    validate = (queryAjv ??= createAjv({ allErrors: true, coerceTypes: true })).compile({ ...schema, type: 'object', additionalProperties: false });
     compiledQueries.set(schema, validate);
   }
   const copy: Record<string, unknown> = { ...query };

@@ -8,8 +8,9 @@ const CONTROL_CHARACTERS = /\p{Cc}/gu;
 // Format characters (bidi overrides, zero-width joiners) can disguise an extension: "invoice\u202Efdp.exe".
 const FORMAT_CHARACTERS = /\p{Cf}/gu;
 const EXTENSION = /^[\p{L}\p{N}]{1,10}$/u;
-const WINDOWS_RESERVED = /^(con|prn|aux|nul|com[0-9¹²³]|lpt[0-9¹²³])$/i;
-const segmenter = new Intl.Segmenter(undefined, { granularity: 'grapheme' });
+const WINDOWS_RESERVED = /^(con|prn|aux|nul|com[0-9\u00b9\u00b2\u00b3]|lpt[0-9\u00b9\u00b2\u00b3])$/i; // ¹²³ written as escapes: the build stays ASCII
+/** Made on first use: ICU's grapheme data loads then, not while the service starts. */
+let segmenter: Intl.Segmenter | undefined;
 
 /**
  * The base name of `name`, cleaned (no directories, control, format or reserved characters, leading
@@ -71,7 +72,7 @@ function truncateToBytes(text: string, maxBytes: number): string {
   if (Buffer.byteLength(text) <= maxBytes) return text;
   let result = '';
   let bytes = 0;
-  for (const { segment } of segmenter.segment(text)) {
+  for (const { segment } of (segmenter ??= new Intl.Segmenter(undefined, { granularity: 'grapheme' })).segment(text)) {
     const size = Buffer.byteLength(segment);
     if (bytes + size > maxBytes) break;
     result += segment;

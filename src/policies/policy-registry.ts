@@ -11,7 +11,7 @@ import { readFile, readdir, stat } from 'node:fs/promises';
 import { dirname, join } from 'node:path';
 import { compilePolicy, type CompiledPolicy } from './compiled-policy';
 import { NotFoundError } from '../domain/errors';
-import { PolicyError, duplicateIssue, formatIssue, parsePolicy, type PolicyIssue, type PolicyLoadResult } from '../rules/load-policy';
+import { PolicyError, duplicateIssue, formatIssue, parsePolicyAheadOfTime, type PolicyIssue, type PolicyLoadResult } from '../rules/load-policy';
 import type { Policy } from '../rules/policy-types';
 
 export interface PolicyVersion {
@@ -254,7 +254,7 @@ export async function createPolicyRegistry(options: PolicyRegistryOptions): Prom
           ? { ok: false, errors: [item.issue], warnings: [] }
           : previous?.digest === digest
             ? previous.result
-            : parsePolicy(item.text, file);
+            : parsePolicyAheadOfTime(item.text, file);
       let errors: PolicyIssue[] | null = result.ok ? null : result.errors;
       let good = previous?.good ?? null;
       if (result.ok) {
