@@ -255,7 +255,8 @@ async function benchEngine(policy: CompiledPolicy) {
   const explained = () => cpu(async () => { for (const input of mix) await evaluateClaim(policy, input); });
   for (let i = 0; i < 2; i++) for (const warm of [raw, ours, explained]) await warm();
   const samples = { raw: [] as number[], ours: [] as number[], explained: [] as number[] };
-  const rounds = Math.max(9, SECONDS * 3);
+  // Rounds are short (a third of a second each): many of them, so the load's swings even out.
+  const rounds = Math.max(25, SECONDS * 6);
   for (let i = 0; i < rounds; i++) {
     samples.raw.push(await raw());
     samples.ours.push(await ours());
