@@ -172,7 +172,7 @@ function registerCacheMetrics(registry: Registry, cache: RuleResultCache): void 
   for (const name of [CACHE_HITS, CACHE_MISSES, CACHE_SIZE]) registry.removeSingleMetric(name);
   new Counter({
     name: CACHE_HITS,
-    help: 'POST /v1/evaluate calls whose rule results came from the cache (policy version and facts digest seen before)',
+    help: 'POST /v1/evaluate calls whose rule results came from the cache (policy version and values of the facts the rules read seen before)',
     registers: [registry],
     collect() {
       this.reset();
@@ -266,7 +266,7 @@ export function evaluateRoutes(ctx: HttpContext, decisions: DecisionQueue, optio
         'fired); records are written in the background in batches (every 50 ms), so a crash can lose the last moment\'s evaluation records (never a transition\'s). The record (kind `evaluation`, ' +
         'with the caller as `author` and the service\'s time of the answer as `at`; `asOf` is in its result) is kept with the claim `claim.id` ' +
         'names when the caller may see that claim. Any authenticated role may call it. The answer holds the decision only; `?explain=full` adds ' +
-        "each rule's explanation and summary. Rule results are cached per policy version and digest of the facts the rules read " +
+        "each rule's explanation and summary. Rule results are cached per policy version and the values of the facts the rules read " +
         '(EVALUATION_CACHE_SIZE entries; hits and misses in /metrics): a cached answer is the one the rules would give.',
       tag: 'policy',
       auth: true,
