@@ -166,8 +166,10 @@ interface PreparedPolicy {
   events: ReadonlyMap<LeafState, readonly SendableEvent[]>;
   deficiencyDescriptions: ReadonlyMap<string, string>;
   programs: ReadonlyMap<string, { name: string; illustrative: boolean }>;
-  /** Replayed histories by their entries (`at>to;…`). */
+  /** Replayed histories by their entries (`at>to;…`), oldest first. */
   replays: Map<string, ReplayedHistory>;
+  /** Local dates (the policy's time zone) by instant in ms, oldest first. */
+  localDates: Map<number, string>;
 }
 
 const prepared = new WeakMap<CompiledPolicy, PreparedPolicy>();
@@ -183,6 +185,7 @@ function prepare(compiled: CompiledPolicy): PreparedPolicy {
     deficiencyDescriptions: new Map(policy.deficiencies.map((d) => [d.code, d.description])),
     programs: new Map(policy.incentivePrograms.map((p) => [p.code, { name: p.name, illustrative: p.illustrative === true }])),
     replays: new Map(),
+    localDates: new Map(),
   };
   prepared.set(compiled, ready);
   return ready;
@@ -253,8 +256,19 @@ interface ReplayedHistory {
   firings?: Array<{ dueAt: number; fired: DeadlineRecord } | null>;
 }
 
-/** Replayed histories kept per policy (a claim is evaluated again and again); beyond this the cache starts over. */
-const REPLAY_CACHE_LIMIT = 1024;
+/** Replayed histories and local dates kept per policy (a claim is evaluated again and again); beyond this the oldest go. */
+const MEMO_LIMIT = 8192;
+
+/** `key`'s value in `memo`, or `make()`'s, kept (the oldest entry dropped past MEMO_LIMIT). */
+function remembered<K, V>(memo: Map<K, V>, key: K, make: () => V): V {
+  let value = memo.get(key);
+  if (value === undefined) {
+    value = make();
+    if (memo.size >= MEMO_LIMIT) memo.delete(memo.keys().next().value!);
+    memo.set(key, value);
+  }
+  return value;
+}
 
 /** Replays the history's state changes through the deadline tracker, firing what falls due between them. */
 function replayHistory(compiled: CompiledPolicy, history: NonNullable<EvaluationInput['claim']['history']>): ReplayedHistory {
@@ -292,12 +306,7 @@ function deadlinesOf(
   if (history.length === 0) return [];
   let key = '';
   for (const entry of history) key += `${entry.at}>${entry.to};`;
-  let replayed = ready.replays.get(key);
-  if (!replayed) {
-    replayed = replayHistory(compiled, history);
-    if (ready.replays.size >= REPLAY_CACHE_LIMIT) ready.replays.clear();
-    ready.replays.set(key, replayed);
-  }
+  const replayed = remembered(ready.replays, key, () => replayHistory(compiled, history));
   if (replayed.lastAt > asOf.getTime()) {
     const index = history.findIndex((entry) => Date.parse(entry.at) > asOf.getTime());
     throw new InputError('historyAfterAsOf', `$.claim.history[${index}] is after asOf (${input.asOf}).`, `$.claim.history[${index}].at`);
@@ -360,7 +369,8 @@ export async function evaluateClaim(
   const deadlines = deadlinesOf(compiled, ready, input, state, asOf);
   const closed: Partial<Record<EventType, string>> = closedEvents(policy, deadlines);
 
-  const facts = computeFacts({ fields, poe, status, asOfDate: calendar.localDate(asOf) });
+  const asOfDate = remembered(ready.localDates, asOf.getTime(), () => calendar.localDate(asOf));
+  const facts = computeFacts({ fields, poe, status, asOfDate });
   const outcomes = options.cache ? await options.cache.evaluate(compiled, facts) : await rules.evaluate(facts);
   const requirements: EventMeta['requirements'] = {
     passed: outcomes.requirements.passed,

@@ -26,6 +26,8 @@ export function decisionForEvaluation(
   input: EvaluationInput,
   evaluation: DecisionOnlyEvaluation,
   recorded: { at: string; author: DecisionAuthor },
+  /** digestInput(input), when the caller has it already. */
+  inputDigest: string = digestInput(input),
 ): DecisionRecord {
   const result: EvaluationDecisionResult = {
     asOf: evaluation.asOf,
@@ -49,7 +51,7 @@ export function decisionForEvaluation(
     kind: 'evaluation',
     author: { role: recorded.author.role, id: recorded.author.id },
     policy: { id: evaluation.policy.id, version: evaluation.policy.version },
-    inputDigest: digestInput(input),
+    inputDigest,
     result,
     rulesFired: [...evaluation.rulesFired],
   };

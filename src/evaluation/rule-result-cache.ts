@@ -1,12 +1,10 @@
 /**
- * Rule results kept per compiled policy and digest of the facts the rule set reads:
+ * Rule results kept per compiled policy and the values of exactly the facts its rules read:
  * json-rules-engine's verdicts (and their explanations) depend on nothing else, so an
- * evaluation whose facts were seen before under the same policy skips the engine run.
+ * evaluation whose read facts were seen before under the same policy skips the engine run.
  * A bounded LRU; size 0 keeps nothing.
  */
-import { createHash } from 'node:crypto';
-import canonicalize from 'canonicalize';
-import type { RuleEvaluation } from '../rules/evaluate-rules';
+import { factsReadBy, type RuleEvaluation } from '../rules/evaluate-rules';
 import type { Facts } from '../rules/facts';
 import type { CompiledPolicy } from '../policies/compiled-policy';
 
@@ -26,15 +24,42 @@ let nextSerial = 0;
 function policyKey(compiled: CompiledPolicy): string {
   let key = serials.get(compiled);
   if (key === undefined) {
-    key = `${compiled.policy.id}@${compiled.policy.version}#${(nextSerial += 1)}`;
+    // The serial first: it alone tells compiled policies apart, whatever their id and version hold.
+    key = `${(nextSerial += 1)}:${compiled.policy.id}@${compiled.policy.version}`;
     serials.set(compiled, key);
   }
   return key;
 }
 
-/** sha256 of the facts' canonical JSON (RFC 8785): equal facts, equal digest, whatever their key order. */
-export function factsDigest(facts: Facts): string {
-  return createHash('sha256').update(canonicalize(facts) ?? '').digest('hex');
+/** The facts the policy's rules read (factsReadBy), worked out once per compiled policy. */
+const readFactsOf = new WeakMap<CompiledPolicy, readonly string[]>();
+
+function readFacts(compiled: CompiledPolicy): readonly string[] {
+  let names = readFactsOf.get(compiled);
+  if (!names) {
+    names = factsReadBy(compiled.policy);
+    readFactsOf.set(compiled, names);
+  }
+  return names;
+}
+
+/** A fact value as text, one text per value (numbers as written, so NaN is not null; -0 and 0 compare equal in every operator). */
+function encode(value: unknown): string {
+  if (value === undefined) return 'undefined';
+  if (typeof value === 'number') return String(value);
+  return JSON.stringify(value);
+}
+
+/**
+ * The cache key of these facts under this policy: the policy's serial, then the value of each fact
+ * its rules read, in name order (equal read facts, equal key, whatever the key order or the
+ * facts no rule reads).
+ */
+export function factsKey(compiled: CompiledPolicy, facts: Facts): string {
+  const values = facts as unknown as Record<string, unknown>;
+  let key = policyKey(compiled);
+  for (const name of readFacts(compiled)) key += `\u0000${encode(values[name])}`;
+  return key;
 }
 
 export function createRuleResultCache(maxEntries: number): RuleResultCache {
@@ -48,7 +73,7 @@ export function createRuleResultCache(maxEntries: number): RuleResultCache {
         misses += 1;
         return compiled.rules.evaluate(facts);
       }
-      const key = `${policyKey(compiled)}:${factsDigest(facts)}`;
+      const key = factsKey(compiled, facts);
       const cached = entries.get(key);
       if (cached) {
         hits += 1;

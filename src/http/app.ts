@@ -77,6 +77,7 @@ export function createApp(deps: AppDeps): express.Express {
   };
   const metrics = createHttpMetrics(deps.metrics);
   const decisions = createDecisionQueue({ store: deps.store, logger: deps.logger });
+  const evaluate = evaluateRoutes(ctx, decisions, { registry: metrics.registry, cacheSize: deps.limits?.evaluationCacheSize, logSample: deps.limits?.evaluationLogSample });
 
   const routes: RouteSpec[] = [
     ...opsRoutes(ctx, metrics.registry),
@@ -87,7 +88,7 @@ export function createApp(deps: AppDeps): express.Express {
     ...outboxRoutes(ctx),
     ...simulateRoutes(ctx),
     ...coverageRoutes(ctx),
-    ...evaluateRoutes(ctx, decisions, { registry: metrics.registry, cacheSize: deps.limits?.evaluationCacheSize, logSample: deps.limits?.evaluationLogSample }),
+    ...evaluate,
     ...policyRoutes(ctx),
     ...policyEditRoutes(ctx),
     ...policyCurrentRoutes(ctx),
@@ -115,7 +116,8 @@ export function createApp(deps: AppDeps): express.Express {
   app.set('etag', false); // ETags are claim versions, set by the routes.
   app.set('query parser', 'simple');
   app.use(securityHeaders, metrics.middleware);
-  mountRoutes(app, routes);
+  // The router tries routes in order: the most called one first (no route before it matches its path).
+  mountRoutes(app, [...evaluate, ...routes.filter((route) => !evaluate.includes(route))]);
   app.use(staticApp({ logger: deps.logger, connectOrigins: deps.auth?.oidc ? [new URL(deps.auth.oidc.issuer).origin] : [] }));
   app.use(routeNotFound(routes));
   app.use(problemHandler(deps.logger));

@@ -5,7 +5,7 @@ import type { Authenticator, Principal } from '../auth/authenticator';
 import { UnauthenticatedError } from '../domain/errors';
 
 const PRINCIPAL = 'principal';
-const EXPIRES_AT = 'tokenExpiresAt';
+const TOKEN = 'bearerToken';
 
 /** Requires `Authorization: Bearer <token>`; a missing or invalid token is a 401. */
 export function authenticate(authenticator: Authenticator): RequestHandler {
@@ -19,9 +19,8 @@ export function authenticate(authenticator: Authenticator): RequestHandler {
       throw new UnauthenticatedError('invalidToken', 'The Authorization header must be `Bearer <token>`.');
     }
     res.locals[PRINCIPAL] = await authenticator.verify(match[1]!);
-    // The token verified, so its payload is trusted; every accepted token carries `exp`.
-    const { exp } = decodeJwt(match[1]!);
-    if (typeof exp === 'number') res.locals[EXPIRES_AT] = new Date(exp * 1000);
+    // Its expiry is read only by a response that outlives its request (tokenExpiryOf).
+    res.locals[TOKEN] = match[1]!;
     next();
   };
 }
@@ -35,5 +34,9 @@ export function principalOf(res: Response): Principal {
 
 /** When the caller's token expires: a response that outlives its request (a stream) ends then. */
 export function tokenExpiryOf(res: Response): Date | undefined {
-  return res.locals[EXPIRES_AT] as Date | undefined;
+  const token = res.locals[TOKEN] as string | undefined;
+  if (token === undefined) return undefined;
+  // The token verified, so its payload is trusted; every accepted token carries `exp`.
+  const { exp } = decodeJwt(token);
+  return typeof exp === 'number' ? new Date(exp * 1000) : undefined;
 }

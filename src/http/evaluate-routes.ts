@@ -2,13 +2,14 @@
  * `/v1/evaluate`: what a policy says about a claim at an instant (stateless), and the
  * decision log's record of each answer, written off the response path.
  */
+import type { Response } from 'express';
 import type { Logger } from 'pino';
 import { Counter, Gauge, type Registry } from 'prom-client';
 import type { Principal } from '../auth/authenticator';
 import type { ClaimStore } from '../claims/claim-store';
 import type { CompiledPolicy } from '../policies/compiled-policy';
 import { resolvePolicyVersion } from '../policies/resolve-policy-version';
-import type { DecisionRecord } from '../claims/decision-digest';
+import { digestInput, type DecisionRecord } from '../claims/decision-digest';
 import { claimEvaluationSchema } from '../evaluation/claim-evaluation-schema';
 import { decisionForEvaluation } from '../evaluation/evaluation-decision';
 import { evaluateClaim, evaluationInputSchema, type DecisionOnlyEvaluation, type EvaluationInput } from '../evaluation/evaluate-claim';
@@ -16,7 +17,7 @@ import { createRuleResultCache, type RuleResultCache } from '../evaluation/rule-
 import type { Access } from './access';
 import { authenticate, principalOf } from './auth';
 import type { HttpContext } from './context';
-import { jsonBody } from './json-body';
+import { jsonBody, rawBodyOf } from './json-body';
 import { policySourceOf } from './policy-routes';
 import type { RouteSpec } from './route-spec';
 import { validateInput, validateQuery } from './validation';
@@ -171,7 +172,7 @@ function registerCacheMetrics(registry: Registry, cache: RuleResultCache): void 
   for (const name of [CACHE_HITS, CACHE_MISSES, CACHE_SIZE]) registry.removeSingleMetric(name);
   new Counter({
     name: CACHE_HITS,
-    help: 'POST /v1/evaluate calls whose rule results came from the cache (policy version and facts digest seen before)',
+    help: 'POST /v1/evaluate calls whose rule results came from the cache (policy version and values of the facts the rules read seen before)',
     registers: [registry],
     collect() {
       this.reset();
@@ -208,8 +209,41 @@ export interface EvaluateRouteOptions {
   random?: () => number;
 }
 
+/** Request bodies remembered as checked at most, and the largest remembered (bytes). */
+const CHECKED_BODIES = 4096;
+const CHECKED_BODY_MAX_BYTES = 16 * 1024;
+
+/**
+ * The request bodies that passed the schema, by their exact bytes, with the decision log's digest of
+ * the input once worked out: the same bytes parse to the same input, so its check and digest
+ * come out the same (page views send the same body again and again). Least recently used first.
+ */
+function createCheckedBodies() {
+  const bodies = new Map<string, { digest?: string }>();
+  return {
+    /** The entry of these bytes if they passed before (then the most recent), else undefined. */
+    get(bytes: Buffer) {
+      if (bytes.length === 0 || bytes.length > CHECKED_BODY_MAX_BYTES) return undefined;
+      const key = bytes.toString('latin1'); // one character per byte: distinct bytes, distinct keys
+      const entry = bodies.get(key);
+      if (entry) {
+        bodies.delete(key);
+        bodies.set(key, entry);
+      }
+      return { key, entry };
+    },
+    add(key: string) {
+      const entry = {};
+      if (bodies.size >= CHECKED_BODIES) bodies.delete(bodies.keys().next().value!);
+      bodies.set(key, entry);
+      return entry;
+    },
+  };
+}
+
 export function evaluateRoutes(ctx: HttpContext, decisions: DecisionQueue, options: EvaluateRouteOptions = {}): RouteSpec[] {
   const { deps, access } = ctx;
+  const checked = createCheckedBodies();
   const cache = createRuleResultCache(options.cacheSize ?? INTEGER_SETTINGS.evaluationCacheSize.default);
   if (options.registry) registerCacheMetrics(options.registry, cache);
   const { service, store } = deps;
@@ -232,7 +266,7 @@ export function evaluateRoutes(ctx: HttpContext, decisions: DecisionQueue, optio
         'fired); records are written in the background in batches (every 50 ms), so a crash can lose the last moment\'s evaluation records (never a transition\'s). The record (kind `evaluation`, ' +
         'with the caller as `author` and the service\'s time of the answer as `at`; `asOf` is in its result) is kept with the claim `claim.id` ' +
         'names when the caller may see that claim. Any authenticated role may call it. The answer holds the decision only; `?explain=full` adds ' +
-        "each rule's explanation and summary. Rule results are cached per policy version and digest of the facts the rules read " +
+        "each rule's explanation and summary. Rule results are cached per policy version and the values of the facts the rules read " +
         '(EVALUATION_CACHE_SIZE entries; hits and misses in /metrics): a cached answer is the one the rules would give.',
       tag: 'policy',
       auth: true,
@@ -244,20 +278,46 @@ export function evaluateRoutes(ctx: HttpContext, decisions: DecisionQueue, optio
         authenticate(deps.authenticator),
         ...jsonBody(ctx.limits.jsonBodyBytes),
         async (req, res) => {
-          const { explain } = validateQuery<{ explain?: 'full' }>(evaluateQuery, req.query as Record<string, unknown>);
-          const input = validateInput<EvaluationInput>(evaluationInputSchema, req.body);
+          const query = req.query as Record<string, unknown>;
+          // Most calls have no query: nothing to check then (an empty query is valid).
+          const { explain } = isEmpty(query) ? {} : validateQuery<{ explain?: 'full' }>(evaluateQuery, query);
+          const seen = checked.get(rawBodyOf(req));
+          let body = seen?.entry;
+          if (!body) {
+            validateInput<EvaluationInput>(evaluationInputSchema, req.body);
+            if (seen) body = checked.add(seen.key);
+          }
+          const input = req.body as EvaluationInput;
           const evaluation = await evaluateClaim(policyFor(input), input, { cache, explain: explain === 'full' });
           // Backpressure only when the log falls far behind; otherwise the answer never waits for it.
           if (decisions.full) await decisions.room();
-          res.json(evaluation);
+          sendJson(res, evaluation);
           if (logSample < 1 && !(random() < logSample)) return;
           const principal = principalOf(res);
           const recorded = { at: service.clock.now().toISOString(), author: { role: principal.role, id: principal.id } };
-          decisions.push(pendingDecision(input, evaluation, recorded, principal, store, access));
+          const digest = () => (body ? (body.digest ??= digestInput(input)) : digestInput(input));
+          decisions.push(pendingDecision(input, evaluation, recorded, digest, principal, store, access));
         },
       ],
     },
   ];
+}
+
+function isEmpty(object: Record<string, unknown>): boolean {
+  for (const _key in object) return false;
+  return true;
+}
+
+/**
+ * What `res.json` sends for a POST in this app (no ETag: the app's 'etag' setting is off; a POST is
+ * never fresh), written directly: Express's send re-reads settings and headers on every answer.
+ */
+function sendJson(res: Response, body: unknown): void {
+  const text = JSON.stringify(body);
+  res.statusCode = 200;
+  res.setHeader('Content-Type', 'application/json; charset=utf-8');
+  res.setHeader('Content-Length', Buffer.byteLength(text));
+  res.end(text);
 }
 
 /**
@@ -272,12 +332,13 @@ function pendingDecision(
   input: EvaluationInput,
   evaluation: DecisionOnlyEvaluation,
   recorded: Parameters<typeof decisionForEvaluation>[2],
+  digest: () => string,
   principal: Principal,
   store: Pick<ClaimStore, 'getClaim'>,
   access: Access,
 ): PendingDecision {
   return async () => {
-    const record = decisionForEvaluation(input, evaluation, recorded);
+    const record = decisionForEvaluation(input, evaluation, recorded, digest());
     if (record.claimId === null) return record;
     const kind = access.kindOf(principal);
     if (kind === 'reviewer' || kind === 'internal') return record;

@@ -42,6 +42,9 @@ export function refuseDeepJson(buf: Buffer): void {
   }
 }
 
+/** Content-Type values that are JSON as written (type-is would say so after parsing them). */
+const PLAIN_JSON = new Set(['application/json', 'application/json; charset=utf-8']);
+
 const hasBody = (req: IncomingMessage) =>
   req.headers['transfer-encoding'] !== undefined || Number(req.headers['content-length'] ?? 0) > 0;
 
@@ -57,7 +60,8 @@ export function jsonBody(limit: number): RequestHandler[] {
     },
   });
   const requireJson: RequestHandler = (req, _res, next) => {
-    if (hasBody(req) && !req.is(['application/json', 'application/*+json'])) {
+    // The usual header needs no parsing; any other goes through type-is.
+    if (hasBody(req) && !PLAIN_JSON.has(req.headers['content-type'] ?? '') && !req.is(['application/json', 'application/*+json'])) {
       throw new HttpError(
         'unsupportedMediaType',
         `This endpoint takes a JSON body (Content-Type: application/json), not ${req.get('content-type') ?? 'an untyped body'}.`,

@@ -22,13 +22,25 @@ export function createHttpMetrics(registry: Registry = new Registry()): HttpMetr
       buckets: [0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10],
       registers: [registry],
     });
+  // One labels object per method, route and status, made once: the histogram then only looks it up.
+  const labelSets = new Map<string, { method: string; route: string; status_code: string }>();
+  const labelsOf = (method: string, route: string, status: number) => {
+    const key = `${method} ${status} ${route}`;
+    let labels = labelSets.get(key);
+    if (!labels) {
+      labels = { method, route, status_code: String(status) };
+      // Methods, route templates and statuses are few; the bound is a guard, not a limit met in practice.
+      if (labelSets.size < 10_000) labelSets.set(key, labels);
+    }
+    return labels;
+  };
   return {
     registry,
     middleware(req, res, next) {
-      const end = duration.startTimer();
+      const started = performance.now();
       res.on('finish', () => {
         const route = (req.route as { path?: unknown } | undefined)?.path;
-        end({ method: req.method, route: typeof route === 'string' ? route : 'unmatched', status_code: String(res.statusCode) });
+        duration.observe(labelsOf(req.method, typeof route === 'string' ? route : 'unmatched', res.statusCode), (performance.now() - started) / 1000);
       });
       next();
     },

@@ -382,14 +382,42 @@ function specsOf(policy: Policy): Record<Kind, CompiledSpec[]> {
   };
 }
 
+/** Every name in a `fact` property anywhere in the conditions (a comparison's fact, or a fact its value refers to). */
+function collectFactNames(node: unknown, into: Set<string>): Set<string> {
+  if (Array.isArray(node)) for (const item of node) collectFactNames(item, into);
+  else if (node !== null && typeof node === 'object') {
+    for (const [key, value] of Object.entries(node)) {
+      if (key === 'fact' && typeof value === 'string') into.add(value);
+      else collectFactNames(value, into);
+    }
+  }
+  return into;
+}
+
 /**
- * The facts as json-rules-engine Facts that skip its result cache: a constant's value is read
- * from the fact itself, so the cache key the engine would otherwise hash per fact and run
- * (hash-it over the fact's id and params) is never used.
+ * The facts json-rules-engine can read while running the policy's rules, sorted by name. The
+ * engine reads a fact only where a condition names it (`fact`), so every name found anywhere
+ * in the rules is kept: a name too many costs a little work, never a different verdict.
  */
-function constantFacts(facts: Facts): Record<string, Fact> {
+export function factsReadBy(policy: Policy): string[] {
+  const conditions = [
+    ...policy.submissionRequirements.map((r) => r.when),
+    ...policy.deficiencies.map((d) => d.when),
+    ...policy.incentivePrograms.map((p) => p.eligibility),
+  ];
+  return [...collectFactNames(conditions, new Set())].sort();
+}
+
+/**
+ * The facts the rules read, as json-rules-engine Facts that skip its result cache: a constant's
+ * value is read from the fact itself, so the cache key the engine would otherwise hash per fact
+ * and run (hash-it over the fact's id and params) is never used. Facts no rule reads are not
+ * handed over (the engine would only store them).
+ */
+function constantFacts(facts: Facts, read: readonly string[]): Record<string, Fact> {
+  const values = facts as unknown as Record<string, unknown>;
   const wrapped: Record<string, Fact> = {};
-  for (const [id, value] of Object.entries(facts)) wrapped[id] = new Fact(id, value as never, { cache: false });
+  for (const id of read) if (id in values) wrapped[id] = new Fact(id, values[id] as never, { cache: false });
   return wrapped;
 }
 
@@ -398,6 +426,7 @@ export function createRuleSet(policy: Policy): RuleSet {
   const specs = specsOf(policy);
   const everySpec = [...specs.requirement, ...specs.deficiency, ...specs.eligibility];
   const byName = new Map(everySpec.map((spec) => [spec.name, spec]));
+  const read = factsReadBy(policy);
 
   const pools = {
     all: new EnginePool(() => buildEngine(everySpec)),
@@ -410,7 +439,7 @@ export function createRuleSet(policy: Policy): RuleSet {
     const lent = pool.acquire();
     const engine = lent instanceof Engine ? lent : await lent;
     try {
-      const { results, failureResults, almanac } = await engine.run(constantFacts(facts));
+      const { results, failureResults, almanac } = await engine.run(constantFacts(facts, read));
       const outcomes: Outcomes = {
         requirement: new Array<RuleOutcome>(specs.requirement.length),
         deficiency: new Array<RuleOutcome>(specs.deficiency.length),

@@ -30,21 +30,33 @@ type FactValue<T extends FactDefinition['type']> = T extends 'number'
 export type Facts = { [K in FactName]: FactValue<(typeof FACT_CATALOG)[K]['type']> };
 
 const MS_PER_DAY = 86_400_000;
-const LOCAL_DATE = /^(\d{4})-(\d{2})-(\d{2})$/;
 
-/** Days since 1970-01-01 of a valid local date YYYY-MM-DD, else undefined. */
-function dayNumber(date: unknown): number | undefined {
-  if (typeof date !== 'string') return undefined;
-  const match = LOCAL_DATE.exec(date);
-  if (!match) return undefined;
-  const [year, month, day] = [Number(match[1]), Number(match[2]), Number(match[3])];
-  const ms = Date.UTC(year, month - 1, day);
-  const check = new Date(ms);
-  // Date.UTC rolls 2026-02-30 over to March: such a date is not a date.
-  if (check.getUTCFullYear() !== year || check.getUTCMonth() !== month - 1 || check.getUTCDate() !== day) {
-    return undefined;
+/** The number written by the `length` digits of `text` from `start`, or -1 if any is not a digit 0–9. */
+function digits(text: string, start: number, length: number): number {
+  let value = 0;
+  for (let i = start; i < start + length; i++) {
+    const code = text.charCodeAt(i) - 48;
+    if (code < 0 || code > 9) return -1;
+    value = value * 10 + code;
   }
-  return ms / MS_PER_DAY;
+  return value;
+}
+
+const DAYS_IN_MONTH = [31, 28, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31];
+
+/**
+ * Days since 1970-01-01 of a valid local date YYYY-MM-DD, else undefined (2026-02-30 is not a
+ * date; nor is a year before 100, which Date.UTC would read as 19xx). Read digit by digit:
+ * every evaluation reads its own date and each document's.
+ */
+function dayNumber(date: unknown): number | undefined {
+  if (typeof date !== 'string' || date.length !== 10 || date.charCodeAt(4) !== 45 || date.charCodeAt(7) !== 45) return undefined;
+  const year = digits(date, 0, 4);
+  const month = digits(date, 5, 2);
+  const day = digits(date, 8, 2);
+  const leap = year % 4 === 0 && (year % 100 !== 0 || year % 400 === 0);
+  if (year < 100 || month < 1 || month > 12 || day < 1 || day > (month === 2 && leap ? 29 : DAYS_IN_MONTH[month - 1]!)) return undefined;
+  return Date.UTC(year, month - 1, day) / MS_PER_DAY;
 }
 
 /** A product's code: the workload of a Microsoft 365 product, the product of a Business Applications one. */

@@ -8,6 +8,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { pino } from 'pino';
 import { afterEach, describe, expect, it } from 'vitest';
+import { digestInput } from '../../src/claims/decision-digest';
 import { loadConfig } from '../../src/config';
 import { createDatabase } from '../../src/db/database';
 import { startService } from '../../src/server';
@@ -61,6 +62,32 @@ describe('the decision log of evaluations, batched', () => {
 
   it('records none with EVALUATION_LOG_SAMPLE=0, and still answers every evaluation', async () => {
     expect(await evaluateThenShutDown(20, { EVALUATION_LOG_SAMPLE: '0' })).toHaveLength(0);
+  }, 60_000);
+
+  it('checks and digests a body sent again as the first time: the same answer, the digest of its input; a refused body is refused again', async () => {
+    dataDir = mkdtempSync(join(tmpdir(), 'cpor-decision-batch-'));
+    const config = loadConfig({ PORT: '0', DATA_DIR: dataDir }, { policyPath: BUNDLED_POLICY_DIR });
+    const running = await startService(config, { startScheduler: false, logger: pino({ level: 'silent' }) });
+    const api = () => documentedRequest(running.url);
+    const { token } = (await api().post('/v1/auth/dev-token').send({ role: 'reviewer' }).expect(201)).body as { token: string };
+    const input = { claim: { id: 'claim-same', fields: claimFields(), status: 'editing', poe: [poePayload()] }, asOf: '2026-03-02T18:00:00Z' };
+    // The same content in another key order: other bytes, the same input.
+    const reordered = { asOf: input.asOf, claim: { poe: input.claim.poe, status: 'editing', fields: input.claim.fields, id: 'claim-same' } };
+    const send = (body: string) =>
+      api().post('/v1/evaluate').set('Authorization', `Bearer ${token}`).set('Content-Type', 'application/json').send(body);
+    const answers = [];
+    for (const body of [input, input, reordered, input]) answers.push((await send(JSON.stringify(body)).expect(200)).body);
+    for (const answer of answers) expect(answer).toEqual(answers[0]);
+    const invalid = JSON.stringify({ ...input, asOf: 'tomorrow' });
+    for (let i = 0; i < 2; i++) expect((await send(invalid).expect(400)).body.code).toBe('invalidPayload');
+    await running.close();
+    const knex = createDatabase({ dataDir });
+    try {
+      const rows: Array<{ input_digest: string }> = await knex('decisions').where('kind', 'evaluation').select('input_digest');
+      expect(rows.map((r) => r.input_digest)).toEqual(Array.from({ length: 4 }, () => digestInput(input)));
+    } finally {
+      await knex.destroy();
+    }
   }, 60_000);
 
   it('refuses an EVALUATION_LOG_SAMPLE outside 0–1', () => {

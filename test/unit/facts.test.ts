@@ -71,6 +71,33 @@ describe('computeFacts', () => {
       expect(facts.datedPoeCount).toBe(0);
       expect(facts.newestPoeAgeDays).toBeNull();
     });
+
+    it("reads a signedOn as the proleptic Gregorian calendar of Date.UTC does: month lengths, leap years, no year before 100", () => {
+      // The reading it must agree with: the pattern, then Date.UTC's date round-tripped.
+      const reference = (date: string) => {
+        const match = /^(\d{4})-(\d{2})-(\d{2})$/.exec(date);
+        if (!match) return undefined;
+        const [year, month, day] = [Number(match[1]), Number(match[2]), Number(match[3])];
+        const check = new Date(Date.UTC(year, month - 1, day));
+        return check.getUTCFullYear() === year && check.getUTCMonth() === month - 1 && check.getUTCDate() === day ? Date.UTC(year, month - 1, day) / 86_400_000 : undefined;
+      };
+      const dates = [
+        '2024-02-29', '2023-02-29', '2000-02-29', '1900-02-29', '2026-04-31', '2026-04-30', '2026-12-31', '2026-13-01', '2026-00-10', '2026-01-00',
+        '0050-01-01', '0099-12-31', '0100-01-01', '9999-12-31', '2026-1-01', '2026/01/01', ' 2026-01-01', '2026-01-01 ', '２０２６-01-01', '20a6-01-01', '2026-01-0x',
+      ];
+      let state = 11;
+      for (let i = 0; i < 300; i++) {
+        state = (state * 1_103_515_245 + 12_345) % 2 ** 31;
+        const pad = (n: number, width: number) => String(n).padStart(width, '0');
+        dates.push(`${pad(state % 3000, 4)}-${pad((state >> 3) % 14, 2)}-${pad((state >> 7) % 33, 2)}`);
+      }
+      const asOf = reference('2026-03-02')!;
+      for (const signedOn of dates) {
+        const facts = factsFor({ poe: [poeDocument({ signedOn })] });
+        const expected = reference(signedOn);
+        expect([signedOn, facts.datedPoeCount, facts.newestPoeAgeDays]).toEqual([signedOn, expected === undefined ? 0 : 1, expected === undefined ? null : asOf - expected]);
+      }
+    });
   });
 
   describe('newestPoeAgeDays', () => {

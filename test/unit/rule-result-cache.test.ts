@@ -1,6 +1,6 @@
 import { beforeAll, describe, expect, it } from 'vitest';
 import { evaluateClaim, type EvaluationInput } from '../../src/evaluation/evaluate-claim';
-import { createRuleResultCache, factsDigest } from '../../src/evaluation/rule-result-cache';
+import { createRuleResultCache, factsKey } from '../../src/evaluation/rule-result-cache';
 import { compilePolicy, type CompiledPolicy } from '../../src/policies/compiled-policy';
 import { computeFacts } from '../../src/rules/facts';
 import { compiledBundledPolicy, withPolicy } from '../support/bundled-policy';
@@ -84,10 +84,48 @@ describe('rule result cache', () => {
     expect([none.hits, none.misses, none.size]).toEqual([0, 2, 0]);
   });
 
-  it('digests facts canonically: the same facts in another key order give the same digest', () => {
+  it('keys facts by the values of the facts the rules read: key order and unread facts do not matter', () => {
     const facts = computeFacts({ fields: claimFields(), poe: [], status: 'editing', asOfDate: '2026-03-02' });
     const reversed = Object.fromEntries(Object.entries(facts).reverse()) as typeof facts;
-    expect(factsDigest(reversed)).toBe(factsDigest(facts));
-    expect(factsDigest({ ...facts, status: 'submitted' })).not.toBe(factsDigest(facts));
+    expect(factsKey(compiled, reversed)).toBe(factsKey(compiled, facts));
+    // The bundled policy's rules read neither the status nor the workloads.
+    expect(factsKey(compiled, { ...facts, status: 'submitted', workloads: ['intune'] })).toBe(factsKey(compiled, facts));
+    expect(factsKey(compiled, { ...facts, poeCount: 1 })).not.toBe(factsKey(compiled, facts));
+    expect(factsKey(compiled, { ...facts, newestPoeAgeDays: 0 })).not.toBe(factsKey(compiled, { ...facts, newestPoeAgeDays: null }));
+    expect(factsKey(compiled, { ...facts, activity: 'usage' })).not.toBe(factsKey(compiled, facts));
+  });
+
+  it('serves claims that differ only in facts no rule reads from one entry, answering as the uncached evaluation', async () => {
+    const cache = createRuleResultCache(100);
+    const editing = withPoe(1);
+    const submitted: EvaluationInput = {
+      ...editing,
+      claim: { ...editing.claim, status: 'submitted', history: [{ at: '2026-03-02T17:00:00Z', to: 'editing' }, { at: '2026-03-02T17:30:00Z', to: 'submitted' }] },
+    };
+    expect(await evaluateClaim(compiled, editing, { cache })).toEqual(await evaluateClaim(compiled, editing));
+    expect(await evaluateClaim(compiled, submitted, { cache })).toEqual(await evaluateClaim(compiled, submitted));
+    expect([cache.hits, cache.misses]).toEqual([1, 1]);
+  });
+
+  it('keys on a fact as soon as a rule of the policy reads it', async () => {
+    const readsStatus = compilePolicy(
+      withPolicy(compiled.policy, (draft) => {
+        draft.deficiencies.push({ code: 'stillEditing', description: 'The claim is still being edited.', when: { all: [{ fact: 'status', operator: 'equal', value: 'editing' }] } });
+      }),
+    );
+    const facts = computeFacts({ fields: claimFields(), poe: [], status: 'editing', asOfDate: '2026-03-02' });
+    expect(factsKey(readsStatus, { ...facts, status: 'submitted' })).not.toBe(factsKey(readsStatus, facts));
+    const cache = createRuleResultCache(100);
+    const editing = withPoe(1);
+    const submitted: EvaluationInput = {
+      ...editing,
+      claim: { ...editing.claim, status: 'submitted', history: [{ at: '2026-03-02T17:00:00Z', to: 'editing' }, { at: '2026-03-02T17:30:00Z', to: 'submitted' }] },
+    };
+    const first = await evaluateClaim(readsStatus, editing, { cache });
+    const second = await evaluateClaim(readsStatus, submitted, { cache });
+    expect([cache.hits, cache.misses]).toEqual([0, 2]);
+    expect(first.deficiencies.find((d) => d.code === 'stillEditing')?.found).toBe(true);
+    expect(second.deficiencies.find((d) => d.code === 'stillEditing')?.found).toBe(false);
+    expect(second).toEqual(await evaluateClaim(readsStatus, submitted));
   });
 });
