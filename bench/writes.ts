@@ -2,17 +2,21 @@
  * `npm run bench -- transition`: a lifecycle transition (startReview) through the claim
  * service on SQLite, beside the raw better-sqlite3 statements such a transition needs (goal ≤ 3×),
  * in CPU time per transition, BENCH_TRANSITIONS (default 300) transitions a round, 3 rounds
- * (min/median/max). The raw statements: BEGIN IMMEDIATE, read the claim, update it, append a
- * history entry and a decision, rewrite its product row and the conflict marker's three
- * statements, COMMIT, each prepared once. The service's figure includes the domain's work
- * (machine, rules, hash chain); the store's share is printed beside it.
+ * (min/median/max). The raw statements are those the transition needs, each prepared once, on a
+ * connection with the service's pragmas: BEGIN IMMEDIATE, read the claim, update it (with its
+ * whole JSON), mark its review-start deadline met and insert the review-decision one, update its
+ * product rows, find its rivals and work out the conflict marker of it and of each rival again
+ * (select + upsert each), append a history entry and a decision, COMMIT. The service's figure
+ * includes the domain's work (machine, rules, hash chain); the store's share is printed beside it.
  */
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import Database from 'better-sqlite3';
 import { createClaimService } from '../src/claims/claim-service';
+import type { ClaimRecord } from '../src/claims/claim-record';
 import type { ClaimStore, ClaimStoreTx } from '../src/claims/claim-store';
+import { productCodesOf } from '../src/claims/conflicts';
 import { createMemoryClaimStore } from '../src/claims/memory-claim-store';
 import { createDatabase, migrateLatest, SQLITE_FILE_NAME } from '../src/db/database';
 import { createKnexClaimStore } from '../src/db/knex-claim-store';
@@ -89,8 +93,11 @@ export async function benchTransition(policy: CompiledPolicy): Promise<void> {
   const spent = { us: 0 };
   const service = createClaimService({ store: timedStore(store, spent), policy, clock, ids: createSequentialIds() });
   const raw = new Database(join(dataDir, SQLITE_FILE_NAME));
+  // The service's connection pragmas (src/db/database.ts), so both pay the same checks.
   raw.pragma('journal_mode = WAL');
   raw.pragma('synchronous = NORMAL');
+  raw.pragma('foreign_keys = ON');
+  raw.pragma('busy_timeout = 0');
   const begin = raw.prepare('BEGIN IMMEDIATE');
   const commit = raw.prepare('COMMIT');
   const read = raw.prepare('select id, version, data from claims where id = ?');
@@ -101,29 +108,46 @@ export async function benchTransition(policy: CompiledPolicy): Promise<void> {
   const decision = raw.prepare(
     'insert into decisions (claim_id, author_role, author_id, at, kind, policy_id, policy_version, input_digest, result, rules_fired) values (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)',
   );
-  const productGone = raw.prepare('delete from claim_products where claim_id = ? and product_code = ?');
-  const product = raw.prepare('insert into claim_products (claim_id, tenant_id, partner_id, product_code, status, state) values (?, ?, ?, ?, ?, ?)');
+  // startReview meets the submission's review-start deadline and starts the review-decision one.
+  const deadlineMet = raw.prepare('update claim_deadlines set status = ?, ended_at = ? where claim_id = ? and id = ?');
+  const deadline = raw.prepare(
+    'insert into claim_deadlines (claim_id, id, name, status, started_at, due, due_at, ended_at, lapsed) values (?, ?, ?, ?, ?, ?, ?, ?, ?)',
+  );
+  const product = raw.prepare('update claim_products set status = ?, state = ? where claim_id = ? and product_code = ?');
+  // The conflict marker: the claim's rivals, then the marker of the claim and of each rival worked out again.
   const rivals = raw.prepare('select claim_id from claim_products where tenant_id = ? and product_code = ? and partner_id <> ?');
   const pairs = raw.prepare(
     'select claims.created_at, mine.state, theirs.state as rival from claim_products mine join claims on claims.id = mine.claim_id ' +
       'join claim_products theirs on theirs.tenant_id = mine.tenant_id and theirs.product_code = mine.product_code and theirs.partner_id <> mine.partner_id where mine.claim_id = ?',
   );
-  const marker = raw.prepare('delete from claim_conflicts where claim_id = ?');
-  const products = raw.prepare('select tenant_id, partner_id, product_code from claim_products where claim_id = ?');
+  const marker = raw.prepare(
+    'insert into claim_conflicts (claim_id, created_at, state, rival_states) values (?, ?, ?, ?) ' +
+      'on conflict (claim_id) do update set created_at = excluded.created_at, state = excluded.state, rival_states = excluded.rival_states',
+  );
+  const refreshMarker = (claimId: string) => {
+    const found = pairs.all(claimId) as Array<{ created_at: string; state: string; rival: string }>;
+    if (found.length > 0) marker.run(claimId, found[0]!.created_at, found[0]!.state, `|${found.map((p) => p.rival).join('|')}|`);
+  };
   const rawTransition = (id: string) => {
     begin.run();
     const row = read.get(id) as { id: string; version: number; data: string };
-    const claim = JSON.parse(row.data) as { updatedAt: string };
-    update.run(row.version + 1, 'underReview', 'underReview', claim.updatedAt, null, JSON.stringify({ ...claim, version: row.version + 1 }), id, row.version);
-    history.run(id, 1000 + row.version, claim.updatedAt, 'reviewer', null, 'startReview', 'submitted', 'underReview', '{}', '{"entry":true}', 'p', 'h');
-    decision.run(id, 'reviewer', null, claim.updatedAt, 'transition', 'cpor', '1', 'digest', '{}', '[]');
-    for (const p of products.all(id) as Array<{ tenant_id: string; partner_id: string; product_code: string }>) {
-      productGone.run(id, p.product_code);
-      product.run(id, p.tenant_id, p.partner_id, p.product_code, 'underReview', 'underReview');
-      rivals.all(p.tenant_id, p.product_code, p.partner_id);
+    const claim = JSON.parse(row.data) as ClaimRecord;
+    const at = claim.updatedAt;
+    const version = row.version + 1;
+    const { fields } = claim.snapshot.context;
+    const tenant = fields.customer.tenantId.toLowerCase();
+    const entry = { claimId: id, seq: claim.lastSeq + 1, at, actor: ACTORS.reviewer, event: 'startReview', payload: {}, from: 'submitted', to: 'underReview', policy: claim.policy, prevHash: claim.lastHash, hash: 'h'.repeat(64) };
+    update.run(version, 'underReview', 'underReview', at, at, JSON.stringify({ ...claim, version, state: 'underReview', status: 'underReview' }), id, row.version);
+    deadlineMet.run('met', at, id, 'reviewStart-1');
+    deadline.run(id, 'reviewDecision-1', 'reviewDecision', 'running', at, '2026-03-09', at, null, 0);
+    const affected = new Set([id]);
+    for (const code of productCodesOf(fields)) {
+      product.run('underReview', 'underReview', id, code);
+      for (const rival of rivals.all(tenant, code, fields.partnerId) as Array<{ claim_id: string }>) affected.add(rival.claim_id);
     }
-    pairs.all(id);
-    marker.run(id);
+    for (const claimId of affected) refreshMarker(claimId);
+    history.run(id, entry.seq, at, 'reviewer', ACTORS.reviewer.id ?? null, 'startReview', 'submitted', 'underReview', '{}', JSON.stringify(entry), entry.prevHash, entry.hash);
+    decision.run(id, 'reviewer', ACTORS.reviewer.id ?? null, at, 'transition', claim.policy.id, claim.policy.version, 'd'.repeat(64), '{"event":"startReview","from":"submitted","to":"underReview"}', '[]');
     commit.run();
   };
   let next = 0;
