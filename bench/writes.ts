@@ -90,6 +90,9 @@ export async function benchTransition(policy: CompiledPolicy): Promise<void> {
       }
     });
   }
+  // Reviews start an hour after submission: the transition changes updated_at.
+  clock.set(new Date('2026-03-02T18:00:00Z'));
+  const reviewedAt = clock.now().toISOString();
   const spent = { us: 0 };
   const service = createClaimService({ store: timedStore(store, spent), policy, clock, ids: createSequentialIds() });
   const raw = new Database(join(dataDir, SQLITE_FILE_NAME));
@@ -101,7 +104,8 @@ export async function benchTransition(policy: CompiledPolicy): Promise<void> {
   const begin = raw.prepare('BEGIN IMMEDIATE');
   const commit = raw.prepare('COMMIT');
   const read = raw.prepare('select id, version, data from claims where id = ?');
-  const update = raw.prepare('update claims set version = ?, state = ?, status = ?, updated_at = ?, next_due_at = ?, data = ? where id = ? and version = ?');
+  // The columns startReview changes (the review-decision deadline falls due when the review-start one did: next_due_at stays).
+  const update = raw.prepare('update claims set version = ?, state = ?, status = ?, updated_at = ?, data = ? where id = ? and version = ?');
   const history = raw.prepare(
     'insert into claim_history (claim_id, seq, at, actor_role, actor_id, event, from_state, to_state, payload, entry, prev_hash, hash) values (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)',
   );
@@ -132,14 +136,14 @@ export async function benchTransition(policy: CompiledPolicy): Promise<void> {
     begin.run();
     const row = read.get(id) as { id: string; version: number; data: string };
     const claim = JSON.parse(row.data) as ClaimRecord;
-    const at = claim.updatedAt;
+    const at = reviewedAt;
     const version = row.version + 1;
     const { fields } = claim.snapshot.context;
     const tenant = fields.customer.tenantId.toLowerCase();
     const entry = { claimId: id, seq: claim.lastSeq + 1, at, actor: ACTORS.reviewer, event: 'startReview', payload: {}, from: 'submitted', to: 'underReview', policy: claim.policy, prevHash: claim.lastHash, hash: 'h'.repeat(64) };
-    update.run(version, 'underReview', 'underReview', at, at, JSON.stringify({ ...claim, version, state: 'underReview', status: 'underReview' }), id, row.version);
+    update.run(version, 'underReview', 'underReview', at, JSON.stringify({ ...claim, version, state: 'underReview', status: 'underReview', updatedAt: at }), id, row.version);
     deadlineMet.run('met', at, id, 'reviewStart-1');
-    deadline.run(id, 'reviewDecision-1', 'reviewDecision', 'running', at, '2026-03-09', at, null, 0);
+    deadline.run(id, 'reviewDecision-1', 'reviewDecision', 'running', at, '2026-03-09', claim.nextDueAt, null, 0);
     const affected = new Set([id]);
     for (const code of productCodesOf(fields)) {
       product.run('underReview', 'underReview', id, code);
