@@ -215,7 +215,9 @@ export function stepClaim(claim: ClaimMachine, current: ClaimSnapshot, event: Cl
   if (!isValidEvent(event)) throw new Error(`explainRefusal admitted an invalid ${event.type} payload`);
   const resolved = claim.machine.resolveState({ value: current.value, context: current.context });
   const next = claim.machine.transition(resolved, event, claim.scope);
-  const snapshot = toClaimSnapshot(next);
+  // No action ran (the context is the one it met, already in its stored form): only the state moved.
+  const snapshot =
+    next.context === current.context ? { value: snapshotValueOf(leafStateOf(next.value as ClaimSnapshot['value'])), context: current.context } : toClaimSnapshot(next);
   return { ok: true, snapshot, from, to: leafStateOf(snapshot.value) };
 }
 
