@@ -162,6 +162,8 @@ class BusinessCalendar implements Calendar {
   /** Holidays that fall on workdays, sorted and distinct (numpy ignores the others). */
   readonly #workdayHolidays: Int32Array;
   readonly #startOfDayCache = new Map<number, number>();
+  /** The last instant read as a wall clock, and its reading: a step reads its instant's local date several times. */
+  #lastWallClock = { ms: Number.NaN, wall: 0 };
 
   constructor(timeZone: string, formatter: Intl.DateTimeFormat, weekmask: Uint8Array, holidays: ReadonlySet<number>) {
     this.timeZone = timeZone;
@@ -255,6 +257,14 @@ class BusinessCalendar implements Calendar {
 
   /** Local wall-clock time of an instant, as milliseconds since 1970-01-01T00:00 local. */
   #wallClock(ms: number): number {
+    const last = this.#lastWallClock;
+    if (last.ms === ms) return last.wall;
+    const wall = this.#readWallClock(ms);
+    this.#lastWallClock = { ms, wall };
+    return wall;
+  }
+
+  #readWallClock(ms: number): number {
     const text = this.#formatter.format(ms);
     // en-US with h23 reads "MM/DD/YYYY, HH:mm:ss": read the six digit runs in order.
     let field = 0;

@@ -65,11 +65,15 @@ export function projectionRows(claim: ClaimRecord): Projections {
   };
 }
 
-/** What to do to one projection table: keys of rows to delete, rows to insert. A changed row is deleted and inserted. */
+/**
+ * What to do to one projection table: rows whose key is gone (deleted), rows with a new key
+ * (inserted), and rows whose key stays but whose other columns differ (changed, updated in place).
+ */
 export interface ProjectionChange {
   table: ProjectionTable;
   deleted: SqlRow[];
   inserted: SqlRow[];
+  changed: Array<{ before: SqlRow; after: SqlRow }>;
 }
 
 const keyOf = (table: ProjectionTable, row: SqlRow) => JSON.stringify(PROJECTION_KEYS[table].map((column) => row[column]));
@@ -80,18 +84,17 @@ export function projectionChanges(before: Projections, after: Projections): Proj
   const changes: ProjectionChange[] = [];
   for (const table of Object.keys(PROJECTION_KEYS) as ProjectionTable[]) {
     const old = new Map(before[table].map((row) => [keyOf(table, row), row]));
-    const deleted: SqlRow[] = [];
     const inserted: SqlRow[] = [];
+    const changed: ProjectionChange['changed'] = [];
     for (const row of after[table]) {
       const key = keyOf(table, row);
       const was = old.get(key);
       old.delete(key);
-      if (was && sameRow(was, row)) continue;
-      if (was) deleted.push(was);
-      inserted.push(row);
+      if (!was) inserted.push(row);
+      else if (!sameRow(was, row)) changed.push({ before: was, after: row });
     }
-    deleted.push(...old.values());
-    if (deleted.length > 0 || inserted.length > 0) changes.push({ table, deleted, inserted });
+    const deleted = [...old.values()];
+    if (deleted.length > 0 || inserted.length > 0 || changed.length > 0) changes.push({ table, deleted, inserted, changed });
   }
   return changes;
 }

@@ -63,6 +63,11 @@ export interface CommentRow {
 export const iso = (instant: string) => new Date(instant).toISOString();
 
 export function claimRow(claim: ClaimRecord) {
+  return { ...claimColumns(claim), data: JSON.stringify(claim) };
+}
+
+/** The claims row's columns beside `data`, derived from the record. */
+export function claimColumns(claim: ClaimRecord) {
   const fields = claim.snapshot.context.fields;
   return {
     id: claim.id,
@@ -79,7 +84,6 @@ export function claimRow(claim: ClaimRecord) {
     created_at: claim.createdAt,
     updated_at: claim.updatedAt,
     next_due_at: claim.nextDueAt,
-    data: JSON.stringify(claim),
   };
 }
 

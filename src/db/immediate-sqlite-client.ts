@@ -8,6 +8,7 @@
  */
 import type { Database as SqliteConnection } from 'better-sqlite3';
 import type { Knex } from 'knex';
+import { preparedStatement, sqliteSql, type Announce, type StoreSql } from './store-sql';
 // Imported (not required at run time) so the build bundles them with the rest of knex: one copy of knex loads.
 import BetterSqlite3ClientModule from 'knex/lib/dialects/better-sqlite3/index.js';
 import SqliteTransactionModule from 'knex/lib/dialects/sqlite3/execution/sqlite-transaction.js';
@@ -59,5 +60,41 @@ export class ImmediateSqliteClient extends BetterSqlite3Client {
     const run = () => base.call(this, connection, query);
     // Inside a transaction this connection holds the write lock (IMMEDIATE): nothing to wait for.
     return connection.inTransaction ? run() : untilNotBusy(run);
+  }
+}
+
+let transactions = 0;
+
+/**
+ * Runs `fn` in one SQLite transaction on the driver directly: a connection from knex's pool
+ * (so it takes turns with every other use of it), BEGIN IMMEDIATE (waiting for another
+ * connection's write lock as knex's transactions here do), then COMMIT, or ROLLBACK when `fn`
+ * throws, each prepared once per connection. What knex's transaction does, without its
+ * per-transaction machinery. The statements are still announced as knex `query` events (with a
+ * transaction id) when someone listens.
+ */
+export async function immediateTransaction<T>(knex: Knex, fn: (sql: StoreSql) => Promise<T>): Promise<T> {
+  const connection = (await knex.client.acquireConnection()) as SqliteConnection;
+  const txId = `sqlite-tx-${(transactions += 1)}`;
+  const announce: Announce | undefined =
+    knex.listenerCount('query') > 0
+      ? (sql, params) => knex.client.emit('query', { sql, bindings: params, method: 'raw', __knexTxId: txId })
+      : undefined;
+  const control = (sql: string) => {
+    announce?.(sql, []);
+    return preparedStatement(connection, sql).run();
+  };
+  try {
+    await untilNotBusy(() => control('BEGIN IMMEDIATE'));
+    try {
+      const result = await fn(sqliteSql(connection, announce));
+      control('COMMIT');
+      return result;
+    } catch (error) {
+      if (connection.inTransaction) control('ROLLBACK');
+      throw error;
+    }
+  } finally {
+    await knex.client.releaseConnection(connection);
   }
 }

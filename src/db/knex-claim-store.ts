@@ -13,6 +13,7 @@ import { ConflictError } from '../domain/errors';
 import { commentsOf } from './claim-comments';
 import { keepReplyIn } from './knex-idempotency-store';
 import {
+  claimColumns,
   claimRow,
   commentRow,
   decisionRow,
@@ -24,6 +25,7 @@ import {
   outboxRow,
   readHistory,
   toClaim,
+  type HistoryRow,
   toOutbox,
   type ClaimRow,
   type Db,
@@ -32,7 +34,8 @@ import {
 import { PROJECTION_KEYS, projectionChanges, projectionRows, type ProjectionTable, type Projections } from './claim-projections';
 import { refreshConflictMarkers } from './conflict-marker';
 import { createKnexClaimReadModel, type ClaimReadModel } from './knex-claim-read-model';
-import { storeSql, type SqlRow, type StoreSql } from './store-sql';
+import { immediateTransaction } from './immediate-sqlite-client';
+import { postgresSql, type SqlRow, type StoreSql } from './store-sql';
 
 /** Facts of a stored PoE file (content-addressed). */
 export interface PoeFileFacts {
@@ -61,14 +64,27 @@ const staleVersion = (id: string) =>
  */
 async function writeProjections(sql: StoreSql, old: Projections | null, after: ClaimRecord): Promise<Projections> {
   const next = projectionRows(after);
-  const changes = old ? projectionChanges(old, next) : Object.entries(next).map(([table, rows]) => ({ table: table as ProjectionTable, deleted: [], inserted: rows }));
-  for (const { table, deleted, inserted } of changes) {
+  const changes = old
+    ? projectionChanges(old, next)
+    : Object.entries(next).map(([table, rows]) => ({ table: table as ProjectionTable, deleted: [], inserted: rows, changed: [] }));
+  for (const { table, deleted, inserted, changed } of changes) {
     const keys = PROJECTION_KEYS[table];
     const where = `claim_id = ? and ${keys.map((key) => `${key} = ?`).join(' and ')}`;
-    for (const row of deleted) await sql.run(`delete from ${table} where ${where}`, [after.id, ...keys.map((key) => row[key] ?? null)]);
+    const keyOf = (row: SqlRow) => [after.id, ...keys.map((key) => row[key] ?? null)];
+    for (const row of deleted) await sql.run(`delete from ${table} where ${where}`, keyOf(row));
+    // A row whose key stays is updated in place, only its columns that differ.
+    for (const { before, after: row } of changed) {
+      const columns = Object.keys(row).filter((column) => row[column] !== before[column]);
+      await sql.run(`update ${table} set ${columns.map((column) => `${column} = ?`).join(', ')} where ${where}`, [
+        ...columns.map((column) => row[column] ?? null),
+        ...keyOf(row),
+      ]);
+    }
     await sql.insert(table, inserted);
-    if (table === 'claim_products') await refreshConflictMarkers(sql, after.id, deleted, inserted);
-    if (table === 'poe_documents') await recordPoeFiles(sql, inserted);
+    const was = [...deleted, ...changed.map((change) => change.before)];
+    const now = [...inserted, ...changed.map((change) => change.after)];
+    if (table === 'claim_products') await refreshConflictMarkers(sql, after.id, was, now);
+    if (table === 'poe_documents') await recordPoeFiles(sql, now);
   }
   return next;
 }
@@ -103,19 +119,28 @@ async function readHistoryForAudit(db: Db, claimId: string): Promise<Array<{ ent
   });
 }
 
+/** What a transaction knows of a claim row it read or wrote: its version, columns and projections. */
+interface Stored {
+  version: number;
+  columns: ReturnType<typeof claimColumns>;
+  projections: Projections;
+}
+
+const storedOf = (claim: ClaimRecord): Stored => ({ version: claim.version, columns: claimColumns(claim), projections: projectionRows(claim) });
+
 export function createKnexClaimStore(knex: Knex): KnexClaimStore {
-  const tx = async (trx: Knex.Transaction): Promise<ClaimStoreTx> => {
-    const sql = await storeSql(trx);
+  /** A transaction's store calls, on its SQL (and, on PostgreSQL, its knex transaction). */
+  const tx = (sql: StoreSql, trx?: Knex.Transaction): ClaimStoreTx => {
     // The projections of the records this transaction read or wrote, worked out before the caller
     // gets (and may change) the record: an update rewrites only the projection rows that differ.
-    const stored = new Map<string, { version: number; projections: Projections }>();
+    const stored = new Map<string, Stored>();
     const remember = (row: ClaimRow | undefined) => {
       const claim = row && toClaim(row);
-      if (claim) stored.set(claim.id, { version: claim.version, projections: projectionRows(claim) });
+      if (claim) stored.set(claim.id, storedOf(claim));
       return claim;
     };
     return {
-      keepReply: (reply) => keepReplyIn(trx, reply),
+      keepReply: (reply) => keepReplyIn(sql, reply),
       async getClaim(id) {
         // FOR UPDATE serialises writers of one claim on PostgreSQL (the version check is the
         // guarantee; the lock saves the loser's work). SQLite has no FOR UPDATE: its
@@ -131,7 +156,7 @@ export function createKnexClaimStore(knex: Knex): KnexClaimStore {
           Object.values(row),
         );
         if (inserted === 0) throw new ConflictError('claimExists', `Claim ${claim.id} already exists.`);
-        stored.set(claim.id, { version: claim.version, projections: await writeProjections(sql, null, claim) });
+        stored.set(claim.id, { version: claim.version, columns: claimColumns(claim), projections: await writeProjections(sql, null, claim) });
       },
       async updateClaim(claim, expectedVersion) {
         let before = stored.get(claim.id);
@@ -139,27 +164,30 @@ export function createKnexClaimStore(knex: Knex): KnexClaimStore {
           // Not read in this transaction: the projections are those of the row being replaced.
           const [old] = await sql.all<ClaimRow>('select id, version, data from claims where id = ? and version = ?', [claim.id, expectedVersion]);
           if (!old) throw staleVersion(claim.id);
-          before = { version: expectedVersion, projections: projectionRows(toClaim(old)) };
+          before = storedOf(toClaim(old));
         }
+        // The columns that change (an index over a column set to its own value would be rewritten all the same).
         const { id, ...row } = claimRow(claim);
-        const columns = Object.keys(row);
+        const was: Record<string, unknown> = before.columns;
+        const columns = Object.keys(row).filter((c) => c === 'version' || c === 'data' || row[c as keyof typeof row] !== was[c]);
         const changed = await sql.run(`update claims set ${columns.map((c) => `${c} = ?`).join(', ')} where id = ? and version = ?`, [
-          ...Object.values(row),
+          ...columns.map((c) => row[c as keyof typeof row]),
           id,
           expectedVersion,
         ]);
         if (changed === 0) throw staleVersion(claim.id);
-        stored.set(claim.id, { version: claim.version, projections: await writeProjections(sql, before.projections, claim) });
+        stored.set(claim.id, { version: claim.version, columns: claimColumns(claim), projections: await writeProjections(sql, before.projections, claim) });
       },
       async appendHistory(entries) {
         await sql.insert('claim_history', entries.map(historyRow));
         await sql.insert('comments', commentsOf(entries).map(commentRow) as unknown as SqlRow[]);
       },
-      listHistory(claimId) {
-        return readHistory(trx, claimId);
+      async listHistory(claimId) {
+        const rows = await sql.all<HistoryRow>('select entry from claim_history where claim_id = ? order by seq', [claimId]);
+        return rows.map((row) => JSON.parse(row.entry) as HistoryEntry);
       },
       async appendOutbox(messages) {
-        if (sql.postgres) {
+        if (trx) {
           for (let i = 0; i < messages.length; i += 100) {
             await trx('outbox').insert(messages.slice(i, i + 100).map(outboxRow)).onConflict('id').ignore();
           }
@@ -178,14 +206,23 @@ export function createKnexClaimStore(knex: Knex): KnexClaimStore {
         await sql.insert('decisions', records.map(decisionRow) as unknown as SqlRow[]);
       },
       async takeDueClaim(until, skip) {
-        const query = trx('claims')
-          .select('id', 'version', 'data')
-          .whereNotNull('next_due_at')
-          .where('next_due_at', '<=', iso(until))
-          .orderBy([{ column: 'next_due_at' }, { column: 'created_at' }, { column: 'id' }])
-          .limit(1);
-        if (skip.size > 0) query.whereNotIn('id', [...skip]);
-        const [row]: ClaimRow[] = await lockSkippingHeld(trx, query);
+        if (trx) {
+          const query = trx('claims')
+            .select('id', 'version', 'data')
+            .whereNotNull('next_due_at')
+            .where('next_due_at', '<=', iso(until))
+            .orderBy([{ column: 'next_due_at' }, { column: 'created_at' }, { column: 'id' }])
+            .limit(1);
+          if (skip.size > 0) query.whereNotIn('id', [...skip]);
+          const [row]: ClaimRow[] = await lockSkippingHeld(trx, query);
+          return remember(row);
+        }
+        // SQLite: one writer at a time (IMMEDIATE), nothing to skip; the claims passed over come as one JSON array.
+        const [row] = await sql.all<ClaimRow>(
+          'select id, version, data from claims where next_due_at is not null and next_due_at <= ? ' +
+            'and id not in (select value from json_each(?)) order by next_due_at, created_at, id limit 1',
+          [iso(until), JSON.stringify([...skip])],
+        );
         return remember(row);
       },
     };
@@ -195,7 +232,9 @@ export function createKnexClaimStore(knex: Knex): KnexClaimStore {
     ...createKnexClaimReadModel(knex),
 
     transaction<T>(fn: (tx: ClaimStoreTx) => Promise<T>): Promise<T> {
-      return knex.transaction(async (trx) => fn(await tx(trx)));
+      // SQLite: on the driver (immediate-sqlite-client.ts); PostgreSQL: a knex transaction.
+      if (isPostgres(knex)) return knex.transaction((trx) => fn(tx(postgresSql(trx), trx)));
+      return immediateTransaction(knex, (sql) => fn(tx(sql)));
     },
 
     async getClaim(id) {

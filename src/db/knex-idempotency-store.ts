@@ -15,6 +15,7 @@ import {
   type IdempotencyStore,
   type KeptReply,
 } from '../idempotency/idempotency-store';
+import type { StoreSql } from './store-sql';
 
 interface KeyRow {
   request_hash: string;
@@ -40,12 +41,17 @@ function storeReply(db: Knex | Knex.Transaction, { scope, key, token, response }
 }
 
 /**
- * Stores the answer to a key in `trx`, the transaction of the change it answers. Throws
+ * Stores the answer to a key in `sql`, the transaction of the change it answers. Throws
  * (rolling the change back) when the lease was lost: a retry took the key over after it
  * lapsed, and that attempt, not this one, makes the change.
  */
-export async function keepReplyIn(trx: Knex.Transaction, reply: KeptReply): Promise<void> {
-  if ((await storeReply(trx, reply)) === 0) {
+export async function keepReplyIn(sql: Pick<StoreSql, 'run'>, { scope, key, token, response }: KeptReply): Promise<void> {
+  // storeReply's update as plain SQL: the claim store's transaction may run on the driver (SQLite).
+  const stored = await sql.run(
+    `update ${TABLE} set response_status = ?, response_headers = ?, response_body = ? where scope = ? and "key" = ? and lease_token = ? and response_status is null`,
+    [response.status, JSON.stringify(response.headers), response.body, scope, key, token],
+  );
+  if (stored === 0) {
     throw new ConflictError(
       'idempotencyKeyInFlight',
       'This request took longer than its Idempotency-Key lease and a retry took the key over; that retry makes the change.',

@@ -3,7 +3,7 @@
  * table and stepped with the pure `transition()`. Guards ask the policy; the
  * snapshot (state value + context) is plain JSON.
  */
-import { and, assertEvent, assign, initialTransition, setup, transition } from 'xstate';
+import { and, assertEvent, assign, createActor, initialTransition, setup, type AnyActorScope } from 'xstate';
 import type { Policy } from '../rules/policy-types';
 import {
   EVENT_TYPES,
@@ -143,7 +143,28 @@ export function createClaimMachine(policy: Policy) {
       disputed: leaf('disputed'),
     },
   });
-  return { machine, guards, policy };
+  return { machine, guards, policy, scope: inertScope(machine) };
+}
+
+/**
+ * The actor scope the machine is stepped in, built once per machine: what xstate's
+ * `transition()` builds afresh (an inert actor, with its initial snapshot) on every call.
+ * Inert: it runs, defers, emits and spawns nothing (the machine's actions are all `assign`,
+ * which xstate applies to the context itself), so one scope serves every step.
+ */
+function inertScope(machine: Parameters<typeof createActor>[0]): AnyActorScope {
+  const self = createActor(machine);
+  return {
+    self,
+    id: '',
+    sessionId: '',
+    logger: () => {},
+    defer: () => {},
+    emit: () => {},
+    system: self.system,
+    stopChild: () => {},
+    actionExecutor: () => {},
+  };
 }
 
 /** The same keys, each value mapped. */
@@ -193,8 +214,10 @@ export function stepClaim(claim: ClaimMachine, current: ClaimSnapshot, event: Cl
   // Narrows the payload's type for the actions (the check above validated it already; cheap).
   if (!isValidEvent(event)) throw new Error(`explainRefusal admitted an invalid ${event.type} payload`);
   const resolved = claim.machine.resolveState({ value: current.value, context: current.context });
-  const [next] = transition(claim.machine, resolved, event);
-  const snapshot = toClaimSnapshot(next);
+  const next = claim.machine.transition(resolved, event, claim.scope);
+  // No action ran (the context is the one it met, already in its stored form): only the state moved.
+  const snapshot =
+    next.context === current.context ? { value: snapshotValueOf(leafStateOf(next.value as ClaimSnapshot['value'])), context: current.context } : toClaimSnapshot(next);
   return { ok: true, snapshot, from, to: leafStateOf(snapshot.value) };
 }
 
