@@ -7,7 +7,7 @@
  * the claim just before it, as a client paging the unfiltered list and then filtering would
  * hold, so a filtered page at 99,900 has at most 100 claims left to find its rows among.
  * The claims are seeded cheaply (test/support/seed-claims.ts: rows of `claims` and their
- * search text only), and beside them claim_overdue rows (`reviewStart`, a tenth of the claims)
+ * search text only), and beside them overdue markers (`reviewStart`, a tenth of the claims)
  * and conflict markers (another tenth: `submitted` against an `underReview` rival), so the
  * overdue and conflicted filters have rows to find, spread evenly over the list order.
  *
@@ -23,6 +23,7 @@ import type { Knex } from 'knex';
 import type { ClaimFilter } from '../src/claims/claim-store';
 import { createDatabase, migrateLatest } from '../src/db/database';
 import { createKnexClaimStore } from '../src/db/knex-claim-store';
+import { overdueRows } from '../src/db/overdue-marker';
 import type { CompiledPolicy } from '../src/policies/compiled-policy';
 import { startPostgres } from '../test/support/postgres';
 import { claimTemplate, isPostgres, SEED_PARTNERS, SEED_TENANTS, seedClaims, seededClaim } from '../test/support/seed-claims';
@@ -47,7 +48,7 @@ async function seed(knex: Knex, policy: CompiledPolicy): Promise<number> {
   const markers = [];
   for (let i = 0; i < CLAIMS; i++) {
     const id = `seed-${String(i).padStart(7, '0')}`;
-    if (isOverdue(i)) overdue.push({ claim_id: id, name: 'reviewStart' });
+    if (isOverdue(i)) overdue.push(...overdueRows({ ...seededClaim(template, i), overdue: ['reviewStart'] }));
     if (isConflicted(i)) markers.push({ claim_id: id, created_at: seededClaim(template, i).createdAt, state: 'submitted', rival_states: '|underReview|' });
   }
   await knex.batchInsert('claim_overdue', overdue, 500);
