@@ -13,7 +13,8 @@ import { createClaimService } from '../../src/claims/claim-service';
 import type { ClaimRecord } from '../../src/claims/claim-record';
 import type { ClaimFilter, ClaimStore } from '../../src/claims/claim-store';
 import { migrateDown, migrateLatest, migrationStatus } from '../../src/db/database';
-import type { Actor, ClaimFields, Status } from '../../src/domain/claim-types';
+import { isInConflict } from '../../src/claims/conflicts';
+import type { Actor, ClaimFields, StateId, Status } from '../../src/domain/claim-types';
 import { tenantKey } from '../../src/domain/tenant-id';
 import type { CompiledPolicy } from '../../src/policies/compiled-policy';
 import { createVirtualClock } from '../../src/simulate/run-scenario';
@@ -24,6 +25,7 @@ import { ACTORS, claimFields, poePayload } from '../support/factories';
 const PARTNERS = ['4512345', '4599999'];
 const NAMES = ['reviewStart', 'reviewDecision', 'decisionTarget', 'partnerResponse'];
 const STATUSES: Status[] = ['submitted', 'underReview', 'partnerActionRequired', 'rejected'];
+const ACTIVE: StateId[] = ['submitted', 'underReview', 'partnerActionRequired', 'approved'];
 
 let policy: CompiledPolicy;
 beforeAll(async () => {
@@ -76,6 +78,9 @@ function filtersOf(name: string, tenants: readonly string[]): Array<Omit<ClaimFi
     // The tenant as entered in another case: the tenant key matches it.
     ...tenants.map((tenantId) => ({ overdue: name, tenantId: tenantId.toUpperCase() })),
     ...tenants.map((tenantId) => ({ overdue: name, tenantId, status: 'underReview' as Status })),
+    // With the conflict marker probed for each overdue claim.
+    { overdue: name, conflict: { conflicted: true, activeStatuses: ACTIVE } },
+    { overdue: name, conflict: { conflicted: false, activeStatuses: ACTIVE } },
   ];
 }
 
@@ -88,6 +93,7 @@ function scanned(claims: readonly ClaimRecord[], filter: Omit<ClaimFilter, 'limi
       if (filter.status !== undefined && claim.status !== filter.status) return false;
       if (filter.partnerId !== undefined && fields.partnerId !== filter.partnerId) return false;
       if (filter.tenantId !== undefined && (!fields.customer?.tenantId || tenantKey(fields.customer.tenantId) !== tenantKey(filter.tenantId))) return false;
+      if (filter.conflict && isInConflict(claim, claims, filter.conflict.activeStatuses) !== filter.conflict.conflicted) return false;
       return true;
     })
     .map((claim) => claim.id);
@@ -165,7 +171,7 @@ describe.each(SQL_DATABASES)('$name', (db) => {
     }
   }
 
-  it('the marker lists the claims the scan finds overdue, by name, status, partner and tenant, after random creates, edits, transitions and firings', async () => {
+  it('the marker lists the claims the scan finds overdue, by name, status, partner, tenant and conflict, after random creates, edits, transitions and firings', async () => {
     await fc.assert(
       fc.asyncProperty(fc.array(op, { minLength: 1, maxLength: 16 }), async (ops) => {
         const tenants = await play(ops);
