@@ -84,10 +84,10 @@ async function medians(cases: Array<() => Promise<unknown>>): Promise<{ wall: nu
 }
 
 /**
- * PostgreSQL's own execution time of the last statement `call` sends (EXPLAIN ANALYZE, timing off), in ms:
+ * PostgreSQL's own execution and planning time of the last statement `call` sends (EXPLAIN ANALYZE, timing off), in ms:
  * the server's work without the round trip and the client, which the machine's load disturbs most.
  */
-async function serverMs(knex: Knex, call: () => Promise<unknown>): Promise<number> {
+async function serverMs(knex: Knex, call: () => Promise<unknown>): Promise<{ execution: number; planning: number }> {
   let seen: { sql: string; bindings: readonly unknown[] } | undefined;
   const listener = (query: { sql: string; bindings?: readonly unknown[] }) => {
     seen = { sql: query.sql, bindings: query.bindings ?? [] };
@@ -101,8 +101,9 @@ async function serverMs(knex: Knex, call: () => Promise<unknown>): Promise<numbe
   if (!seen) throw new Error('no query was sent');
   // PostgreSQL's statements arrive with $1, $2 … in order; knex.raw binds `?`.
   const plan = (await knex.raw(`explain (analyze, timing off) ${seen.sql.replace(/\$\d+/g, '?')}`, seen.bindings as readonly Knex.RawBinding[])) as { rows: Array<Record<string, string>> };
-  const line = plan.rows.map((row) => row['QUERY PLAN']!).find((text) => text.startsWith('Execution Time:'));
-  return Number(/([\d.]+) ms/.exec(line ?? '')?.[1] ?? Number.NaN);
+  const lines = plan.rows.map((row) => row['QUERY PLAN']!);
+  const ms = (label: string) => Number(/([\d.]+) ms/.exec(lines.find((text) => text.startsWith(label)) ?? '')?.[1] ?? Number.NaN);
+  return { execution: ms('Execution Time:'), planning: ms('Planning Time:') };
 }
 
 async function listFilters(label: string, knex: Knex, policy: CompiledPolicy): Promise<void> {
@@ -146,6 +147,8 @@ async function listFilters(label: string, knex: Knex, policy: CompiledPolicy): P
   const serverRatios = filters.map(() => DEPTHS.map(() => [] as number[]));
   const serverTimes = filters.map(() => DEPTHS.map(() => [] as number[]));
   const firstServer: number[] = [];
+  const planning = filters.map(() => DEPTHS.map(() => [] as number[]));
+  const firstPlanning: number[] = [];
   for (let round = 0; round < ROUNDS; round++) {
     for (const [f, [, filter]] of filters.entries()) {
       const taken = await medians([first, ...DEPTHS.map((d) => page(filter, d))]);
@@ -159,16 +162,18 @@ async function listFilters(label: string, knex: Knex, policy: CompiledPolicy): P
       }
       if (!pg) continue;
       const runs = async (call: () => Promise<unknown>) => {
-        const samples: number[] = [];
+        const samples: Array<{ execution: number; planning: number }> = [];
         for (let i = 0; i < 5; i++) samples.push(await serverMs(knex, call));
-        return spread(samples).median;
+        return { execution: spread(samples.map((s) => s.execution)).median, planning: spread(samples.map((s) => s.planning)).median };
       };
       const serverBase = await runs(first);
-      firstServer.push(serverBase);
+      firstServer.push(serverBase.execution);
+      firstPlanning.push(serverBase.planning);
       for (const [d, depth] of DEPTHS.entries()) {
         const t = await runs(page(filter, depth));
-        serverRatios[f]![d]!.push(t / serverBase);
-        serverTimes[f]![d]!.push(t);
+        serverRatios[f]![d]!.push(t.execution / serverBase.execution);
+        serverTimes[f]![d]!.push(t.execution);
+        planning[f]![d]!.push(t.planning);
       }
     }
   }
@@ -191,13 +196,16 @@ async function listFilters(label: string, knex: Knex, policy: CompiledPolicy): P
   }
   if (!pg) return;
   const s0 = spread(firstServer);
-  console.log(`   ${label}, the server's own execution time (EXPLAIN ANALYZE, median of 5 per round: µs where the page takes ms): first unfiltered page ${fmt(s0.median, 3)} ms (min ${fmt(s0.min, 3)}, max ${fmt(s0.max, 3)})`);
+  console.log(
+    `   ${label}, the server's own execution time (EXPLAIN ANALYZE, median of 5 per round: µs where the page takes ms; in brackets the planning time): ` +
+      `first unfiltered page ${fmt(s0.median, 3)} ms (min ${fmt(s0.min, 3)}, max ${fmt(s0.max, 3)}; planning ${fmt(spread(firstPlanning).median, 3)} ms)`,
+  );
   for (const [f, [name]] of filters.entries()) {
     let worst = 0;
     const parts = DEPTHS.map((depth, d) => {
       const r = spread(serverRatios[f]![d]!);
       worst = Math.max(worst, r.median);
-      return `${fmt(depth).padStart(6)}: ${fmt(spread(serverTimes[f]![d]!).median, 3).padStart(6)} ms ${r.min.toFixed(1)}/${r.median.toFixed(1)}/${r.max.toFixed(1)}×`;
+      return `${fmt(depth).padStart(6)}: ${fmt(spread(serverTimes[f]![d]!).median, 3).padStart(6)} ms (${fmt(spread(planning[f]![d]!).median, 3)}) ${r.min.toFixed(1)}/${r.median.toFixed(1)}/${r.max.toFixed(1)}×`;
     });
     console.log(`   ${'server'.padEnd(10)} ${name.padEnd(20)} ${parts.join('  ')}  (${fmt(worst, 1)}× at worst; the goal is judged on the page above)`);
   }
