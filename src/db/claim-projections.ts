@@ -6,6 +6,7 @@
 import type { ClaimRecord } from '../claims/claim-record';
 import { searchTextOf } from '../claims/claim-search';
 import { productRows } from './claim-rows';
+import { overdueRows } from './overdue-marker';
 import type { SqlRow } from './store-sql';
 
 /** Each projection table with the columns that, beside claim_id, key its rows. */
@@ -37,7 +38,8 @@ export function projectionRows(claim: ClaimRecord): Projections {
       ended_at: d.endedAt ?? null,
       lapsed: d.lapsed,
     })),
-    claim_overdue: [...new Set(claim.overdue)].map((name) => ({ claim_id: claim.id, name })),
+    // The overdue marker: the flags with the list filters' columns and created_at (overdue-marker.ts).
+    claim_overdue: overdueRows(claim),
     poe_documents: poe.map((doc) => ({
       claim_id: claim.id,
       id: doc.id,

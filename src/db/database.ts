@@ -19,6 +19,7 @@ import * as workSharing from '../../migrations/20261130_006_work_sharing';
 import * as claimSearch from '../../migrations/20261130_007_claim_search';
 import * as conflictMarker from '../../migrations/20261130_008_conflict_marker';
 import * as shadowDecisions from '../../migrations/20261130_009_shadow_decisions';
+import * as overdueMarker from '../../migrations/20261130_010_overdue_marker';
 import { ImmediateSqliteClient } from './immediate-sqlite-client';
 
 export interface DatabaseConfig {
@@ -46,6 +47,7 @@ const MIGRATIONS: ReadonlyArray<readonly [name: string, migration: Migration]> =
   ['20261130_007_claim_search', claimSearch],
   ['20261130_008_conflict_marker', conflictMarker],
   ['20261130_009_shadow_decisions', shadowDecisions],
+  ['20261130_010_overdue_marker', overdueMarker],
 ];
 
 /** A knex migration source over the statically imported migrations. */

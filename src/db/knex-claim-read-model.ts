@@ -75,11 +75,19 @@ export interface ClaimReadModel extends Pick<ClaimStore, 'listClaims' | 'findOve
  */
 function conflictedMarkers(query: Knex.QueryBuilder, leaves: readonly string[]) {
   if (leaves.length === 0) return query.whereRaw('1 = 0');
-  // States hold no LIKE wildcards (letters and dots). The state is matched as text, not with IN:
-  // PostgreSQL (before 17) reads an index in order only without an IN on one of its columns.
-  return query.whereRaw(`? like '%|' || ?? || '|%'`, [`|${leaves.join('|')}|`, 'claim_conflicts.state']).where((any) => {
-    for (const leaf of leaves) any.orWhere('claim_conflicts.rival_states', 'like', `%|${leaf}|%`);
-  });
+  // The state: equalities joined by OR, which the planners estimate from the column's statistics
+  // (a LIKE pattern built from the column, which this was, PostgreSQL guesses at 0.5% of the rows:
+  // at mid depth it then read every marker after the cursor, joined and sorted them), and which,
+  // unlike an IN, PostgreSQL never makes an index condition that gives up the index's order: it
+  // checks them on each entry as it reads the index in the cursor's order.
+  return query
+    .where((any) => {
+      for (const leaf of leaves) any.orWhere('claim_conflicts.state', leaf);
+    })
+    .where((any) => {
+      // States hold no LIKE wildcards (letters and dots).
+      for (const leaf of leaves) any.orWhere('claim_conflicts.rival_states', 'like', `%|${leaf}|%`);
+    });
 }
 
 /** The read model over `knex`. */
@@ -105,48 +113,48 @@ export function createKnexClaimReadModel(knex: Knex): ClaimReadModel {
   return {
     async listClaims(filter: ClaimFilter) {
       const leaves = filter.conflict && leafStatesOf(filter.conflict.activeStatuses);
-      // Conflicted claims are read from their markers, in the cursor's order (their index ends in created_at, claim_id).
-      const fromMarkers = filter.conflict?.conflicted === true;
-      const order = fromMarkers ? 'claim_conflicts' : 'claims';
-      const key = fromMarkers ? 'claim_id' : 'id';
+      // The table a page is read from, in the cursor's order (each has an index ending in created_at and the claim's id):
+      // overdue claims from their marker, which holds the other filters' columns too; conflicted ones from theirs; else the claims.
+      const order = filter.overdue !== undefined ? 'claim_overdue' : filter.conflict?.conflicted === true ? 'claim_conflicts' : 'claims';
+      const key = order === 'claims' ? 'id' : 'claim_id';
+      const scope = order === 'claim_overdue' ? 'claim_overdue' : 'claims';
       /** The claims that pass every filter but `q`. */
       const filtered = () => {
-        const query: Knex.QueryBuilder = fromMarkers
-          ? conflictedMarkers(knex('claim_conflicts').join('claims', 'claims.id', 'claim_conflicts.claim_id'), leaves!)
-          : knex('claims');
-        if (filter.status) query.where('status', filter.status);
-        if (filter.tenantId) query.where('tenant_id', tenantKey(filter.tenantId));
-        if (filter.partnerId) query.where('partner_id', filter.partnerId);
-        if (filter.overdue) {
-          const name = filter.overdue;
-          query.whereExists((sub) =>
-            sub.select('claim_id').from('claim_overdue').where('claim_overdue.claim_id', knex.ref('claims.id')).where('claim_overdue.name', name),
-          );
-        }
-        if (filter.conflict && !fromMarkers) {
-          query.whereNotExists((sub) => conflictedMarkers(sub.select(knex.raw('1')).from('claim_conflicts').where('claim_conflicts.claim_id', knex.ref('claims.id')), leaves!));
+        const query: Knex.QueryBuilder = order === 'claims' ? knex('claims') : knex(order).join('claims', 'claims.id', `${order}.claim_id`);
+        if (order === 'claim_overdue') query.where('claim_overdue.name', filter.overdue!);
+        if (order === 'claim_conflicts') conflictedMarkers(query, leaves!);
+        if (filter.status) query.where(`${scope}.status`, filter.status);
+        if (filter.tenantId) query.where(`${scope}.tenant_id`, tenantKey(filter.tenantId));
+        if (filter.partnerId) query.where(`${scope}.partner_id`, filter.partnerId);
+        if (filter.conflict && order !== 'claim_conflicts') {
+          const markers = (sub: Knex.QueryBuilder) => conflictedMarkers(sub.select(knex.raw('1')).from('claim_conflicts').where('claim_conflicts.claim_id', knex.ref('claims.id')), leaves!);
+          if (filter.conflict.conflicted) query.whereExists(markers);
+          else query.whereNotExists(markers);
         }
         if (filter.after) {
           const { createdAt, id } = filter.after;
           // A row value, not `created_at > ? or (created_at = ? and id > ?)`: only the row value bounds
-          // the index scan (the indexes of migration 006 end in created_at, id), so a page at depth
-          // 90,000 reads a page of rows, not the 90,000 before it.
+          // the index scan (the indexes of migrations 006, 008 and 010 end in created_at and the id), so a
+          // page at depth 90,000 reads a page of rows, not the 90,000 before it.
           query.whereRaw('(??, ??) > (?, ?)', [`${order}.created_at`, `${order}.${key}`, createdAt, id]);
         }
         return query;
       };
-      const inOrder = (query: Knex.QueryBuilder, limit: number) => query.orderBy([{ column: `${order}.created_at` }, { column: `${order}.${key}` }]).limit(limit);
-      const page = async (query: Knex.QueryBuilder) => ((await inOrder(query.select('claims.id', 'claims.version', 'claims.data'), filter.limit)) as ClaimRow[]).map(toClaim);
+      const inOrder = (query: Knex.QueryBuilder, limit: number, table: string = order, column: string = key) =>
+        query.orderBy([{ column: `${table}.created_at` }, { column: `${table}.${column}` }]).limit(limit);
+      const rowsOf = async (query: Knex.QueryBuilder) => ((await query) as ClaimRow[]).map(toClaim);
+      const page = (query: Knex.QueryBuilder) => rowsOf(inOrder(query.select('claims.id', 'claims.version', 'claims.data'), filter.limit));
       if (!filter.q) return page(filtered());
       const search = searchOf(knex, filter.q);
       if (search.walkFirst) {
-        // A common query fills its page among the first claims in list order: try those first.
-        // Bounded by the key of the last of them (a row value, so the list index's scan stops there, in
-        // order); when there are fewer, all of them.
-        const [last] = (await inOrder(filtered().select(`${order}.created_at as created_at`, `${order}.${key} as id`), 1).offset(WALK_FIRST - 1)) as Array<{ created_at: string; id: string }>;
-        const first = filtered().where(search.walk);
-        if (last) first.whereRaw('(??, ??) <= (?, ?)', [`${order}.created_at`, `${order}.${key}`, last.created_at, last.id]);
-        const walked = await page(first);
+        // A common query fills its page among the first claims in list order: try those first. The
+        // first WALK_FIRST keys after the cursor, read in order from the list index as the outer
+        // query asks for them (a co-routine: no sort, nothing read ahead), each checked on its search
+        // text until the page is full; so a page found among the first claims costs the page.
+        const first = inOrder(filtered().select(`${order}.created_at as created_at`, `${order}.${key} as id`), WALK_FIRST).as('walk');
+        const walked = await rowsOf(
+          inOrder(knex.from(first).join('claims', 'claims.id', 'walk.id').select('claims.id', 'claims.version', 'claims.data').where(search.walk), filter.limit, 'walk', 'id'),
+        );
         if (walked.length >= filter.limit) return walked;
       }
       return page(filtered().where(search.indexed));

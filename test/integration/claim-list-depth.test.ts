@@ -1,11 +1,15 @@
 /**
  * A deep page of the claim list costs what a first page costs: the keyset is a row value
  * `(created_at, id) > (?, ?)` on an index that also holds the filter, so the index scan starts
- * at the cursor and never reads the rows before it. Shown with the database's own plan.
+ * at the cursor and never reads the rows before it. Shown with the database's own plan, on its
+ * own statistics: overdue claims are read from the overdue marker's indexes (migration 010),
+ * conflicted ones from the conflict marker's (migration 008).
  */
 import type { Knex } from 'knex';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { ClaimFilter } from '../../src/claims/claim-store';
+import { overdueRows } from '../../src/db/overdue-marker';
+import type { StateId } from '../../src/domain/claim-types';
 import type { KnexClaimStore } from '../../src/db/knex-claim-store';
 import { compiledBundledPolicy } from '../support/bundled-policy';
 import { postgresDatabase, sqliteDatabase, useDatabase, type StoreSetup } from '../support/databases';
@@ -14,6 +18,10 @@ import { claimTemplate, isPostgres, SEED_PARTNERS, SEED_TENANTS, seedClaims, see
 const CLAIMS = 6_000;
 const DEPTH = 5_000;
 const LIMIT = 26;
+/** Seeded claim i is overdue on reviewStart / conflicted: a tenth each, as in `npm run bench -- lists`. */
+const isOverdue = (i: number) => i % 20 === 1 || i % 20 === 9;
+const isConflicted = (i: number) => i % 20 === 1 || i % 20 === 5;
+const ACTIVE: StateId[] = ['submitted', 'underReview', 'partnerActionRequired', 'approved'];
 
 /** The SQL a store call sends (the last statement), with its bindings. */
 async function lastQuery(knex: Knex, call: () => Promise<unknown>): Promise<{ sql: string; bindings: readonly unknown[] }> {
@@ -43,14 +51,21 @@ interface PgPlanNode {
 
 const nodesOf = (node: PgPlanNode): PgPlanNode[] => [node, ...(node.Plans ?? []).flatMap(nodesOf)];
 
-/** The filters the list route sends: none, status, a partner's or a customer's scope, each with a status. */
-const FILTERS: Array<[string, Omit<ClaimFilter, 'limit' | 'after'>, string]> = [
-  ['no filter', {}, 'claims_created_at_id_idx'],
-  ['status', { status: 'submitted' }, 'claims_status_created_at_id_idx'],
-  ['partner', { partnerId: SEED_PARTNERS[1] }, 'claims_partner_created_at_id_idx'],
-  ['partner and status', { partnerId: SEED_PARTNERS[1], status: 'underReview' }, 'claims_partner_status_created_at_id_idx'],
-  ['tenant', { tenantId: SEED_TENANTS[2] }, 'claims_tenant_created_at_id_idx'],
-  ['tenant and status', { tenantId: SEED_TENANTS[2], status: 'rejected' }, 'claims_tenant_status_created_at_id_idx'],
+/** The filters the list route sends: none, status, a partner's or a customer's scope, each with a status; overdue with each; conflicted. */
+const FILTERS: Array<[string, Omit<ClaimFilter, 'limit' | 'after'>, string, string]> = [
+  ['no filter', {}, 'claims_created_at_id_idx', 'claims'],
+  ['status', { status: 'submitted' }, 'claims_status_created_at_id_idx', 'claims'],
+  ['partner', { partnerId: SEED_PARTNERS[1] }, 'claims_partner_created_at_id_idx', 'claims'],
+  ['partner and status', { partnerId: SEED_PARTNERS[1], status: 'underReview' }, 'claims_partner_status_created_at_id_idx', 'claims'],
+  ['tenant', { tenantId: SEED_TENANTS[2] }, 'claims_tenant_created_at_id_idx', 'claims'],
+  ['tenant and status', { tenantId: SEED_TENANTS[2], status: 'rejected' }, 'claims_tenant_status_created_at_id_idx', 'claims'],
+  ['overdue', { overdue: 'reviewStart' }, 'claim_overdue_name_created_at_idx', 'claim_overdue'],
+  ['overdue and status', { overdue: 'reviewStart', status: 'submitted' }, 'claim_overdue_name_status_created_at_idx', 'claim_overdue'],
+  ['overdue and partner', { overdue: 'reviewStart', partnerId: SEED_PARTNERS[1] }, 'claim_overdue_name_partner_created_at_idx', 'claim_overdue'],
+  ['overdue, partner and status', { overdue: 'reviewStart', partnerId: SEED_PARTNERS[1], status: 'submitted' }, 'claim_overdue_name_partner_status_created_at_idx', 'claim_overdue'],
+  ['overdue and tenant', { overdue: 'reviewStart', tenantId: SEED_TENANTS[2] }, 'claim_overdue_name_tenant_created_at_idx', 'claim_overdue'],
+  ['overdue, tenant and status', { overdue: 'reviewStart', tenantId: SEED_TENANTS[2], status: 'submitted' }, 'claim_overdue_name_tenant_status_created_at_idx', 'claim_overdue'],
+  ['conflicted', { conflict: { conflicted: true, activeStatuses: ACTIVE } }, 'claim_conflicts_created_at_claim_id_idx', 'claim_conflicts'],
 ];
 
 describe.each([sqliteDatabase, postgresDatabase])('$name: claim list pages at depth', (db) => {
@@ -66,7 +81,18 @@ describe.each([sqliteDatabase, postgresDatabase])('$name: claim list pages at de
     store = ctx.store;
     const policy = await compiledBundledPolicy();
     await seedClaims(knex, policy, CLAIMS);
-    const deep = seededClaim(await claimTemplate(policy), DEPTH);
+    const template = await claimTemplate(policy);
+    const overdue = [];
+    const conflicted = [];
+    for (let i = 0; i < CLAIMS; i++) {
+      const claim = seededClaim(template, i);
+      if (isOverdue(i)) overdue.push(...overdueRows({ ...claim, overdue: ['reviewStart'] }));
+      if (isConflicted(i)) conflicted.push({ claim_id: claim.id, created_at: claim.createdAt, state: 'submitted', rival_states: '|underReview|' });
+    }
+    await knex.batchInsert('claim_overdue', overdue, 100);
+    await knex.batchInsert('claim_conflicts', conflicted, 100);
+    await knex.raw(isPostgres(knex) ? 'ANALYZE claim_overdue, claim_conflicts' : 'ANALYZE');
+    const deep = seededClaim(template, DEPTH);
     after = { createdAt: deep.createdAt, id: deep.id };
   }, 120_000);
   afterAll(() => ctx?.teardown());
@@ -80,7 +106,7 @@ describe.each([sqliteDatabase, postgresDatabase])('$name: claim list pages at de
     expect(sameInstant.map((c) => c.id)).toEqual(['seed-0000013', 'seed-0000014']);
   });
 
-  it.each(FILTERS)('filtered by %s, a deep page starts its index scan at the cursor', async (_name, filter, index) => {
+  it.each(FILTERS)('filtered by %s, a deep page starts its index scan at the cursor', async (_name, filter, index, table) => {
     const { sql, bindings } = await lastQuery(knex, () => store.listClaims({ ...filter, after, limit: LIMIT }));
     if (isPostgres(knex)) {
       const explained = (await knex.raw(`EXPLAIN (ANALYZE, FORMAT JSON) ${sql}`, bindings as Knex.RawBinding[])) as {
@@ -90,14 +116,18 @@ describe.each([sqliteDatabase, postgresDatabase])('$name: claim list pages at de
       const nodes = nodesOf(plan[0]!.Plan);
       const scan = nodes.find((node) => node['Index Name'] === index);
       expect(scan, JSON.stringify(plan, null, 1)).toBeDefined();
-      expect(scan!['Index Cond']).toMatch(/ROW\(\(?created_at\)?(::text)?, \(?id\)?(::text)?\) > ROW\(/);
+      expect(scan!['Index Cond']).toMatch(/ROW\(\(?created_at\)?(::text)?, \(?(claim_)?id\)?(::text)?\) > ROW\(/);
+      // Read in the index's order: nothing sorted.
+      expect(nodes.map((node) => node['Node Type'])).not.toContain('Sort');
       // The rows read are the page (and the one after it that says there is more), not the ones skipped.
       expect(scan!['Actual Rows']).toBeLessThanOrEqual(LIMIT);
       expect(nodes.reduce((sum, node) => sum + (node['Rows Removed by Filter'] ?? 0), 0)).toBe(0);
     } else {
       const plan = (await knex.raw(`EXPLAIN QUERY PLAN ${sql}`, bindings as Knex.RawBinding[])) as Array<{ detail: string }>;
       const details = plan.map((row) => row.detail);
-      expect(details, details.join('\n')).toContainEqual(expect.stringMatching(new RegExp(`^SEARCH claims USING INDEX ${index} \\(.*\\(created_at,id\\)>\\(\\?,\\?\\)\\)$`)));
+      expect(details, details.join('\n')).toContainEqual(
+        expect.stringMatching(new RegExp(`^SEARCH ${table} USING (COVERING )?INDEX ${index} \\(.*\\(created_at,(claim_)?id\\)>\\(\\?,\\?\\)\\)$`)),
+      );
       expect(details.some((detail) => /TEMP B-TREE/.test(detail)), details.join('\n')).toBe(false);
     }
   });

@@ -39,7 +39,7 @@ const TABLES = [
 ];
 /** Tables of migration 002. */
 const DECISION_CONFLICT_TABLES = ['decisions', 'claim_products'];
-const MIGRATIONS = ['20261124_001_initial', '20261124_002_decisions_conflicts', '20261130_003_tenant_keys', '20261130_004_decision_authors', '20261130_005_idempotency_leases', '20261130_006_work_sharing', '20261130_007_claim_search', '20261130_008_conflict_marker', '20261130_009_shadow_decisions'];
+const MIGRATIONS = ['20261124_001_initial', '20261124_002_decisions_conflicts', '20261130_003_tenant_keys', '20261130_004_decision_authors', '20261130_005_idempotency_leases', '20261130_006_work_sharing', '20261130_007_claim_search', '20261130_008_conflict_marker', '20261130_009_shadow_decisions', '20261130_010_overdue_marker'];
 
 /** Undoes migrations, newest first, through `name`; returns the names undone. */
 async function undoThrough(knex: Knex, name: string): Promise<string[]> {
