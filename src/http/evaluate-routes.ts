@@ -209,17 +209,20 @@ export interface EvaluateRouteOptions {
   random?: () => number;
 }
 
-/** Request bodies remembered as checked at most, and the largest remembered (bytes). */
+/** Request bodies remembered as checked at most, the largest remembered, and all of them together (bytes). */
 const CHECKED_BODIES = 4096;
 const CHECKED_BODY_MAX_BYTES = 16 * 1024;
+const CHECKED_BODIES_MAX_BYTES = 8 * 1024 * 1024;
 
 /**
  * The request bodies that passed the schema, by their exact bytes, with the decision log's digest of
  * the input once worked out: the same bytes parse to the same input, so its check and digest
  * come out the same (page views send the same body again and again). Least recently used first.
  */
-function createCheckedBodies() {
+export function createCheckedBodies(maxBytes = CHECKED_BODIES_MAX_BYTES) {
   const bodies = new Map<string, { digest?: string }>();
+  /** Bytes of the bodies held (one character per byte). */
+  let held = 0;
   return {
     /** The entry of these bytes if they passed before (then the most recent), else undefined. */
     get(bytes: Buffer) {
@@ -233,10 +236,21 @@ function createCheckedBodies() {
       return { key, entry };
     },
     add(key: string) {
+      const known = bodies.get(key);
+      if (known) return known;
       const entry = {};
-      if (bodies.size >= CHECKED_BODIES) bodies.delete(bodies.keys().next().value!);
+      while (bodies.size > 0 && (bodies.size >= CHECKED_BODIES || held + key.length > maxBytes)) {
+        const oldest = bodies.keys().next().value!;
+        bodies.delete(oldest);
+        held -= oldest.length;
+      }
       bodies.set(key, entry);
+      held += key.length;
       return entry;
+    },
+    /** How many bodies, and how many bytes of them, are held. */
+    get size() {
+      return { bodies: bodies.size, bytes: held };
     },
   };
 }
