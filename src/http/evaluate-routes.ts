@@ -214,15 +214,38 @@ const CHECKED_BODIES = 4096;
 const CHECKED_BODY_MAX_BYTES = 16 * 1024;
 const CHECKED_BODIES_MAX_BYTES = 8 * 1024 * 1024;
 
+/** The decision-only answer to a body, and the policy version object it was worked out under. */
+interface KeptAnswer {
+  policy: CompiledPolicy;
+  evaluation: DecisionOnlyEvaluation;
+  text: string;
+}
+
+interface CheckedBody {
+  digest?: string;
+  answer?: KeptAnswer;
+  /** Bytes held for it: the body's, and its answer's text once kept. */
+  bytes: number;
+}
+
 /**
  * The request bodies that passed the schema, by their exact bytes, with the decision log's digest of
- * the input once worked out: the same bytes parse to the same input, so its check and digest
- * come out the same (page views send the same body again and again). Least recently used first.
+ * the input once worked out and the decision-only answer: the same bytes parse to the same input
+ * (its `asOf` included: an evaluation reads no clock), so its check, digest and answer under the
+ * same policy version come out the same (page views send the same body again and again). Least
+ * recently used first; bounded by count and by the bytes of bodies and answers together.
  */
 export function createCheckedBodies(maxBytes = CHECKED_BODIES_MAX_BYTES) {
-  const bodies = new Map<string, { digest?: string }>();
+  const bodies = new Map<string, CheckedBody>();
   /** Bytes of the bodies held (one character per byte). */
   let held = 0;
+  const makeRoom = (bytes: number) => {
+    while (bodies.size > 0 && (bodies.size >= CHECKED_BODIES || held + bytes > maxBytes)) {
+      const [oldest, entry] = bodies.entries().next().value!;
+      bodies.delete(oldest);
+      held -= entry.bytes;
+    }
+  };
   return {
     /** The entry of these bytes if they passed before (then the most recent), else undefined. */
     get(bytes: Buffer) {
@@ -238,15 +261,23 @@ export function createCheckedBodies(maxBytes = CHECKED_BODIES_MAX_BYTES) {
     add(key: string) {
       const known = bodies.get(key);
       if (known) return known;
-      const entry = {};
-      while (bodies.size > 0 && (bodies.size >= CHECKED_BODIES || held + key.length > maxBytes)) {
-        const oldest = bodies.keys().next().value!;
-        bodies.delete(oldest);
-        held -= oldest.length;
-      }
+      makeRoom(key.length);
+      const entry: CheckedBody = { bytes: key.length };
       bodies.set(key, entry);
       held += key.length;
       return entry;
+    },
+    /** Keeps the answer to a held body (replacing one under another policy version). */
+    keepAnswer(key: string, answer: KeptAnswer) {
+      const entry = bodies.get(key);
+      if (!entry) return;
+      bodies.delete(key);
+      held -= entry.bytes;
+      makeRoom(key.length + answer.text.length);
+      entry.answer = answer;
+      entry.bytes = key.length + answer.text.length;
+      bodies.set(key, entry);
+      held += entry.bytes;
     },
     /** How many bodies, and how many bytes of them, are held. */
     get size() {
@@ -258,7 +289,10 @@ export function createCheckedBodies(maxBytes = CHECKED_BODIES_MAX_BYTES) {
 export function evaluateRoutes(ctx: HttpContext, decisions: DecisionQueue, options: EvaluateRouteOptions = {}): RouteSpec[] {
   const { deps, access } = ctx;
   const checked = createCheckedBodies();
-  const cache = createRuleResultCache(options.cacheSize ?? INTEGER_SETTINGS.evaluationCacheSize.default);
+  const cacheSize = options.cacheSize ?? INTEGER_SETTINGS.evaluationCacheSize.default;
+  const cache = createRuleResultCache(cacheSize);
+  /** Decision-only answers are kept with their bodies while the rule cache is on (EVALUATION_CACHE_SIZE 0 turns both off). */
+  const keepAnswers = cacheSize > 0;
   if (options.registry) registerCacheMetrics(options.registry, cache);
   const { service, store } = deps;
   const { logSample = 1, random = Math.random } = options;
@@ -302,10 +336,15 @@ export function evaluateRoutes(ctx: HttpContext, decisions: DecisionQueue, optio
             if (seen) body = checked.add(seen.key);
           }
           const input = req.body as EvaluationInput;
-          const evaluation = await evaluateClaim(policyFor(input), input, { cache, explain: explain === 'full' });
+          const policy = policyFor(input);
+          // The same bytes under the same policy version: the answer worked out before (the rule cache's setting turns this off too).
+          const kept = keepAnswers && explain === undefined && body?.answer?.policy === policy ? body.answer : undefined;
+          const evaluation = kept ? kept.evaluation : await evaluateClaim(policy, input, { cache, explain: explain === 'full' });
           // Backpressure only when the log falls far behind; otherwise the answer never waits for it.
           if (decisions.full) await decisions.room();
-          sendJson(res, evaluation);
+          const text = kept ? kept.text : JSON.stringify(evaluation);
+          if (keepAnswers && !kept && seen && explain === undefined) checked.keepAnswer(seen.key, { policy, evaluation, text });
+          sendJson(res, text);
           if (logSample < 1 && !(random() < logSample)) return;
           const principal = principalOf(res);
           const recorded = { at: service.clock.now().toISOString(), author: { role: principal.role, id: principal.id } };
@@ -326,8 +365,7 @@ function isEmpty(object: Record<string, unknown>): boolean {
  * What `res.json` sends for a POST in this app (no ETag: the app's 'etag' setting is off; a POST is
  * never fresh), written directly: Express's send re-reads settings and headers on every answer.
  */
-function sendJson(res: Response, body: unknown): void {
-  const text = JSON.stringify(body);
+function sendJson(res: Response, text: string): void {
   res.statusCode = 200;
   res.setHeader('Content-Type', 'application/json; charset=utf-8');
   res.setHeader('Content-Length', Buffer.byteLength(text));
