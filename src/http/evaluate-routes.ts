@@ -315,7 +315,8 @@ export function evaluateRoutes(ctx: HttpContext, decisions: DecisionQueue, optio
         'with the caller as `author` and the service\'s time of the answer as `at`; `asOf` is in its result) is kept with the claim `claim.id` ' +
         'names when the caller may see that claim. Any authenticated role may call it. The answer holds the decision only; `?explain=full` adds ' +
         "each rule's explanation and summary. Rule results are cached per policy version and the values of the facts the rules read " +
-        '(EVALUATION_CACHE_SIZE entries; hits and misses in /metrics): a cached answer is the one the rules would give.',
+        '(EVALUATION_CACHE_SIZE entries; hits and misses in /metrics), and the decision-only answer of a body sent again byte for byte is ' +
+        'kept under the same policy version: a cached answer is the one the rules would give.',
       tag: 'policy',
       auth: true,
       query: evaluateQuery,
