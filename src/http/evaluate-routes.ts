@@ -168,15 +168,17 @@ const CACHE_MISSES = 'cpor_evaluation_cache_misses_total';
 const CACHE_SIZE = 'cpor_evaluation_cache_entries';
 
 /** The rule-result cache's counters on /metrics, read from the cache when scraped. */
-function registerCacheMetrics(registry: Registry, cache: RuleResultCache): void {
+function registerCacheMetrics(registry: Registry, cache: RuleResultCache, keptAnswers: () => number): void {
   for (const name of [CACHE_HITS, CACHE_MISSES, CACHE_SIZE]) registry.removeSingleMetric(name);
   new Counter({
     name: CACHE_HITS,
-    help: 'POST /v1/evaluate calls whose rule results came from the cache (policy version and values of the facts the rules read seen before)',
+    help:
+      'POST /v1/evaluate calls whose rule results came from the cache (policy version and values of the facts the rules read seen before), ' +
+      'or whose whole decision-only answer did (the same body bytes under the same policy version)',
     registers: [registry],
     collect() {
       this.reset();
-      this.inc(cache.hits);
+      this.inc(cache.hits + keptAnswers());
     },
   });
   new Counter({
@@ -293,7 +295,9 @@ export function evaluateRoutes(ctx: HttpContext, decisions: DecisionQueue, optio
   const cache = createRuleResultCache(cacheSize);
   /** Decision-only answers are kept with their bodies while the rule cache is on (EVALUATION_CACHE_SIZE 0 turns both off). */
   const keepAnswers = cacheSize > 0;
-  if (options.registry) registerCacheMetrics(options.registry, cache);
+  /** Calls answered from a kept answer (counted as cache hits: no rule ran). */
+  let keptHits = 0;
+  if (options.registry) registerCacheMetrics(options.registry, cache, () => keptHits);
   const { service, store } = deps;
   const { logSample = 1, random = Math.random } = options;
   const policies = policySourceOf(deps);
@@ -340,6 +344,7 @@ export function evaluateRoutes(ctx: HttpContext, decisions: DecisionQueue, optio
           const policy = policyFor(input);
           // The same bytes under the same policy version: the answer worked out before (the rule cache's setting turns this off too).
           const kept = keepAnswers && explain === undefined && body?.answer?.policy === policy ? body.answer : undefined;
+          if (kept) keptHits += 1;
           const evaluation = kept ? kept.evaluation : await evaluateClaim(policy, input, { cache, explain: explain === 'full' });
           // Backpressure only when the log falls far behind; otherwise the answer never waits for it.
           if (decisions.full) await decisions.room();
