@@ -33,19 +33,9 @@ afterAll(() => {
   for (const dir of dirs.splice(0)) rmSync(dir, { recursive: true, force: true });
 });
 
-/** Starts `cpor serve` from dist/ on a fresh SQLite folder, waits until /healthz and /readyz answer 200, stops it; answers the packages it loaded from node_modules. */
-async function packagesLoadedByServe(): Promise<{ packages: Set<string>; ready: number[] }> {
-  const dir = mkdtempSync(join(tmpdir(), 'cpor-startup-'));
-  dirs.push(dir);
-  const modulesFile = join(dir, 'modules.txt');
-  const env: NodeJS.ProcessEnv = { ...process.env, PORT: '0', DATA_DIR: join(dir, 'data'), LOG_LEVEL: 'info', CPOR_LOADED_MODULES_FILE: modulesFile };
-  delete env.DATABASE_URL;
-  delete env.CPOR_POLICY;
-  const child = spawn(process.execPath, ['--import', join(ROOT, 'test', 'support', 'record-loaded-modules.mjs'), join(ROOT, 'bin', 'cpor.mjs'), 'serve'], {
-    cwd: ROOT,
-    env,
-    stdio: ['ignore', 'pipe', 'inherit'],
-  });
+/** Starts `node [nodeArgs] bin/cpor.mjs serve` with `env`; answers its URL once it listens, and `stop` (SIGTERM, then its exit code). */
+async function startServe(nodeArgs: string[], env: NodeJS.ProcessEnv): Promise<{ url: string; stop: () => Promise<number | null> }> {
+  const child = spawn(process.execPath, [...nodeArgs, join(ROOT, 'bin', 'cpor.mjs'), 'serve'], { cwd: ROOT, env, stdio: ['ignore', 'pipe', 'inherit'] });
   const exited = new Promise<number | null>((done) => child.once('exit', (code) => done(code)));
   const url = await new Promise<string>((done, fail) => {
     let out = '';
@@ -56,9 +46,26 @@ async function packagesLoadedByServe(): Promise<{ packages: Set<string>; ready: 
     });
     void exited.then((code) => fail(new Error(`cpor serve exited with ${code}: ${out}`)));
   });
+  return {
+    url,
+    stop: () => {
+      child.kill('SIGTERM');
+      return exited;
+    },
+  };
+}
+
+/** Starts `cpor serve` from dist/ on a fresh SQLite folder, waits until /healthz and /readyz answer 200, stops it; answers the packages it loaded from node_modules. */
+async function packagesLoadedByServe(): Promise<{ packages: Set<string>; ready: number[] }> {
+  const dir = mkdtempSync(join(tmpdir(), 'cpor-startup-'));
+  dirs.push(dir);
+  const modulesFile = join(dir, 'modules.txt');
+  const env: NodeJS.ProcessEnv = { ...process.env, PORT: '0', DATA_DIR: join(dir, 'data'), LOG_LEVEL: 'info', CPOR_LOADED_MODULES_FILE: modulesFile };
+  delete env.DATABASE_URL;
+  delete env.CPOR_POLICY;
+  const { url, stop } = await startServe(['--import', join(ROOT, 'test', 'support', 'record-loaded-modules.mjs')], env);
   const ready = [(await fetch(`${url}/healthz`)).status, (await fetch(`${url}/readyz`)).status];
-  child.kill('SIGTERM');
-  expect(await exited).toBe(0);
+  expect(await stop()).toBe(0);
   const packages = new Set(
     readFileSync(modulesFile, 'utf8')
       .split('\n')
@@ -154,21 +161,10 @@ async function readyzOfServe(env: Record<string, string>): Promise<{ details: { 
   delete childEnv.CPOR_POLICY;
   Object.assign(childEnv, env);
   delete childEnv.DATABASE_URL;
-  const child = spawn(process.execPath, [join(ROOT, 'bin', 'cpor.mjs'), 'serve'], { cwd: ROOT, env: childEnv, stdio: ['ignore', 'pipe', 'inherit'] });
-  const exited = new Promise<number | null>((done) => child.once('exit', (code) => done(code)));
-  const url = await new Promise<string>((done, fail) => {
-    let out = '';
-    child.stdout.on('data', (chunk: Buffer) => {
-      out += chunk.toString();
-      const match = /"url":"(http:\/\/[^"]+)"[^\n]*cpor service listening/.exec(out);
-      if (match) done(match[1]!);
-    });
-    void exited.then((code) => fail(new Error(`cpor serve exited with ${code}: ${out}`)));
-  });
+  const { url, stop } = await startServe([], childEnv);
   const answer = await fetch(`${url}/readyz`);
   const body = (await answer.json()) as { details: { policy: { id: string; version: string } } };
-  child.kill('SIGTERM');
-  expect(await exited).toBe(0);
+  expect(await stop()).toBe(0);
   expect(answer.status).toBe(200);
   return body;
 }
