@@ -11,6 +11,30 @@ export function digestInput(value: unknown): string {
   return createHash('sha256').update(canonicalJson(value)).digest('hex');
 }
 
+/** The JSON text of values made immutable by `frozenWithJson`, written once, read by every record sharing them. */
+const JSON_TEXT = new WeakMap<object, string>();
+
+/**
+ * Deep-freezes `value` (a plain JSON value) and keeps its JSON text, so that the decision log
+ * writes it without serialising it again: one evaluation's verdict is shared by every record of
+ * the same answer. Frozen, it cannot drift from its text.
+ */
+export function frozenWithJson<T extends object>(value: T): T {
+  const freeze = (node: unknown): void => {
+    if (node === null || typeof node !== 'object' || Object.isFrozen(node)) return;
+    for (const child of Object.values(node)) freeze(child);
+    Object.freeze(node);
+  };
+  freeze(value);
+  JSON_TEXT.set(value, JSON.stringify(value));
+  return value;
+}
+
+/** JSON.stringify(value), read from `frozenWithJson`'s record when the value went through it. */
+export function jsonText(value: unknown): string {
+  return (value !== null && typeof value === 'object' && JSON_TEXT.get(value)) || JSON.stringify(value ?? null);
+}
+
 export const DECISION_KINDS = ['transition', 'evaluation', 'shadow'] as const;
 export type DecisionKind = (typeof DECISION_KINDS)[number];
 

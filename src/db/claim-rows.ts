@@ -3,7 +3,7 @@ import type { Knex } from 'knex';
 import type { ClaimRecord, HistoryEntry } from '../claims/claim-record';
 import type { DeliveryStatus, OutboxRecord } from '../claims/claim-store';
 import { productCodesOf } from '../claims/conflicts';
-import type { DecisionRecord } from '../claims/decision-digest';
+import { jsonText, type DecisionRecord } from '../claims/decision-digest';
 import type { OutboxMessage } from '../claims/outbox-message';
 import { LEAF_STATES } from '../machines/claim-transitions';
 import { isInAnyState, type StateId } from '../domain/claim-types';
@@ -141,8 +141,8 @@ export function decisionRow(record: DecisionRecord): DecisionRow {
     policy_id: record.policy.id,
     policy_version: record.policy.version,
     input_digest: record.inputDigest,
-    result: JSON.stringify(record.result ?? null),
-    rules_fired: JSON.stringify(record.rulesFired),
+    result: jsonText(record.result),
+    rules_fired: jsonText(record.rulesFired),
   };
 }
 

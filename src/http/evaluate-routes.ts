@@ -11,8 +11,8 @@ import type { CompiledPolicy } from '../policies/compiled-policy';
 import { resolvePolicyVersion } from '../policies/resolve-policy-version';
 import { digestInput, type DecisionRecord } from '../claims/decision-digest';
 import { claimEvaluationSchema } from '../evaluation/claim-evaluation-schema';
-import { decisionForEvaluation } from '../evaluation/evaluation-decision';
-import { evaluateClaim, evaluationInputSchema, type DecisionOnlyEvaluation, type EvaluationInput } from '../evaluation/evaluate-claim';
+import { evaluationRecord, verdictOf, type EvaluationVerdict } from '../evaluation/evaluation-decision';
+import { evaluateClaim, evaluationInputSchema, type EvaluationInput } from '../evaluation/evaluate-claim';
 import { createRuleResultCache, type RuleResultCache } from '../evaluation/rule-result-cache';
 import type { Access } from './access';
 import { authenticate, principalOf } from './auth';
@@ -25,8 +25,12 @@ import { INTEGER_SETTINGS } from '../config';
 
 const { $schema: _dialect, ...evaluationBodySchema } = evaluationInputSchema;
 
-/** Builds a decision record when the queue writes it (null: nothing to write). */
-export type PendingDecision = () => DecisionRecord | null | Promise<DecisionRecord | null>;
+/**
+ * A decision record to write, or what builds it when the queue writes it (null: nothing to write).
+ * A record queued as is holds only strings and shared frozen parts: nothing of the request or
+ * its answer outlives the answer (what outlives it here survives the young generation's collections).
+ */
+export type PendingDecision = DecisionRecord | (() => DecisionRecord | null | Promise<DecisionRecord | null>);
 
 /**
  * Decision-log records of evaluations, written in the background, in arrival order, in
@@ -89,9 +93,9 @@ export function createDecisionQueue({
       queue = queue.length <= maxBatch ? [] : queue.slice(maxBatch);
       wake();
       const records: DecisionRecord[] = [];
-      for (const build of batch) {
+      for (const pending of batch) {
         try {
-          const record = await build();
+          const record = typeof pending === 'function' ? await pending() : pending;
           if (record) records.push(record);
         } catch (error) {
           failed += 1;
@@ -216,10 +220,10 @@ const CHECKED_BODIES = 4096;
 const CHECKED_BODY_MAX_BYTES = 16 * 1024;
 const CHECKED_BODIES_MAX_BYTES = 8 * 1024 * 1024;
 
-/** The decision-only answer to a body, and the policy version object it was worked out under. */
+/** The decision-only answer to a body (its text and its decision-log verdict), and the policy version object it was worked out under. */
 interface KeptAnswer {
   policy: CompiledPolicy;
-  evaluation: DecisionOnlyEvaluation;
+  verdict: EvaluationVerdict;
   text: string;
 }
 
@@ -345,17 +349,20 @@ export function evaluateRoutes(ctx: HttpContext, decisions: DecisionQueue, optio
           // The same bytes under the same policy version: the answer worked out before (the rule cache's setting turns this off too).
           const kept = keepAnswers && explain === undefined && body?.answer?.policy === policy ? body.answer : undefined;
           if (kept) keptHits += 1;
-          const evaluation = kept ? kept.evaluation : await evaluateClaim(policy, input, { cache, explain: explain === 'full' });
+          const evaluation = kept ? undefined : await evaluateClaim(policy, input, { cache, explain: explain === 'full' });
           // Backpressure only when the log falls far behind; otherwise the answer never waits for it.
           if (decisions.full) await decisions.room();
           const text = kept ? kept.text : JSON.stringify(evaluation);
-          if (keepAnswers && !kept && seen && explain === undefined) checked.keepAnswer(seen.key, { policy, evaluation, text });
+          const keep = keepAnswers && !kept && seen !== undefined && explain === undefined;
+          const logged = !(logSample < 1 && !(random() < logSample));
+          const verdict = kept ? kept.verdict : keep || logged ? verdictOf(evaluation!) : undefined;
+          if (keep) checked.keepAnswer(seen.key, { policy, verdict: verdict!, text });
           sendJson(res, text);
-          if (logSample < 1 && !(random() < logSample)) return;
+          if (!logged) return;
           const principal = principalOf(res);
           const recorded = { at: service.clock.now().toISOString(), author: { role: principal.role, id: principal.id } };
-          const digest = () => (body ? (body.digest ??= digestInput(input)) : digestInput(input));
-          decisions.push(pendingDecision(input, evaluation, recorded, digest, principal, store, access));
+          const digest = body ? (body.digest ??= digestInput(input)) : digestInput(input);
+          decisions.push(pendingDecision(evaluationRecord(verdict!, input.claim.id ?? null, recorded, digest), principal, store, access));
         },
       ],
     },
@@ -379,28 +386,20 @@ function sendJson(res: Response, text: string): void {
 }
 
 /**
- * The record of one evaluation, built when the queue writes it, filed at the service's
- * time of the answer under its caller. A partner's or a customer's evaluation joins
- * the claim's log only if it may see that claim: nobody writes into the decision log of
- * a claim that is not theirs. In the log, evaluations are kind `evaluation`, which the
- * decisions list can leave out (`kind=transition`), and it pages, so however many
- * evaluations a caller files, every transition stays in view.
+ * The record of one evaluation, filed at the service's time of the answer under its caller.
+ * A partner's or a customer's evaluation joins the claim's log only if it may see that claim
+ * (checked when the queue writes it): nobody writes into the decision log of a claim that is
+ * not theirs. In the log, evaluations are kind `evaluation`, which the decisions list can leave
+ * out (`kind=transition`), and it pages, so however many evaluations a caller files, every
+ * transition stays in view.
  */
-function pendingDecision(
-  input: EvaluationInput,
-  evaluation: DecisionOnlyEvaluation,
-  recorded: Parameters<typeof decisionForEvaluation>[2],
-  digest: () => string,
-  principal: Principal,
-  store: Pick<ClaimStore, 'getClaim'>,
-  access: Access,
-): PendingDecision {
+function pendingDecision(record: DecisionRecord, principal: Principal, store: Pick<ClaimStore, 'getClaim'>, access: Access): PendingDecision {
+  const claimId = record.claimId;
+  if (claimId === null) return record;
+  const kind = access.kindOf(principal);
+  if (kind === 'reviewer' || kind === 'internal') return record;
   return async () => {
-    const record = decisionForEvaluation(input, evaluation, recorded, digest());
-    if (record.claimId === null) return record;
-    const kind = access.kindOf(principal);
-    if (kind === 'reviewer' || kind === 'internal') return record;
-    const claim = await store.getClaim(record.claimId);
+    const claim = await store.getClaim(claimId);
     return claim && access.canSee(principal, claim) ? record : { ...record, claimId: null };
   };
 }

@@ -40,7 +40,7 @@ describe('the checked request bodies of /v1/evaluate', () => {
   it('counts a kept answer\'s text in its bound, and drops bodies to make room for it', () => {
     const checked = createCheckedBodies(16 * 1024);
     const keys = [1, 2, 3].map((n) => checked.add(checked.get(body(n, 3000))!.key) && checked.get(body(n, 3000))!.key);
-    const answer = { policy: {} as never, evaluation: {} as never, text: 'a'.repeat(8000) };
+    const answer = { policy: {} as never, verdict: {} as never, text: 'a'.repeat(8000) };
     checked.keepAnswer(keys[2]!, answer);
     expect(checked.size.bytes).toBeLessThanOrEqual(16 * 1024);
     expect(checked.get(body(3, 3000))!.entry!.answer).toBe(answer);
