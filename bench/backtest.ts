@@ -5,12 +5,12 @@
  * median / max of the rounds; the rule cache's hit rate (from the summary); the extrapolation
  * to 1M claims, from the wall rate and from the CPU per claim on 2 cores (the machine is
  * shared: read the CPU); beside it the old one-core path (runBacktest, in this process) on
- * the 10k, and a round with the rule cache off (EVALUATION_CACHE_SIZE=0: every rule run
+ * the 10k, and rounds with the rule cache off on the largest size (EVALUATION_CACHE_SIZE=0: every rule run
  * by json-rules-engine). Goals: 1M in under 10 min on 2 cores, peak RSS < 512 MB.
  *
- * BENCH_BACKTEST_SIZES (default 10000,100000), BENCH_BACKTEST_ROUNDS (default 3; the 100k
- * runs BENCH_BACKTEST_BIG_ROUNDS, default 1: a round takes minutes on a shared machine),
- * BENCH_BACKTEST_COLD_ROUNDS (default 1, on the first size; 0: none).
+ * BENCH_BACKTEST_SIZES (default 10000,100000), BENCH_BACKTEST_ROUNDS (default 3), BENCH_BACKTEST_BIG_ROUNDS
+ * (rounds of sizes from 100k up, default 3: about half a minute each here), BENCH_BACKTEST_COLD_ROUNDS (default 3,
+ * on the largest size, whose rate extrapolates best; 0: none).
  */
 import { spawnSync } from 'node:child_process';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
@@ -28,8 +28,8 @@ import { BACKTEST_SEED_UNTIL, seedBacktestDatabase } from '../test/support/backt
 const ROOT = resolve(import.meta.dirname, '..');
 const SIZES = (process.env.BENCH_BACKTEST_SIZES ?? '10000,100000').split(',').map(Number);
 const ROUNDS = Number(process.env.BENCH_BACKTEST_ROUNDS ?? 3);
-const BIG_ROUNDS = Number(process.env.BENCH_BACKTEST_BIG_ROUNDS ?? 1);
-const COLD_ROUNDS = Number(process.env.BENCH_BACKTEST_COLD_ROUNDS ?? 1);
+const BIG_ROUNDS = Number(process.env.BENCH_BACKTEST_BIG_ROUNDS ?? 3);
+const COLD_ROUNDS = Number(process.env.BENCH_BACKTEST_COLD_ROUNDS ?? 3);
 const CORES = 2;
 
 const spread = (values: number[]) => {
@@ -108,7 +108,7 @@ export async function benchBacktestSection(policy: CompiledPolicy): Promise<void
       const runs = Array.from({ length: rounds }, () => cliRound(dataDir, candidate));
       const plural = (n: number) => `${n} round${n === 1 ? '' : 's'}`;
       console.log(`   ${size} claims, ${plural(rounds)} (min / median / max): ${describeRounds(size, runs)}   [seeding ${seeded.toFixed(1)} s, not counted]`);
-      if (size === SIZES[0] && COLD_ROUNDS > 0) {
+      if (size === SIZES.at(-1) && COLD_ROUNDS > 0) {
         const cold = Array.from({ length: COLD_ROUNDS }, () => cliRound(dataDir, candidate, { EVALUATION_CACHE_SIZE: '0' }));
         console.log(`   ${size} claims, rule cache off, ${plural(COLD_ROUNDS)}: ${describeRounds(size, cold)}`);
       }
