@@ -63,8 +63,14 @@ export interface DecisionQueueOptions {
 }
 
 const DEFAULT_MAX_PENDING = 10_000;
-const DEFAULT_MAX_BATCH = 500;
-const DEFAULT_INTERVAL_MS = 50;
+const DEFAULT_MAX_BATCH = 1000;
+/**
+ * 200 ms: a batch's rows share the index pages they dirty (the claim indexes take rows at scattered
+ * places), so a longer window writes fewer pages per record to the WAL: at ~3,000 evaluations/s over
+ * 300 claims, 50 ms took ~1.1 page writes (pwrite64, strace) per record, 200 ms ~0.6. The price: a crash
+ * loses up to that much more of the evaluation records, and a batch holds the connection a few ms longer.
+ */
+const DEFAULT_INTERVAL_MS = 200;
 
 export function createDecisionQueue({
   store,
@@ -319,7 +325,7 @@ export function evaluateRoutes(ctx: HttpContext, decisions: DecisionQueue, optio
       description:
         'Stateless: nothing about the claim is stored or changed. Evaluates under `policyVersion` when given, else under the version in effect ' +
         'at `asOf`. Every answer (or the share EVALUATION_LOG_SAMPLE sets) is recorded in the decision log (policy, input digest, result, rules ' +
-        'fired); records are written in the background in batches (every 50 ms), so a crash can lose the last moment\'s evaluation records (never a transition\'s). The record (kind `evaluation`, ' +
+        'fired); records are written in the background in batches (every 200 ms), so a crash can lose the last moment\'s evaluation records (never a transition\'s). The record (kind `evaluation`, ' +
         'with the caller as `author` and the service\'s time of the answer as `at`; `asOf` is in its result) is kept with the claim `claim.id` ' +
         'names when the caller may see that claim. Any authenticated role may call it. The answer holds the decision only; `?explain=full` adds ' +
         "each rule's explanation and summary. Rule results are cached per policy version and the values of the facts the rules read " +
