@@ -2,8 +2,9 @@
  * `npm run bench`: the product's speed targets, each measured beside a baseline in
  * the same run (machines here are shared and noisy: ratios, not absolute numbers).
  *
- *   1. POST /v1/evaluate over generated claims, rule cache on and off, vs a bare Express echo of the
- *      same bodies: req/s and server CPU per request                              (goal ≥ 70% on, ≥ 50% off)
+ *   1. POST /v1/evaluate through `cpor serve` processes over generated claims, rule cache on and off, vs a
+ *      bare Express echo process of the same bodies: req/s and server CPU per request (goal ≥ 70% on, ≥ 50% off)
+ *      (bench/evaluate-http.ts)
  *   2. CPU per evaluation: evaluateClaim (cache off, decision only) vs raw json-rules-engine on the same
  *      rules and ready-made facts, over the same mix (goal: overhead < 10%);
  *      then CPU per evaluation over a mix of claims, rule cache off (cold) vs on, and its hit rate
@@ -29,27 +30,17 @@
  * (or the section as an argument: `npm run bench -- startup`).
  */
 import { spawnSync } from 'node:child_process';
-import { randomBytes } from 'node:crypto';
-import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
-import type { Server } from 'node:http';
+import { mkdtempSync, rmSync } from 'node:fs';
 import { loadavg, tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
-import express from 'express';
 import { Engine } from 'json-rules-engine';
-import { pino } from 'pino';
-import { createHs256Authenticator } from '../src/auth/jwt-authenticator';
-import { mintToken } from '../src/auth/mint-token';
 import { createClaimService } from '../src/claims/claim-service';
 import { compilePolicy, type CompiledPolicy } from '../src/policies/compiled-policy';
 import { evaluateClaim, type EvaluationInput } from '../src/evaluation/evaluate-claim';
 import { createRuleResultCache } from '../src/evaluation/rule-result-cache';
 import { createMemoryClaimStore } from '../src/claims/memory-claim-store';
-import { singlePolicySource } from '../src/policies/policy-source';
 import { createDatabase, migrateLatest } from '../src/db/database';
 import { createKnexClaimStore } from '../src/db/knex-claim-store';
-import { createApp, flushDecisionLog } from '../src/http/app';
-import { createMemoryIdempotencyStore } from '../src/idempotency/memory-idempotency-store';
-import { createFsPoeFileStore } from '../src/poe/fs-poe-file-store';
 import { computeFacts } from '../src/rules/facts';
 import { loadPolicyFile } from '../src/rules/load-policy';
 import type { Condition, Policy } from '../src/rules/policy-types';
@@ -57,15 +48,16 @@ import { createSequentialIds, createVirtualClock } from '../src/simulate/run-sce
 import { BUNDLED_POLICY_DIR } from '../src/simulate/policy-files';
 import { benchBacktestSection } from './backtest';
 import { benchDashboard } from './dashboard';
+import { benchEvaluateHttp } from './evaluate-http';
 import { benchLists } from './lists';
 import { evaluationMix } from './evaluation-mix';
-import { loadInWorker, type LoadOptions } from './load';
 import { benchScaleOut } from './scale-out';
 import { timeNodeNothing, timeServeStartup } from './serve-startup';
 import { benchWorkSharing } from './work-sharing';
 import { benchTransition } from './writes';
 // @ts-expect-error: plain JavaScript module without type declarations
 import { distIsCurrent } from '../scripts/dist-state.mjs';
+import { spread } from './stats';
 
 const SECONDS = Number(process.env.BENCH_SECONDS ?? 4);
 const CLAIMS = Number(process.env.BENCH_CLAIMS ?? 10_000);
@@ -107,120 +99,6 @@ const INPUT: EvaluationInput = {
   },
   asOf: '2026-03-06T17:00:00.000Z',
 };
-
-function listen(app: express.Express): Promise<{ server: Server; url: string }> {
-  return new Promise((resolve) => {
-    const server = app.listen(0, '127.0.0.1', () => {
-      const address = server.address() as { port: number };
-      resolve({ server, url: `http://127.0.0.1:${address.port}` });
-    });
-  });
-}
-
-/** A service app on a SQLite database (the default store) with the rule cache of `cacheSize` entries. */
-async function serviceApp(policy: CompiledPolicy, secret: Uint8Array, dir: string, cacheSize: number) {
-  const knex = createDatabase({ dataDir: dir });
-  await migrateLatest(knex);
-  const store = createKnexClaimStore(knex);
-  const service = createClaimService({ store, policy, clock: { now: () => new Date() } });
-  const app = createApp({
-    service,
-    store,
-    policies: { ...singlePolicySource(policy), list: () => [] },
-    files: createFsPoeFileStore(join(dir, 'poe')),
-    idempotency: createMemoryIdempotencyStore(),
-    authenticator: createHs256Authenticator({ secret, roles: policy.policy.roles }),
-    logger: pino({ level: 'silent' }),
-    limits: { evaluationCacheSize: cacheSize },
-  } as Parameters<typeof createApp>[0]);
-  return { app, knex };
-}
-
-/** The counters of the app's rule cache, read from /metrics. */
-async function cacheCounters(url: string) {
-  const text = await (await fetch(`${url}/metrics`)).text();
-  const value = (name: string) => Number(new RegExp(`^${name} (\\d+)`, 'm').exec(text)?.[1] ?? 0);
-  return { hits: value('cpor_evaluation_cache_hits_total'), misses: value('cpor_evaluation_cache_misses_total') };
-}
-
-/** CPU time (user + system) of this process's main thread, in µs (Linux: /proc, 10 ms ticks). */
-function mainThreadCpuMicros(): number {
-  const fields = readFileSync(`/proc/self/task/${process.pid}/stat`, 'utf8').split(') ')[1]!.split(' ');
-  return (Number(fields[11]) + Number(fields[12])) * 10_000;
-}
-
-/**
- * POST /v1/evaluate (default answer: the decision only) over a mix of generated claims, the rule
- * cache on (EVALUATION_CACHE_SIZE default) and off (0), each app on its own SQLite decision log,
- * vs a bare Express echo of the same bodies. HTTP_ROUNDS (default 5) alternating rounds; besides req/s (which the
- * machine's other load disturbs), the server's main-thread CPU per request (the load runs in a worker thread).
- */
-async function benchHttp(policy: CompiledPolicy) {
-  const secret = new Uint8Array(randomBytes(32));
-  const dir = mkdtempSync(join(tmpdir(), 'cpor-bench-'));
-  const cached = await serviceApp(policy, secret, join(dir, 'cached'), 10_000);
-  const cold = await serviceApp(policy, secret, join(dir, 'cold'), 0);
-  const echo = express();
-  echo.post('/echo', express.json(), (req, res) => {
-    res.json(req.body);
-  });
-  const apis = { cached: await listen(cached.app), cold: await listen(cold.app) };
-  const bare = await listen(echo);
-  const token = await mintToken({ secret, role: 'reviewer', subject: 'bench' });
-  const mix = evaluationMix(20_000, 5_000);
-  const bodies = mix.map((input) => JSON.stringify(input));
-  const common = { method: 'POST' as const, body: bodies[0]!, bodies, connections: 32, durationMs: SECONDS * 1000, expectStatus: 200 };
-  const evaluate = (url: string) => ({ ...common, url: `${url}/v1/evaluate`, headers: { 'content-type': 'application/json', authorization: `Bearer ${token}` } });
-  const echoLoad = { ...common, url: `${bare.url}/echo`, headers: { 'content-type': 'application/json' } };
-  /** req/s and the main thread's CPU µs per request (the load runs on another thread). */
-  const measure = async (options: LoadOptions) => {
-    const before = mainThreadCpuMicros();
-    const result = await loadInWorker(options);
-    const used = mainThreadCpuMicros() - before;
-    if (result.errors > 0) throw new Error(`${options.url} answered ${result.errors} errors`);
-    return { perSecond: result.perSecond, cpuMicros: used / result.requests };
-  };
-  // Warm all three up (JIT, pools) before measuring.
-  for (const options of [evaluate(apis.cached.url), evaluate(apis.cold.url), echoLoad]) await loadInWorker({ ...options, durationMs: 1000 });
-  const before = await cacheCounters(apis.cached.url);
-  type Sample = { perSecond: number; cpuMicros: number };
-  const samples = { echo: [] as Sample[], cached: [] as Sample[], cold: [] as Sample[] };
-  for (let round = 0; round < HTTP_ROUNDS; round++) {
-    samples.echo.push(await measure(echoLoad));
-    samples.cached.push(await measure(evaluate(apis.cached.url)));
-    samples.cold.push(await measure(evaluate(apis.cold.url)));
-  }
-  const after = await cacheCounters(apis.cached.url);
-  const hits = after.hits - before.hits;
-  const hitRate = hits / (hits + after.misses - before.misses);
-  for (const api of [...Object.values(apis), bare]) api.server.close();
-  await flushDecisionLog(cached.app);
-  await flushDecisionLog(cold.app);
-  await cached.knex.destroy();
-  await cold.knex.destroy();
-  rmSync(dir, { recursive: true, force: true });
-  const rps = (list: Sample[]) => spread(list.map((s) => s.perSecond));
-  const busy = (list: Sample[]) => spread(list.map((s) => s.cpuMicros));
-  const e = rps(samples.echo);
-  const line = (label: string, list: Sample[], goal: number) => {
-    const r = rps(list);
-    const b = busy(list);
-    const ratio = r.median / e.median;
-    // On a core of its own the server answers 1/CPU per request a second: the ratio a loaded machine cannot disturb.
-    const cpuRatio = busy(samples.echo).median / b.median;
-    // Each round's echo and API ran back to back: their ratio cancels the load's drift between rounds.
-    const paired = spread(list.map((sample, i) => samples.echo[i]!.cpuMicros / sample.cpuMicros));
-    return (
-      `   ${label} median ${fmt(r.median)} req/s (min ${fmt(r.min)}, max ${fmt(r.max)}) = ${pct(ratio)} of the echo's; ` +
-      `server CPU ${fmt(b.median)} µs/request (min ${fmt(b.min)}, max ${fmt(b.max)}) → ${pct(cpuRatio)} of the echo's rate by CPU (per round median ${pct(paired.median)}, min ${pct(paired.min)}, max ${pct(paired.max)}) (goal ≥ ${goal * 100}%) ${cpuRatio >= goal ? 'MET' : 'NOT MET'}`
-    );
-  };
-  const eb = busy(samples.echo);
-  console.log(`1. HTTP   POST /v1/evaluate, ${fmt(bodies.length)} requests over ${fmt(new Set(mix).size)} generated claims, 32 connections, ${HTTP_ROUNDS} alternating rounds of ${SECONDS} s each, decision log on SQLite:`);
-  console.log(`   bare Express echo of the same bodies median ${fmt(e.median)} req/s (min ${fmt(e.min)}, max ${fmt(e.max)}); server CPU ${fmt(eb.median)} µs/request (min ${fmt(eb.min)}, max ${fmt(eb.max)})`);
-  console.log(`${line('cache on  (EVALUATION_CACHE_SIZE=10000)', samples.cached, 0.7)}; hit rate ${pct(hitRate)}`);
-  console.log(line('cache off (EVALUATION_CACHE_SIZE=0)    ', samples.cold, 0.5));
-}
 
 /** json-rules-engine with the same rules, built as a program manager would write it by hand. */
 function rawEngine(policy: Policy): Engine {
@@ -361,11 +239,6 @@ function timeRun(args: string[]): number {
   return ms;
 }
 
-function spread(samples: number[]) {
-  const sorted = [...samples].sort((a, b) => a - b);
-  const median = sorted.length % 2 ? sorted[(sorted.length - 1) / 2]! : (sorted[sorted.length / 2 - 1]! + sorted[sorted.length / 2]!) / 2;
-  return { min: sorted[0]!, median, max: sorted.at(-1)! };
-}
 
 async function benchStartup() {
   if (!(distIsCurrent as (root: string) => boolean)(ROOT)) throw new Error('dist/ is missing or older than src/: run `npm run build` first (npm run bench does)');
@@ -449,7 +322,10 @@ if (ONLY === 'scale') {
   process.exit(0);
 }
 const policy = await bundled();
-if (!ONLY || ONLY === 'http') await benchHttp(policy);
+if (!ONLY || ONLY === 'http') {
+  if (!(distIsCurrent as (root: string) => boolean)(ROOT)) throw new Error('dist/ is missing or older than src/: run `npm run build` first (npm run bench does)');
+  await benchEvaluateHttp({ seconds: SECONDS, rounds: HTTP_ROUNDS });
+}
 if (!ONLY || ONLY === 'engine') {
   await benchEngine(policy);
   await benchEvaluationCache(policy);

@@ -9,16 +9,10 @@
  * Options: BENCH_SECONDS (per round and measure, default 4), BENCH_SCALE_ROUNDS (default 3),
  * BENCH_CLIENTS (concurrent clients, default 16).
  */
-import { spawn } from 'node:child_process';
-import { randomBytes } from 'node:crypto';
-import { mkdtempSync, rmSync } from 'node:fs';
-import { createServer } from 'node:net';
-import { tmpdir } from 'node:os';
-import { join, resolve } from 'node:path';
-import { mintToken } from '../src/auth/mint-token';
 import { startServiceProcesses } from '../test/support/service-processes';
+import { startSqliteService } from './service-process';
+import { spread } from './stats';
 
-const ROOT = resolve(import.meta.dirname, '..');
 const SECONDS = Number(process.env.BENCH_SECONDS ?? 4);
 const ROUNDS = Math.max(1, Number(process.env.BENCH_SCALE_ROUNDS ?? 3));
 const CLIENTS = Math.max(1, Number(process.env.BENCH_CLIENTS ?? 16));
@@ -81,57 +75,19 @@ async function actions(target: Target): Promise<number> {
   });
 }
 
-/** One `cpor serve` on SQLite in a temporary data directory. */
-async function startSqliteService(): Promise<{ url: string; auth: string; stop(): Promise<void> }> {
-  const port = await new Promise<number>((done) => {
-    const probe = createServer().listen(0, '127.0.0.1', () => {
-      const { port: free } = probe.address() as { port: number };
-      probe.close(() => done(free));
-    });
-  });
-  const secret = randomBytes(32).toString('hex');
-  const dataDir = mkdtempSync(join(tmpdir(), 'cpor-bench-scale-'));
-  const env: NodeJS.ProcessEnv = { ...process.env, PORT: String(port), HOST: '127.0.0.1', DATA_DIR: dataDir, JWT_SECRET: secret, LOG_LEVEL: 'warn' };
-  delete env.DATABASE_URL;
-  delete env.CPOR_POLICY;
-  const child = spawn(process.execPath, [join(ROOT, 'bin', 'cpor.mjs'), 'serve'], { cwd: ROOT, env, stdio: ['ignore', 'inherit', 'inherit'] });
-  const url = `http://127.0.0.1:${port}`;
-  for (let i = 0; ; i++) {
-    if (i > 1200 || child.exitCode !== null) throw new Error('the SQLite service did not start');
-    if (await fetch(`${url}/readyz`).then((r) => r.ok, () => false)) break;
-    await new Promise((r) => setTimeout(r, 100));
-  }
-  const auth = `Bearer ${await mintToken({ secret: new TextEncoder().encode(secret), ...PARTNER })}`;
-  return {
-    url,
-    auth,
-    async stop() {
-      const exited = new Promise((r) => child.once('exit', r));
-      child.kill('SIGKILL');
-      await exited;
-      rmSync(dataDir, { recursive: true, force: true });
-    },
-  };
-}
-
 const fmt = (n: number) => n.toLocaleString('en-US', { maximumFractionDigits: 0 });
 
-function spread(samples: number[]) {
-  const sorted = [...samples].sort((a, b) => a - b);
-  const mid = sorted.length / 2;
-  const median = sorted.length % 2 ? sorted[Math.floor(mid)]! : (sorted[mid - 1]! + sorted[mid]!) / 2;
-  return { min: sorted[0]!, median, max: sorted.at(-1)! };
-}
 
 export async function benchScaleOut(section: number): Promise<void> {
   const postgres = await startServiceProcesses({ count: 2 });
   const sqlite = await startSqliteService();
+  const sqliteAuth = await sqlite.bearer(PARTNER);
   try {
     const pgAuth = await postgres.bearer(PARTNER);
     const targets: Target[] = [
       { name: 'PostgreSQL, 1 instance ', urls: postgres.urls.slice(0, 1), auth: pgAuth },
       { name: 'PostgreSQL, 2 instances', urls: postgres.urls, auth: pgAuth },
-      { name: 'SQLite, 1 instance     ', urls: [sqlite.url], auth: sqlite.auth },
+      { name: 'SQLite, 1 instance     ', urls: [sqlite.url], auth: sqliteAuth },
     ];
     const samples = new Map(targets.map((t) => [t.name, { creations: [] as number[], actions: [] as number[] }]));
     for (const target of targets) await creations(target); // warm up (JIT, pools, caches)
