@@ -2,8 +2,9 @@ import { Ajv } from 'ajv';
 import addFormatsPlugin from 'ajv-formats';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { compilePolicy, type CompiledPolicy } from '../../src/policies/compiled-policy';
-import { digestInput } from '../../src/claims/decision-digest';
-import { decisionForEvaluation } from '../../src/evaluation/evaluation-decision';
+import { digestInput, jsonText } from '../../src/claims/decision-digest';
+import { decisionForEvaluation, evaluationRecord, verdictOf } from '../../src/evaluation/evaluation-decision';
+import { decisionRow } from '../../src/db/claim-rows';
 import { evaluateClaim, evaluationInputSchema, type EvaluationInput } from '../../src/evaluation/evaluate-claim';
 import { stepClaim } from '../../src/machines/claim-machine';
 import type { ClaimEvent } from '../../src/domain/claim-types';
@@ -431,5 +432,26 @@ describe('decision log', () => {
       },
     });
     expect(record.rulesFired).toContain('missingAllPoe');
+  });
+
+  it("an evaluation's verdict is frozen to the leaves and the decision log writes the JSON text it kept, equal to serialising it afresh", async () => {
+    const given = input({ poe: [] }, { event: { type: 'submit', ...PARTNER } });
+    const verdict = verdictOf(await evaluateClaim(compiled, given));
+    const author = { role: 'reviewer', id: 'r' };
+    const first = evaluationRecord(verdict, 'claim-1', { at: '2026-03-05T09:00:00.000Z', author }, 'a'.repeat(64));
+    const second = evaluationRecord(verdict, 'claim-1', { at: '2026-03-05T09:00:01.000Z', author }, 'a'.repeat(64));
+
+    expect(Object.isFrozen(verdict.result)).toBe(true);
+    expect(Object.isFrozen(verdict.result.blockedEvents[0])).toBe(true);
+    expect(Object.isFrozen(verdict.rulesFired)).toBe(true);
+    expect(second.result).toBe(first.result);
+    const row = decisionRow(first);
+    expect(row.result).toBe(JSON.stringify(first.result));
+    expect(row.rules_fired).toBe(JSON.stringify(first.rulesFired));
+    // A value that did not go through frozenWithJson is serialised as it is now.
+    const open = { changed: false };
+    expect(jsonText(open)).toBe('{"changed":false}');
+    open.changed = true;
+    expect(jsonText(open)).toBe('{"changed":true}');
   });
 });
