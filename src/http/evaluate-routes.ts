@@ -2,6 +2,7 @@
  * `/v1/evaluate`: what a policy says about a claim at an instant (stateless), and the
  * decision log's record of each answer, written off the response path.
  */
+import { createHash } from 'node:crypto';
 import type { Response } from 'express';
 import type { Logger } from 'pino';
 import { Counter, Gauge, type Registry } from 'prom-client';
@@ -221,7 +222,7 @@ export interface EvaluateRouteOptions {
   random?: () => number;
 }
 
-/** Request bodies remembered as checked at most, the largest remembered, and all of them together (bytes). */
+/** Request bodies remembered as checked at most, the largest remembered, and the bytes held for all of them together. */
 const CHECKED_BODIES = 4096;
 const CHECKED_BODY_MAX_BYTES = 16 * 1024;
 const CHECKED_BODIES_MAX_BYTES = 8 * 1024 * 1024;
@@ -236,20 +237,21 @@ interface KeptAnswer {
 interface CheckedBody {
   digest?: string;
   answer?: KeptAnswer;
-  /** Bytes held for it: the body's, and its answer's text once kept. */
+  /** Bytes held for it: its key's, and its answer's text once kept. */
   bytes: number;
 }
 
 /**
- * The request bodies that passed the schema, by their exact bytes, with the decision log's digest of
- * the input once worked out and the decision-only answer: the same bytes parse to the same input
- * (its `asOf` included: an evaluation reads no clock), so its check, digest and answer under the
- * same policy version come out the same (page views send the same body again and again). Least
- * recently used first; bounded by count and by the bytes of bodies and answers together.
+ * The request bodies that passed the schema, by the SHA-256 of their exact bytes (the bytes
+ * themselves are not kept), with the decision log's digest of the input once worked out and the
+ * decision-only answer: the same bytes parse to the same input (its `asOf` included: an evaluation
+ * reads no clock), so its check, digest and answer under the same policy version come out the
+ * same (page views send the same body again and again). Least recently used first; bounded by
+ * count and by the bytes of keys and answers together.
  */
 export function createCheckedBodies(maxBytes = CHECKED_BODIES_MAX_BYTES) {
   const bodies = new Map<string, CheckedBody>();
-  /** Bytes of the bodies held (one character per byte). */
+  /** Bytes held (one character per byte). */
   let held = 0;
   const makeRoom = (bytes: number) => {
     while (bodies.size > 0 && (bodies.size >= CHECKED_BODIES || held + bytes > maxBytes)) {
@@ -262,7 +264,7 @@ export function createCheckedBodies(maxBytes = CHECKED_BODIES_MAX_BYTES) {
     /** The entry of these bytes if they passed before (then the most recent), else undefined. */
     get(bytes: Buffer) {
       if (bytes.length === 0 || bytes.length > CHECKED_BODY_MAX_BYTES) return undefined;
-      const key = bytes.toString('latin1'); // one character per byte: distinct bytes, distinct keys
+      const key = createHash('sha256').update(bytes).digest('base64');
       const entry = bodies.get(key);
       if (entry) {
         bodies.delete(key);
@@ -291,7 +293,7 @@ export function createCheckedBodies(maxBytes = CHECKED_BODIES_MAX_BYTES) {
       bodies.set(key, entry);
       held += entry.bytes;
     },
-    /** How many bodies, and how many bytes of them, are held. */
+    /** How many bodies, and how many bytes for them, are held. */
     get size() {
       return { bodies: bodies.size, bytes: held };
     },
