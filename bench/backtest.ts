@@ -78,7 +78,9 @@ function describeRounds(size: number, runs: Round[]): string {
     `${triple(runs.map((r) => r.seconds), 1)} s; ${triple(rates)} claims/s; CPU ${triple(cpuPerClaim, 2)} ms per claim; ` +
     `peak RSS ${triple(rss)} MiB (goal < 512) ${Math.max(...rss) < 512 ? 'MET' : 'NOT MET'}; ` +
     `rule cache hit rate ${hits.length > 0 ? `${triple(hits, 1)}%` : 'none (off)'}; ` +
-    `1M claims ≈ ${minutesFor1M.toFixed(1)} min at this wall rate, ≈ ${cpuMinutesFor1M.toFixed(1)} min from the CPU on ${CORES} idle cores (goal < 10) ${cpuMinutesFor1M < 10 ? 'MET' : 'NOT MET'}; ` +
+    `1M claims ≈ ${minutesFor1M.toFixed(1)} min at this wall rate, ≈ ${cpuMinutesFor1M.toFixed(1)} min from the CPU on ${CORES} idle cores ` +
+    // A run's fixed start (~3 s) is a large share of a small one: the goal is judged on the largest size.
+    `(goal < 10) ${size < SIZES.at(-1)! ? '(judged on the largest size)' : cpuMinutesFor1M < 10 ? 'MET' : 'NOT MET'}; ` +
     `load average ${triple(runs.map((r) => r.load), 1)}`
   );
 }
