@@ -2,7 +2,7 @@
  * `npm run bench -- transition`: a lifecycle transition (startReview) through the claim
  * service on SQLite, beside the raw better-sqlite3 statements such a transition needs (goal ≤ 3×),
  * in CPU time per transition, BENCH_TRANSITIONS (default 300) transitions a round,
- * BENCH_TRANSITION_ROUNDS (default 3) rounds (min/median/max), taken in turn. The raw statements
+ * BENCH_TRANSITION_ROUNDS (default 5: three left the median to the host's noise) rounds (min/median/max), taken in turn. The raw statements
  * are those the transition needs, each prepared once, on a connection with the service's pragmas:
  * BEGIN IMMEDIATE, read the claim, update it (with its whole JSON), mark its review-start deadline
  * met and insert the review-decision one, update its product rows, find its rivals and work out
@@ -26,7 +26,7 @@ import { createSequentialIds, createVirtualClock } from '../src/simulate/run-sce
 import { ACTORS, claimFields, poePayload } from '../test/support/factories';
 
 const PER_ROUND = Number(process.env.BENCH_TRANSITIONS ?? 300);
-const ROUNDS = Number(process.env.BENCH_TRANSITION_ROUNDS ?? 3);
+const ROUNDS = Number(process.env.BENCH_TRANSITION_ROUNDS ?? 5);
 
 function spread(samples: number[]) {
   const sorted = [...samples].sort((a, b) => a - b);
