@@ -55,7 +55,7 @@ export async function benchEvaluateHttp(options: { seconds: number; rounds: numb
       if (result.errors > 0) throw new Error(`${loads[name].url} answered ${result.errors} errors`);
       return { perSecond: result.perSecond, cpuMicros: used / result.requests };
     };
-    // Warm all three up (JIT, pools, caches) before measuring.
+    // Warm every server up (JIT, pools, caches) before measuring.
     for (const load of Object.values(loads)) await loadInWorker({ ...load, durationMs: 2000 });
     const before = await cacheCounters(cached.url);
     type Sample = { perSecond: number; cpuMicros: number };
