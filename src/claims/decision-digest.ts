@@ -4,6 +4,7 @@
  * decision can be matched to its inputs and reproduced later.
  */
 import { createHash } from 'node:crypto';
+import { deepFreeze } from '../domain/deep-freeze';
 import { canonicalJson } from './history-chain';
 
 /** SHA-256 (hex) of a value's canonical JSON: the same content always gives the same digest, whatever its key order. */
@@ -20,12 +21,7 @@ const JSON_TEXT = new WeakMap<object, string>();
  * the same answer. Frozen, it cannot drift from its text.
  */
 export function frozenWithJson<T extends object>(value: T): T {
-  const freeze = (node: unknown): void => {
-    if (node === null || typeof node !== 'object' || Object.isFrozen(node)) return;
-    for (const child of Object.values(node)) freeze(child);
-    Object.freeze(node);
-  };
-  freeze(value);
+  deepFreeze(value);
   JSON_TEXT.set(value, JSON.stringify(value));
   return value;
 }

@@ -9,6 +9,7 @@ import { readFileSync } from 'node:fs';
 import { readFile } from 'node:fs/promises';
 import { fileURLToPath } from 'node:url';
 import { isDeepStrictEqual } from 'node:util';
+import { deepFreeze } from '../domain/deep-freeze';
 import { failedLoad, sortedUnique, type PolicyIssue, type PolicyLoadResult } from './policy-issues';
 import { checkPolicySchema } from './policy-schema-check';
 import { semanticIssues } from './policy-semantics';
@@ -131,12 +132,4 @@ export function parsedPolicyEntry(text: string): { key: string; entry: { digest:
   // Only what JSON gives back as it was (an infinite number, say, would not be).
   if (!isDeepStrictEqual(JSON.parse(json), result)) return undefined;
   return { key: sha256(text), entry: { digest: sha256(json), result: json } };
-}
-
-function deepFreeze<T>(value: T): T {
-  if (value !== null && typeof value === 'object' && !Object.isFrozen(value)) {
-    for (const inner of Object.values(value)) deepFreeze(inner);
-    Object.freeze(value);
-  }
-  return value;
 }
