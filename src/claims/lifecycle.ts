@@ -10,7 +10,7 @@ import type { ClaimEvent, EventMeta } from '../domain/claim-types';
 import type { LeafState } from '../machines/claim-transitions';
 import type { Refusal } from '../machines/guards';
 import type { CompiledPolicy } from '../policies/compiled-policy';
-import type { RuleEvaluation } from '../rules/evaluate-rules';
+import type { RuleEvaluation, RuleSet } from '../rules/evaluate-rules';
 import { computeFacts, type Facts } from '../rules/facts';
 import { SYSTEM_ROLE } from '../rules/policy-types';
 import { statusOf, type ClaimRecord, type HistoryEntry } from './claim-record';
@@ -40,6 +40,18 @@ export interface CoreOptions {
   verdictOnly?: boolean;
   /** The policy's rule results for these facts (default: the policy's rule set runs for each step); where a cache goes. */
   evaluateRules?: (compiled: CompiledPolicy, facts: Facts) => Promise<RuleEvaluation>;
+}
+
+type StepRules = Pick<RuleSet, 'evaluateRequirements' | 'evaluateDeficiencies' | 'evaluateEligibility'>;
+
+/** The policy's rule set, or one that reads each kind of verdict from `evaluateRules` (a cache's whole evaluation). */
+function ruleSetOf(compiled: CompiledPolicy, evaluateRules: CoreOptions['evaluateRules']): StepRules {
+  if (!evaluateRules) return compiled.rules;
+  return {
+    evaluateRequirements: async (facts) => (await evaluateRules(compiled, facts)).requirements,
+    evaluateDeficiencies: async (facts) => (await evaluateRules(compiled, facts)).deficiencies,
+    evaluateEligibility: async (facts) => (await evaluateRules(compiled, facts)).eligibility,
+  };
 }
 
 /** A verdict-only step: the next record, or the refusal. */
@@ -151,7 +163,8 @@ export async function applyEvent(
   const { verdictOnly = false, evaluateRules } = options;
   const at = new Date(event.at);
   const { event: entryEvent, payload: entryPayload } = entry;
-  const { policy, calendar, claim: machine, rules } = compiled;
+  const { policy, calendar, claim: machine } = compiled;
+  const rules = ruleSetOf(compiled, evaluateRules);
   const snapshot = record?.snapshot ?? initialSnapshot(machine);
   const meta: EventMeta = { ...event.meta };
   if (record) meta.closedEvents = closedEvents(policy, record.deadlines);
@@ -159,7 +172,7 @@ export async function applyEvent(
   const requirementsMet: string[] = [];
   if (event.type === 'submit') {
     const before = claimFacts(compiled, snapshot, record?.state ?? 'new', at);
-    const requirements = evaluateRules ? (await evaluateRules(compiled, before)).requirements : await rules.evaluateRequirements(before);
+    const requirements = await rules.evaluateRequirements(before);
     meta.requirements = {
       passed: requirements.passed,
       failed: requirements.results.filter((r) => !r.matched).map((r) => ({ code: r.code, message: r.message })),
@@ -189,12 +202,11 @@ export async function applyEvent(
 
   const deadlines = trackDeadlines(policy, calendar, record?.deadlines ?? [], step.from, step.to, at);
   const facts = claimFacts(compiled, step.snapshot, step.to, at);
-  const deficiencyOutcomes = evaluateRules ? (await evaluateRules(compiled, facts)).deficiencies : await rules.evaluateDeficiencies(facts);
-  const deficiencies = deficiencyOutcomes.filter((d) => d.matched).map((d) => d.code);
+  const deficiencies = (await rules.evaluateDeficiencies(facts)).filter((d) => d.matched).map((d) => d.code);
   let assessment = record?.assessment ?? null;
   const eligible: string[] = [];
   if (step.to === 'approved.sentForAssessment' && step.from !== step.to) {
-    const eligibility = evaluateRules ? (await evaluateRules(compiled, facts)).eligibility : await rules.evaluateEligibility(facts);
+    const eligibility = await rules.evaluateEligibility(facts);
     assessment = {
       at: event.at,
       programs: eligibility.map((e) => ({ code: e.code, eligible: e.matched, summary: verdictOnly ? '' : e.summary })),
