@@ -28,30 +28,23 @@ interface KeyRow {
 
 const TABLE = 'idempotency_keys';
 
-/** The update that stores `reply` if its token still holds the key; answers the rows changed (0 or 1). */
-function storeReply(db: Knex | Knex.Transaction, { scope, key, token, response }: KeptReply): Promise<number> {
-  return db(TABLE)
-    .where({ scope, key, lease_token: token })
-    .whereNull('response_status')
-    .update({
-      response_status: response.status,
-      response_headers: JSON.stringify(response.headers),
-      response_body: response.body,
-    });
-}
+/**
+ * The update that stores a reply if its token still holds the key (0 or 1 rows changed), as plain
+ * SQL: the claim store's transaction may run on the SQLite driver, not on knex.
+ */
+const STORE_REPLY =
+  `update ${TABLE} set response_status = ?, response_headers = ?, response_body = ? ` +
+  'where scope = ? and "key" = ? and lease_token = ? and response_status is null';
+
+const storeReplyBindings = ({ scope, key, token, response }: KeptReply) => [response.status, JSON.stringify(response.headers), response.body, scope, key, token];
 
 /**
  * Stores the answer to a key in `sql`, the transaction of the change it answers. Throws
  * (rolling the change back) when the lease was lost: a retry took the key over after it
  * lapsed, and that attempt, not this one, makes the change.
  */
-export async function keepReplyIn(sql: Pick<StoreSql, 'run'>, { scope, key, token, response }: KeptReply): Promise<void> {
-  // storeReply's update as plain SQL: the claim store's transaction may run on the driver (SQLite).
-  const stored = await sql.run(
-    `update ${TABLE} set response_status = ?, response_headers = ?, response_body = ? where scope = ? and "key" = ? and lease_token = ? and response_status is null`,
-    [response.status, JSON.stringify(response.headers), response.body, scope, key, token],
-  );
-  if (stored === 0) {
+export async function keepReplyIn(sql: Pick<StoreSql, 'run'>, reply: KeptReply): Promise<void> {
+  if ((await sql.run(STORE_REPLY, storeReplyBindings(reply))) === 0) {
     throw new ConflictError(
       'idempotencyKeyInFlight',
       'This request took longer than its Idempotency-Key lease and a retry took the key over; that retry makes the change.',
@@ -103,7 +96,7 @@ export function createKnexIdempotencyStore(knex: Knex, options: { leaseSeconds?:
     },
 
     async complete(reply) {
-      await storeReply(knex, reply);
+      await knex.raw(STORE_REPLY, storeReplyBindings(reply));
     },
 
     async abandon(scope, key, token) {
