@@ -93,13 +93,10 @@ const started = performance.now();
 const buildId = sourceDigest();
 // Until the new mark is written, bin/cpor.mjs runs the sources: never a half-written dist/.
 rmSync(`${outdir}/.built`, { force: true });
-const result = await esbuild.build({
+/** What both builds of the service's code share. */
+const serviceBuild = {
   absWorkingDir: root,
-  entryPoints: { cli: 'src/cli.ts', 'job-worker': 'src/workers/job-worker.ts' },
-  outdir,
   bundle: true,
-  splitting: true,
-  format: 'esm',
   platform: 'node',
   target: 'node20',
   // Pure-JS dependencies are bundled in (one file read and compiled instead of hundreds of
@@ -109,35 +106,32 @@ const result = await esbuild.build({
   // Whitespace and syntax only (names stay as written, for logs and stack traces): less to parse.
   minifyWhitespace: true,
   minifySyntax: true,
+  sourcemap: 'linked',
+  logLevel: 'warning',
+  metafile: true,
+};
+const result = await esbuild.build({
+  ...serviceBuild,
+  entryPoints: { cli: 'src/cli.ts', 'job-worker': 'src/workers/job-worker.ts' },
+  outdir,
+  splitting: true,
+  format: 'esm',
   // Bundled CommonJS dependencies call require() (node's built-ins): give each chunk one.
   banner: { js: "import { createRequire as __cporCreateRequire } from 'node:module'; const require = __cporCreateRequire(import.meta.url);" },
   define: { __CPOR_BUILD_ID__: JSON.stringify(buildId) },
-  sourcemap: 'linked',
   chunkNames: 'chunk-[hash]',
-  logLevel: 'warning',
-  metafile: true,
 });
 // The same CLI as one CommonJS file, which `cpor serve` runs with a V8 code cache
 // (scripts/code-cache.mjs: Node 20 caches compiled code for a vm.Script, not for ES modules).
 // Its dynamic imports stay lazy (esbuild runs a module's body when first imported).
 const serviceBundle = await esbuild.build({
-  absWorkingDir: root,
+  ...serviceBuild,
   entryPoints: ['src/cli.ts'],
   outfile: `${outdir}/${SERVICE_BUNDLE}`,
-  bundle: true,
   format: 'cjs',
-  platform: 'node',
-  target: 'node20',
-  external: RUNTIME_EXTERNAL,
-  plugins: [withoutUnusedKnexDialects, withoutPushgateway],
-  minifyWhitespace: true,
-  minifySyntax: true,
   // Modules that find files beside themselves (validators, dashboard, worker) do so from dist/, as in the ESM build.
   define: { 'import.meta.url': '__cporModuleUrl', __CPOR_BUILD_ID__: JSON.stringify(buildId) },
   banner: { js: "const __cporModuleUrl = require('node:url').pathToFileURL(__filename).href;" },
-  sourcemap: 'linked',
-  logLevel: 'warning',
-  metafile: true,
 });
 const web = await buildWeb();
 const validators = await buildValidators();
