@@ -63,6 +63,22 @@ const SECONDS = Number(process.env.BENCH_SECONDS ?? 4);
 const CLAIMS = Number(process.env.BENCH_CLAIMS ?? 10_000);
 const ROUNDS = Math.max(5, Number(process.env.BENCH_ROUNDS ?? 7));
 const ONLY = process.env.BENCH_ONLY ?? process.argv[2];
+const SECTIONS = ['http', 'engine', 'backtest', 'startup', 'dashboard', 'scale', 'sharing', 'transition', 'lists'];
+if (ONLY === '--help' || ONLY === '-h') {
+  console.log(
+    'Usage: npm run bench [-- <section>]\n\n' +
+      'Measures the speed targets, each beside its baseline in the same run (README: Performance).\n' +
+      `Sections: ${SECTIONS.join(', ')} (default: all).\n` +
+      'Settings (environment): BENCH_SECONDS, BENCH_HTTP_ROUNDS, BENCH_CLAIMS, BENCH_ROUNDS, BENCH_STARTUP_BASELINE,\n' +
+      'BENCH_BACKTEST_SIZES, BENCH_BACKTEST_ROUNDS, BENCH_BACKTEST_BIG_ROUNDS, BENCH_BACKTEST_COLD_ROUNDS,\n' +
+      'BENCH_TRANSITION_ROUNDS, BENCH_SCALE_ROUNDS, BENCH_CLIENTS; see the head of bench/run.ts and of each section\'s file.',
+  );
+  process.exit(0);
+}
+if (ONLY !== undefined && !SECTIONS.includes(ONLY)) {
+  console.error(`bench: no section ${JSON.stringify(ONLY)}; the sections are ${SECTIONS.join(', ')} (npm run bench -- --help)`);
+  process.exit(2);
+}
 /** Alternating rounds of the echo, cache on and cache off (the machine's other load drifts: more rounds, steadier medians). */
 const HTTP_ROUNDS = Math.max(3, Number(process.env.BENCH_HTTP_ROUNDS ?? 5));
 const fmt = (n: number) => n.toLocaleString('en-US', { maximumFractionDigits: 0 });
