@@ -3,7 +3,7 @@
  * SQLite, as `npm start` runs it): default answer (the decision only) over a mix of generated
  * claims, rule cache on (EVALUATION_CACHE_SIZE=10000) and off (0), each with its own decision log,
  * every answer logged (EVALUATION_LOG_SAMPLE=1, the default; beside it, for what the log costs, the
- * cached service with EVALUATION_LOG_SAMPLE=0) vs a bare Express echo process of the
+ * cached service and the uncached one with EVALUATION_LOG_SAMPLE=0) vs a bare Express echo process of the
  * same bodies. Alternating rounds; besides req/s (which the machine's other load disturbs), each
  * server process's CPU per request (user + system of all its threads, from /proc: the load
  * generator runs in a worker thread of this process).
@@ -31,6 +31,8 @@ export async function benchEvaluateHttp(options: { seconds: number; rounds: numb
   const cold = await startSqliteService({ EVALUATION_CACHE_SIZE: '0' });
   // What logging every answer costs: the cached service with the decision log sampled at 0.
   const unlogged = await startSqliteService({ EVALUATION_CACHE_SIZE: '10000', EVALUATION_LOG_SAMPLE: '0' });
+  // And with the cache off too: what json-rules-engine's run alone leaves of the echo's rate.
+  const coldUnlogged = await startSqliteService({ EVALUATION_CACHE_SIZE: '0', EVALUATION_LOG_SAMPLE: '0' });
   try {
     const mix = evaluationMix(20_000, 5_000);
     const bodies = mix.map((input) => JSON.stringify(input));
@@ -45,8 +47,9 @@ export async function benchEvaluateHttp(options: { seconds: number; rounds: numb
       cached: await evaluate(cached),
       cold: await evaluate(cold),
       unlogged: await evaluate(unlogged),
+      coldUnlogged: await evaluate(coldUnlogged),
     };
-    const servers: Record<keyof typeof loads, BenchProcess> = { echo, cached, cold, unlogged };
+    const servers: Record<keyof typeof loads, BenchProcess> = { echo, cached, cold, unlogged, coldUnlogged };
     /** req/s, and the server process's CPU µs per request. */
     const measure = async (name: keyof typeof loads) => {
       const before = servers[name].cpuMicros();
@@ -59,9 +62,9 @@ export async function benchEvaluateHttp(options: { seconds: number; rounds: numb
     for (const load of Object.values(loads)) await loadInWorker({ ...load, durationMs: 2000 });
     const before = await cacheCounters(cached.url);
     type Sample = { perSecond: number; cpuMicros: number };
-    const samples = { echo: [] as Sample[], cached: [] as Sample[], cold: [] as Sample[], unlogged: [] as Sample[] };
+    const samples = { echo: [] as Sample[], cached: [] as Sample[], cold: [] as Sample[], unlogged: [] as Sample[], coldUnlogged: [] as Sample[] };
     for (let round = 0; round < options.rounds; round++) {
-      for (const name of ['echo', 'cached', 'cold', 'unlogged'] as const) samples[name].push(await measure(name));
+      for (const name of ['echo', 'cached', 'cold', 'unlogged', 'coldUnlogged'] as const) samples[name].push(await measure(name));
     }
     const after = await cacheCounters(cached.url);
     const hits = after.hits - before.hits;
@@ -92,7 +95,8 @@ export async function benchEvaluateHttp(options: { seconds: number; rounds: numb
     console.log(`${line('cache on  (EVALUATION_CACHE_SIZE=10000)', samples.cached, 0.7)}; hit rate ${pct(hitRate)}`);
     console.log(line('cache off (EVALUATION_CACHE_SIZE=0)    ', samples.cold, 0.5));
     console.log(`${line('cache on, no decision log (EVALUATION_LOG_SAMPLE=0)', samples.unlogged)}: what logging every answer costs`);
+    console.log(`${line('cache off, no decision log                      ', samples.coldUnlogged)}: json-rules-engine's run with nothing logged`);
   } finally {
-    await Promise.all([echo.stop(), cached.stop(), cold.stop(), unlogged.stop()]);
+    await Promise.all([echo.stop(), cached.stop(), cold.stop(), unlogged.stop(), coldUnlogged.stop()]);
   }
 }

@@ -5,7 +5,7 @@
  * system from /proc when it answered), which a loaded machine disturbs less.
  */
 import { spawn, spawnSync } from 'node:child_process';
-import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 
@@ -78,4 +78,23 @@ export function timeNodeNothing(root: string): StartupSample {
   const wallMs = performance.now() - started;
   const cpuMs = Number(stdout.toString());
   return Number.isFinite(cpuMs) && stdout.length > 0 ? { wallMs, cpuMs } : { wallMs };
+}
+
+/**
+ * What `npm start` costs before any of a package's own code runs: a scratch package whose start
+ * script execs `node -e 0`, timed to its exit (npm's own start, the shell, node's bootstrap). What is
+ * left of a start-up goal after it is all the service itself may take.
+ */
+export function createNpmFloor(): { time(): number; dispose(): void } {
+  const dir = mkdtempSync(join(tmpdir(), 'cpor-bench-npm-'));
+  writeFileSync(join(dir, 'package.json'), JSON.stringify({ name: 'npm-floor', version: '1.0.0', private: true, scripts: { start: 'exec node -e 0' } }));
+  return {
+    time() {
+      const started = performance.now();
+      const { status } = spawnSync('npm', ['start', '--silent'], { cwd: dir, stdio: 'ignore' });
+      if (status !== 0) throw new Error(`npm start of an empty package exited with ${status}`);
+      return performance.now() - started;
+    },
+    dispose: () => rmSync(dir, { recursive: true, force: true }),
+  };
 }
