@@ -304,22 +304,25 @@ async function benchServeStart() {
     beforeCpu: [] as number[],
   };
   const npmFloor = createNpmFloor();
-  for (let i = 0; i < rounds; i++) {
-    const nothing = timeNodeNothing(ROOT);
-    samples.npmFloor.push(npmFloor.time());
-    samples.node.push(nothing.wallMs);
-    if (nothing.cpuMs !== undefined) samples.nodeCpu.push(nothing.cpuMs);
-    if (baseline) {
-      const before = await timeServeStartup(baseline, process.execPath, ['bin/cpor.mjs', 'serve']);
-      samples.before.push(before.wallMs);
-      if (before.cpuMs !== undefined) samples.beforeCpu.push(before.cpuMs);
+  try {
+    for (let i = 0; i < rounds; i++) {
+      const nothing = timeNodeNothing(ROOT);
+      samples.npmFloor.push(npmFloor.time());
+      samples.node.push(nothing.wallMs);
+      if (nothing.cpuMs !== undefined) samples.nodeCpu.push(nothing.cpuMs);
+      if (baseline) {
+        const before = await timeServeStartup(baseline, process.execPath, ['bin/cpor.mjs', 'serve']);
+        samples.before.push(before.wallMs);
+        if (before.cpuMs !== undefined) samples.beforeCpu.push(before.cpuMs);
+      }
+      const direct = await timeServeStartup(ROOT, process.execPath, ['bin/cpor.mjs', 'serve']);
+      samples.direct.push(direct.wallMs);
+      if (direct.cpuMs !== undefined) samples.directCpu.push(direct.cpuMs);
+      samples.npm.push((await timeServeStartup(ROOT, 'npm', ['start'])).wallMs);
     }
-    const direct = await timeServeStartup(ROOT, process.execPath, ['bin/cpor.mjs', 'serve']);
-    samples.direct.push(direct.wallMs);
-    if (direct.cpuMs !== undefined) samples.directCpu.push(direct.cpuMs);
-    samples.npm.push((await timeServeStartup(ROOT, 'npm', ['start'])).wallMs);
+  } finally {
+    npmFloor.dispose();
   }
-  npmFloor.dispose();
   const s = (list: number[]) => {
     const { min, median, max } = spread(list);
     return `median ${fmt(median)} ms (min ${fmt(min)}, max ${fmt(max)})`;
