@@ -24,6 +24,7 @@ import type { CompiledPolicy } from '../src/policies/compiled-policy';
 import { compilePolicy } from '../src/policies/compiled-policy';
 import { singlePolicySource } from '../src/policies/policy-source';
 import { BACKTEST_SEED_UNTIL, seedBacktestDatabase } from '../test/support/backtest-seed';
+import { spread } from './stats';
 
 const ROOT = resolve(import.meta.dirname, '..');
 const SIZES = (process.env.BENCH_BACKTEST_SIZES ?? '10000,100000').split(',').map(Number);
@@ -32,10 +33,6 @@ const BIG_ROUNDS = Number(process.env.BENCH_BACKTEST_BIG_ROUNDS ?? 3);
 const COLD_ROUNDS = Number(process.env.BENCH_BACKTEST_COLD_ROUNDS ?? 3);
 const CORES = 2;
 
-const spread = (values: number[]) => {
-  const sorted = [...values].sort((a, b) => a - b);
-  return { min: sorted[0]!, median: sorted[Math.floor((sorted.length - 1) / 2)]!, max: sorted.at(-1)! };
-};
 const triple = (values: number[], digits = 0) => {
   const { min, median, max } = spread(values);
   return `${min.toFixed(digits)} / ${median.toFixed(digits)} / ${max.toFixed(digits)}`;

@@ -17,7 +17,6 @@ import { spread } from './stats';
 const fmt = (n: number) => n.toLocaleString('en-US', { maximumFractionDigits: 0 });
 const pct = (n: number) => `${(n * 100).toFixed(1)}%`;
 
-
 /** The counters of a service's rule cache, read from its /metrics. */
 async function cacheCounters(url: string) {
   const text = await (await fetch(`${url}/metrics`)).text();

@@ -28,6 +28,7 @@ import { createKnexClaimStore } from '../src/db/knex-claim-store';
 import { overdueRows } from '../src/db/overdue-marker';
 import type { CompiledPolicy } from '../src/policies/compiled-policy';
 import { startPostgres } from '../test/support/postgres';
+import { spread } from './stats';
 import { claimTemplate, isPostgres, SEED_PARTNERS, SEED_TENANTS, seedClaims, seededClaim } from '../test/support/seed-claims';
 
 const CLAIMS = Number(process.env.BENCH_LIST_CLAIMS ?? 100_000);
@@ -58,11 +59,6 @@ async function seed(knex: Knex, policy: CompiledPolicy): Promise<number> {
   // Settle what a bulk load leaves to do (fresh statistics; PostgreSQL's autovacuum would otherwise run during the timings).
   await knex.raw(isPostgres(knex) ? 'VACUUM ANALYZE' : 'ANALYZE');
   return (performance.now() - start) / 1000;
-}
-
-function spread(samples: number[]) {
-  const sorted = [...samples].sort((a, b) => a - b);
-  return { min: sorted[0]!, median: sorted[Math.floor(sorted.length / 2)]!, max: sorted.at(-1)! };
 }
 
 /** Median wall and CPU ms of each case over RUNS, the cases taken in turn (the machine's noise falls on all alike), after 3 warm-up runs. */

@@ -77,7 +77,6 @@ async function actions(target: Target): Promise<number> {
 
 const fmt = (n: number) => n.toLocaleString('en-US', { maximumFractionDigits: 0 });
 
-
 export async function benchScaleOut(section: number): Promise<void> {
   const postgres = await startServiceProcesses({ count: 2 });
   const sqlite = await startSqliteService();

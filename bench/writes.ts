@@ -24,14 +24,11 @@ import { createKnexClaimStore } from '../src/db/knex-claim-store';
 import type { CompiledPolicy } from '../src/policies/compiled-policy';
 import { createSequentialIds, createVirtualClock } from '../src/simulate/run-scenario';
 import { ACTORS, claimFields, poePayload } from '../test/support/factories';
+import { spread } from './stats';
 
 const PER_ROUND = Number(process.env.BENCH_TRANSITIONS ?? 300);
 const ROUNDS = Number(process.env.BENCH_TRANSITION_ROUNDS ?? 5);
 
-function spread(samples: number[]) {
-  const sorted = [...samples].sort((a, b) => a - b);
-  return { min: sorted[0]!, median: sorted[(sorted.length - 1) >> 1]!, max: sorted.at(-1)! };
-}
 const us = (s: ReturnType<typeof spread>) => `median ${s.median.toFixed(0)} µs (min ${s.min.toFixed(0)}, max ${s.max.toFixed(0)})`;
 
 /** CPU microseconds (user + system) per call of `fn` over `count` calls. */
