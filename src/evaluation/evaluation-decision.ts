@@ -1,6 +1,6 @@
 /** The decision record of an evaluation: what the decision log keeps of a verdict of evaluateClaim. */
-import { digestInput, frozenWithJson, type DecisionAuthor, type DecisionRecord } from '../claims/decision-digest';
-import type { DecisionOnlyEvaluation, EvaluationInput } from './evaluate-claim';
+import { frozenWithJson, type DecisionAuthor, type DecisionRecord } from '../claims/decision-digest';
+import type { DecisionOnlyEvaluation } from './evaluate-claim';
 
 /** The part of an evaluation a decision log keeps: the verdicts, without the explanations (the inputs reproduce them). */
 export interface EvaluationDecisionResult {
@@ -53,7 +53,11 @@ export function verdictOf(evaluation: DecisionOnlyEvaluation): EvaluationVerdict
   };
 }
 
-/** The decision record of an evaluation of the claim `claimId` names (null: none), with its verdict worked out before. */
+/**
+ * The decision record of an evaluation of the claim `claimId` names (null: none), with its verdict
+ * worked out before: filed at `recorded.at` (the service's clock when it answered) under
+ * `recorded.author` (the caller), whatever instant the caller chose; `inputDigest` is digestInput of its input.
+ */
 export function evaluationRecord(
   verdict: EvaluationVerdict,
   claimId: string | null,
@@ -70,18 +74,4 @@ export function evaluationRecord(
     result: verdict.result,
     rulesFired: verdict.rulesFired,
   };
-}
-
-/**
- * The decision record of one evaluation: filed at `recorded.at` (the service's clock when
- * it answered) under `recorded.author` (the caller), whatever instant the caller chose.
- */
-export function decisionForEvaluation(
-  input: EvaluationInput,
-  evaluation: DecisionOnlyEvaluation,
-  recorded: { at: string; author: DecisionAuthor },
-  /** digestInput(input), when the caller has it already. */
-  inputDigest: string = digestInput(input),
-): DecisionRecord {
-  return evaluationRecord(verdictOf(evaluation), input.claim.id ?? null, recorded, inputDigest);
 }

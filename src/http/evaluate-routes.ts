@@ -362,7 +362,7 @@ export function evaluateRoutes(ctx: HttpContext, decisions: DecisionQueue, optio
           if (decisions.full) await decisions.room();
           const text = kept ? kept.text : JSON.stringify(evaluation);
           const keep = keepAnswers && !kept && seen !== undefined && explain === undefined;
-          const logged = !(logSample < 1 && !(random() < logSample));
+          const logged = logSample >= 1 || random() < logSample;
           const verdict = kept ? kept.verdict : keep || logged ? verdictOf(evaluation!) : undefined;
           if (keep) checked.keepAnswer(seen.key, { policy, verdict: verdict!, text });
           sendJson(res, text);

@@ -3,7 +3,7 @@ import addFormatsPlugin from 'ajv-formats';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { compilePolicy, type CompiledPolicy } from '../../src/policies/compiled-policy';
 import { digestInput, jsonText } from '../../src/claims/decision-digest';
-import { decisionForEvaluation, evaluationRecord, verdictOf } from '../../src/evaluation/evaluation-decision';
+import { evaluationRecord, verdictOf } from '../../src/evaluation/evaluation-decision';
 import { decisionRow } from '../../src/db/claim-rows';
 import { evaluateClaim, evaluationInputSchema, type EvaluationInput } from '../../src/evaluation/evaluate-claim';
 import { stepClaim } from '../../src/machines/claim-machine';
@@ -407,12 +407,12 @@ describe('decision log', () => {
     expect(digestInput({ a: 1 })).toMatch(/^[0-9a-f]{64}$/);
   });
 
-  it('an evaluation records its author, the time it was answered, the policy, the digest of its input, its verdicts and the rules that fired', async () => {
+  it("an evaluation's record holds its claim, author, the time it was answered, the policy, its input's digest, its verdicts and the rules that fired", async () => {
     const given = input({ poe: [] }, { event: { type: 'submit', ...PARTNER } });
     const evaluation = await evaluateClaim(compiled, given);
 
     const author = { role: 'incentivesAdmin', id: 'li@fabrikam.com' };
-    const record = decisionForEvaluation(given, evaluation, { at: '2026-03-05T09:00:00.000Z', author });
+    const record = evaluationRecord(verdictOf(evaluation), given.claim.id ?? null, { at: '2026-03-05T09:00:00.000Z', author }, digestInput(given));
 
     expect(record).toMatchObject({
       claimId: 'claim-1',
